@@ -1,0 +1,14 @@
+//! Everything the Hubbub server and its clients must agree on: the typed
+//! WebSocket protocol, the plain-text mode, and the rules for names and text.
+//!
+//! This crate does no I/O and builds for `wasm32-unknown-unknown` as well as
+//! natively, so the web client and the server compile the same definitions: a
+//! protocol change that breaks one side does not compile.
+
+pub mod limits;
+pub mod plain;
+pub mod protocol;
+pub mod validate;
+
+pub use limits::Limits;
+pub use protocol::{ChatMessage, ClientMsg, ClientMsgId, DEFAULT_ROOM, ErrorCode, MessageKind, SUBPROTOCOL, ServerMsg};

@@ -1,0 +1,37 @@
+//! Limits both sides respect. The server enforces them; the client checks them
+//! before sending so that a person learns about a limit while typing, not from
+//! an error afterwards.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest chat text, in bytes of UTF-8.
+pub const MAX_TEXT_BYTES: usize = 4 * 1024;
+/// Longest nickname, in characters after normalization.
+pub const MAX_NICK_CHARS: usize = 32;
+/// Longest room name, in characters.
+pub const MAX_ROOM_CHARS: usize = 32;
+/// Longest client-chosen message id, in bytes.
+pub const MAX_ID_BYTES: usize = 64;
+/// Largest WebSocket message or frame the server reads. Room for the longest
+/// text after JSON escaping (a control character becomes six bytes) plus the
+/// envelope; anything larger closes the connection with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The limits as the server announces them in its welcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_text_bytes: usize,
+    pub max_nick_chars: usize,
+    pub max_room_chars: usize,
+    pub max_id_bytes: usize,
+}
+
+impl Limits {
+    /// The limits of protocol v1.
+    pub const V1: Limits = Limits {
+        max_text_bytes: MAX_TEXT_BYTES,
+        max_nick_chars: MAX_NICK_CHARS,
+        max_room_chars: MAX_ROOM_CHARS,
+        max_id_bytes: MAX_ID_BYTES,
+    };
+}

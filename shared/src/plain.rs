@@ -1,0 +1,134 @@
+//! The plain-text mode: what a WebSocket client that asks for no subprotocol
+//! sees, as in the gorilla/websocket chat example Hubbub grew from. Each text
+//! frame such a client sends is one message to [`DEFAULT_ROOM`]; each event it
+//! receives is one line of text.
+//!
+//! Two commands exist in this mode, because a chat without names is no chat:
+//! `/nick NAME` and `/me ACTION`. A message that really starts with `/` is
+//! sent by doubling it: `//etc` posts `/etc`.
+
+use crate::protocol::{ChatMessage, DEFAULT_ROOM, MessageKind, ServerMsg};
+
+/// What one frame from a plain-text client asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlainInput<'a> {
+    Say(&'a str),
+    Action(&'a str),
+    Nick(&'a str),
+    /// A `/word` this mode does not know; answered with a hint.
+    UnknownCommand(&'a str),
+}
+
+/// Parses one frame from a plain-text client.
+pub fn parse_input(frame: &str) -> PlainInput<'_> {
+    // gorilla's page sends what the user typed; a trailing newline from a
+    // terminal client is not part of the message.
+    let frame = frame.strip_suffix('\n').unwrap_or(frame);
+    let frame = frame.strip_suffix('\r').unwrap_or(frame);
+    if let Some(escaped) = frame.strip_prefix("//") {
+        // Keep one slash: "//etc" says "/etc".
+        return PlainInput::Say(&frame[frame.len() - escaped.len() - 1..]);
+    }
+    let Some(command) = frame.strip_prefix('/') else {
+        return PlainInput::Say(frame);
+    };
+    let (name, rest) = command.split_once(' ').unwrap_or((command, ""));
+    match name {
+        "nick" => PlainInput::Nick(rest.trim()),
+        "me" => PlainInput::Action(rest),
+        _ => PlainInput::UnknownCommand(name),
+    }
+}
+
+/// The line a plain-text client sees for an event, or `None` for events that
+/// mean nothing to it (acknowledgements, other rooms).
+pub fn render(msg: &ServerMsg) -> Option<String> {
+    let in_default_room = |room: &str| room == DEFAULT_ROOM;
+    match msg {
+        ServerMsg::Welcome { nick, .. } => Some(format!(
+            "* you are {nick} in {DEFAULT_ROOM}; type /nick NAME to change your name"
+        )),
+        ServerMsg::Joined { room, members } if in_default_room(room) => {
+            Some(format!("* online: {}", members.join(", ")))
+        }
+        ServerMsg::UserJoined { room, nick } if in_default_room(room) => {
+            Some(format!("* {nick} joined"))
+        }
+        ServerMsg::UserLeft { room, nick } if in_default_room(room) => {
+            Some(format!("* {nick} left"))
+        }
+        ServerMsg::NickChanged { old, new, rooms } if rooms.iter().any(|r| in_default_room(r)) => {
+            Some(format!("* {old} is now {new}"))
+        }
+        ServerMsg::Message(ChatMessage {
+            room,
+            nick,
+            text,
+            kind,
+            ..
+        }) if in_default_room(room) => Some(match kind {
+            MessageKind::Text => format!("{nick}: {text}"),
+            MessageKind::Action => format!("* {nick} {text}"),
+        }),
+        ServerMsg::Error { message, .. } => Some(format!("! {message}")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ErrorCode;
+
+    #[test]
+    fn frames_are_messages_unless_they_are_commands() {
+        assert_eq!(parse_input("hello"), PlainInput::Say("hello"));
+        assert_eq!(parse_input("hello\n"), PlainInput::Say("hello"));
+        assert_eq!(parse_input("hello\r\n"), PlainInput::Say("hello"));
+        assert_eq!(parse_input("/nick  bob "), PlainInput::Nick("bob"));
+        assert_eq!(parse_input("/me waves"), PlainInput::Action("waves"));
+        assert_eq!(parse_input("//etc/passwd"), PlainInput::Say("/etc/passwd"));
+        assert_eq!(parse_input("/join x"), PlainInput::UnknownCommand("join"));
+        assert_eq!(parse_input("/"), PlainInput::UnknownCommand(""));
+    }
+
+    #[test]
+    fn events_render_as_lines() {
+        let msg = |kind| {
+            ServerMsg::Message(ChatMessage {
+                room: "lobby".into(),
+                seq: 1,
+                ts: 0,
+                nick: "alice".into(),
+                text: "hi <b>".into(),
+                kind,
+            })
+        };
+        assert_eq!(render(&msg(MessageKind::Text)).unwrap(), "alice: hi <b>");
+        assert_eq!(render(&msg(MessageKind::Action)).unwrap(), "* alice hi <b>");
+        assert_eq!(
+            render(&ServerMsg::UserJoined {
+                room: "lobby".into(),
+                nick: "bob".into()
+            })
+            .unwrap(),
+            "* bob joined"
+        );
+        assert_eq!(
+            render(&ServerMsg::error(ErrorCode::TextTooLong, "too long")).unwrap(),
+            "! too long"
+        );
+        let ack = ServerMsg::Ack {
+            id: "1".into(),
+            room: "lobby".into(),
+            seq: 1,
+            ts: 0,
+        };
+        assert_eq!(render(&ack), None);
+        let elsewhere = ServerMsg::UserJoined {
+            room: "rust".into(),
+            nick: "bob".into(),
+        };
+        assert_eq!(render(&elsewhere), None);
+    }
+}
