@@ -1,0 +1,168 @@
+//! The two wires of the WebSocket door: what a text frame from the client asks
+//! for, and how a batch of hub events becomes frames.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, Utf8Bytes};
+use shared::plain::{self, PlainInput};
+use shared::{ClientMsg, DEFAULT_ROOM, ErrorCode, MessageKind, ServerMsg};
+
+use crate::hub::Request;
+use crate::outbox::Outgoing;
+
+/// Which protocol a connection speaks, fixed at the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `hubbub.v1`: one JSON message per text frame.
+    Typed,
+    /// No subprotocol: the gorilla chat example's plain text.
+    Plain,
+}
+
+/// What a client's text frame amounts to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// A request for the hub.
+    Request(Request),
+    /// A mistake the door answers itself, without bothering the hub.
+    Reply(ServerMsg),
+}
+
+impl Mode {
+    pub fn decode(self, frame: &str) -> Inbound {
+        match self {
+            Mode::Typed => match ClientMsg::from_json(frame) {
+                Ok(msg) => Inbound::Request(msg.into()),
+                Err(error) => Inbound::Reply(ServerMsg::error(
+                    ErrorCode::Malformed,
+                    format!("not a hubbub.v1 message: {error}"),
+                )),
+            },
+            Mode::Plain => match plain::parse_input(frame) {
+                PlainInput::Say(text) => Inbound::Request(say(text, MessageKind::Text)),
+                PlainInput::Action(text) => Inbound::Request(say(text, MessageKind::Action)),
+                PlainInput::Nick(nick) => Inbound::Request(Request::Nick {
+                    nick: nick.to_owned(),
+                }),
+                PlainInput::UnknownCommand(name) => Inbound::Reply(ServerMsg::error(
+                    ErrorCode::Malformed,
+                    format!(
+                        "unknown command /{name}; try /nick NAME or /me ACTION (start with // to send a leading /)"
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// The answer to a binary frame, which neither wire uses.
+    pub fn binary_refusal() -> ServerMsg {
+        ServerMsg::error(
+            ErrorCode::BinaryFrame,
+            "binary frames are not understood; send text frames",
+        )
+    }
+
+    /// Turns one event the door produced itself into a frame.
+    pub fn frame_of(self, msg: ServerMsg) -> Option<Message> {
+        let event = Outgoing::new(msg);
+        let mut frames = self.frames(std::slice::from_ref(&event));
+        frames.pop()
+    }
+
+    /// Turns a batch of hub events into frames. The typed wire sends each event
+    /// as its own frame, sharing the encoded bytes with every other recipient.
+    /// The plain wire joins the lines of a batch into one frame with `\n`, as
+    /// the gorilla example does with the messages queued for a client.
+    pub fn frames(self, batch: &[Arc<Outgoing>]) -> Vec<Message> {
+        match self {
+            Mode::Typed => batch
+                .iter()
+                .map(|event| Message::Text(event.json().clone()))
+                .collect(),
+            Mode::Plain => {
+                let lines: Vec<&str> = batch.iter().filter_map(|event| event.plain()).collect();
+                if lines.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Message::Text(Utf8Bytes::from(lines.join("\n")))]
+                }
+            }
+        }
+    }
+}
+
+fn say(text: &str, kind: MessageKind) -> Request {
+    Request::Send {
+        id: None,
+        room: DEFAULT_ROOM.to_owned(),
+        text: text.to_owned(),
+        kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(message: &Message) -> &str {
+        match message {
+            Message::Text(text) => text.as_str(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn typed_frames_decode_to_requests_or_a_malformed_reply() {
+        assert_eq!(
+            Mode::Typed.decode(r#"{"type":"join","room":"rust"}"#),
+            Inbound::Request(Request::Join {
+                room: "rust".into()
+            })
+        );
+        let Inbound::Reply(ServerMsg::Error { code, message, .. }) = Mode::Typed.decode("{oops")
+        else {
+            panic!("malformed JSON must be answered");
+        };
+        assert_eq!(code, ErrorCode::Malformed);
+        assert!(message.contains("not a hubbub.v1 message"), "{message}");
+    }
+
+    #[test]
+    fn plain_frames_are_lobby_messages() {
+        assert_eq!(
+            Mode::Plain.decode("hello"),
+            Inbound::Request(say("hello", MessageKind::Text))
+        );
+        assert!(matches!(
+            Mode::Plain.decode("/dance"),
+            Inbound::Reply(ServerMsg::Error { .. })
+        ));
+    }
+
+    #[test]
+    fn a_plain_batch_is_one_frame_of_lines() {
+        let joined = Outgoing::new(ServerMsg::UserJoined {
+            room: "lobby".into(),
+            nick: "bob".into(),
+        });
+        let ack = Outgoing::new(ServerMsg::Ack {
+            id: "1".into(),
+            room: "lobby".into(),
+            seq: 1,
+            ts: 0,
+        });
+        let left = Outgoing::new(ServerMsg::UserLeft {
+            room: "lobby".into(),
+            nick: "bob".into(),
+        });
+        let frames = Mode::Plain.frames(&[joined.clone(), ack.clone(), left]);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(text_of(&frames[0]), "* bob joined\n* bob left");
+        assert!(Mode::Plain.frames(&[ack]).is_empty());
+        let typed = Mode::Typed.frames(&[joined]);
+        assert_eq!(
+            text_of(&typed[0]),
+            r#"{"type":"user_joined","room":"lobby","nick":"bob"}"#
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! The HTTP side: the router, `/healthz`, and the web client's files.
+
+mod assets;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio_util::task::TaskTracker;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::{Config, Heartbeat};
+use crate::doors;
+use crate::hub::Hub;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Hub,
+    /// Upgraded WebSockets outlive the HTTP request that created them, so
+    /// axum's graceful shutdown does not wait for them; shutdown waits here.
+    pub tracker: TaskTracker,
+    pub heartbeat: Heartbeat,
+    pub started: Instant,
+    pub config: Arc<Config>,
+}
+
+/// The whole HTTP surface. A function of its state, so tests can call it
+/// without a socket.
+pub fn router(state: AppState) -> Router {
+    let web_dir = state.config.web_dir.clone();
+    Router::new()
+        .route("/ws", get(doors::ws::upgrade))
+        .route("/healthz", get(healthz))
+        .fallback_service(assets::service(web_dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    uptime_seconds: u64,
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_seconds: state.started.elapsed().as_secs(),
+    })
+}

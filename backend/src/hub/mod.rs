@@ -1,0 +1,208 @@
+//! The hub: rooms, members, nicknames, presence and fan-out.
+//!
+//! One task owns all of that state (see [`actor`]); nothing else can touch it,
+//! so there are no locks and every room sees its events in one order. Doors
+//! reach it through a [`Session`], one per connection: requests go in through a
+//! bounded channel, and everything the hub says to the connection (replies,
+//! errors, other people's messages) comes back through that connection's
+//! [`Inbox`] in order.
+//!
+//! The hub knows nothing of sockets, axum or wire formats. It speaks
+//! [`Request`]s in and [`shared::ServerMsg`]s out (wrapped in encode-once
+//! [`Outgoing`](crate::outbox::Outgoing) events); each door translates its own
+//! wire to requests and the events back to its wire.
+
+mod actor;
+mod room;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shared::{ClientMsg, ClientMsgId, MessageKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::outbox::{self, Closer, Inbox};
+
+/// How many requests may wait for the hub. Doors wait (asynchronously) when it
+/// is full, which slows the clients that send, never the ones that read.
+const COMMAND_QUEUE: usize = 4096;
+
+/// Identifies one connection for the lifetime of the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(u64);
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "c{}", self.0)
+    }
+}
+
+/// Which door a connection came through, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    WebSocket,
+}
+
+/// What a connection asks of the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Register with this nickname, then join the default room.
+    Hello {
+        nick: String,
+    },
+    /// Register with a free guest nickname the hub picks (`guest-7`), for
+    /// clients that have no way to choose one before they talk.
+    HelloGuest,
+    Nick {
+        nick: String,
+    },
+    Join {
+        room: String,
+    },
+    Leave {
+        room: String,
+    },
+    Send {
+        /// The client's id for this message, echoed in the ack. Doors whose
+        /// wire has no ids pass `None`.
+        id: Option<ClientMsgId>,
+        room: String,
+        text: String,
+        kind: MessageKind,
+    },
+}
+
+impl From<ClientMsg> for Request {
+    fn from(msg: ClientMsg) -> Self {
+        match msg {
+            ClientMsg::Hello { nick } => Request::Hello { nick },
+            ClientMsg::Nick { nick } => Request::Nick { nick },
+            ClientMsg::Join { room } => Request::Join { room },
+            ClientMsg::Leave { room } => Request::Leave { room },
+            ClientMsg::Send {
+                id,
+                room,
+                text,
+                kind,
+            } => Request::Send {
+                id: Some(id),
+                room,
+                text,
+                kind,
+            },
+        }
+    }
+}
+
+enum Command {
+    Connect {
+        id: ClientId,
+        door: Door,
+        outbox: outbox::Outbox,
+    },
+    Request {
+        id: ClientId,
+        request: Request,
+    },
+    Disconnect {
+        id: ClientId,
+    },
+}
+
+/// A cloneable handle to the hub, held by the doors.
+#[derive(Clone)]
+pub struct Hub {
+    commands: mpsc::Sender<Command>,
+    next_id: Arc<AtomicU64>,
+    /// Parent of every connection's closer: cancelling it closes them all.
+    connections: CancellationToken,
+}
+
+impl Hub {
+    /// Starts the hub task. Cancelling `shutdown` closes every connection; the
+    /// task itself ends once every `Hub` and `Session` handle is dropped.
+    pub fn spawn(shutdown: &CancellationToken) -> (Hub, JoinHandle<()>) {
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let task = tokio::spawn(actor::run(receiver));
+        let hub = Hub {
+            commands,
+            next_id: Arc::new(AtomicU64::new(1)),
+            connections: shutdown.clone(),
+        };
+        (hub, task)
+    }
+
+    /// Registers a new connection. Returns `None` if the hub has stopped.
+    pub async fn connect(&self, door: Door) -> Option<(Session, Inbox)> {
+        let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (outbox, inbox) = outbox::outbox(&self.connections);
+        let closer = outbox.closer().clone();
+        self.commands
+            .send(Command::Connect { id, door, outbox })
+            .await
+            .ok()?;
+        let session = Session {
+            id,
+            commands: self.commands.clone(),
+            closer,
+            disconnected: false,
+        };
+        Some((session, inbox))
+    }
+}
+
+/// One connection's handle to the hub. Dropping it disconnects the client;
+/// [`Session::disconnect`] does the same but waits for room in the hub's queue.
+pub struct Session {
+    id: ClientId,
+    commands: mpsc::Sender<Command>,
+    closer: Closer,
+    disconnected: bool,
+}
+
+impl Session {
+    pub fn id(&self) -> ClientId {
+        self.id
+    }
+
+    /// Closes this connection from the door's side (oversized frame, protocol
+    /// error); the hub closes it through the same [`Closer`] when it is slow.
+    pub fn closer(&self) -> &Closer {
+        &self.closer
+    }
+
+    /// Hands a request to the hub. Its answer arrives through the inbox.
+    pub async fn request(&self, request: Request) {
+        // A send error means the hub has stopped, which only happens at
+        // shutdown, when the connection is closing anyway.
+        let _ = self
+            .commands
+            .send(Command::Request {
+                id: self.id,
+                request,
+            })
+            .await;
+    }
+
+    /// Leaves every room and frees the nickname.
+    pub async fn disconnect(mut self) {
+        self.disconnected = true;
+        let _ = self
+            .commands
+            .send(Command::Disconnect { id: self.id })
+            .await;
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.disconnected {
+            // A connection task that ended without `disconnect` (it was
+            // cancelled) still leaves. Should the queue be full, the hub
+            // notices the closed outbox at the next event for this client.
+            let _ = self.commands.try_send(Command::Disconnect { id: self.id });
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! One room: who is in it, and the next sequence number its messages get.
+
+use std::sync::Arc;
+
+use crate::outbox::{Outbox, Outgoing, Pushed};
+
+use super::ClientId;
+
+pub(super) struct Room {
+    /// In order of joining. A `Vec` because fan-out, the hot path, walks it
+    /// front to back; joins and leaves are rare next to deliveries.
+    members: Vec<Member>,
+    next_seq: u64,
+}
+
+struct Member {
+    id: ClientId,
+    outbox: Outbox,
+}
+
+impl Room {
+    pub(super) fn new() -> Self {
+        Self {
+            members: Vec::new(),
+            next_seq: 1,
+        }
+    }
+
+    pub(super) fn contains(&self, id: ClientId) -> bool {
+        self.members.iter().any(|m| m.id == id)
+    }
+
+    pub(super) fn add(&mut self, id: ClientId, outbox: Outbox) {
+        if !self.contains(id) {
+            self.members.push(Member { id, outbox });
+        }
+    }
+
+    pub(super) fn remove(&mut self, id: ClientId) {
+        self.members.retain(|m| m.id != id);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub(super) fn member_ids(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.members.iter().map(|m| m.id)
+    }
+
+    /// Takes the next sequence number: strictly increasing, no gaps.
+    pub(super) fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Hands the same event to every member except `except`. Members whose
+    /// connection is gone (or was just found too slow) are returned, for the
+    /// hub to remove after the walk.
+    pub(super) fn broadcast(
+        &self,
+        event: &Arc<Outgoing>,
+        except: Option<ClientId>,
+        gone: &mut Vec<ClientId>,
+    ) {
+        for member in &self.members {
+            if Some(member.id) == except {
+                continue;
+            }
+            if member.outbox.try_push(Arc::clone(event)) == Pushed::Gone {
+                gone.push(member.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! What the hub hands to connections: shared, encode-once events, and each
+//! connection's bounded queue of them.
+//!
+//! The hub produces an [`Outgoing`] per event and gives every recipient a clone
+//! of the same `Arc`. Each wire format's encoding is computed at most once per
+//! event, by whichever recipient's connection needs it first, and the same bytes
+//! then go to every recipient of that format. The hub itself never encodes: it
+//! only pushes `Arc`s into queues, so its cost per delivery is a reference-count
+//! increment and a queue push.
+//!
+//! Each connection's [`Outbox`] is bounded. The hub only ever uses `try_push`:
+//! a full queue never blocks the hub; it marks the connection as too slow and
+//! closes it (see [`CloseReason::Slow`]).
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ws::Utf8Bytes;
+use shared::ServerMsg;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How many events may wait for one connection before it counts as too slow.
+/// gorilla's chat example uses 256 as well; at chat rates that is minutes of
+/// traffic for a person, and a fraction of a second for a stalled socket.
+pub const OUTBOX_CAPACITY: usize = 256;
+
+/// One event on its way to one or many connections.
+pub struct Outgoing {
+    msg: ServerMsg,
+    json: OnceLock<Utf8Bytes>,
+    plain: OnceLock<Option<Utf8Bytes>>,
+}
+
+impl Outgoing {
+    pub fn new(msg: ServerMsg) -> Arc<Self> {
+        Arc::new(Self {
+            msg,
+            json: OnceLock::new(),
+            plain: OnceLock::new(),
+        })
+    }
+
+    pub fn msg(&self) -> &ServerMsg {
+        &self.msg
+    }
+
+    /// The `hubbub.v1` encoding: one JSON text frame.
+    pub fn json(&self) -> &Utf8Bytes {
+        self.json.get_or_init(|| self.msg.to_json().into())
+    }
+
+    /// The plain-text line, if this event means anything to a plain-text client.
+    pub fn plain(&self) -> Option<&str> {
+        self.plain
+            .get_or_init(|| shared::plain::render(&self.msg).map(Utf8Bytes::from))
+            .as_deref()
+    }
+}
+
+/// Why a connection is being closed by the server. Doors map it to their own
+/// wire (a WebSocket close code, a goodbye line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The server is shutting down.
+    Shutdown,
+    /// The client fell too far behind the events sent to it.
+    Slow,
+    /// The client sent a message larger than the limit.
+    TooLarge,
+    /// The client sent text that is not UTF-8.
+    InvalidUtf8,
+    /// The client broke the wire protocol.
+    ProtocolError,
+    /// Nothing was heard from the client for too long.
+    Idle,
+    /// A write to the client did not finish in time.
+    WriteTimeout,
+}
+
+impl CloseReason {
+    /// A short reason for people and logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CloseReason::Shutdown => "server shutting down",
+            CloseReason::Slow => "slow: too far behind",
+            CloseReason::TooLarge => "message too large",
+            CloseReason::InvalidUtf8 => "invalid UTF-8 in a text frame",
+            CloseReason::ProtocolError => "protocol error",
+            CloseReason::Idle => "idle: no sign of life",
+            CloseReason::WriteTimeout => "write timed out",
+        }
+    }
+}
+
+/// The hub's side of one connection's queue.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Arc<Outgoing>>,
+    closer: Closer,
+}
+
+/// The result of handing an event to a connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    Queued,
+    /// The connection is gone or is being closed; forget it.
+    Gone,
+}
+
+impl Outbox {
+    /// Queues an event without waiting. A full queue closes the connection as
+    /// too slow, so that one stalled reader can never hold up the hub.
+    pub fn try_push(&self, event: Arc<Outgoing>) -> Pushed {
+        match self.tx.try_send(event) {
+            Ok(()) => Pushed::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.closer.close(CloseReason::Slow);
+                Pushed::Gone
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Pushed::Gone,
+        }
+    }
+
+    pub fn closer(&self) -> &Closer {
+        &self.closer
+    }
+}
+
+/// The connection's side of its queue.
+pub struct Inbox {
+    rx: mpsc::Receiver<Arc<Outgoing>>,
+}
+
+impl Inbox {
+    /// Waits for at least one event, then takes every event already queued (up
+    /// to `max`), so that the connection can write them with one flush.
+    /// Returns 0 only when the hub has dropped the connection.
+    pub async fn recv_many(&mut self, batch: &mut Vec<Arc<Outgoing>>, max: usize) -> usize {
+        self.rx.recv_many(batch, max).await
+    }
+}
+
+/// Closes one connection with a reason, from anywhere: the hub (slow reader),
+/// the connection's own reader (oversized frame) or the server (shutdown, as
+/// every connection's token is a child of the server's).
+#[derive(Clone)]
+pub struct Closer {
+    token: CancellationToken,
+    reason: Arc<OnceLock<CloseReason>>,
+}
+
+impl Closer {
+    pub fn new(parent: &CancellationToken) -> Self {
+        Self {
+            token: parent.child_token(),
+            reason: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Asks the connection to close. The first reason given wins.
+    pub fn close(&self, reason: CloseReason) {
+        let _ = self.reason.set(reason);
+        self.token.cancel();
+    }
+
+    /// Resolves once the connection should close.
+    pub async fn closed(&self) {
+        self.token.cancelled().await;
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Why the connection is closing. A cancelled token without a reason of
+    /// its own was cancelled by its parent: the server is shutting down.
+    pub fn reason(&self) -> CloseReason {
+        self.reason.get().copied().unwrap_or(CloseReason::Shutdown)
+    }
+}
+
+/// Creates a connection's queue, closable under `parent`.
+pub fn outbox(parent: &CancellationToken) -> (Outbox, Inbox) {
+    let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    let outbox = Outbox {
+        tx,
+        closer: Closer::new(parent),
+    };
+    (outbox, Inbox { rx })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::ErrorCode;
+
+    #[test]
+    fn encodings_are_computed_once_and_shared() {
+        let event = Outgoing::new(ServerMsg::UserJoined {
+            room: "lobby".into(),
+            nick: "bob".into(),
+        });
+        let first = event.json().as_ptr();
+        assert_eq!(
+            event.json().as_ptr(),
+            first,
+            "same bytes for every recipient"
+        );
+        assert_eq!(event.plain(), Some("* bob joined"));
+        let ack = Outgoing::new(ServerMsg::Ack {
+            id: "1".into(),
+            room: "lobby".into(),
+            seq: 1,
+            ts: 0,
+        });
+        assert_eq!(ack.plain(), None);
+    }
+
+    #[tokio::test]
+    async fn a_full_outbox_closes_the_connection_as_slow() {
+        let server = CancellationToken::new();
+        let (outbox, _inbox) = outbox(&server);
+        let event = Outgoing::new(ServerMsg::error(ErrorCode::Malformed, "x"));
+        for _ in 0..OUTBOX_CAPACITY {
+            assert_eq!(outbox.try_push(event.clone()), Pushed::Queued);
+        }
+        assert!(!outbox.closer().is_closed());
+        assert_eq!(outbox.try_push(event), Pushed::Gone);
+        assert!(outbox.closer().is_closed());
+        assert_eq!(outbox.closer().reason(), CloseReason::Slow);
+    }
+
+    #[tokio::test]
+    async fn server_shutdown_closes_every_connection() {
+        let server = CancellationToken::new();
+        let (outbox, _inbox) = outbox(&server);
+        server.cancel();
+        outbox.closer().closed().await;
+        assert_eq!(outbox.closer().reason(), CloseReason::Shutdown);
+    }
+}

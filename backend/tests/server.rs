@@ -1,0 +1,517 @@
+//! The real server on port 0, spoken to by real WebSocket and HTTP clients.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use shared::{ClientMsg, ErrorCode, MessageKind, ServerMsg};
+use support::{Client, PATIENCE, TestServer, http_get};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+
+fn message_text(msg: &ServerMsg) -> Option<(&str, &str)> {
+    match msg {
+        ServerMsg::Message(m) => Some((m.nick.as_str(), m.text.as_str())),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_message_reaches_everyone_in_the_room_with_one_sequence_number() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    let mut carol = Client::joined(&server, "carol").await;
+    // Presence is kept current: alice sees the others arrive.
+    for nick in ["bob", "carol"] {
+        let joined = alice
+            .recv_until(|m| matches!(m, ServerMsg::UserJoined { .. }))
+            .await;
+        assert_eq!(
+            joined,
+            ServerMsg::UserJoined {
+                room: "lobby".into(),
+                nick: nick.into()
+            }
+        );
+    }
+
+    alice.say("a1", "hello, room").await;
+
+    // The sender learns its message was accepted before it comes back.
+    let ServerMsg::Ack { id, room, seq, .. } = alice.recv().await else {
+        panic!("expected an ack first");
+    };
+    assert_eq!((id.as_str(), room.as_str()), ("a1", "lobby"));
+    for client in [&mut alice, &mut bob, &mut carol] {
+        let ServerMsg::Message(msg) = client.recv_until(|m| message_text(m).is_some()).await else {
+            unreachable!()
+        };
+        assert_eq!(
+            (msg.nick.as_str(), msg.text.as_str()),
+            ("alice", "hello, room")
+        );
+        assert_eq!(msg.seq, seq, "one sequence number for every recipient");
+        assert!(msg.ts > 1_700_000_000_000, "a server timestamp in ms");
+    }
+
+    // Sequence numbers grow without gaps.
+    bob.say("b1", "hi alice").await;
+    let ServerMsg::Ack { seq: next, .. } =
+        bob.recv_until(|m| matches!(m, ServerMsg::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(next, seq + 1);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_online_list_is_sent_on_join_and_kept_current() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::typed(&server).await;
+    bob.send(&ClientMsg::Hello { nick: "bob".into() }).await;
+    bob.recv_until(|m| matches!(m, ServerMsg::Welcome { .. }))
+        .await;
+    let ServerMsg::Joined { members, .. } = bob.recv().await else {
+        panic!("expected the online list");
+    };
+    assert_eq!(members, ["alice", "bob"]);
+
+    bob.send(&ClientMsg::Nick {
+        nick: "robert".into(),
+    })
+    .await;
+    let renamed = ServerMsg::NickChanged {
+        old: "bob".into(),
+        new: "robert".into(),
+        rooms: vec!["lobby".into()],
+    };
+    assert_eq!(
+        bob.recv().await,
+        renamed,
+        "the renamed user gets confirmation"
+    );
+    assert_eq!(
+        alice
+            .recv_until(|m| matches!(m, ServerMsg::NickChanged { .. }))
+            .await,
+        renamed
+    );
+
+    drop(bob);
+    assert_eq!(
+        alice
+            .recv_until(|m| matches!(m, ServerMsg::UserLeft { .. }))
+            .await,
+        ServerMsg::UserLeft {
+            room: "lobby".into(),
+            nick: "robert".into()
+        }
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_taken_nickname_gets_a_typed_error_and_the_connection_stays() {
+    let server = TestServer::start().await;
+    let _alice = Client::joined(&server, "alice").await;
+    let mut second = Client::typed(&server).await;
+    // Case and look-alike letters do not make a different nickname.
+    for taken in ["alice", "ALICE", "\u{0430}lice"] {
+        second.send(&ClientMsg::Hello { nick: taken.into() }).await;
+        let ServerMsg::Error { code, message, .. } = second.recv().await else {
+            panic!("expected an error for {taken}");
+        };
+        assert_eq!(code, ErrorCode::NickTaken);
+        assert!(message.contains("taken"), "{message}");
+    }
+    second.send(&ClientMsg::Hello { nick: "a b".into() }).await;
+    let ServerMsg::Error { code, .. } = second.recv().await else {
+        panic!("expected an error for a nickname with a space");
+    };
+    assert_eq!(code, ErrorCode::NickInvalid);
+
+    second
+        .send(&ClientMsg::Hello {
+            nick: "alice2".into(),
+        })
+        .await;
+    assert!(matches!(second.recv().await, ServerMsg::Welcome { nick, .. } if nick == "alice2"));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_oversized_message_closes_only_its_sender_with_1009() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    let mut mallory = Client::joined(&server, "mallory").await;
+
+    let huge = "x".repeat(shared::limits::MAX_FRAME_BYTES + 1);
+    mallory.send_raw(Message::text(huge)).await;
+    let close = mallory.expect_close().await;
+    assert_eq!(u16::from(close.code), 1009);
+    assert_eq!(close.reason.as_str(), "message too large");
+
+    let left = alice
+        .recv_until(|m| matches!(m, ServerMsg::UserLeft { .. }))
+        .await;
+    assert_eq!(
+        left,
+        ServerMsg::UserLeft {
+            room: "lobby".into(),
+            nick: "mallory".into()
+        }
+    );
+    alice.say("a1", "still here?").await;
+    let got = bob.recv_until(|m| message_text(m).is_some()).await;
+    assert_eq!(message_text(&got), Some(("alice", "still here?")));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_frames_get_typed_errors_and_the_connection_survives() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+
+    alice.send_raw(Message::text("{ not json")).await;
+    let ServerMsg::Error { code, .. } = alice.recv().await else {
+        panic!("malformed JSON must be answered");
+    };
+    assert_eq!(code, ErrorCode::Malformed);
+
+    alice
+        .send_raw(Message::text(r#"{"type":"teleport"}"#))
+        .await;
+    let ServerMsg::Error { code, message, .. } = alice.recv().await else {
+        panic!("an unknown type must be answered");
+    };
+    assert_eq!(code, ErrorCode::Malformed);
+    assert!(message.contains("teleport"), "{message}");
+
+    alice.send_raw(Message::binary(vec![1, 2, 3])).await;
+    let ServerMsg::Error { code, .. } = alice.recv().await else {
+        panic!("a binary frame must be answered");
+    };
+    assert_eq!(code, ErrorCode::BinaryFrame);
+
+    // Text over the limit is refused, naming the message it concerns.
+    let long = "y".repeat(shared::limits::MAX_TEXT_BYTES + 1);
+    alice.say("long-1", &long).await;
+    assert_eq!(
+        alice.recv().await,
+        ServerMsg::Error {
+            code: ErrorCode::TextTooLong,
+            message: format!(
+                "a message has at most 4096 bytes; this one has {}",
+                long.len()
+            ),
+            id: Some("long-1".into()),
+        }
+    );
+    alice
+        .send(&ClientMsg::Send {
+            id: "r1".into(),
+            room: "elsewhere".into(),
+            text: "hi".into(),
+            kind: MessageKind::Text,
+        })
+        .await;
+    let ServerMsg::Error { code, .. } = alice.recv().await else {
+        panic!("posting to a room one is not in must be refused");
+    };
+    assert_eq!(code, ErrorCode::NotInRoom);
+
+    alice.say("ok-1", "after all that").await;
+    assert!(matches!(alice.recv().await, ServerMsg::Ack { id, .. } if id == "ok-1"));
+    let got = alice.recv().await;
+    assert_eq!(message_text(&got), Some(("alice", "after all that")));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn messages_before_hello_are_refused() {
+    let server = TestServer::start().await;
+    let mut anon = Client::typed(&server).await;
+    anon.say("x", "hi").await;
+    let ServerMsg::Error { code, id, .. } = anon.recv().await else {
+        panic!("expected an error");
+    };
+    assert_eq!((code, id.as_deref()), (ErrorCode::NotRegistered, Some("x")));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
+    let server = TestServer::start().await;
+    let mut client = Client::joined(&server, "alice").await;
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Text),
+        ..FrameHeader::default()
+    };
+    let frame = Frame::from_payload(header, vec![0xC3, 0x28].into());
+    client.ws.send(Message::Frame(frame)).await.unwrap();
+    let close = client.expect_close().await;
+    assert_eq!(u16::from(close.code), 1007);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_does_not_delay_the_others() {
+    let server = TestServer::start().await;
+    let alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    // The sloth joins and then never reads again: the kernel's buffers fill,
+    // then its queue in the server.
+    let mut sloth = Client::joined(&server, "sloth").await;
+
+    let text = "z".repeat(4000);
+    let total = 3000; // 12 MB: far more than loopback socket buffers hold.
+    // Alice sends as a well-behaved client does: at most 32 messages awaiting
+    // their acks, reading everything the server sends her.
+    let sender = tokio::spawn(async move {
+        let (mut sink, mut stream) = alice.ws.split();
+        let (mut sent, mut acked) = (0, 0);
+        while acked < total {
+            if sent < total && sent - acked < 32 {
+                let msg = ClientMsg::Send {
+                    id: format!("m{sent}"),
+                    room: "lobby".into(),
+                    text: text.clone(),
+                    kind: MessageKind::Text,
+                };
+                sink.send(Message::text(msg.to_json())).await.unwrap();
+                sent += 1;
+                continue;
+            }
+            let frame = tokio::time::timeout(PATIENCE, stream.next())
+                .await
+                .expect("no ack in time")
+                .unwrap()
+                .unwrap();
+            if let Message::Text(text) = frame
+                && let Ok(ServerMsg::Ack { .. }) = ServerMsg::from_json(&text)
+            {
+                acked += 1;
+            }
+        }
+        (sink, stream)
+    });
+    let mut seen = 0;
+    let mut sloth_left = false;
+    while seen < total || !sloth_left {
+        match bob.recv().await {
+            ServerMsg::Message(m) => {
+                assert_eq!(m.nick, "alice");
+                seen += 1;
+            }
+            ServerMsg::UserLeft { nick, .. } if nick == "sloth" => sloth_left = true,
+            _ => {}
+        }
+    }
+    let _alice = sender.await.unwrap();
+    assert_eq!(seen, total, "bob got every message while the sloth stalled");
+
+    // Once the sloth reads again, it learns why it was cut off.
+    let close = sloth.expect_close().await;
+    assert_eq!(u16::from(close.code), 1008);
+    assert_eq!(close.reason.as_str(), "slow: too far behind");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_plain_text_client_and_a_typed_client_chat_in_the_lobby() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut plain = Client::plain(&server).await;
+    let greeting = plain.recv_text().await;
+    assert!(greeting.starts_with("* you are guest-"), "{greeting}");
+    let ServerMsg::UserJoined { nick: guest, .. } = alice
+        .recv_until(|m| matches!(m, ServerMsg::UserJoined { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+
+    alice.say("a1", "hello plain world").await;
+    plain.recv_line("alice: hello plain world").await;
+
+    plain.send_raw(Message::text("hello typed world")).await;
+    let got = alice
+        .recv_until(|m| message_text(m).is_some_and(|(nick, _)| nick != "alice"))
+        .await;
+    assert_eq!(
+        message_text(&got),
+        Some((guest.as_str(), "hello typed world"))
+    );
+
+    plain.send_raw(Message::text("/nick pat")).await;
+    let renamed = alice
+        .recv_until(|m| matches!(m, ServerMsg::NickChanged { .. }))
+        .await;
+    assert!(matches!(renamed, ServerMsg::NickChanged { new, .. } if new == "pat"));
+    plain.recv_line(&format!("* {guest} is now pat")).await;
+
+    plain.send_raw(Message::text("/me waves")).await;
+    let got = alice.recv_until(|m| message_text(m).is_some()).await;
+    let ServerMsg::Message(action) = got else {
+        unreachable!()
+    };
+    assert_eq!(
+        (action.kind, action.text.as_str()),
+        (MessageKind::Action, "waves")
+    );
+    plain.recv_line("* pat waves").await;
+
+    plain.send_raw(Message::text("/dance")).await;
+    let reply = plain.recv_text().await;
+    assert!(reply.starts_with("! unknown command /dance"), "{reply}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn queued_lines_reach_a_plain_client_joined_by_newlines() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut plain = Client::plain(&server).await;
+    plain.recv_text().await; // greeting (and possibly the online list)
+    // Ten messages sent back to back; however they are batched, every line
+    // arrives once and in order.
+    for i in 0..10 {
+        alice.say(&format!("a{i}"), &format!("line {i}")).await;
+    }
+    let mut lines = Vec::new();
+    while lines.len() < 10 {
+        let frame = plain.recv_text().await;
+        lines.extend(
+            frame
+                .split('\n')
+                .filter(|l| l.starts_with("alice: "))
+                .map(str::to_owned),
+        );
+    }
+    let expected: Vec<String> = (0..10).map(|i| format!("alice: line {i}")).collect();
+    assert_eq!(lines, expected);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_client_is_dropped_and_a_live_one_is_pinged() {
+    let server = TestServer::start_with(|config| {
+        config.heartbeat.ping_every = Duration::from_millis(100);
+        config.heartbeat.idle_after = Duration::from_millis(400);
+    })
+    .await;
+    let mut alice = Client::joined(&server, "alice").await;
+    // The ghost says hello and then never reads or answers a ping again.
+    let _ghost = Client::joined(&server, "ghost").await;
+    let mut saw_ping = false;
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(&mut alice.ws))
+            .await
+            .expect("nothing from the server in time")
+            .expect("connection ended")
+            .expect("connection failed");
+        match frame {
+            Message::Ping(_) => saw_ping = true,
+            Message::Text(text) => {
+                if let Ok(ServerMsg::UserLeft { nick, .. }) = ServerMsg::from_json(&text) {
+                    assert_eq!(nick, "ghost");
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(saw_ping, "the server pings live clients");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_closes_websockets_with_1001_and_run_returns() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut plain = Client::plain(&server).await;
+    let stopping = tokio::spawn(server.stop());
+    for client in [&mut alice, &mut plain] {
+        let close = client.expect_close().await;
+        assert_eq!(u16::from(close.code), 1001);
+        assert_eq!(close.reason.as_str(), "server shutting down");
+    }
+    stopping.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn healthz_answers_200_with_json() {
+    let server = TestServer::start().await;
+    let response = http_get(server.addr, "/healthz", &[]).await;
+    assert_eq!(response.status, 200);
+    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_a_built_client_the_page_says_how_to_build_it() {
+    let server = TestServer::start().await;
+    for path in ["/", "/index.html", "/rooms/lobby"] {
+        let response = http_get(server.addr, path, &[]).await;
+        assert_eq!(response.status, 503, "{path}");
+        assert!(response.text().contains("trunk build --release"), "{path}");
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_built_client_is_served_with_the_right_types() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>Hubbub</title>",
+    )
+    .unwrap();
+    let wasm = [0u8, b'a', b's', b'm', 1, 0, 0, 0];
+    std::fs::write(web.path().join("frontend-abc_bg.wasm"), wasm).unwrap();
+    std::fs::write(
+        web.path().join("frontend-abc.js"),
+        "export default 1;".repeat(100),
+    )
+    .unwrap();
+    let web_dir = web.path().to_path_buf();
+    let server = TestServer::start_with(|config| config.web_dir = web_dir).await;
+
+    let page = http_get(server.addr, "/", &[]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+    assert!(page.text().contains("<title>Hubbub</title>"));
+
+    let module = http_get(server.addr, "/frontend-abc_bg.wasm", &[]).await;
+    assert_eq!(module.status, 200);
+    assert_eq!(module.header("content-type"), Some("application/wasm"));
+    assert_eq!(module.body, wasm);
+
+    let script = http_get(
+        server.addr,
+        "/frontend-abc.js",
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(script.status, 200);
+    assert_eq!(script.header("content-encoding"), Some("gzip"));
+
+    // A client-side route reloads into the app rather than a 404.
+    let deep = http_get(server.addr, "/rooms/lobby", &[]).await;
+    assert_eq!(deep.status, 200);
+    assert!(deep.text().contains("<title>Hubbub</title>"));
+    server.stop().await.unwrap();
+}

@@ -1,0 +1,269 @@
+//! Starts the real Hubbub server on port 0 and talks to it as real clients do.
+
+#![allow(dead_code, reason = "each test uses the helpers it needs")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a panic here is a failed test"
+)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use backend::{Config, Listeners};
+use futures_util::{SinkExt, StreamExt};
+use shared::{ClientMsg, SUBPROTOCOL, ServerMsg};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something the server should do promptly. A
+/// deadline for a failing test, not a pause: passing tests never wait for it.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server with a configuration adjusted by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            data_dir: data.path().join("data"),
+            // No web client build in these tests unless one asks for it.
+            web_dir: data.path().join("no-web-client"),
+            ..Config::default()
+        };
+        // Test clients often stop reading after their last assertion; the
+        // server need not wait long for their close handshake at shutdown.
+        config.heartbeat.close_grace = Duration::from_millis(200);
+        configure(&mut config);
+        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = http.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(backend::run(config, Listeners { http }, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+            _data: data,
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Signals shutdown and waits for `run` to return.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(PATIENCE, &mut self.task)
+            .await
+            .expect("the server did not stop in time")
+            .expect("the server task panicked")
+    }
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket client of either kind.
+pub struct Client {
+    pub ws: Socket,
+}
+
+impl Client {
+    /// Connects asking for the `hubbub.v1` subprotocol.
+    pub async fn typed(server: &TestServer) -> Self {
+        let mut request = server.ws_url().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
+        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response.headers().get("sec-websocket-protocol").unwrap(),
+            SUBPROTOCOL
+        );
+        Self { ws }
+    }
+
+    /// Connects without a subprotocol, as the gorilla chat example's page does.
+    pub async fn plain(server: &TestServer) -> Self {
+        let (ws, response) = tokio_tungstenite::connect_async(server.ws_url())
+            .await
+            .unwrap();
+        assert!(response.headers().get("sec-websocket-protocol").is_none());
+        Self { ws }
+    }
+
+    /// A typed client that said hello as `nick` and is in the lobby.
+    pub async fn joined(server: &TestServer, nick: &str) -> Self {
+        let mut client = Self::typed(server).await;
+        client.send(&ClientMsg::Hello { nick: nick.into() }).await;
+        match client.recv().await {
+            ServerMsg::Welcome { nick: welcomed, .. } => assert_eq!(welcomed, nick),
+            other => panic!("expected a welcome for {nick}, got {other:?}"),
+        }
+        match client.recv().await {
+            ServerMsg::Joined { room, members } => {
+                assert_eq!(room, "lobby");
+                assert!(members.iter().any(|m| m == nick), "{members:?}");
+            }
+            other => panic!("expected to join the lobby, got {other:?}"),
+        }
+        client
+    }
+
+    pub async fn send(&mut self, msg: &ClientMsg) {
+        self.ws.send(Message::text(msg.to_json())).await.unwrap();
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.ws.send(message).await.unwrap();
+    }
+
+    pub async fn say(&mut self, id: &str, text: &str) {
+        self.send(&ClientMsg::Send {
+            id: id.into(),
+            room: "lobby".into(),
+            text: text.into(),
+            kind: Default::default(),
+        })
+        .await;
+    }
+
+    /// The next text frame, skipping pings.
+    pub async fn recv_text(&mut self) -> String {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("no frame from the server in time")
+                .expect("the connection ended")
+                .expect("the connection failed");
+            match frame {
+                Message::Text(text) => return text.to_string(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next protocol message.
+    pub async fn recv(&mut self) -> ServerMsg {
+        let text = self.recv_text().await;
+        ServerMsg::from_json(&text).unwrap_or_else(|e| panic!("undecodable {text:?}: {e}"))
+    }
+
+    /// Skips messages until one matches.
+    pub async fn recv_until(&mut self, mut wanted: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
+        loop {
+            let msg = self.recv().await;
+            if wanted(&msg) {
+                return msg;
+            }
+        }
+    }
+
+    /// Skips plain-text lines until one equals `wanted`.
+    pub async fn recv_line(&mut self, wanted: &str) {
+        loop {
+            let frame = self.recv_text().await;
+            if frame.split('\n').any(|line| line == wanted) {
+                return;
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection and returns its close
+    /// frame. Other frames on the way are skipped.
+    pub async fn expect_close(&mut self) -> CloseFrame {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("the server did not close in time");
+            match frame {
+                Some(Ok(Message::Close(Some(frame)))) => return frame,
+                Some(Ok(Message::Close(None))) => panic!("closed without a code"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("connection failed before a close frame: {e}"),
+                None => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+}
+
+/// A raw HTTP/1.1 GET, so the tests see exactly what a browser gets.
+pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("no HTTP response in time")
+        .unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no end of headers");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    HttpResponse {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
