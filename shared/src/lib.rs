@@ -11,4 +11,7 @@ pub mod protocol;
 pub mod validate;
 
 pub use limits::Limits;
-pub use protocol::{ChatMessage, ClientMsg, ClientMsgId, DEFAULT_ROOM, ErrorCode, MessageKind, SUBPROTOCOL, ServerMsg};
+pub use protocol::{
+    ChatMessage, ClientMsg, ClientMsgId, DEFAULT_ROOM, ErrorCode, MessageKind, SUBPROTOCOL,
+    ServerMsg,
+};

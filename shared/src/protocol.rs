@@ -205,12 +205,20 @@ mod golden {
 
     fn client(msg: ClientMsg, json: &str) {
         assert_eq!(msg.to_json(), json, "encoding of {msg:?}");
-        assert_eq!(ClientMsg::from_json(json).unwrap(), msg, "decoding of {json}");
+        assert_eq!(
+            ClientMsg::from_json(json).unwrap(),
+            msg,
+            "decoding of {json}"
+        );
     }
 
     fn server(msg: ServerMsg, json: &str) {
         assert_eq!(msg.to_json(), json, "encoding of {msg:?}");
-        assert_eq!(ServerMsg::from_json(json).unwrap(), msg, "decoding of {json}");
+        assert_eq!(
+            ServerMsg::from_json(json).unwrap(),
+            msg,
+            "decoding of {json}"
+        );
     }
 
     #[test]

@@ -44,10 +44,40 @@ impl fmt::Display for NickError {
 
 /// Checks a nickname and returns the form the server uses: surrounding
 /// whitespace trimmed, then Unicode NFKC (so a fullwidth `ａ` becomes `a`).
+/// This is the server's rule; clients check [`precheck_nick`] before sending.
 pub fn normalize_nick(input: &str) -> Result<String, NickError> {
     let nick: String = input.trim().nfkc().collect();
-    let mut chars = nick.chars();
-    let Some(first) = chars.next() else {
+    check_nick_syntax(&nick)?;
+    let key = nick_key(&nick);
+    if RESERVED_NICKS
+        .iter()
+        .any(|reserved| nick_key(reserved) == key)
+    {
+        return Err(NickError::Reserved);
+    }
+    Ok(nick)
+}
+
+/// Every nickname rule that needs no Unicode tables, applied to the trimmed
+/// input: what a client checks before sending, so that a person hears about
+/// a space or a missing name at once. It accepts a few names the server then
+/// refuses (NFKC can lengthen a name; `аdmin` with a Cyrillic `а` is reserved
+/// by look), so the server's answer still counts. Keeping the tables out of
+/// the web client keeps its bundle small.
+pub fn precheck_nick(input: &str) -> Result<String, NickError> {
+    let nick = input.trim();
+    check_nick_syntax(nick)?;
+    if RESERVED_NICKS
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(nick))
+    {
+        return Err(NickError::Reserved);
+    }
+    Ok(nick.to_owned())
+}
+
+fn check_nick_syntax(nick: &str) -> Result<(), NickError> {
+    let Some(first) = nick.chars().next() else {
         return Err(NickError::Empty);
     };
     if nick.chars().count() > MAX_NICK_CHARS {
@@ -59,11 +89,7 @@ pub fn normalize_nick(input: &str) -> Result<String, NickError> {
     if matches!(first, '/' | '#' | '@' | '*' | '!') {
         return Err(NickError::BadStart(first));
     }
-    let key = nick_key(&nick);
-    if RESERVED_NICKS.iter().any(|reserved| nick_key(reserved) == key) {
-        return Err(NickError::Reserved);
-    }
-    Ok(nick)
+    Ok(())
 }
 
 /// The identity of a nickname for uniqueness: two nicknames with the same key
@@ -210,10 +236,7 @@ mod tests {
     fn bad_nicknames_are_refused_with_a_reason() {
         assert_eq!(normalize_nick("   "), Err(NickError::Empty));
         assert_eq!(normalize_nick(&"x".repeat(33)), Err(NickError::TooLong));
-        assert_eq!(
-            normalize_nick("al ice"),
-            Err(NickError::BadCharacter(' '))
-        );
+        assert_eq!(normalize_nick("al ice"), Err(NickError::BadCharacter(' ')));
         assert_eq!(
             normalize_nick("al\u{200B}ice"),
             Err(NickError::BadCharacter('\u{200B}'))
@@ -231,6 +254,26 @@ mod tests {
         assert_eq!(normalize_nick("ADMIN"), Err(NickError::Reserved));
         // Every error reads as a sentence.
         assert!(NickError::TooLong.to_string().contains("32"));
+    }
+
+    #[test]
+    fn the_client_precheck_agrees_with_the_server_on_plain_names() {
+        for name in [
+            "alice",
+            " bob ",
+            "Zoë",
+            "李小龙",
+            "a b",
+            "",
+            "/x",
+            "Admin",
+            &"x".repeat(33),
+        ] {
+            assert_eq!(precheck_nick(name), normalize_nick(name), "{name:?}");
+        }
+        // The server alone knows look-alikes and compatibility forms.
+        assert!(precheck_nick("\u{0430}dmin").is_ok());
+        assert_eq!(normalize_nick("\u{0430}dmin"), Err(NickError::Reserved));
     }
 
     #[test]

@@ -1,0 +1,17 @@
+//! The views, one component per file. Each renders its props and reports what
+//! the person did through `on*` callbacks; none of them knows about the socket
+//! (that is `hooks::use_chat`'s job), so each can be mounted alone in a test.
+
+mod composer;
+mod connection_status;
+mod message_list;
+mod message_view;
+mod nick_prompt;
+mod online_list;
+
+pub use composer::{Composer, ComposerProps};
+pub use connection_status::{ConnectionStatus, ConnectionStatusProps};
+pub use message_list::{MessageList, MessageListProps};
+pub use message_view::{Delivery, MessageView, MessageViewProps};
+pub use nick_prompt::{NickPrompt, NickPromptProps};
+pub use online_list::{OnlineList, OnlineListProps};

@@ -1,0 +1,27 @@
+//! Hubbub's web client, a Yew app that trunk compiles to wasm.
+//!
+//! Code map:
+//! - `state`: [`state::ChatState`], the whole client-side view of the chat, and
+//!   the [`state::Action`]s that change it. Plain Rust, tested natively.
+//! - `hooks::use_chat`: the only code that touches the WebSocket. It turns
+//!   frames into actions and the UI's requests into protocol messages
+//!   (`shared::protocol`; no JSON is written by hand), and reconnects.
+//! - `components`: one view per file; they render props and report what the
+//!   person did through `on*` callbacks.
+//! - `app`: the root component that wires the two together.
+//! - `input`, `backoff`, `clock`: small pure helpers (composer commands,
+//!   reconnect delays, message times).
+//!
+//! Invariants: user text is only ever rendered as text (no `inner_html`);
+//! nothing but `use_chat` knows there is a socket; this crate never depends
+//! on the backend.
+
+pub mod app;
+pub mod backoff;
+pub mod clock;
+pub mod components;
+pub mod hooks;
+pub mod input;
+pub mod state;
+
+pub use app::App;

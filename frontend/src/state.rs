@@ -1,0 +1,889 @@
+//! The client's whole view of the chat as plain data, and every way it can
+//! change. [`ChatState`] is a Yew [`Reducible`]: the socket hook turns what
+//! happens on the wire into [`Action`]s and components render the result.
+//!
+//! Nothing here does I/O or touches the DOM, so every transition is tested
+//! natively (`cargo test -p frontend`).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use shared::{ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, ServerMsg};
+use yew::Reducible;
+
+/// Most lines a room keeps. Older ones are dropped so that a tab left open for
+/// days neither grows without bound nor re-renders an ever longer list.
+pub const MAX_LINES_PER_ROOM: usize = 1000;
+
+/// Where the connection to the server stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// No socket, and none is wanted until someone picks a nickname.
+    Offline,
+    /// The first socket is opening.
+    Connecting,
+    /// The socket is open (registration may still be under way).
+    Connected,
+    /// The connection was lost or could not be made; another attempt follows.
+    /// `attempt` counts failures since the last welcome; `retry_in_ms` is the
+    /// wait before the next attempt, `None` while that attempt is opening.
+    Reconnecting {
+        attempt: u32,
+        retry_in_ms: Option<u32>,
+    },
+}
+
+impl ConnState {
+    /// The stable name used in `data-state` and in CSS.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::Offline => "offline",
+            ConnState::Connecting => "connecting",
+            ConnState::Connected => "connected",
+            ConnState::Reconnecting { .. } => "reconnecting",
+        }
+    }
+}
+
+/// One entry of a room's scrollback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Unique within this page's life. Sequence numbers are not: they restart
+    /// when the server does, so they cannot serve as render keys.
+    pub id: u64,
+    pub body: LineBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineBody {
+    /// A chat message as the server confirmed it. Behind an `Rc` because the
+    /// reducer clones the state on every action and the views take it as a prop.
+    Chat(Rc<ChatMessage>),
+    /// Something the client tells the person: joins, leaves, errors.
+    Notice { text: String, tone: Tone },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Error,
+}
+
+/// A room the client is in, or was in before the connection dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Room {
+    pub name: String,
+    /// In the room on the current connection.
+    pub joined: bool,
+    /// The online list, in the server's order. Empty while disconnected: a
+    /// stale list would claim people are present when nobody knows.
+    pub members: Vec<String>,
+    pub lines: Vec<Line>,
+    /// Lines before this index came from an earlier connection. Only lines
+    /// from here on are ordered and de-duplicated by `seq`, because a
+    /// restarted server numbers from 1 again.
+    live_from: usize,
+}
+
+impl Room {
+    fn new(name: &str) -> Self {
+        Room {
+            name: name.to_owned(),
+            ..Room::default()
+        }
+    }
+
+    /// The confirmed chat messages, oldest first.
+    pub fn messages(&self) -> impl Iterator<Item = &ChatMessage> {
+        self.lines.iter().filter_map(|line| match &line.body {
+            LineBody::Chat(msg) => Some(msg.as_ref()),
+            LineBody::Notice { .. } => None,
+        })
+    }
+
+    /// Puts a message in `seq` order, unless this connection already has it
+    /// (the sender's own message arrives once as an ack and once as itself).
+    fn insert_chat(&mut self, id: u64, msg: ChatMessage) {
+        // Messages nearly always arrive in order, so search from the end.
+        let mut at = self.lines.len();
+        for (index, line) in self.lines.iter().enumerate().skip(self.live_from).rev() {
+            match &line.body {
+                LineBody::Chat(have) if have.seq == msg.seq => return,
+                LineBody::Chat(have) if have.seq > msg.seq => at = index,
+                LineBody::Chat(_) => break,
+                LineBody::Notice { .. } => {}
+            }
+        }
+        let line = Line {
+            id,
+            body: LineBody::Chat(Rc::new(msg)),
+        };
+        self.lines.insert(at, line);
+        self.trim();
+    }
+
+    fn push_notice(&mut self, id: u64, text: String, tone: Tone) {
+        self.lines.push(Line {
+            id,
+            body: LineBody::Notice { text, tone },
+        });
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        if let Some(excess) = self.lines.len().checked_sub(MAX_LINES_PER_ROOM) {
+            self.lines.drain(..excess);
+            self.live_from = self.live_from.saturating_sub(excess);
+        }
+    }
+}
+
+/// A message handed to the socket and not yet confirmed by an ack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub id: ClientMsgId,
+    /// The message as it will read once confirmed; `seq` is meaningless and
+    /// `ts` is the local clock at sending.
+    pub draft: Rc<ChatMessage>,
+    /// Why it was not delivered, once that is known.
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatState {
+    pub conn: ConnState,
+    /// The nickname the server last accepted (kept across reconnects, so the
+    /// chat stays on screen while the connection comes back).
+    pub me: Option<String>,
+    /// Welcomed on the current connection: messages can be sent.
+    pub registered: bool,
+    /// A nickname on its way to the server in a `hello`, not yet answered.
+    pub joining: Option<String>,
+    /// Why the last nickname was refused, by the server or before sending.
+    pub nick_error: Option<String>,
+    /// The server's version from its welcome.
+    pub server_version: Option<String>,
+    pub limits: Limits,
+    pub rooms: BTreeMap<String, Room>,
+    /// The room on screen; the one messages are sent to.
+    pub active_room: String,
+    /// Sent messages awaiting their ack, oldest first.
+    pub pending: Vec<Pending>,
+    next_line_id: u64,
+}
+
+impl Default for ChatState {
+    fn default() -> Self {
+        ChatState {
+            conn: ConnState::Offline,
+            me: None,
+            registered: false,
+            joining: None,
+            nick_error: None,
+            server_version: None,
+            limits: Limits::V1,
+            rooms: BTreeMap::new(),
+            active_room: DEFAULT_ROOM.to_owned(),
+            pending: Vec::new(),
+            next_line_id: 0,
+        }
+    }
+}
+
+/// Everything that changes the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A socket is opening. `attempt` counts failures since the last welcome.
+    Connecting { attempt: u32 },
+    /// The socket opened.
+    Connected,
+    /// The socket closed or never opened. The next attempt starts in
+    /// `retry_in_ms`; `None` means none will until someone picks a nickname.
+    Disconnected {
+        attempt: u32,
+        retry_in_ms: Option<u32>,
+    },
+    /// A `hello` with this nickname is on its way.
+    Joining(String),
+    /// A nickname was refused before it was sent (the reason, for a person).
+    NickRejected(String),
+    /// A message from the server.
+    Server(ServerMsg),
+    /// A message was handed to the socket.
+    Sent(Pending),
+    /// A message could not be handed to the socket.
+    SendFailed { id: ClientMsgId, reason: String },
+    /// Something to tell the person in the active room, such as a mistyped
+    /// command.
+    Notice(String),
+}
+
+impl Reducible for ChatState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut state = Rc::unwrap_or_clone(self);
+        state.apply(action);
+        Rc::new(state)
+    }
+}
+
+impl ChatState {
+    /// The state at start-up, with the nickname remembered from an earlier
+    /// visit (if any) already on its way.
+    pub fn starting(remembered_nick: Option<String>) -> Self {
+        ChatState {
+            joining: remembered_nick,
+            ..ChatState::default()
+        }
+    }
+
+    /// The room on screen, once it exists.
+    pub fn active(&self) -> Option<&Room> {
+        self.rooms.get(&self.active_room)
+    }
+
+    /// Whether to ask for a nickname instead of showing the chat: before the
+    /// first welcome, and when a nickname was refused while not registered
+    /// (for example taken by someone else during a reconnect).
+    pub fn needs_nick(&self) -> bool {
+        !self.registered && (self.me.is_none() || self.nick_error.is_some())
+    }
+
+    /// Messages of `room` still awaiting their ack.
+    pub fn pending_in<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a Pending> {
+        self.pending.iter().filter(move |p| p.draft.room == room)
+    }
+
+    /// Applies one action. `reduce` is this plus the `Rc` around it.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::Connecting { attempt } => {
+                self.conn = if attempt == 0 {
+                    ConnState::Connecting
+                } else {
+                    ConnState::Reconnecting {
+                        attempt,
+                        retry_in_ms: None,
+                    }
+                };
+            }
+            Action::Connected => {
+                self.conn = ConnState::Connected;
+                self.registered = false;
+            }
+            Action::Disconnected {
+                attempt,
+                retry_in_ms,
+            } => self.disconnected(attempt, retry_in_ms),
+            Action::Joining(nick) => {
+                self.joining = Some(nick);
+                self.nick_error = None;
+            }
+            Action::NickRejected(reason) => {
+                self.joining = None;
+                self.nick_error = Some(reason);
+            }
+            Action::Server(msg) => self.server(msg),
+            Action::Sent(pending) => self.pending.push(pending),
+            Action::SendFailed { id, reason } => {
+                if let Some(p) = self.pending.iter_mut().find(|p| p.id == id) {
+                    p.failed = Some(reason);
+                }
+            }
+            Action::Notice(text) => {
+                let room = self.active_room.clone();
+                self.notice(&room, text, Tone::Error);
+            }
+        }
+    }
+
+    fn disconnected(&mut self, attempt: u32, retry_in_ms: Option<u32>) {
+        let was_registered = self.registered;
+        self.registered = false;
+        self.conn = match retry_in_ms {
+            Some(ms) => ConnState::Reconnecting {
+                attempt,
+                retry_in_ms: Some(ms),
+            },
+            None => ConnState::Offline,
+        };
+        if retry_in_ms.is_none() {
+            self.joining = None;
+        }
+        for room in self.rooms.values_mut() {
+            room.joined = false;
+            room.members.clear();
+        }
+        for pending in self.pending.iter_mut().filter(|p| p.failed.is_none()) {
+            // The server may or may not have taken it; say so rather than guess.
+            pending.failed = Some("The connection closed before the server confirmed it.".into());
+        }
+        if was_registered {
+            let names: Vec<String> = self.rooms.keys().cloned().collect();
+            for name in names {
+                self.notice(&name, "Connection lost. Reconnecting…".into(), Tone::Error);
+            }
+        }
+    }
+
+    fn server(&mut self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Welcome {
+                nick,
+                server,
+                limits,
+            } => {
+                self.me = Some(nick);
+                self.registered = true;
+                self.joining = None;
+                self.nick_error = None;
+                self.server_version = Some(server);
+                self.limits = limits;
+            }
+            ServerMsg::Joined { room, members } => {
+                let rejoin = self.rooms.get(&room).is_some_and(|r| !r.lines.is_empty());
+                let r = self.room_mut(&room);
+                r.joined = true;
+                r.members = members;
+                r.live_from = r.lines.len();
+                if rejoin {
+                    self.notice(&room, "Reconnected.".into(), Tone::Info);
+                }
+            }
+            ServerMsg::Left { room } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.joined = false;
+                    r.members.clear();
+                    self.notice(&room, format!("You left #{room}."), Tone::Info);
+                }
+            }
+            ServerMsg::UserJoined { room, nick } => {
+                // A repeated event (the server's or a reconnect's) is news
+                // only once.
+                if let Some(r) = self.rooms.get_mut(&room)
+                    && !r.members.contains(&nick)
+                {
+                    r.members.push(nick.clone());
+                    self.notice(&room, format!("{nick} joined."), Tone::Info);
+                }
+            }
+            ServerMsg::UserLeft { room, nick } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    let before = r.members.len();
+                    r.members.retain(|m| *m != nick);
+                    if r.members.len() < before {
+                        self.notice(&room, format!("{nick} left."), Tone::Info);
+                    }
+                }
+            }
+            ServerMsg::NickChanged { old, new, rooms } => self.nick_changed(&old, &new, &rooms),
+            ServerMsg::Message(msg) => {
+                let id = self.next_id();
+                self.room_mut(&msg.room.clone()).insert_chat(id, msg);
+            }
+            ServerMsg::Ack { id, room, seq, ts } => {
+                let Some(at) = self.pending.iter().position(|p| p.id == id) else {
+                    return;
+                };
+                let pending = self.pending.remove(at);
+                let draft = Rc::unwrap_or_clone(pending.draft);
+                let confirmed = ChatMessage {
+                    room: room.clone(),
+                    seq,
+                    ts,
+                    nick: self.me.clone().unwrap_or(draft.nick),
+                    text: draft.text,
+                    kind: draft.kind,
+                };
+                let line_id = self.next_id();
+                self.room_mut(&room).insert_chat(line_id, confirmed);
+            }
+            ServerMsg::Error { code, message, id } => self.error(code, message, id),
+        }
+    }
+
+    fn nick_changed(&mut self, old: &str, new: &str, rooms: &[String]) {
+        let mine = self.me.as_deref() == Some(old);
+        if mine {
+            self.me = Some(new.to_owned());
+        }
+        let text = if mine {
+            format!("You are now known as {new}.")
+        } else {
+            format!("{old} is now known as {new}.")
+        };
+        for name in rooms {
+            let Some(r) = self.rooms.get_mut(name) else {
+                continue;
+            };
+            match r.members.iter_mut().find(|m| *m == old) {
+                Some(member) => new.clone_into(member),
+                None => r.members.push(new.to_owned()),
+            }
+            self.notice(name, text.clone(), Tone::Info);
+        }
+    }
+
+    fn error(&mut self, code: ErrorCode, message: String, id: Option<ClientMsgId>) {
+        if let Some(id) = id
+            && let Some(p) = self.pending.iter_mut().find(|p| p.id == id)
+        {
+            p.failed = Some(message);
+            return;
+        }
+        if matches!(code, ErrorCode::NickTaken | ErrorCode::NickInvalid) && !self.registered {
+            self.joining = None;
+            self.nick_error = Some(message);
+            return;
+        }
+        let room = self.active_room.clone();
+        self.notice(&room, message, Tone::Error);
+    }
+
+    fn notice(&mut self, room: &str, text: String, tone: Tone) {
+        let id = self.next_id();
+        self.room_mut(room).push_notice(id, text, tone);
+    }
+
+    fn room_mut(&mut self, name: &str) -> &mut Room {
+        self.rooms
+            .entry(name.to_owned())
+            .or_insert_with(|| Room::new(name))
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_line_id += 1;
+        self.next_line_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::MessageKind;
+
+    use super::*;
+
+    fn welcome(nick: &str) -> Action {
+        Action::Server(ServerMsg::Welcome {
+            nick: nick.into(),
+            server: "0.1.0".into(),
+            limits: Limits::V1,
+        })
+    }
+
+    fn joined(members: &[&str]) -> Action {
+        Action::Server(ServerMsg::Joined {
+            room: DEFAULT_ROOM.into(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        })
+    }
+
+    fn message(seq: u64, nick: &str, text: &str) -> Action {
+        Action::Server(ServerMsg::Message(ChatMessage {
+            room: DEFAULT_ROOM.into(),
+            seq,
+            ts: 1_764_028_800_000 + seq as i64,
+            nick: nick.into(),
+            text: text.into(),
+            kind: MessageKind::Text,
+        }))
+    }
+
+    fn sent(id: &str, nick: &str, text: &str) -> Action {
+        Action::Sent(Pending {
+            id: id.into(),
+            draft: Rc::new(ChatMessage {
+                room: DEFAULT_ROOM.into(),
+                seq: 0,
+                ts: 0,
+                nick: nick.into(),
+                text: text.into(),
+                kind: MessageKind::Text,
+            }),
+            failed: None,
+        })
+    }
+
+    fn ack(id: &str, seq: u64) -> Action {
+        Action::Server(ServerMsg::Ack {
+            id: id.into(),
+            room: DEFAULT_ROOM.into(),
+            seq,
+            ts: 1_764_028_900_000,
+        })
+    }
+
+    fn run(actions: impl IntoIterator<Item = Action>) -> ChatState {
+        let mut state = ChatState::default();
+        for action in actions {
+            state.apply(action);
+        }
+        state
+    }
+
+    /// A state as after connecting as `alice` with `bob` in the lobby.
+    fn in_lobby() -> ChatState {
+        run([
+            Action::Joining("alice".into()),
+            Action::Connecting { attempt: 0 },
+            Action::Connected,
+            welcome("alice"),
+            joined(&["alice", "bob"]),
+        ])
+    }
+
+    fn lobby(state: &ChatState) -> &Room {
+        state.rooms.get(DEFAULT_ROOM).unwrap()
+    }
+
+    fn texts(state: &ChatState) -> Vec<String> {
+        lobby(state)
+            .messages()
+            .map(|m| format!("{}:{}", m.nick, m.text))
+            .collect()
+    }
+
+    fn notices(state: &ChatState) -> Vec<String> {
+        lobby(state)
+            .lines
+            .iter()
+            .filter_map(|l| match &l.body {
+                LineBody::Notice { text, .. } => Some(text.clone()),
+                LineBody::Chat(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reduce_wraps_apply() {
+        let state = Rc::new(ChatState::default());
+        let next = state.reduce(Action::Connected);
+        assert_eq!(next.conn, ConnState::Connected);
+    }
+
+    #[test]
+    fn the_nickname_is_asked_for_until_the_first_welcome() {
+        let mut state = ChatState::starting(None);
+        assert!(state.needs_nick());
+        assert_eq!(state.conn, ConnState::Offline);
+        state.apply(Action::Joining("alice".into()));
+        state.apply(Action::Connecting { attempt: 0 });
+        assert_eq!(state.conn, ConnState::Connecting);
+        state.apply(Action::Connected);
+        assert!(state.needs_nick());
+        state.apply(welcome("alice"));
+        assert!(!state.needs_nick());
+        assert!(state.registered);
+        assert_eq!(state.me.as_deref(), Some("alice"));
+        assert_eq!(state.joining, None);
+    }
+
+    #[test]
+    fn a_refused_nickname_shows_the_servers_reason_and_asks_again() {
+        let mut state = run([
+            Action::Joining("alice".into()),
+            Action::Connected,
+            Action::Server(ServerMsg::error(ErrorCode::NickTaken, "alice is taken")),
+        ]);
+        assert!(state.needs_nick());
+        assert_eq!(state.nick_error.as_deref(), Some("alice is taken"));
+        assert_eq!(state.joining, None);
+
+        state.apply(Action::Joining("alice2".into()));
+        assert_eq!(state.nick_error, None);
+        state.apply(welcome("alice2"));
+        assert!(!state.needs_nick());
+    }
+
+    #[test]
+    fn a_nickname_refused_locally_is_shown_the_same_way() {
+        let state = run([Action::NickRejected("a nickname cannot be empty".into())]);
+        assert!(state.needs_nick());
+        assert_eq!(
+            state.nick_error.as_deref(),
+            Some("a nickname cannot be empty")
+        );
+    }
+
+    #[test]
+    fn joined_sets_the_online_list_and_presence_events_update_it() {
+        let mut state = in_lobby();
+        assert_eq!(lobby(&state).members, ["alice", "bob"]);
+        assert!(lobby(&state).joined);
+
+        state.apply(Action::Server(ServerMsg::UserJoined {
+            room: DEFAULT_ROOM.into(),
+            nick: "carol".into(),
+        }));
+        // A repeated join does not list anyone twice.
+        state.apply(Action::Server(ServerMsg::UserJoined {
+            room: DEFAULT_ROOM.into(),
+            nick: "carol".into(),
+        }));
+        assert_eq!(lobby(&state).members, ["alice", "bob", "carol"]);
+
+        state.apply(Action::Server(ServerMsg::UserLeft {
+            room: DEFAULT_ROOM.into(),
+            nick: "bob".into(),
+        }));
+        assert_eq!(lobby(&state).members, ["alice", "carol"]);
+        // Leaving twice is news once, too.
+        state.apply(Action::Server(ServerMsg::UserLeft {
+            room: DEFAULT_ROOM.into(),
+            nick: "bob".into(),
+        }));
+        assert_eq!(notices(&state), ["carol joined.", "bob left."]);
+
+        // Events for rooms the client is not in are ignored.
+        state.apply(Action::Server(ServerMsg::UserJoined {
+            room: "elsewhere".into(),
+            nick: "dave".into(),
+        }));
+        assert!(!state.rooms.contains_key("elsewhere"));
+    }
+
+    #[test]
+    fn nick_changes_rename_members_in_the_listed_rooms() {
+        let mut state = in_lobby();
+        state.apply(Action::Server(ServerMsg::NickChanged {
+            old: "bob".into(),
+            new: "robert".into(),
+            rooms: vec![DEFAULT_ROOM.into(), "not-here".into()],
+        }));
+        assert_eq!(lobby(&state).members, ["alice", "robert"]);
+        assert_eq!(state.me.as_deref(), Some("alice"));
+        assert_eq!(notices(&state), ["bob is now known as robert."]);
+        assert!(!state.rooms.contains_key("not-here"));
+    }
+
+    #[test]
+    fn my_own_nick_change_updates_me() {
+        let mut state = in_lobby();
+        state.apply(Action::Server(ServerMsg::NickChanged {
+            old: "alice".into(),
+            new: "alicia".into(),
+            rooms: vec![DEFAULT_ROOM.into()],
+        }));
+        assert_eq!(state.me.as_deref(), Some("alicia"));
+        assert_eq!(lobby(&state).members, ["alicia", "bob"]);
+        assert_eq!(notices(&state), ["You are now known as alicia."]);
+    }
+
+    #[test]
+    fn messages_are_kept_in_seq_order_without_duplicates() {
+        let state = {
+            let mut s = in_lobby();
+            for action in [
+                message(1, "bob", "one"),
+                message(3, "bob", "three"),
+                message(2, "bob", "two"),
+                message(3, "bob", "three"),
+            ] {
+                s.apply(action);
+            }
+            s
+        };
+        assert_eq!(texts(&state), ["bob:one", "bob:two", "bob:three"]);
+    }
+
+    #[test]
+    fn my_message_is_pending_until_acked_and_shown_once() {
+        let mut state = in_lobby();
+        state.apply(sent("c1", "alice", "hello"));
+        assert_eq!(state.pending_in(DEFAULT_ROOM).count(), 1);
+        assert!(texts(&state).is_empty());
+
+        state.apply(ack("c1", 7));
+        assert_eq!(state.pending.len(), 0);
+        assert_eq!(texts(&state), ["alice:hello"]);
+        let confirmed = lobby(&state).messages().next().unwrap().clone();
+        assert_eq!(confirmed.seq, 7);
+        assert_eq!(confirmed.ts, 1_764_028_900_000);
+
+        // The server echoes the message itself after the ack: no duplicate.
+        state.apply(message(7, "alice", "hello"));
+        assert_eq!(texts(&state), ["alice:hello"]);
+
+        // An ack for an id the client does not know changes nothing.
+        let before = state.clone();
+        state.apply(ack("unknown", 8));
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn an_ack_that_overtakes_earlier_messages_still_sorts() {
+        let mut state = in_lobby();
+        state.apply(sent("c1", "alice", "mine"));
+        state.apply(ack("c1", 2));
+        state.apply(message(1, "bob", "earlier"));
+        state.apply(message(2, "alice", "mine"));
+        assert_eq!(texts(&state), ["bob:earlier", "alice:mine"]);
+    }
+
+    #[test]
+    fn a_refused_message_is_marked_failed_not_dropped() {
+        let mut state = in_lobby();
+        state.apply(sent("c1", "alice", "x"));
+        state.apply(Action::Server(ServerMsg::Error {
+            code: ErrorCode::TextTooLong,
+            message: "too long".into(),
+            id: Some("c1".into()),
+        }));
+        assert_eq!(state.pending[0].failed.as_deref(), Some("too long"));
+        assert!(texts(&state).is_empty());
+
+        state.apply(sent("c2", "alice", "y"));
+        state.apply(Action::SendFailed {
+            id: "c2".into(),
+            reason: "not connected".into(),
+        });
+        assert_eq!(state.pending[1].failed.as_deref(), Some("not connected"));
+    }
+
+    #[test]
+    fn other_errors_become_notices_in_the_active_room() {
+        let mut state = in_lobby();
+        state.apply(Action::Server(ServerMsg::error(
+            ErrorCode::NickTaken,
+            "bob is taken",
+        )));
+        // Registered: a refused rename does not bring back the nickname prompt.
+        assert!(!state.needs_nick());
+        assert_eq!(state.nick_error, None);
+        state.apply(Action::Notice("unknown command /frob".into()));
+        assert_eq!(notices(&state), ["bob is taken", "unknown command /frob"]);
+    }
+
+    #[test]
+    fn losing_the_connection_keeps_history_and_clears_presence() {
+        let mut state = in_lobby();
+        state.apply(message(1, "bob", "hi"));
+        state.apply(sent("c1", "alice", "unconfirmed"));
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_in_ms: Some(800),
+        });
+
+        assert_eq!(
+            state.conn,
+            ConnState::Reconnecting {
+                attempt: 1,
+                retry_in_ms: Some(800)
+            }
+        );
+        assert!(!state.registered);
+        assert!(!state.needs_nick(), "the chat stays on screen");
+        assert_eq!(texts(&state), ["bob:hi"]);
+        assert!(lobby(&state).members.is_empty());
+        assert!(!lobby(&state).joined);
+        assert!(state.pending[0].failed.is_some());
+        assert_eq!(notices(&state), ["Connection lost. Reconnecting…"]);
+
+        // Further failed attempts do not repeat the notice.
+        state.apply(Action::Connecting { attempt: 1 });
+        assert_eq!(
+            state.conn,
+            ConnState::Reconnecting {
+                attempt: 1,
+                retry_in_ms: None
+            }
+        );
+        state.apply(Action::Disconnected {
+            attempt: 2,
+            retry_in_ms: Some(1600),
+        });
+        assert_eq!(notices(&state).len(), 1);
+    }
+
+    #[test]
+    fn after_reconnecting_a_restarted_servers_numbers_are_not_duplicates() {
+        let mut state = in_lobby();
+        state.apply(message(1, "bob", "before restart"));
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_in_ms: Some(500),
+        });
+        state.apply(Action::Connecting { attempt: 1 });
+        state.apply(Action::Connected);
+        state.apply(welcome("alice"));
+        state.apply(joined(&["alice"]));
+        assert_eq!(lobby(&state).members, ["alice"]);
+        assert!(notices(&state).contains(&"Reconnected.".to_owned()));
+
+        state.apply(message(1, "bob", "after restart"));
+        assert_eq!(texts(&state), ["bob:before restart", "bob:after restart"]);
+        assert_eq!(state.conn, ConnState::Connected);
+    }
+
+    #[test]
+    fn a_nickname_taken_while_away_asks_for_a_new_one() {
+        let mut state = in_lobby();
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_in_ms: Some(500),
+        });
+        state.apply(Action::Connected);
+        state.apply(Action::Server(ServerMsg::error(
+            ErrorCode::NickTaken,
+            "alice is taken",
+        )));
+        assert!(state.needs_nick());
+        assert_eq!(state.nick_error.as_deref(), Some("alice is taken"));
+    }
+
+    #[test]
+    fn with_no_nickname_to_retry_the_client_goes_offline() {
+        let mut state = run([
+            Action::Joining("alice".into()),
+            Action::Connecting { attempt: 0 },
+        ]);
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_in_ms: None,
+        });
+        assert_eq!(state.conn, ConnState::Offline);
+        assert_eq!(state.joining, None);
+    }
+
+    #[test]
+    fn scrollback_is_bounded() {
+        let mut state = in_lobby();
+        for seq in 1..=(MAX_LINES_PER_ROOM as u64 + 10) {
+            state.apply(message(seq, "bob", "spam"));
+        }
+        let room = lobby(&state);
+        assert_eq!(room.lines.len(), MAX_LINES_PER_ROOM);
+        assert_eq!(room.messages().next().unwrap().seq, 11);
+        // De-duplication still works after trimming.
+        state.apply(message(MAX_LINES_PER_ROOM as u64 + 10, "bob", "spam"));
+        assert_eq!(lobby(&state).lines.len(), MAX_LINES_PER_ROOM);
+    }
+
+    #[test]
+    fn line_ids_are_unique() {
+        let mut state = in_lobby();
+        state.apply(message(1, "bob", "a"));
+        state.apply(Action::Notice("x".into()));
+        state.apply(message(2, "bob", "b"));
+        let mut ids: Vec<u64> = lobby(&state).lines.iter().map(|l| l.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 3);
+    }
+
+    #[test]
+    fn connection_state_names_are_stable() {
+        assert_eq!(ConnState::Offline.name(), "offline");
+        assert_eq!(ConnState::Connecting.name(), "connecting");
+        assert_eq!(ConnState::Connected.name(), "connected");
+        assert_eq!(
+            ConnState::Reconnecting {
+                attempt: 1,
+                retry_in_ms: None
+            }
+            .name(),
+            "reconnecting"
+        );
+    }
+}
