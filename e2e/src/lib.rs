@@ -1,1 +1,695 @@
-//! End-to-end test support.
+//! End-to-end test support: the real Hubbub server running in the test's own
+//! process on port 0, chromedriver as a child process, and headless Chromium
+//! sessions that use the page the way a person does, through the page's
+//! `data-testid` hooks.
+//!
+//! Nothing here sleeps to synchronise: every wait polls for a condition with a
+//! deadline ([`eventually`]), and a timeout names what it was waiting for.
+//!
+//! The tests need Chromium, chromedriver (`CHROMEDRIVER`, default
+//! `/usr/bin/chromedriver`) and a release build of the web client in
+//! `frontend/dist`; `cargo xtask test` provides all three.
+
+use anyhow::{Context, Result, anyhow, bail};
+use fantoccini::{Client, ClientBuilder, Locator, key::Key};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use std::future::Future;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long a test waits for anything a person would see "at once".
+pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The workspace root, found from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// `<workspace>/target/e2e-artifacts/`: screenshots and chromedriver logs for
+/// people to look at after a run.
+pub fn artifacts_dir() -> Result<PathBuf> {
+    let dir = workspace_root().join("target").join("e2e-artifacts");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The built web client. Missing is an error, never a silent skip.
+pub fn frontend_dist() -> Result<PathBuf> {
+    let dist = workspace_root().join("frontend").join("dist");
+    if !dist.join("index.html").is_file() {
+        bail!(
+            "{} is missing: build the web client first with `trunk build --release` in \
+             frontend/ (or run everything with `cargo xtask test`)",
+            dist.join("index.html").display()
+        );
+    }
+    Ok(dist)
+}
+
+/// A CSS selector for a `data-testid` hook.
+pub fn testid(id: &str) -> String {
+    format!(r#"[data-testid="{id}"]"#)
+}
+
+/// Polls `check` until it returns `Ok(Some(value))` or `timeout` passes. The
+/// delay between tries grows from 25 ms to 250 ms. An `Err` from `check` counts
+/// as "not yet" and is reported if the time runs out.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(25);
+    let mut last_error = None;
+    loop {
+        match check().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(err) => last_error = Some(err),
+        }
+        if Instant::now() >= deadline {
+            let detail = last_error
+                .map(|e| format!(" (last error: {e:#})"))
+                .unwrap_or_default();
+            bail!("timed out after {timeout:?} waiting for {what}{detail}");
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// A fresh directory under the system's temp dir, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Result<Self> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let name = format!(
+            "hubbub-{prefix}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The real server, started through the backend's library API on
+/// 127.0.0.1 with a port the OS picks, serving the built web client and
+/// keeping its data in a temp dir. It runs on the test's tokio runtime.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<()>>>,
+    _data: TempDir,
+}
+
+impl Server {
+    pub async fn start() -> Result<Self> {
+        let web_dir = frontend_dist()?;
+        let data = TempDir::new("e2e-data")?;
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the server's port")?;
+        let addr = http.local_addr()?;
+        let config = backend::Config {
+            http: addr.to_string(),
+            data_dir: data.path().to_path_buf(),
+            web_dir,
+            ..Default::default()
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(backend::run(
+            config,
+            backend::Listeners { http },
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        // The listener is bound before `run` starts, so connections made from
+        // now on wait in its backlog: there is nothing to wait for here.
+        Ok(Self {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+            _data: data,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT/`
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Signals shutdown and waits for the server to finish; an error if it
+    /// failed, or did not stop within 20 s.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(Duration::from_secs(20), task).await {
+            Ok(joined) => joined.context("the server task panicked")?,
+            Err(_) => bail!("the server did not stop within 20 s of its shutdown signal"),
+        }
+    }
+
+    /// An error if the server has already stopped (for example it failed to start).
+    pub fn check_running(&self) -> Result<()> {
+        match &self.task {
+            Some(task) if task.is_finished() => bail!("the server stopped unexpectedly"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A browser window size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewport {
+    pub width: u32,
+    pub height: u32,
+}
+
+pub const DESKTOP: Viewport = Viewport {
+    width: 1280,
+    height: 800,
+};
+pub const PHONE: Viewport = Viewport {
+    width: 375,
+    height: 812,
+};
+
+/// Chromium flags for a quiet, sandbox-free headless browser on a machine
+/// whose network reaches nothing but localhost (shared/SETUP.md).
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
+struct OpenSession {
+    id: String,
+    /// Removed after the session (and its browser) is gone.
+    _profile: TempDir,
+}
+
+type Sessions = Arc<Mutex<Vec<OpenSession>>>;
+
+fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, Vec<OpenSession>> {
+    sessions.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A chromedriver process on a free port, started by this test and stopped
+/// (by its PID, after closing the browsers it started) when dropped.
+pub struct ChromeDriver {
+    child: Child,
+    port: u16,
+    sessions: Sessions,
+    /// chromedriver's output; quoted in errors, removed on drop.
+    log_path: PathBuf,
+}
+
+impl ChromeDriver {
+    pub async fn start() -> Result<Self> {
+        let program = std::env::var_os("CHROMEDRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+        if !program.exists() {
+            bail!(
+                "chromedriver not found at {} (set CHROMEDRIVER, or run `cargo xtask setup \
+                 --browsers`)",
+                program.display()
+            );
+        }
+        let port = free_port()?;
+        let log_path = artifacts_dir()?.join(format!("chromedriver-{port}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        let mut driver = Self {
+            child,
+            port,
+            sessions: Arc::default(),
+            log_path,
+        };
+        driver.wait_ready().await?;
+        Ok(driver)
+    }
+
+    /// Waits until chromedriver's `/status` says it is ready.
+    async fn wait_ready(&mut self) -> Result<()> {
+        let port = self.port;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut delay = Duration::from_millis(20);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("chromedriver exited at start ({status}):\n{}", self.log());
+            }
+            let ready = tokio::task::spawn_blocking(move || http_request(port, "GET", "/status"))
+                .await?
+                .map(|body| body.contains(r#""ready":true"#))
+                .unwrap_or(false);
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "chromedriver on port {port} was not ready within 20 s:\n{}",
+                    self.log()
+                );
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
+        }
+    }
+
+    /// What chromedriver has printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// A new headless Chromium with its own empty profile, sized `viewport`.
+    pub async fn session(&self, viewport: Viewport) -> Result<Browser> {
+        let profile = TempDir::new("chromium-profile")?;
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.push(format!(
+            "--window-size={},{}",
+            viewport.width, viewport.height
+        ));
+        let mut chrome_options = json!({ "args": args });
+        let chromium = std::env::var_os("CHROME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+        if chromium.exists() {
+            chrome_options["binary"] = json!(chromium);
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".into(), chrome_options);
+
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "starting a Chromium session through chromedriver; its log:\n{}",
+                    self.log()
+                )
+            })?;
+        let id = client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("chromedriver returned no session id"))?;
+        lock(&self.sessions).push(OpenSession {
+            id: id.clone(),
+            _profile: profile,
+        });
+        let browser = Browser {
+            client,
+            id,
+            sessions: Arc::clone(&self.sessions),
+        };
+        browser.fit_viewport(viewport).await?;
+        Ok(browser)
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // Browsers of sessions still open (a test that failed half-way) are
+        // closed through chromedriver first: killing chromedriver alone would
+        // leave them running.
+        let open: Vec<OpenSession> = lock(&self.sessions).drain(..).collect();
+        for session in &open {
+            let _ = http_request(self.port, "DELETE", &format!("/session/{}", session.id));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        drop(open);
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// A minimal blocking HTTP/1.1 request to chromedriver on localhost; returns
+/// the whole response. Used where fantoccini is not at hand: before a session
+/// exists, and in `Drop`, which cannot await.
+fn http_request(port: u16, method: &str, path: &str) -> Result<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+    )?;
+    // chromedriver may keep the connection open despite `Connection: close`,
+    // so read until the body announced by Content-Length is complete.
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(&buf[..n]);
+        if response_complete(&response) {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
+/// Whether `response` holds the headers and the whole Content-Length body.
+fn response_complete(response: &[u8]) -> bool {
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let headers = String::from_utf8_lossy(&response[..end]);
+    let length = headers.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    length.is_some_and(|length| response.len() >= end + 4 + length)
+}
+
+/// One headless Chromium session (a person at a browser).
+pub struct Browser {
+    client: Client,
+    id: String,
+    sessions: Sessions,
+}
+
+impl Browser {
+    /// Sizes the window so that the page itself (not the window around it)
+    /// is `viewport`: headless Chromium keeps some of the window's height for
+    /// browser UI it does not draw.
+    async fn fit_viewport(&self, viewport: Viewport) -> Result<()> {
+        let (width, height) = (viewport.width, viewport.height);
+        self.client
+            .set_window_size(width, height)
+            .await
+            .context("sizing the window")?;
+        let inner = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        let size = |i: usize| {
+            inner
+                .get(i)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+        };
+        let (Some(inner_width), Some(inner_height)) = (size(0), size(1)) else {
+            bail!("unexpected window size from the page: {inner}");
+        };
+        if (inner_width, inner_height) != (width, height) {
+            self.client
+                .set_window_size(
+                    (2 * width).saturating_sub(inner_width),
+                    (2 * height).saturating_sub(inner_height),
+                )
+                .await
+                .context("sizing the window")?;
+        }
+        Ok(())
+    }
+
+    /// The fantoccini client, for what the helpers below do not cover.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub async fn open(&self, url: &str) -> Result<()> {
+        self.client
+            .goto(url)
+            .await
+            .with_context(|| format!("opening {url}"))
+    }
+
+    /// Waits for the element with this `data-testid` to be in the page.
+    pub async fn wait_for(&self, id: &str) -> Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(&testid(id)))
+            .await
+            .with_context(|| format!("waiting for [data-testid={id}]"))
+    }
+
+    /// Types a nickname into `nick-input` and presses Enter.
+    pub async fn join_as(&self, nick: &str) -> Result<()> {
+        let input = self.wait_for("nick-input").await?;
+        input.send_keys(&format!("{nick}{}", Key::Enter)).await?;
+        Ok(())
+    }
+
+    /// The `data-state` of `connection-status`, if the page shows one.
+    pub async fn connection_state(&self) -> Result<Option<String>> {
+        let found = self
+            .client
+            .find_all(Locator::Css(&testid("connection-status")))
+            .await?;
+        match found.first() {
+            Some(status) => Ok(status.attr("data-state").await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits until `connection-status` has `data-state="connected"`.
+    pub async fn wait_connected(&self) -> Result<()> {
+        let result = eventually("connection-status to be connected", UI_TIMEOUT, || async {
+            let state = self.connection_state().await?;
+            Ok((state.as_deref() == Some("connected")).then_some(()))
+        })
+        .await;
+        if result.is_err() {
+            let state = self.connection_state().await.ok().flatten();
+            return result.with_context(|| format!("data-state is {state:?}"));
+        }
+        result
+    }
+
+    /// The texts of the `<li>`s in `online-list`.
+    pub async fn online(&self) -> Result<Vec<String>> {
+        let selector = format!("{} li", testid("online-list"));
+        let mut names = Vec::new();
+        for li in self.client.find_all(Locator::Css(&selector)).await? {
+            names.push(li.text().await?);
+        }
+        Ok(names)
+    }
+
+    /// Waits until someone whose entry mentions `nick` is in `online-list`.
+    pub async fn wait_online(&self, nick: &str) -> Result<()> {
+        eventually(&format!("{nick} in online-list"), UI_TIMEOUT, || async {
+            Ok(self
+                .online()
+                .await?
+                .iter()
+                .any(|entry| entry.contains(nick))
+                .then_some(()))
+        })
+        .await
+    }
+
+    /// Types `text` into `message-input` and presses Enter.
+    pub async fn send_with_enter(&self, text: &str) -> Result<()> {
+        let input = self.wait_for("message-input").await?;
+        input.send_keys(&format!("{text}{}", Key::Enter)).await?;
+        Ok(())
+    }
+
+    /// Types `text` into `message-input` and clicks `send-button`.
+    pub async fn send_with_button(&self, text: &str) -> Result<()> {
+        let input = self.wait_for("message-input").await?;
+        input.send_keys(text).await?;
+        self.wait_for("send-button").await?.click().await?;
+        Ok(())
+    }
+
+    /// The texts of every `message` in the page.
+    pub async fn messages(&self) -> Result<Vec<String>> {
+        let mut texts = Vec::new();
+        for message in self
+            .client
+            .find_all(Locator::Css(&testid("message")))
+            .await?
+        {
+            texts.push(message.text().await?);
+        }
+        Ok(texts)
+    }
+
+    /// Waits for a `message` that shows both `author` and `text`.
+    pub async fn wait_for_message(&self, author: &str, text: &str) -> Result<()> {
+        let what = format!("a message from {author} saying {text:?}");
+        let result = eventually(&what, UI_TIMEOUT, || async {
+            Ok(self
+                .messages()
+                .await?
+                .iter()
+                .any(|m| m.contains(author) && m.contains(text))
+                .then_some(()))
+        })
+        .await;
+        if result.is_err() {
+            let seen = self.messages().await.unwrap_or_default();
+            return result.with_context(|| format!("messages on the page: {seen:?}"));
+        }
+        result
+    }
+
+    /// `[window.innerWidth, document.documentElement.scrollWidth]`: the second
+    /// is larger when the page overflows sideways.
+    pub async fn widths(&self) -> Result<(u64, u64)> {
+        let value = self
+            .client
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth];",
+                vec![],
+            )
+            .await?;
+        let width = |i: usize| value.get(i).and_then(serde_json::Value::as_u64);
+        match (width(0), width(1)) {
+            (Some(inner), Some(scroll)) => Ok((inner, scroll)),
+            _ => bail!("unexpected widths from the page: {value}"),
+        }
+    }
+
+    /// Saves a PNG screenshot as `target/e2e-artifacts/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
+        let path = artifacts_dir()?.join(format!("{name}.png"));
+        std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Ends the session and closes its browser.
+    pub async fn close(self) -> Result<()> {
+        let result = self.client.close().await.context("closing the browser");
+        lock(&self.sessions).retain(|s| s.id != self.id);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_is_complete_with_its_whole_body() {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 4\r\n\r\n";
+        assert!(!response_complete(b"HTTP/1.1 200 OK\r\n"));
+        assert!(!response_complete(format!("{head}ab").as_bytes()));
+        assert!(response_complete(format!("{head}abcd").as_bytes()));
+    }
+
+    #[test]
+    fn selectors_name_the_hook() {
+        assert_eq!(testid("message"), r#"[data-testid="message"]"#);
+    }
+
+    #[test]
+    fn temp_dirs_are_distinct_and_removed_on_drop() {
+        let a = TempDir::new("t").unwrap();
+        let b = TempDir::new("t").unwrap();
+        assert_ne!(a.path(), b.path());
+        let path = a.path().to_path_buf();
+        std::fs::write(path.join("f"), "x").unwrap();
+        drop(a);
+        assert!(!path.exists());
+        assert!(b.path().is_dir());
+    }
+
+    #[tokio::test]
+    async fn eventually_returns_once_the_condition_holds() {
+        let mut tries = 0;
+        let value = eventually("three tries", Duration::from_secs(5), || {
+            tries += 1;
+            let done = tries >= 3;
+            async move { Ok(done.then_some(42)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((value, tries), (42, 3));
+    }
+
+    #[tokio::test]
+    async fn eventually_names_what_it_waited_for() {
+        let err = eventually("the moon", Duration::from_millis(60), || async {
+            Err::<Option<()>, _>(anyhow!("still dark"))
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("the moon") && err.contains("still dark"),
+            "{err}"
+        );
+    }
+}

@@ -1,1 +1,68 @@
-fn main() {}
+//! `cargo xtask` — Hubbub's project automation (the alias is in
+//! `.cargo/config.toml`). Plain Rust instead of shell scripts, so the logic is
+//! tested and runs the same everywhere.
+//!
+//! - `cargo xtask setup [--browsers]` installs missing tools (see `setup.rs`).
+//! - `cargo xtask run [-- BACKEND ARGS]` builds the web client and runs the server.
+//! - `cargo xtask test` runs every check CI runs (`.ci/run` calls it).
+
+mod cmd;
+mod setup;
+mod tasks;
+mod versions;
+
+use anyhow::{Result, bail};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  setup [--browsers]     install what is missing: the wasm32 target, trunk,
+                         wasm-bindgen-cli, wasm-opt (and Chromium + chromedriver)
+  run [-- BACKEND ARGS]  setup, build the web client (release), run the server
+                         at http://localhost:8080
+  test                   setup --browsers, then fmt, clippy, tests, browser tests
+                         and end-to-end tests, stopping at the first failure";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<()> {
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+    };
+    match task {
+        "setup" => match rest {
+            [] => setup::setup(false),
+            [flag] if flag == "--browsers" => setup::setup(true),
+            _ => bail!("unexpected arguments to setup: {rest:?}\n\n{USAGE}"),
+        },
+        "run" => {
+            // `cargo xtask run -- --http 0.0.0.0:9000` and `cargo xtask run --http …` both work.
+            let backend_args = rest.strip_prefix(&["--".to_owned()]).unwrap_or(rest);
+            tasks::run(backend_args)
+        }
+        "test" => match rest {
+            [] => tasks::test(),
+            _ => bail!("unexpected arguments to test: {rest:?}\n\n{USAGE}"),
+        },
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}\n\n{USAGE}"),
+    }
+}

@@ -1,0 +1,274 @@
+//! `cargo xtask setup [--browsers]`: every tool is checked first and installed
+//! only if it is missing or at the wrong version, so a second run takes about
+//! a second. One line per tool: `trunk 0.22.1 ok` or `installing …`.
+//!
+//! Everything comes from package registries (crates.io, npm, Debian): nothing
+//! here downloads a prebuilt binary from anywhere else.
+
+use crate::cmd;
+use crate::versions::{self, Version};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+// Pinned tool versions: the one place to change them. They were checked
+// together on this project's machines (see shared/SETUP.md):
+// - trunk 0.22.1 builds on Rust 1.95 with `--ignore-rust-version` although its
+//   manifest asks for a newer rustc.
+// - wasm-bindgen-cli is not pinned here: it must equal the `wasm-bindgen` in
+//   Cargo.lock (itself pinned `=X.Y.Z` in [workspace.dependencies]), because
+//   trunk only uses a wasm-bindgen on PATH whose version matches and would
+//   otherwise try to download one.
+// - wasm-opt comes from npm's `binaryen` (132 reads the wasm today's Rust
+//   emits; Debian's binaryen 108 does not). Newer wasm-opt is accepted.
+pub const TRUNK_VERSION: &str = "0.22.1";
+pub const BINARYEN_NPM_VERSION: &str = "132.0.0";
+pub const WASM_OPT_MIN_VERSION: &str = "132";
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Debian's packages `chromium` and `chromium-driver` install these.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub fn setup(browsers: bool) -> Result<()> {
+    rust_components()?;
+    wasm_target()?;
+    trunk()?;
+    wasm_bindgen_cli()?;
+    wasm_opt()?;
+    if browsers {
+        chromium()?;
+    }
+    Ok(())
+}
+
+fn pinned(version: &str) -> Result<Version> {
+    Version::parse(version).with_context(|| format!("bad pinned version {version:?}"))
+}
+
+/// The version `program --version` reports, if it runs.
+fn installed(program: &str) -> Option<Version> {
+    cmd::probe(program, &["--version"]).and_then(|out| Version::find_in(&out))
+}
+
+fn found_note(found: Option<&Version>) -> String {
+    match found {
+        Some(v) => format!(" (found {v})"),
+        None => String::new(),
+    }
+}
+
+fn cargo_install(args: &[&str]) -> Result<()> {
+    cmd::run(cmd::new("cargo").arg("install").args(args))
+}
+
+/// rustfmt and clippy ship with rustup's default profile, but not the minimal one.
+fn rust_components() -> Result<()> {
+    let fmt = cmd::probe("cargo", &["fmt", "--version"]);
+    let clippy = cmd::probe("cargo", &["clippy", "--version"]);
+    if fmt.is_some() && clippy.is_some() {
+        println!("rustfmt and clippy ok");
+        return Ok(());
+    }
+    println!("installing rustfmt and clippy");
+    cmd::run(cmd::new("rustup").args(["component", "add", "rustfmt", "clippy"]))
+}
+
+fn wasm_target() -> Result<()> {
+    let installed = match cmd::probe("rustup", &["target", "list", "--installed"]) {
+        Some(list) => list.lines().any(|line| line.trim() == WASM_TARGET),
+        None => {
+            // A toolchain not managed by rustup: look in its sysroot.
+            let sysroot = cmd::probe("rustc", &["--print", "sysroot"]).unwrap_or_default();
+            let dir = Path::new(sysroot.trim())
+                .join("lib/rustlib")
+                .join(WASM_TARGET);
+            if !dir.is_dir() {
+                bail!(
+                    "the {WASM_TARGET} target is missing and rustup is not here to add it: \
+                     install the target for your Rust toolchain"
+                );
+            }
+            true
+        }
+    };
+    if installed {
+        println!("{WASM_TARGET} target ok");
+        return Ok(());
+    }
+    println!("installing the {WASM_TARGET} target");
+    cmd::run(cmd::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn trunk() -> Result<()> {
+    let wanted = pinned(TRUNK_VERSION)?;
+    let found = installed("trunk");
+    if let Some(v) = found.as_ref().filter(|v| v.is_exactly(&wanted)) {
+        println!("trunk {v} ok");
+        return Ok(());
+    }
+    println!(
+        "installing trunk {wanted}{} with cargo install (about 10 minutes on 2 cores)",
+        found_note(found.as_ref())
+    );
+    cargo_install(&[
+        "trunk",
+        "--version",
+        TRUNK_VERSION,
+        "--locked",
+        // trunk 0.22.1 asks for a newer rustc than it needs (shared/SETUP.md).
+        "--ignore-rust-version",
+    ])?;
+    verify_exact("trunk", &wanted)
+}
+
+fn wasm_bindgen_cli() -> Result<()> {
+    let lock_path = cmd::workspace_root().join("Cargo.lock");
+    if !lock_path.exists() {
+        println!("creating Cargo.lock");
+        cmd::run(cmd::new("cargo").arg("generate-lockfile"))?;
+    }
+    let lock = std::fs::read_to_string(&lock_path)
+        .with_context(|| format!("reading {}", lock_path.display()))?;
+    let wanted = versions::wasm_bindgen_version(&lock)?;
+    check_trunk_pin(&wanted)?;
+    // The crate installs both; the browser tests need the runner.
+    let found = installed("wasm-bindgen");
+    let runner = installed("wasm-bindgen-test-runner");
+    if let Some(v) = found.as_ref().filter(|v| v.is_exactly(&wanted))
+        && runner.as_ref().is_some_and(|r| r.is_exactly(&wanted))
+    {
+        println!("wasm-bindgen-cli {v} ok");
+        return Ok(());
+    }
+    let version = wanted.to_string();
+    println!(
+        "installing wasm-bindgen-cli {version}{} with cargo install (about 2 minutes)",
+        found_note(found.as_ref())
+    );
+    if let Err(err) = cargo_install(&["wasm-bindgen-cli", "--version", &version, "--locked"]) {
+        // Some releases' own lock files name a dependency version that is no
+        // longer in the registry (0.2.130 does): fall back to a fresh resolve.
+        println!("{err:#}; retrying without --locked");
+        cargo_install(&["wasm-bindgen-cli", "--version", &version])?;
+    }
+    verify_exact("wasm-bindgen", &wanted)?;
+    verify_exact("wasm-bindgen-test-runner", &wanted)
+}
+
+/// trunk takes the wasm-bindgen version from `[tools]` in frontend/Trunk.toml
+/// when it is there, so that pin must agree with Cargo.lock.
+fn check_trunk_pin(lock_version: &Version) -> Result<()> {
+    let path = cmd::workspace_root().join("frontend/Trunk.toml");
+    let Ok(toml) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    if let Some(pinned) = versions::trunk_tool_version(&toml, "wasm_bindgen") {
+        let agrees = Version::parse(pinned).is_some_and(|v| v.is_exactly(lock_version));
+        if !agrees {
+            bail!(
+                "frontend/Trunk.toml pins wasm_bindgen = {pinned:?} but Cargo.lock has \
+                 wasm-bindgen {lock_version}: make them equal"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn verify_exact(program: &str, wanted: &Version) -> Result<()> {
+    match installed(program) {
+        Some(v) if v.is_exactly(wanted) => {
+            println!("{program} {v} ok");
+            Ok(())
+        }
+        other => bail!(
+            "installed {program} {wanted}, but `{program} --version` now reports {}: \
+             is another {program} earlier on PATH?",
+            other.map_or_else(|| "nothing".to_owned(), |v| v.to_string())
+        ),
+    }
+}
+
+fn wasm_opt() -> Result<()> {
+    let minimum = pinned(WASM_OPT_MIN_VERSION)?;
+    let found = installed("wasm-opt");
+    if let Some(v) = found.as_ref().filter(|v| v.is_at_least(&minimum)) {
+        println!("wasm-opt {v} ok");
+        return Ok(());
+    }
+    if cmd::probe("npm", &["--version"]).is_none() {
+        bail!(
+            "wasm-opt {minimum} or newer is missing{} and npm is not installed to fetch it: \
+             install Node.js and npm, then run this again",
+            found_note(found.as_ref())
+        );
+    }
+    let package = format!("binaryen@{BINARYEN_NPM_VERSION}");
+    println!(
+        "installing wasm-opt from npm {package}{}",
+        found_note(found.as_ref())
+    );
+    cmd::run(cmd::new("npm").args(["install", "--global", &package])).context(
+        "npm could not install binaryen (if Debian's binaryen owns /usr/bin/wasm-opt, \
+         remove it: `apt-get remove binaryen`; if the global npm folder is not writable, \
+         set `npm config set prefix ~/.local` and put ~/.local/bin on PATH)",
+    )?;
+    match installed("wasm-opt") {
+        Some(v) if v.is_at_least(&minimum) => {
+            println!("wasm-opt {v} ok");
+            Ok(())
+        }
+        Some(v) => bail!(
+            "installed {package}, but the wasm-opt first on PATH is still version {v}: \
+             remove the old one (Debian's: `apt-get remove binaryen`)"
+        ),
+        None => bail!(
+            "installed {package}, but `wasm-opt` is not on PATH: add the bin folder of \
+             `npm prefix --global` to PATH"
+        ),
+    }
+}
+
+fn chromium() -> Result<()> {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|path| !Path::new(path).exists())
+        .collect();
+    if missing.is_empty() {
+        for path in [CHROMIUM, CHROMEDRIVER] {
+            let version =
+                installed(path).map_or_else(|| "(version unknown)".into(), |v| v.to_string());
+            println!("{path} {version} ok");
+        }
+        return Ok(());
+    }
+    let packages = ["chromium", "chromium-driver"];
+    if !cmd::is_root() {
+        bail!(
+            "{} missing: install Debian's packages as root: \
+             `sudo apt-get install --no-install-recommends {}`",
+            missing.join(" and "),
+            packages.join(" ")
+        );
+    }
+    println!("installing {} with apt-get", packages.join(" and "));
+    cmd::run(
+        cmd::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    cmd::run(
+        cmd::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    for path in [CHROMIUM, CHROMEDRIVER] {
+        if !Path::new(path).exists() {
+            bail!(
+                "apt-get installed {}, but {path} is still missing",
+                packages.join(" ")
+            );
+        }
+        println!("{path} ok");
+    }
+    Ok(())
+}
