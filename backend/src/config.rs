@@ -4,19 +4,24 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Everything `crate::run` needs besides its listeners.
-#[derive(Debug, Clone)]
+/// Everything `crate::run` needs besides its listeners. `crate::settings`
+/// builds it from defaults, the TOML file, `HUBBUB_*` variables and flags.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Where the HTTP door listens (`host:port`). Informational for `run`,
-    /// which receives an already-bound listener; `main` binds it.
+    /// Where the HTTP door listens, as the operator wrote it (`host:port`,
+    /// `[v6]:port`, `:port`, a host name). Informational for `run`, which
+    /// receives already-bound listeners; `main` binds them.
     pub http: String,
     /// Where Hubbub keeps its data.
     pub data_dir: PathBuf,
     /// The built web client (trunk's `dist` folder).
     pub web_dir: PathBuf,
+    /// A `tracing` filter (`info`, `backend=debug`); `RUST_LOG` overrides it.
+    pub log: String,
     pub heartbeat: Heartbeat,
     /// How long shutdown waits for connections to say goodbye.
     pub shutdown_grace: Duration,
+    pub guard: Guard,
 }
 
 impl Default for Config {
@@ -25,8 +30,46 @@ impl Default for Config {
             http: "0.0.0.0:8080".to_owned(),
             data_dir: PathBuf::from("./data"),
             web_dir: default_web_dir(),
+            log: "info".to_owned(),
             heartbeat: Heartbeat::default(),
             shutdown_grace: Duration::from_secs(10),
+            guard: Guard::default(),
+        }
+    }
+}
+
+/// Limits that protect the server and its users from hostile or broken
+/// clients. Defaults and their reasons: shared/HARDENING.md.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    /// Origins (`scheme://host[:port]`) whose pages may open a WebSocket, in
+    /// addition to the server's own origin. A handshake with any other
+    /// `Origin` header gets 403; one without the header (not a browser) is let in.
+    pub allowed_origins: Vec<String>,
+    /// Chat messages a connection may send per second, sustained.
+    pub messages_per_second: f64,
+    /// Messages a connection may send in a burst above that rate.
+    pub message_burst: u32,
+    /// Open connections from one IP address.
+    pub max_connections_per_ip: u32,
+    /// WebSocket handshakes one IP address may make per minute.
+    pub handshakes_per_minute_per_ip: u32,
+    /// Open connections in all.
+    pub max_connections: u32,
+    /// A client must send a request's headers within this (slowloris).
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            messages_per_second: 5.0,
+            message_burst: 20,
+            max_connections_per_ip: 64,
+            handshakes_per_minute_per_ip: 120,
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -38,7 +81,7 @@ pub fn default_web_dir() -> PathBuf {
 }
 
 /// Liveness rules for long-lived connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Heartbeat {
     /// How often the server pings.
     pub ping_every: Duration,

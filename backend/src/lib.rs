@@ -5,8 +5,10 @@
 
 pub mod config;
 pub mod doors;
+pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod metrics;
 pub mod outbox;
 
 use std::future::Future;
@@ -21,9 +23,10 @@ use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 
-/// The sockets the server listens on, bound by the caller.
+/// The sockets the server listens on, bound by the caller. The HTTP door may
+/// listen on several addresses (a host name that resolves to IPv4 and IPv6).
 pub struct Listeners {
-    pub http: TcpListener,
+    pub http: Vec<TcpListener>,
 }
 
 /// Runs Hubbub until `shutdown` resolves, then closes every connection with a
@@ -39,36 +42,48 @@ pub async fn run(
             config.data_dir.display()
         )
     })?;
+    anyhow::ensure!(
+        !listeners.http.is_empty(),
+        "the HTTP door has no address to listen on"
+    );
+    metrics::handle();
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
     let (hub, hub_task) = hub::Hub::spawn(&stop);
-    let http_addr = listeners.http.local_addr()?;
+    let guards = Arc::new(guard::Guards::new(&config.guard));
     let grace = config.shutdown_grace;
+    let header_read_timeout = config.guard.header_read_timeout;
     let state = http::AppState {
         hub,
         tracker: tracker.clone(),
         heartbeat: config.heartbeat,
         started: Instant::now(),
+        guards: Arc::clone(&guards),
         config: Arc::new(config),
     };
-    tracing::info!(door = "http", addr = %http_addr, "listening; open {}", open_url(http_addr));
+    for listener in &listeners.http {
+        let addr = listener.local_addr()?;
+        tracing::info!(door = "http", addr = %addr, "listening; open {}", open_url(addr));
+    }
 
-    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let stopping = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
         stopping.cancel();
     });
-    let stopping = stop.clone();
-    axum::serve(listeners.http, app)
-        .with_graceful_shutdown(async move { stopping.cancelled().await })
-        .await
-        .context("the HTTP server failed")?;
+    let server = http::server::Server {
+        router: http::router(state),
+        caps: Arc::clone(&guards.caps),
+        header_read_timeout,
+        stop: stop.clone(),
+        tracker: tracker.clone(),
+    };
+    server.serve(listeners.http).await;
 
-    // The HTTP server has stopped accepting; upgraded WebSockets saw the
-    // same signal and are saying goodbye. Wait for them, within the grace.
-    stop.cancel();
+    // The accept loops have stopped; HTTP connections are finishing their
+    // requests and WebSockets are saying goodbye (1001). Wait for them,
+    // within the grace period.
     tracker.close();
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
         tracing::warn!(

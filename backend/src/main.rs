@@ -59,7 +59,7 @@ async fn serve(cli: Cli) -> ExitCode {
     if let Some(web_dir) = cli.web_dir {
         config.web_dir = web_dir;
     }
-    match backend::run(config, Listeners { http }, shutdown_signal()).await {
+    match backend::run(config, Listeners { http: vec![http] }, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

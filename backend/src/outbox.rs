@@ -13,6 +13,7 @@
 //! closes it (see [`CloseReason::Slow`]).
 
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use shared::ServerMsg;
@@ -27,6 +28,8 @@ pub const OUTBOX_CAPACITY: usize = 256;
 /// One event on its way to one or many connections.
 pub struct Outgoing {
     msg: ServerMsg,
+    /// When the hub created the event, for the fan-out latency metric.
+    created: Instant,
     json: OnceLock<Utf8Bytes>,
     plain: OnceLock<Option<Utf8Bytes>>,
 }
@@ -35,6 +38,7 @@ impl Outgoing {
     pub fn new(msg: ServerMsg) -> Arc<Self> {
         Arc::new(Self {
             msg,
+            created: Instant::now(),
             json: OnceLock::new(),
             plain: OnceLock::new(),
         })
@@ -42,6 +46,11 @@ impl Outgoing {
 
     pub fn msg(&self) -> &ServerMsg {
         &self.msg
+    }
+
+    /// How long ago the hub created this event.
+    pub fn age(&self) -> Duration {
+        self.created.elapsed()
     }
 
     /// The `hubbub.v1` encoding: one JSON text frame.
@@ -67,6 +76,8 @@ pub enum CloseReason {
     Slow,
     /// The client sent a message larger than the limit.
     TooLarge,
+    /// The client kept sending faster than the rate limit allows.
+    Flooding,
     /// The client sent text that is not UTF-8.
     InvalidUtf8,
     /// The client broke the wire protocol.
@@ -78,12 +89,20 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Whether the events queued for the client are still written before
+    /// the connection closes. Not for a client that is slow (the backlog is
+    /// the problem) or whose socket is stuck.
+    pub fn delivers_backlog(self) -> bool {
+        !matches!(self, CloseReason::Slow | CloseReason::WriteTimeout)
+    }
+
     /// A short reason for people and logs.
     pub fn describe(self) -> &'static str {
         match self {
             CloseReason::Shutdown => "server shutting down",
             CloseReason::Slow => "slow: too far behind",
             CloseReason::TooLarge => "message too large",
+            CloseReason::Flooding => "rate limit exceeded",
             CloseReason::InvalidUtf8 => "invalid UTF-8 in a text frame",
             CloseReason::ProtocolError => "protocol error",
             CloseReason::Idle => "idle: no sign of life",
@@ -114,6 +133,7 @@ impl Outbox {
         match self.tx.try_send(event) {
             Ok(()) => Pushed::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!(crate::metrics::SLOW_DISCONNECTS).increment(1);
                 self.closer.close(CloseReason::Slow);
                 Pushed::Gone
             }

@@ -147,7 +147,7 @@ impl Server {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(backend::run(
             config,
-            backend::Listeners { http },
+            backend::Listeners { http: vec![http] },
             async move {
                 let _ = rx.await;
             },

@@ -157,6 +157,8 @@ pub enum ErrorCode {
     TextTooLong,
     /// The message id is empty or too long.
     IdInvalid,
+    /// The client sends faster than the server allows; the message was dropped.
+    RateLimited,
     /// An error code this build does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -369,6 +371,7 @@ mod golden {
             (ErrorCode::TextEmpty, "text_empty"),
             (ErrorCode::TextTooLong, "text_too_long"),
             (ErrorCode::IdInvalid, "id_invalid"),
+            (ErrorCode::RateLimited, "rate_limited"),
         ];
         for (code, name) in names {
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{name}\""));

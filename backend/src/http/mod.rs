@@ -1,12 +1,14 @@
 //! The HTTP side: the router, `/healthz`, and the web client's files.
 
 mod assets;
+pub mod server;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -15,6 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{Config, Heartbeat};
 use crate::doors;
+use crate::guard::Guards;
 use crate::hub::Hub;
 
 /// What every handler can reach.
@@ -26,6 +29,7 @@ pub struct AppState {
     pub tracker: TaskTracker,
     pub heartbeat: Heartbeat,
     pub started: Instant,
+    pub guards: Arc<Guards>,
     pub config: Arc<Config>,
 }
 
@@ -36,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(doors::ws::upgrade))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .fallback_service(assets::service(web_dir))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -53,6 +58,15 @@ struct Health {
     status: &'static str,
     version: &'static str,
     uptime_seconds: u64,
+    connections: Connections,
+}
+
+#[derive(Serialize)]
+struct Connections {
+    /// Open TCP connections to the HTTP door, WebSockets included.
+    http: u32,
+    /// Clients known to the hub, from every door.
+    clients: usize,
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Health> {
@@ -60,5 +74,19 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         uptime_seconds: state.started.elapsed().as_secs(),
+        connections: Connections {
+            http: state.guards.caps.open(),
+            clients: state.hub.clients(),
+        },
     })
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        crate::metrics::render(),
+    )
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use shared::validate::{self, nick_key};
@@ -16,10 +17,11 @@ use super::room::Room;
 use super::{ClientId, Command, Door, Request};
 use crate::outbox::{Outbox, Outgoing, Pushed};
 
-pub(super) async fn run(mut commands: mpsc::Receiver<Command>) {
-    let mut state = State::default();
+pub(super) async fn run(mut commands: mpsc::Receiver<Command>, clients: Arc<AtomicUsize>) {
+    let mut state = State::new();
     while let Some(command) = commands.recv().await {
         state.handle(command);
+        clients.store(state.clients.len(), Ordering::Relaxed);
     }
     tracing::debug!("hub stopped: no connections and no doors left");
 }
@@ -33,7 +35,6 @@ struct Client {
     door: Door,
 }
 
-#[derive(Default)]
 struct State {
     clients: HashMap<ClientId, Client>,
     /// Nickname key (see `validate::nick_key`) → holder.
@@ -42,9 +43,23 @@ struct State {
     next_guest: u64,
     /// Connections found gone during a fan-out, removed once it is done.
     gone: Vec<ClientId>,
+    messages_in: metrics::Counter,
+    deliveries: metrics::Counter,
 }
 
 impl State {
+    fn new() -> Self {
+        Self {
+            clients: HashMap::new(),
+            nicks: HashMap::new(),
+            rooms: HashMap::new(),
+            next_guest: 0,
+            gone: Vec::new(),
+            messages_in: metrics::counter!(crate::metrics::MESSAGES_IN),
+            deliveries: metrics::counter!(crate::metrics::DELIVERIES),
+        }
+    }
+
     fn handle(&mut self, command: Command) {
         match command {
             Command::Connect { id, door, outbox } => {
@@ -266,7 +281,9 @@ impl State {
             text,
             kind,
         }));
-        room.broadcast(&event, None, &mut self.gone);
+        let delivered = room.broadcast(&event, None, &mut self.gone);
+        self.messages_in.increment(1);
+        self.deliveries.increment(delivered as u64);
         Ok(())
     }
 

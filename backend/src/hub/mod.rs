@@ -16,7 +16,7 @@ mod actor;
 mod room;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use shared::{ClientMsg, ClientMsgId, MessageKind};
 use tokio::sync::mpsc;
@@ -115,6 +115,8 @@ enum Command {
 #[derive(Clone)]
 pub struct Hub {
     commands: mpsc::Sender<Command>,
+    /// Connected clients, kept by the hub task for `/healthz`.
+    clients: Arc<AtomicUsize>,
     next_id: Arc<AtomicU64>,
     /// Parent of every connection's closer: cancelling it closes them all.
     connections: CancellationToken,
@@ -125,13 +127,20 @@ impl Hub {
     /// task itself ends once every `Hub` and `Session` handle is dropped.
     pub fn spawn(shutdown: &CancellationToken) -> (Hub, JoinHandle<()>) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
-        let task = tokio::spawn(actor::run(receiver));
+        let clients = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(actor::run(receiver, Arc::clone(&clients)));
         let hub = Hub {
             commands,
+            clients,
             next_id: Arc::new(AtomicU64::new(1)),
             connections: shutdown.clone(),
         };
         (hub, task)
+    }
+
+    /// How many clients are connected, from every door.
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::Relaxed)
     }
 
     /// Registers a new connection. Returns `None` if the hub has stopped.

@@ -55,22 +55,25 @@ impl Room {
         seq
     }
 
-    /// Hands the same event to every member except `except`. Members whose
-    /// connection is gone (or was just found too slow) are returned, for the
-    /// hub to remove after the walk.
+    /// Hands the same event to every member except `except` and returns how
+    /// many took it. Members whose connection is gone (or was just found too
+    /// slow) are added to `gone`, for the hub to remove after the walk.
     pub(super) fn broadcast(
         &self,
         event: &Arc<Outgoing>,
         except: Option<ClientId>,
         gone: &mut Vec<ClientId>,
-    ) {
+    ) -> usize {
+        let mut delivered = 0;
         for member in &self.members {
             if Some(member.id) == except {
                 continue;
             }
-            if member.outbox.try_push(Arc::clone(event)) == Pushed::Gone {
-                gone.push(member.id);
+            match member.outbox.try_push(Arc::clone(event)) {
+                Pushed::Queued => delivered += 1,
+                Pushed::Gone => gone.push(member.id),
             }
         }
+        delivered
     }
 }

@@ -11,13 +11,15 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::SinkExt;
+use shared::{ErrorCode, ServerMsg};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep, timeout};
 use tokio_tungstenite::tungstenite;
 
 use super::wire::{Inbound, Mode};
 use crate::config::Heartbeat;
-use crate::hub::{Door, Hub};
-use crate::outbox::{CloseReason, Outgoing};
+use crate::guard::{MessageRate, Permit, Verdict};
+use crate::hub::{Door, Hub, Request};
+use crate::outbox::{CloseReason, Inbox, Outgoing};
 
 /// Most events written in one batch; a client with more queued gets several
 /// batches, so that a long backlog does not delay reading its frames.
@@ -34,21 +36,34 @@ enum End {
     PeerGone,
 }
 
+/// Who is on the other end.
+pub(super) struct Peer {
+    pub addr: SocketAddr,
+    /// The connection's place under the caps, released when the task ends.
+    pub permit: Option<Arc<Permit>>,
+}
+
 pub(super) async fn serve(
     mut socket: WebSocket,
     mode: Mode,
     hub: Hub,
-    peer: SocketAddr,
+    peer: Peer,
     heartbeat: Heartbeat,
+    mut rate: MessageRate,
 ) {
     let Some((session, mut inbox)) = hub.connect(Door::WebSocket).await else {
         return;
     };
     drop(hub);
+    let Peer {
+        addr: peer,
+        permit: _permit,
+    } = peer;
     let client = session.id();
+    let meter = Meter::new();
     tracing::info!(door = "ws", %peer, %client, ?mode, "connection opened");
     if mode == Mode::Plain {
-        session.request(crate::hub::Request::HelloGuest).await;
+        session.request(Request::HelloGuest).await;
     }
 
     let closer = session.closer().clone();
@@ -68,6 +83,7 @@ pub(super) async fn serve(
                     break End::Close(CloseReason::Shutdown);
                 }
                 let frames = mode.frames(&batch);
+                meter.sent(&batch);
                 batch.clear();
                 if let Some(end) = write(&mut socket, frames, heartbeat).await {
                     break end;
@@ -75,15 +91,23 @@ pub(super) async fn serve(
             }
             frame = socket.recv() => {
                 idle.as_mut().reset(Instant::now() + heartbeat.idle_after);
+                meter.received();
                 let reply = match frame {
                     None => break End::PeerGone,
                     Some(Err(error)) => break classify(error),
                     Some(Ok(Message::Close(_))) => break End::PeerClosed,
                     Some(Ok(Message::Text(text))) => match mode.decode(&text) {
-                        Inbound::Request(request) => {
-                            session.request(request).await;
-                            None
-                        }
+                        Inbound::Request(request) => match rate.check() {
+                            Verdict::Allow => {
+                                session.request(request).await;
+                                None
+                            }
+                            Verdict::Refuse => {
+                                metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
+                                Some(rate_limited(&request))
+                            }
+                            Verdict::Disconnect => break End::Close(CloseReason::Flooding),
+                        },
                         Inbound::Reply(reply) => Some(reply),
                     },
                     Some(Ok(Message::Binary(_))) => Some(Mode::binary_refusal()),
@@ -108,6 +132,11 @@ pub(super) async fn serve(
     // now, not after the goodbye below has waited for a client that may
     // never answer.
     session.disconnect().await;
+    if let End::Close(reason) = end
+        && reason.delivers_backlog()
+    {
+        deliver_backlog(&mut socket, &mut inbox, mode, heartbeat).await;
+    }
     finish(&mut socket, end, heartbeat).await;
     let reason = match end {
         End::Close(reason) => reason.describe(),
@@ -135,6 +164,29 @@ async fn write(socket: &mut WebSocket, frames: Vec<Message>, heartbeat: Heartbea
         Ok(Err(_)) => Some(End::PeerGone),
         Err(_elapsed) => Some(End::Close(CloseReason::WriteTimeout)),
     }
+}
+
+/// Writes what the hub queued for the client before it left: answers to its
+/// last requests (acks included) must not be lost because the connection is
+/// closing. The hub handled those requests before the `Disconnect` that
+/// followed them, and closes the queue after it, so this ends.
+async fn deliver_backlog(
+    socket: &mut WebSocket,
+    inbox: &mut Inbox,
+    mode: Mode,
+    heartbeat: Heartbeat,
+) {
+    let mut batch = Vec::new();
+    let _ = timeout(heartbeat.write_deadline, async {
+        while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let frames = mode.frames(&batch);
+            batch.clear();
+            if write(socket, frames, heartbeat).await.is_some() {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Says goodbye as the protocol asks: a close frame with a code and a reason,
@@ -177,7 +229,7 @@ async fn finish(socket: &mut WebSocket, end: End, heartbeat: Heartbeat) {
 fn close_code_of(reason: CloseReason) -> u16 {
     match reason {
         CloseReason::Shutdown => close_code::AWAY,
-        CloseReason::Slow => close_code::POLICY,
+        CloseReason::Slow | CloseReason::Flooding => close_code::POLICY,
         CloseReason::TooLarge => close_code::SIZE,
         CloseReason::InvalidUtf8 => close_code::INVALID,
         CloseReason::ProtocolError => close_code::PROTOCOL,
@@ -195,5 +247,61 @@ fn classify(error: axum::Error) -> End {
         tungstenite::Error::Utf8(_) => End::Close(CloseReason::InvalidUtf8),
         tungstenite::Error::Protocol(_) => End::Close(CloseReason::ProtocolError),
         _ => End::PeerGone,
+    }
+}
+
+/// The refusal of a message over the rate limit, naming the message when it
+/// has an id so that the client can mark it as not sent.
+fn rate_limited(request: &Request) -> ServerMsg {
+    let id = match request {
+        Request::Send { id, .. } => id.clone(),
+        _ => None,
+    };
+    ServerMsg::Error {
+        code: ErrorCode::RateLimited,
+        message: "slow down: you are sending too fast; this message was not delivered".to_owned(),
+        id,
+    }
+}
+
+/// This connection's metrics, with the handles looked up once.
+struct Meter {
+    open: metrics::Gauge,
+    frames_in: metrics::Counter,
+    events_out: metrics::Counter,
+    fanout: metrics::Histogram,
+}
+
+impl Meter {
+    fn new() -> Self {
+        use crate::metrics::{
+            CONNECTIONS, CONNECTIONS_TOTAL, EVENTS_OUT, FANOUT_SECONDS, FRAMES_IN,
+        };
+        metrics::counter!(CONNECTIONS_TOTAL, "door" => "ws").increment(1);
+        let open = metrics::gauge!(CONNECTIONS, "door" => "ws");
+        open.increment(1.0);
+        Self {
+            open,
+            frames_in: metrics::counter!(FRAMES_IN, "door" => "ws"),
+            events_out: metrics::counter!(EVENTS_OUT, "door" => "ws"),
+            fanout: metrics::histogram!(FANOUT_SECONDS),
+        }
+    }
+
+    fn received(&self) {
+        self.frames_in.increment(1);
+    }
+
+    fn sent(&self, batch: &[Arc<Outgoing>]) {
+        self.events_out.increment(batch.len() as u64);
+        for event in batch {
+            self.fanout.record(event.age().as_secs_f64());
+        }
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        self.open.decrement(1.0);
     }
 }

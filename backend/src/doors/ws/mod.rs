@@ -11,12 +11,17 @@ mod wire;
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use shared::SUBPROTOCOL;
 use shared::limits::MAX_FRAME_BYTES;
 
+use crate::guard::Permit;
 use crate::http::AppState;
 use wire::Mode;
 
@@ -31,12 +36,35 @@ const WRITE_BUFFER: usize = 16 * 1024;
 /// largest frame. Beyond it a write fails instead of eating memory.
 const MAX_WRITE_BUFFER: usize = WRITE_BUFFER + 2 * MAX_FRAME_BYTES;
 
-/// `GET /ws`: upgrades to a WebSocket and serves the connection until it ends.
+/// `GET /ws`: checks the handshake, upgrades to a WebSocket and serves the
+/// connection until it ends.
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    permit: Option<Extension<Arc<Permit>>>,
+    headers: HeaderMap,
 ) -> Response {
+    let guards = &app.guards;
+    if !guards
+        .origins
+        .allows(headers.get(header::ORIGIN), headers.get(header::HOST))
+    {
+        return refuse(
+            peer,
+            "origin",
+            StatusCode::FORBIDDEN,
+            "this page's origin may not open a chat connection here",
+        );
+    }
+    if !guards.handshakes.allow(peer.ip()) {
+        return refuse(
+            peer,
+            "handshake_rate",
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connection attempts from your address; wait a minute",
+        );
+    }
     let ws = ws
         .protocols([SUBPROTOCOL])
         .max_message_size(MAX_FRAME_BYTES)
@@ -49,13 +77,29 @@ pub async fn upgrade(
     } else {
         Mode::Plain
     };
+    let rate = guards.message_rate();
     let AppState {
         hub,
         tracker,
         heartbeat,
         ..
     } = app;
+    // The socket keeps the connection's place under the caps once the HTTP
+    // connection that carried the handshake is gone.
+    let permit = permit.map(|Extension(permit)| permit);
     ws.on_upgrade(move |socket| {
-        tracker.track_future(connection::serve(socket, mode, hub, peer, heartbeat))
+        let peer = connection::Peer { addr: peer, permit };
+        tracker.track_future(connection::serve(socket, mode, hub, peer, heartbeat, rate))
     })
+}
+
+fn refuse(
+    peer: SocketAddr,
+    reason: &'static str,
+    status: StatusCode,
+    message: &'static str,
+) -> Response {
+    ::metrics::counter!(crate::metrics::REJECTED_HANDSHAKES, "reason" => reason).increment(1);
+    tracing::info!(door = "ws", %peer, reason, "handshake refused");
+    (status, message).into_response()
 }

@@ -55,9 +55,13 @@ impl TestServer {
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = http.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(backend::run(config, Listeners { http }, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(backend::run(
+            config,
+            Listeners { http: vec![http] },
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             addr,
             stop: Some(stop),
@@ -103,6 +107,38 @@ impl Client {
             SUBPROTOCOL
         );
         Self { ws }
+    }
+
+    /// Attempts a typed handshake with extra headers; a refusal comes back as
+    /// its HTTP status and body.
+    pub async fn try_typed(
+        server: &TestServer,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, (u16, String)> {
+        let mut request = server.ws_url().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Self { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let body = response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                Err((response.status().as_u16(), body))
+            }
+            Err(other) => panic!("handshake failed without an HTTP answer: {other}"),
+        }
     }
 
     /// Connects without a subprotocol, as the gorilla chat example's page does.

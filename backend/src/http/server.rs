@@ -1,0 +1,136 @@
+//! The HTTP door's accept loop, in place of `axum::serve`, which sets no
+//! header read timeout (a slowloris client could hold a connection forever)
+//! and cannot refuse a connection before it is served.
+//!
+//! Each accepted connection first takes a place under the connection caps; a
+//! connection over a cap is answered with a one-line refusal and closed. Then
+//! hyper serves it with a header read timeout, and with upgrades, so that
+//! `/ws` can take the socket over. On shutdown the accept loops stop and idle
+//! HTTP connections are closed gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+use crate::guard::{CapRefusal, ConnectionCaps, Permit};
+use crate::metrics;
+
+/// What the accept loops share.
+#[derive(Clone)]
+pub struct Server {
+    pub router: Router,
+    pub caps: Arc<ConnectionCaps>,
+    pub header_read_timeout: Duration,
+    pub stop: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl Server {
+    /// Accepts on every listener until `stop` is cancelled, then waits for
+    /// the accept loops (not the connections: the caller waits on the tracker).
+    pub async fn serve(self, listeners: Vec<TcpListener>) {
+        let loops: Vec<_> = listeners
+            .into_iter()
+            .map(|listener| tokio::spawn(self.clone().accept_loop(listener)))
+            .collect();
+        for accept_loop in loops {
+            let _ = accept_loop.await;
+        }
+    }
+
+    async fn accept_loop(self, listener: TcpListener) {
+        loop {
+            let accepted = tokio::select! {
+                () = self.stop.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause instead of
+                    // spinning, as hyper and axum do.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            match self.caps.try_acquire(peer.ip()) {
+                Ok(permit) => {
+                    self.tracker
+                        .spawn(self.clone().connection(stream, peer, Arc::new(permit)));
+                }
+                Err(refusal) => {
+                    self.tracker.spawn(refuse(stream, peer, refusal));
+                }
+            }
+        }
+    }
+
+    async fn connection(self, stream: TcpStream, peer: SocketAddr, permit: Arc<Permit>) {
+        let router = self.router;
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(Arc::clone(&permit));
+            router.clone().oneshot(request)
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            () = self.stop.cancelled() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(error) = result {
+            // Mostly clients that went away or sent no headers in time.
+            tracing::debug!(%peer, %error, "HTTP connection ended with an error");
+        }
+    }
+}
+
+/// Tells a client over a cap why it is turned away, in HTTP, since that is
+/// what it is about to speak, then closes.
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
+    let (status, reason, message) = match refusal {
+        CapRefusal::PerIp(limit) => (
+            "429 Too Many Requests",
+            "per_ip",
+            format!(
+                "too many connections from {}: at most {limit} at a time\n",
+                peer.ip()
+            ),
+        ),
+        CapRefusal::Total(limit) => (
+            "503 Service Unavailable",
+            "total",
+            format!("the server is full: at most {limit} connections; try again later\n"),
+        ),
+    };
+    ::metrics::counter!(metrics::REJECTED_CONNECTIONS, "reason" => reason).increment(1);
+    tracing::info!(door = "http", %peer, reason, "connection refused");
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nRetry-After: 10\r\n\r\n{message}",
+        message.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}

@@ -1,0 +1,105 @@
+//! Prometheus metrics, rendered at `GET /metrics`.
+//!
+//! The names, in one place so that dashboards have one list to read:
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `hubbub_connections` | gauge: open now | `door` |
+//! | `hubbub_connections_total` | counter: ever opened | `door` |
+//! | `hubbub_messages_in_total` | counter: chat messages accepted by the hub | |
+//! | `hubbub_frames_in_total` | counter: frames received from clients | `door` |
+//! | `hubbub_events_out_total` | counter: events written to clients | `door` |
+//! | `hubbub_deliveries_total` | counter: chat messages handed to connections by the hub | |
+//! | `hubbub_fanout_seconds` | histogram: from the hub accepting an event to its write to one client | |
+//! | `hubbub_slow_disconnects_total` | counter: clients closed for falling behind | |
+//! | `hubbub_rejected_handshakes_total` | counter | `reason` |
+//! | `hubbub_rejected_connections_total` | counter | `reason` |
+//! | `hubbub_rate_limited_total` | counter: messages refused by the rate limit | |
+//!
+//! The recorder is process-wide (the `metrics` facade has one), so several
+//! servers in one process, as in the tests, share their counters.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+pub const CONNECTIONS: &str = "hubbub_connections";
+pub const CONNECTIONS_TOTAL: &str = "hubbub_connections_total";
+pub const MESSAGES_IN: &str = "hubbub_messages_in_total";
+pub const FRAMES_IN: &str = "hubbub_frames_in_total";
+pub const EVENTS_OUT: &str = "hubbub_events_out_total";
+pub const DELIVERIES: &str = "hubbub_deliveries_total";
+pub const FANOUT_SECONDS: &str = "hubbub_fanout_seconds";
+pub const SLOW_DISCONNECTS: &str = "hubbub_slow_disconnects_total";
+pub const REJECTED_HANDSHAKES: &str = "hubbub_rejected_handshakes_total";
+pub const REJECTED_CONNECTIONS: &str = "hubbub_rejected_connections_total";
+pub const RATE_LIMITED: &str = "hubbub_rate_limited_total";
+
+/// Fan-out latency buckets, in seconds: 50 µs to 5 s.
+const FANOUT_BUCKETS: [f64; 14] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+    5.0,
+];
+
+/// Installs the process-wide recorder on first use and returns the handle
+/// that renders it.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new();
+        let builder = builder
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(FANOUT_SECONDS.to_owned()),
+                &FANOUT_BUCKETS,
+            )
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!(CONNECTIONS, "Open connections, by door.");
+    describe_counter!(CONNECTIONS_TOTAL, "Connections opened, by door.");
+    describe_counter!(MESSAGES_IN, "Chat messages accepted by the hub.");
+    describe_counter!(FRAMES_IN, "Frames received from clients, by door.");
+    describe_counter!(EVENTS_OUT, "Events written to clients, by door.");
+    describe_counter!(
+        DELIVERIES,
+        "Chat messages handed to connections by the hub."
+    );
+    describe_histogram!(
+        FANOUT_SECONDS,
+        Unit::Seconds,
+        "Time from the hub accepting an event to its write to one client."
+    );
+    describe_counter!(
+        SLOW_DISCONNECTS,
+        "Clients closed for falling too far behind."
+    );
+    describe_counter!(
+        REJECTED_HANDSHAKES,
+        "WebSocket handshakes refused, by reason."
+    );
+    describe_counter!(
+        REJECTED_CONNECTIONS,
+        "TCP connections refused at accept, by reason."
+    );
+    describe_counter!(
+        RATE_LIMITED,
+        "Messages refused by the per-connection rate limit."
+    );
+}
+
+/// The text exposition of every metric.
+pub fn render() -> String {
+    let handle = handle();
+    handle.run_upkeep();
+    handle.render()
+}

@@ -1,0 +1,7 @@
+//! The real server on port 0, spoken to by real WebSocket and HTTP clients.
+//! One test binary, split by subject.
+
+mod chat;
+mod guard;
+mod http;
+mod support;
