@@ -10,9 +10,9 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod outbox;
+pub mod settings;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -62,10 +62,6 @@ pub async fn run(
         guards: Arc::clone(&guards),
         config: Arc::new(config),
     };
-    for listener in &listeners.http {
-        let addr = listener.local_addr()?;
-        tracing::info!(door = "http", addr = %addr, "listening; open {}", open_url(addr));
-    }
 
     let stopping = stop.clone();
     tokio::spawn(async move {
@@ -97,14 +93,4 @@ pub async fn run(
     let _ = hub_task.await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The URL a person opens for a listener: a wildcard address is reachable
-/// locally as `localhost`.
-fn open_url(addr: SocketAddr) -> String {
-    if addr.ip().is_unspecified() || addr.ip().is_loopback() {
-        format!("http://localhost:{}/", addr.port())
-    } else {
-        format!("http://{addr}/")
-    }
 }

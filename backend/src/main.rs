@@ -1,94 +1,157 @@
-//! `backend`: the Hubbub server's command line. Parses flags (each with an
-//! environment variable), binds the listeners, and runs until SIGINT/SIGTERM.
+//! `backend`: the Hubbub server's command line. Loads the settings (file,
+//! `HUBBUB_*` variables, flags: see `backend::settings`), binds the doors,
+//! and runs until SIGINT/SIGTERM. Every mistake of the operator's is one
+//! line on stderr and exit code 2.
 
-use std::path::PathBuf;
+use std::future::Future;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use backend::{Config, Listeners};
-use clap::Parser;
-use tokio::net::TcpListener;
+use backend::Listeners;
+use backend::settings::{self, Settings, address};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "backend",
-    version,
-    about = "Hubbub: a self-hosted real-time chat hub"
-)]
-struct Cli {
-    /// Address for HTTP and WebSocket (`host:port`).
-    #[arg(long, env = "HUBBUB_HTTP", default_value = "0.0.0.0:8080")]
-    http: String,
-    /// Directory for Hubbub's data.
-    #[arg(long, env = "HUBBUB_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
-    /// Directory of the built web client [default: frontend/dist of this checkout].
-    #[arg(long, env = "HUBBUB_WEB_DIR")]
-    web_dir: Option<PathBuf>,
-}
+/// The exit code for a configuration or address mistake.
+const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let settings = match settings::load(std::env::args_os(), std::env::vars_os()) {
+        Ok(settings) => settings,
+        Err(settings::Error::Cli(error)) => {
+            // Help and version go to stdout with 0, mistakes to stderr with 2.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+        Err(error) => return fail(&error.to_string()),
+    };
+    if settings.print_config {
+        for warning in &settings.warnings {
+            say(&mut std::io::stderr(), &format!("warning: {warning}"));
+        }
+        let mut stdout = std::io::stdout().lock();
+        return if stdout.write_all(settings.render().as_bytes()).is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+
+    let filter = match std::env::var_os("RUST_LOG").filter(|v| !v.is_empty()) {
+        Some(rust_log) => {
+            let rust_log = rust_log.to_string_lossy();
+            match tracing_subscriber::EnvFilter::try_new(&*rust_log) {
+                Ok(filter) => filter,
+                Err(error) => {
+                    let problem = error.to_string().replace('\n', " ");
+                    return fail(&format!(
+                        "env RUST_LOG: {rust_log:?} is not a log filter: {problem}"
+                    ));
+                }
+            }
+        }
+        // Checked when the settings were loaded.
+        None => tracing_subscriber::EnvFilter::try_new(&settings.config.log)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            say(
+                &mut std::io::stderr(),
+                &format!("error: cannot start the async runtime: {error}"),
+            );
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(cli))
+    runtime.block_on(serve(settings))
 }
 
-async fn serve(cli: Cli) -> ExitCode {
-    let http = match TcpListener::bind(&cli.http).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: HTTP door: cannot listen on {}: {error}", cli.http);
-            return ExitCode::from(2);
+async fn serve(settings: Settings) -> ExitCode {
+    // Listen for the signals before binding: once the address is logged, a
+    // supervisor (or a test) may send SIGTERM at any moment.
+    let shutdown = shutdown_signal();
+    let config = settings.config.clone();
+    let (http, address) =
+        match address::bind_tcp("HTTP", &config.http, &settings.source("http")).await {
+            Ok(bound) => bound,
+            Err(error) => return fail(&error.to_string()),
+        };
+    let mut url = None;
+    for listener in &http {
+        match listener.local_addr() {
+            Ok(addr) => {
+                let open = address::open_url(&address, addr);
+                tracing::info!(door = "http", "HTTP door listening on {addr}; open {open}");
+                url.get_or_insert(open);
+            }
+            Err(error) => tracing::warn!(%error, "cannot read a bound address"),
         }
-    };
-    let mut config = Config {
-        http: cli.http,
-        data_dir: cli.data_dir,
-        ..Config::default()
-    };
-    if let Some(web_dir) = cli.web_dir {
-        config.web_dir = web_dir;
     }
-    match backend::run(config, Listeners { http: vec![http] }, shutdown_signal()).await {
+    if let Some(path) = &settings.file {
+        tracing::info!("configuration file: {}", path.display());
+    }
+    match backend::run(config, Listeners { http }, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            say(&mut std::io::stderr(), &format!("error: {error:#}"));
             ExitCode::FAILURE
         }
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// One line on stderr and exit code 2.
+fn fail(message: &str) -> ExitCode {
+    say(&mut std::io::stderr(), &format!("error: {message}"));
+    ExitCode::from(USAGE)
+}
+
+/// Writes a line, ignoring a closed stream (no panic on a broken pipe).
+fn say(out: &mut impl std::io::Write, line: &str) {
+    let _ = writeln!(out, "{line}");
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = interrupt.await;
-                return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                (interrupt, terminate) => {
+                    let error = interrupt.err().or(terminate.err());
+                    tracing::warn!(
+                        ?error,
+                        "cannot listen for SIGINT/SIGTERM; falling back to Ctrl-C only"
+                    );
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+            tracing::info!("shutting down");
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down");
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }
