@@ -35,6 +35,9 @@ pub const REJECTED_HANDSHAKES: &str = "hubbub_rejected_handshakes_total";
 pub const REJECTED_CONNECTIONS: &str = "hubbub_rejected_connections_total";
 pub const RATE_LIMITED: &str = "hubbub_rate_limited_total";
 
+/// The `door` label's values. The terminal and datagram doors join here.
+const DOORS: &[&str] = &["ws"];
+
 /// Fan-out latency buckets, in seconds: 50 µs to 5 s.
 const FANOUT_BUCKETS: [f64; 14] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
@@ -59,8 +62,29 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::warn!("another metrics recorder is installed; /metrics will be empty");
         }
         describe();
+        register_at_zero();
         handle
     })
+}
+
+/// Creates every series at zero, so that a scrape shows them all from the
+/// start instead of each appearing at its first event.
+fn register_at_zero() {
+    for &door in DOORS {
+        metrics::gauge!(CONNECTIONS, "door" => door).set(0.0);
+        metrics::counter!(CONNECTIONS_TOTAL, "door" => door).absolute(0);
+        metrics::counter!(FRAMES_IN, "door" => door).absolute(0);
+        metrics::counter!(EVENTS_OUT, "door" => door).absolute(0);
+    }
+    for name in [MESSAGES_IN, DELIVERIES, SLOW_DISCONNECTS, RATE_LIMITED] {
+        metrics::counter!(name).absolute(0);
+    }
+    for reason in ["origin", "handshake_rate"] {
+        metrics::counter!(REJECTED_HANDSHAKES, "reason" => reason).absolute(0);
+    }
+    for reason in ["per_ip", "total"] {
+        metrics::counter!(REJECTED_CONNECTIONS, "reason" => reason).absolute(0);
+    }
 }
 
 fn describe() {
