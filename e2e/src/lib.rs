@@ -10,7 +10,7 @@
 //! `/usr/bin/chromedriver`) and a release build of the web client in
 //! `frontend/dist`; `cargo xtask test` provides all three.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use fantoccini::{Client, ClientBuilder, Locator, key::Key};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -27,6 +27,15 @@ use tokio::task::JoinHandle;
 
 /// How long a test waits for anything a person would see "at once".
 pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Browser tests take turns: each starts its own server and two Chromiums,
+/// and on two cores several at once only make each other slow.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits for this test's turn; the turn lasts as long as the guard.
+pub async fn take_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    TURN.lock().await
+}
 
 /// The workspace root, found from this crate's manifest directory.
 pub fn workspace_root() -> PathBuf {
@@ -127,16 +136,26 @@ pub struct Server {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<()>>>,
-    _data: TempDir,
+    data: Option<TempDir>,
+}
+
+/// A server that was stopped to be started again on the same port (and with
+/// the same data), as after an operator's restart.
+pub struct StoppedServer {
+    addr: SocketAddr,
+    data: TempDir,
 }
 
 impl Server {
     pub async fn start() -> Result<Self> {
-        let web_dir = frontend_dist()?;
-        let data = TempDir::new("e2e-data")?;
         let http = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the server's port")?;
+        Self::run(http, TempDir::new("e2e-data")?)
+    }
+
+    fn run(http: tokio::net::TcpListener, data: TempDir) -> Result<Self> {
+        let web_dir = frontend_dist()?;
         let addr = http.local_addr()?;
         let config = backend::Config {
             http: addr.to_string(),
@@ -158,7 +177,7 @@ impl Server {
             addr,
             shutdown: Some(tx),
             task: Some(task),
-            _data: data,
+            data: Some(data),
         })
     }
 
@@ -170,6 +189,24 @@ impl Server {
     /// Signals shutdown and waits for the server to finish; an error if it
     /// failed, or did not stop within 20 s.
     pub async fn stop(mut self) -> Result<()> {
+        self.shut_down().await
+    }
+
+    /// Stops the server (as [`Server::stop`]) but keeps its port number and
+    /// data for [`StoppedServer::start`].
+    pub async fn stop_for_restart(mut self) -> Result<StoppedServer> {
+        self.shut_down().await?;
+        let data = self
+            .data
+            .take()
+            .ok_or_else(|| anyhow!("the server has no data directory"))?;
+        Ok(StoppedServer {
+            addr: self.addr,
+            data,
+        })
+    }
+
+    async fn shut_down(&mut self) -> Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -188,6 +225,22 @@ impl Server {
             Some(task) if task.is_finished() => bail!("the server stopped unexpectedly"),
             _ => Ok(()),
         }
+    }
+}
+
+impl StoppedServer {
+    /// Starts the server again on the same address. tokio sets SO_REUSEADDR
+    /// on Unix, so connections of the old server in TIME_WAIT do not block
+    /// the port; a port still busy for another reason is retried for 10 s.
+    pub async fn start(self) -> Result<Server> {
+        let addr = self.addr;
+        let http = eventually(
+            &format!("{addr} to be free again"),
+            Duration::from_secs(10),
+            || async { Ok(tokio::net::TcpListener::bind(addr).await.ok()) },
+        )
+        .await?;
+        Server::run(http, self.data)
     }
 }
 
@@ -293,10 +346,11 @@ impl ChromeDriver {
             if let Some(status) = self.child.try_wait()? {
                 bail!("chromedriver exited at start ({status}):\n{}", self.log());
             }
-            let ready = tokio::task::spawn_blocking(move || http_request(port, "GET", "/status"))
-                .await?
-                .map(|body| body.contains(r#""ready":true"#))
-                .unwrap_or(false);
+            let ready =
+                tokio::task::spawn_blocking(move || http_request(port, "GET", "/status", None))
+                    .await?
+                    .map(|body| body.contains(r#""ready":true"#))
+                    .unwrap_or(false);
             if ready {
                 return Ok(());
             }
@@ -358,6 +412,7 @@ impl ChromeDriver {
             client,
             id,
             sessions: Arc::clone(&self.sessions),
+            driver_port: self.port,
         };
         browser.fit_viewport(viewport).await?;
         Ok(browser)
@@ -371,7 +426,12 @@ impl Drop for ChromeDriver {
         // leave them running.
         let open: Vec<OpenSession> = lock(&self.sessions).drain(..).collect();
         for session in &open {
-            let _ = http_request(self.port, "DELETE", &format!("/session/{}", session.id));
+            let _ = http_request(
+                self.port,
+                "DELETE",
+                &format!("/session/{}", session.id),
+                None,
+            );
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -386,18 +446,21 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// A minimal blocking HTTP/1.1 request to chromedriver on localhost; returns
-/// the whole response. Used where fantoccini is not at hand: before a session
-/// exists, and in `Drop`, which cannot await.
-fn http_request(port: u16, method: &str, path: &str) -> Result<String> {
+/// A minimal blocking HTTP/1.1 request to chromedriver on localhost, with an
+/// optional JSON body; returns the whole response. Used where fantoccini is
+/// not at hand: before a session exists, in `Drop`, which cannot await, and
+/// for chromedriver's own Chrome DevTools endpoint.
+fn http_request(port: u16, method: &str, path: &str, json: Option<&str>) -> Result<String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
     stream.set_read_timeout(Some(Duration::from_secs(15)))?;
     stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let body = json.unwrap_or("");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\
-         Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )?;
     // chromedriver may keep the connection open despite `Connection: close`,
     // so read until the body announced by Content-Length is complete.
@@ -437,6 +500,8 @@ pub struct Browser {
     client: Client,
     id: String,
     sessions: Sessions,
+    /// chromedriver's port, for Chrome DevTools commands.
+    driver_port: u16,
 }
 
 impl Browser {
@@ -518,9 +583,15 @@ impl Browser {
 
     /// Waits until `connection-status` has `data-state="connected"`.
     pub async fn wait_connected(&self) -> Result<()> {
-        let result = eventually("connection-status to be connected", UI_TIMEOUT, || async {
-            let state = self.connection_state().await?;
-            Ok((state.as_deref() == Some("connected")).then_some(()))
+        self.wait_state("connected", UI_TIMEOUT).await
+    }
+
+    /// Waits until `connection-status` has `data-state` = `state`.
+    pub async fn wait_state(&self, state: &str, timeout: Duration) -> Result<()> {
+        let what = format!("connection-status to be {state}");
+        let result = eventually(&what, timeout, || async {
+            let shown = self.connection_state().await?;
+            Ok((shown.as_deref() == Some(state)).then_some(()))
         })
         .await;
         if result.is_err() {
@@ -568,29 +639,47 @@ impl Browser {
         Ok(())
     }
 
-    /// The texts of every `message` in the page.
-    pub async fn messages(&self) -> Result<Vec<String>> {
-        let mut texts = Vec::new();
+    /// Every confirmed `message` in the page as (author, text shown). The
+    /// author comes from `data-author`: a message that continues a group
+    /// does not show its author's name.
+    pub async fn messages(&self) -> Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
         for message in self
             .client
             .find_all(Locator::Css(&testid("message")))
             .await?
         {
-            texts.push(message.text().await?);
+            let author = message.attr("data-author").await?.unwrap_or_default();
+            found.push((author, message.text().await?));
         }
-        Ok(texts)
+        Ok(found)
     }
 
-    /// Waits for a `message` that shows both `author` and `text`.
+    /// How many confirmed messages from `author` show `text`.
+    pub async fn count_messages(&self, author: &str, text: &str) -> Result<usize> {
+        Ok(self
+            .messages()
+            .await?
+            .iter()
+            .filter(|(a, t)| a == author && t.contains(text))
+            .count())
+    }
+
+    /// Waits for a `message` from `author` that shows `text`.
     pub async fn wait_for_message(&self, author: &str, text: &str) -> Result<()> {
+        self.wait_for_message_within(author, text, UI_TIMEOUT).await
+    }
+
+    /// [`Browser::wait_for_message`] with its own deadline.
+    pub async fn wait_for_message_within(
+        &self,
+        author: &str,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<()> {
         let what = format!("a message from {author} saying {text:?}");
-        let result = eventually(&what, UI_TIMEOUT, || async {
-            Ok(self
-                .messages()
-                .await?
-                .iter()
-                .any(|m| m.contains(author) && m.contains(text))
-                .then_some(()))
+        let result = eventually(&what, timeout, || async {
+            Ok((self.count_messages(author, text).await? > 0).then_some(()))
         })
         .await;
         if result.is_err() {
@@ -615,6 +704,67 @@ impl Browser {
             (Some(inner), Some(scroll)) => Ok((inner, scroll)),
             _ => bail!("unexpected widths from the page: {value}"),
         }
+    }
+
+    /// The text of the first element with this `data-testid`.
+    pub async fn text_of(&self, id: &str) -> Result<String> {
+        Ok(self.wait_for(id).await?.text().await?)
+    }
+
+    /// Runs a Chrome DevTools command through chromedriver's endpoint for it.
+    pub async fn devtools(&self, cmd: &str, params: serde_json::Value) -> Result<()> {
+        let body = json!({ "cmd": cmd, "params": params }).to_string();
+        let (port, path) = (
+            self.driver_port,
+            format!("/session/{}/goog/cdp/execute", self.id),
+        );
+        let response =
+            tokio::task::spawn_blocking(move || http_request(port, "POST", &path, Some(&body)))
+                .await??;
+        ensure!(
+            response.starts_with("HTTP/1.1 200"),
+            "chromedriver refused the DevTools command {cmd}: {response}"
+        );
+        Ok(())
+    }
+
+    /// Makes the page see `prefers-color-scheme: dark` (or light).
+    pub async fn prefer_dark(&self, dark: bool) -> Result<()> {
+        let scheme = if dark { "dark" } else { "light" };
+        self.devtools(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await?;
+        let matched = self
+            .client
+            .execute(
+                &format!("return matchMedia('(prefers-color-scheme: {scheme})').matches;"),
+                vec![],
+            )
+            .await?;
+        ensure!(
+            matched == json!(true),
+            "the page does not see prefers-color-scheme: {scheme}"
+        );
+        Ok(())
+    }
+
+    /// Takes the browser off the network (`true`) or puts it back, as when
+    /// a laptop loses and regains its Wi-Fi: the page gets `offline` and
+    /// `online` events, and no connection can be made meanwhile.
+    pub async fn set_offline(&self, offline: bool) -> Result<()> {
+        self.devtools("Network.enable", json!({})).await?;
+        self.devtools(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": offline,
+                "latency": 0,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1
+            }),
+        )
+        .await
     }
 
     /// Saves a PNG screenshot as `target/e2e-artifacts/<name>.png`.

@@ -2,17 +2,26 @@
 
 use yew::prelude::*;
 
-use crate::components::{Composer, ConnectionStatus, MessageList, NickPrompt, OnlineList};
+use crate::components::{
+    Composer, ConnectionStatus, MessageList, NickPrompt, OnlineList, RoomList, RoomTab,
+};
 use crate::hooks::use_chat;
-use crate::state::Pending;
+use crate::state::{ConnState, Pending};
 
 /// The whole client: the nickname form until the server accepts a nickname,
-/// then the active room with its online list and composer.
+/// then the active room with its rooms and online list and the composer.
 #[component]
 pub fn App() -> Html {
     let chat = use_chat();
     let state = &*chat.state;
     let asking = state.needs_nick();
+
+    // The tab's title counts unread messages while it is hidden.
+    use_effect_with(state.title(), |title| {
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(title);
+        }
+    });
 
     let main = if asking {
         let initial = state
@@ -35,18 +44,42 @@ pub fn App() -> Html {
         let lines = room.map(|r| r.lines.clone()).unwrap_or_default();
         let members = room.map(|r| r.members.clone()).unwrap_or_default();
         let pending: Vec<Pending> = state.pending_in(&state.active_room).cloned().collect();
+        let rooms: Vec<RoomTab> = state
+            .rooms
+            .values()
+            .map(|r| RoomTab {
+                name: r.name.clone(),
+                unread: r.unread,
+            })
+            .collect();
+        let offline = !matches!(state.conn, ConnState::Connected) || !state.registered;
         html! {
             <main class="app__main app__main--chat">
                 <section class="chat" aria-label={format!("#{}", state.active_room)}>
-                    <MessageList {lines} {pending} me={state.me.clone().map(AttrValue::from)} />
+                    // One list per room: scroll position and history window
+                    // belong to the room.
+                    <MessageList
+                        key={state.active_room.clone()}
+                        {lines}
+                        {pending}
+                        me={state.me.clone().map(AttrValue::from)}
+                        onretry={chat.retry.clone()}
+                        ondismiss={chat.dismiss.clone()}
+                    />
                     <Composer
                         onsend={chat.send_text.clone()}
-                        enabled={state.registered}
+                        enabled={state.me.is_some()}
+                        {offline}
                         room={state.active_room.clone()}
                         max_bytes={state.limits.max_text_bytes}
                     />
                 </section>
                 <aside class="side">
+                    <RoomList
+                        {rooms}
+                        active={state.active_room.clone()}
+                        onselect={chat.switch_room.clone()}
+                    />
                     <OnlineList {members} me={state.me.clone()} />
                 </aside>
             </main>
@@ -56,7 +89,10 @@ pub fn App() -> Html {
     html! {
         <div class="app">
             <header class="topbar">
-                <h1 class="topbar__brand">{ "Hubbub" }</h1>
+                <h1 class="topbar__brand">
+                    <span class="topbar__logo" aria-hidden="true">{ "◆" }</span>
+                    { "Hubbub" }
+                </h1>
                 if !asking {
                     <span class="topbar__room">{ format!("#{}", state.active_room) }</span>
                 }
@@ -64,7 +100,7 @@ pub fn App() -> Html {
                 if let (false, Some(me)) = (asking, &state.me) {
                     <span class="topbar__me" title="your nickname">{ me.clone() }</span>
                 }
-                <ConnectionStatus conn={state.conn} />
+                <ConnectionStatus conn={state.shown_conn()} onretry={chat.reconnect_now.clone()} />
             </header>
             { main }
         </div>

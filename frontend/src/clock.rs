@@ -33,6 +33,59 @@ pub fn iso_utc(ts_ms: i64) -> String {
     )
 }
 
+/// The local calendar day of `ts_ms` as a day number (days since
+/// 1970-01-01), for comparing days: two messages with the same number were
+/// written on the same local date.
+pub fn local_day(ts_ms: i64, offset_minutes: i64) -> i64 {
+    (ts_ms + offset_minutes * 60_000).div_euclid(86_400_000)
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// What a day separator says for the local day `day`, seen on `today`:
+/// `Today`, `Yesterday`, `Tuesday, 25 November` this year, and with the year
+/// for other years.
+pub fn day_label(day: i64, today: i64) -> String {
+    if day == today {
+        return "Today".to_owned();
+    }
+    if day + 1 == today {
+        return "Yesterday".to_owned();
+    }
+    let date = Civil::from_ms(day * 86_400_000);
+    let this_year = Civil::from_ms(today * 86_400_000).year;
+    // 1970-01-01 was a Thursday.
+    let weekday = WEEKDAYS[(day + 3).rem_euclid(7) as usize];
+    let month = MONTHS[(date.month as usize).saturating_sub(1) % 12];
+    if date.year == this_year {
+        format!("{weekday}, {} {month}", date.day)
+    } else {
+        format!("{weekday}, {} {month} {}", date.day, date.year)
+    }
+}
+
 /// A proleptic Gregorian date and time of day.
 #[derive(Debug, PartialEq, Eq)]
 struct Civil {
@@ -90,6 +143,23 @@ mod tests {
         assert_eq!(hh_mm(ts, 60), "13:34");
         assert_eq!(hh_mm(ts, -13 * 60), "23:34");
         assert_eq!(hh_mm(ts, 5 * 60 + 30), "18:04");
+    }
+
+    #[test]
+    fn days_follow_the_local_calendar() {
+        let midnight = 1_764_028_800_000; // 2025-11-25T00:00:00Z, a Tuesday
+        let day = local_day(midnight, 0);
+        assert_eq!(local_day(midnight - 1, 0), day - 1);
+        // At UTC-1 that instant is still the evening of the 24th.
+        assert_eq!(local_day(midnight, -60), day - 1);
+        assert_eq!(local_day(midnight + 30 * 60_000, 60), day);
+        assert_eq!(local_day(-1, 0), -1);
+
+        assert_eq!(day_label(day, day), "Today");
+        assert_eq!(day_label(day - 1, day), "Yesterday");
+        assert_eq!(day_label(day, day + 7), "Tuesday, 25 November");
+        assert_eq!(day_label(day, day + 60), "Tuesday, 25 November 2025");
+        assert_eq!(day_label(0, 1000), "Thursday, 1 January 1970");
     }
 
     #[test]

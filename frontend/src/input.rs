@@ -1,12 +1,34 @@
 //! What the composer's text means: a chat line, an action (`/me`), or a
-//! command (`/nick`). The composer uses this to refuse bad input before it
+//! command (`/nick`, `/join`, `/leave`, `/help`). The composer uses this to refuse bad input before it
 //! clears, and the socket hook uses it to build the message it sends, so both
 //! agree on every rule (the rules themselves come from `shared::validate`).
 
 use std::fmt;
 
 use shared::MessageKind;
-use shared::validate::{NickError, TextError, precheck_nick, validate_text};
+use shared::validate::{
+    NickError, RoomError, TextError, normalize_room, precheck_nick, validate_text,
+};
+
+/// The commands the composer understands, as `/help` lists them. Only what
+/// the server supports today is here (`/msg` comes with direct messages).
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("/me ACTION", "post an action: /me waves"),
+    ("/nick NAME", "change your nickname"),
+    ("/join ROOM", "join a room, or show it if you are in it"),
+    ("/leave [ROOM]", "leave this room, or ROOM"),
+    ("/help", "list these commands"),
+    ("//text", "send text that starts with a slash"),
+];
+
+/// The text of `/help`, one command a line.
+pub fn help_text() -> String {
+    let mut text = String::from("Commands:");
+    for (usage, what) in COMMANDS {
+        text.push_str(&format!("\n{usage} — {what}"));
+    }
+    text
+}
 
 /// A line the person typed, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +37,12 @@ pub enum Input {
     Say { text: String, kind: MessageKind },
     /// Change nickname (already normalized).
     Nick(String),
+    /// Join a room (normalized: `#Rust` is `rust`).
+    Join(String),
+    /// Leave a room, or the one on screen.
+    Leave(Option<String>),
+    /// List the commands.
+    Help,
 }
 
 /// Why a line cannot be sent. `Display` is a sentence for a person.
@@ -22,6 +50,9 @@ pub enum Input {
 pub enum InputError {
     Text(TextError),
     Nick(NickError),
+    Room(RoomError),
+    /// A command the server does not support yet.
+    Unavailable(&'static str),
     UnknownCommand(String),
 }
 
@@ -30,9 +61,13 @@ impl fmt::Display for InputError {
         match self {
             InputError::Text(err) => err.fmt(f),
             InputError::Nick(err) => err.fmt(f),
+            InputError::Room(err) => err.fmt(f),
+            InputError::Unavailable(what) => {
+                write!(f, "{what} are not available on this server yet")
+            }
             InputError::UnknownCommand(cmd) => write!(
                 f,
-                "unknown command /{cmd} (try /me or /nick; start with // to send a slash)"
+                "unknown command /{cmd} (/help lists them; start with // to send a slash)"
             ),
         }
     }
@@ -57,7 +92,71 @@ pub fn parse(raw: &str) -> Result<Input, InputError> {
         "nick" => precheck_nick(rest)
             .map(Input::Nick)
             .map_err(InputError::Nick),
+        "join" => normalize_room(rest)
+            .map(Input::Join)
+            .map_err(InputError::Room),
+        "leave" | "part" if rest.trim().is_empty() => Ok(Input::Leave(None)),
+        "leave" | "part" => normalize_room(rest)
+            .map(|room| Input::Leave(Some(room)))
+            .map_err(InputError::Room),
+        "help" | "?" => Ok(Input::Help),
+        "msg" | "query" | "dm" => Err(InputError::Unavailable("direct messages")),
         other => Err(InputError::UnknownCommand(other.to_owned())),
+    }
+}
+
+/// The composer's memory of sent lines: Up recalls the last one (and
+/// further Ups older ones), Down goes back towards the newest and then to an
+/// empty box. Browsing only starts from an empty box and continues while the
+/// box still shows what was recalled, so Up never eats a draft.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    entries: Vec<String>,
+    /// The entry on show, while browsing.
+    cursor: Option<usize>,
+}
+
+/// Lines the composer remembers.
+const HISTORY_LEN: usize = 50;
+
+impl History {
+    /// Remembers a sent line (a repeat of the last one is kept once).
+    pub fn push(&mut self, line: &str) {
+        self.cursor = None;
+        if self.entries.last().map(String::as_str) != Some(line) {
+            self.entries.push(line.to_owned());
+        }
+        if self.entries.len() > HISTORY_LEN {
+            self.entries.remove(0);
+        }
+    }
+
+    fn browsing(&self, current: &str) -> Option<usize> {
+        self.cursor
+            .filter(|&at| self.entries.get(at).map(String::as_str) == Some(current))
+    }
+
+    /// What Up puts in the box showing `current`, if it recalls anything.
+    pub fn up(&mut self, current: &str) -> Option<String> {
+        let at = match self.browsing(current) {
+            Some(at) => at.checked_sub(1)?,
+            None if current.is_empty() => self.entries.len().checked_sub(1)?,
+            None => return None,
+        };
+        self.cursor = Some(at);
+        self.entries.get(at).cloned()
+    }
+
+    /// What Down puts in the box showing `current`, if it changes it.
+    pub fn down(&mut self, current: &str) -> Option<String> {
+        let at = self.browsing(current)?;
+        if at + 1 < self.entries.len() {
+            self.cursor = Some(at + 1);
+            self.entries.get(at + 1).cloned()
+        } else {
+            self.cursor = None;
+            Some(String::new())
+        }
     }
 }
 
@@ -114,6 +213,51 @@ mod tests {
             parse("/nick server"),
             Err(InputError::Nick(NickError::Reserved))
         );
+    }
+
+    #[test]
+    fn join_and_leave_take_room_names_as_the_server_does() {
+        assert_eq!(parse("/join #Rust"), Ok(Input::Join("rust".into())));
+        assert_eq!(parse("/join"), Err(InputError::Room(RoomError::Empty)));
+        assert!(matches!(parse("/join no spaces"), Err(InputError::Room(_))));
+        assert_eq!(parse("/leave"), Ok(Input::Leave(None)));
+        assert_eq!(parse("/leave #rust"), Ok(Input::Leave(Some("rust".into()))));
+    }
+
+    #[test]
+    fn help_lists_every_command_that_works() {
+        assert_eq!(parse("/help"), Ok(Input::Help));
+        let help = help_text();
+        for command in ["/me", "/nick", "/join", "/leave", "/help"] {
+            assert!(help.contains(command), "{command} missing from {help}");
+        }
+        assert!(!help.contains("/msg"), "/msg is not on the server yet");
+        let err = parse("/msg bob hi").unwrap_err();
+        assert_eq!(err, InputError::Unavailable("direct messages"));
+        assert!(err.to_string().contains("not available"));
+    }
+
+    #[test]
+    fn up_recalls_sent_lines_and_down_comes_back() {
+        let mut history = History::default();
+        assert_eq!(history.up(""), None);
+        history.push("one");
+        history.push("two");
+        history.push("two");
+        assert_eq!(history.up("a draft"), None, "a draft is never replaced");
+        assert_eq!(history.up("").as_deref(), Some("two"));
+        assert_eq!(history.up("two").as_deref(), Some("one"));
+        assert_eq!(history.up("one"), None, "the oldest stays");
+        assert_eq!(history.down("one").as_deref(), Some("two"));
+        assert_eq!(history.down("two").as_deref(), Some(""));
+        assert_eq!(history.down(""), None);
+        // Editing a recalled line ends browsing.
+        assert_eq!(history.up("").as_deref(), Some("two"));
+        assert_eq!(history.up("two, edited"), None);
+        for n in 0..100 {
+            history.push(&n.to_string());
+        }
+        assert_eq!(history.entries.len(), HISTORY_LEN);
     }
 
     #[test]

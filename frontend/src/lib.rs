@@ -9,6 +9,12 @@
 //! - `components`: one view per file; they render props and report what the
 //!   person did through `on*` callbacks.
 //! - `app`: the root component that wires the two together.
+//! - `session`: what the connection task decides (the nickname to say hello
+//!   with, the outbox of messages typed while offline, rooms to rejoin,
+//!   reclaiming our own nickname after a reconnect). Plain Rust.
+//! - `scrollback`, `timeline`, `linkify`: how a room's lines are stored
+//!   (shared chunks, cheap to copy), grouped (authors, days) and split into
+//!   text and links. Plain Rust.
 //! - `input`, `backoff`, `clock`: small pure helpers (composer commands,
 //!   reconnect delays, message times).
 //!
@@ -22,6 +28,10 @@ pub mod clock;
 pub mod components;
 pub mod hooks;
 pub mod input;
+pub mod linkify;
+pub mod scrollback;
+pub mod session;
 pub mod state;
+pub mod timeline;
 
 pub use app::App;

@@ -2,8 +2,14 @@
 //! change. [`ChatState`] is a Yew [`Reducible`]: the socket hook turns what
 //! happens on the wire into [`Action`]s and components render the result.
 //!
-//! Nothing here does I/O or touches the DOM, so every transition is tested
-//! natively (`cargo test -p frontend`).
+//! Nothing here does I/O, reads a clock or touches the DOM (times come in
+//! with the actions), so every transition is tested natively
+//! (`cargo test -p frontend`).
+//!
+//! Cost: Yew hands `reduce` a state the last render still holds, so each
+//! action copies the state. Everything big is shared: a room's lines live in
+//! a [`Scrollback`] (an append copies one chunk of 256 lines, not 10,000) and
+//! messages sit behind `Rc`s.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -11,9 +17,16 @@ use std::rc::Rc;
 use shared::{ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, ServerMsg};
 use yew::Reducible;
 
-/// Most lines a room keeps. Older ones are dropped so that a tab left open for
-/// days neither grows without bound nor re-renders an ever longer list.
-pub const MAX_LINES_PER_ROOM: usize = 1000;
+use crate::scrollback::Scrollback;
+
+/// Lines a room keeps, at least; up to one chunk more is kept, since trimming
+/// drops whole chunks. Enough for a busy day; bounded so that a tab left open
+/// for weeks does not grow without end.
+pub const MAX_LINES_PER_ROOM: usize = 20_000;
+const _: () = assert!(
+    MAX_LINES_PER_ROOM >= 10_000,
+    "the page must hold 10,000 lines"
+);
 
 /// Where the connection to the server stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +38,10 @@ pub enum ConnState {
     /// The socket is open (registration may still be under way).
     Connected,
     /// The connection was lost or could not be made; another attempt follows.
-    /// `attempt` counts failures since the last welcome; `retry_in_ms` is the
-    /// wait before the next attempt, `None` while that attempt is opening.
-    Reconnecting {
-        attempt: u32,
-        retry_in_ms: Option<u32>,
-    },
+    /// `attempt` counts failures since the last welcome; `retry_at` is when
+    /// the next attempt starts (milliseconds since the Unix epoch, the
+    /// browser's clock), `None` while that attempt is opening.
+    Reconnecting { attempt: u32, retry_at: Option<i64> },
 }
 
 impl ConnState {
@@ -48,25 +59,46 @@ impl ConnState {
 /// One entry of a room's scrollback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    /// Unique within this page's life. Sequence numbers are not: they restart
-    /// when the server does, so they cannot serve as render keys.
+    /// Unique within this page's life, and increasing in the order lines
+    /// were added. Sequence numbers are not unique: they restart when the
+    /// server does, so they cannot serve as render keys.
     pub id: u64,
     pub body: LineBody,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineBody {
-    /// A chat message as the server confirmed it. Behind an `Rc` because the
-    /// reducer clones the state on every action and the views take it as a prop.
+    /// A chat message as the server confirmed it.
     Chat(Rc<ChatMessage>),
     /// Something the client tells the person: joins, leaves, errors.
-    Notice { text: String, tone: Tone },
+    Notice { text: Rc<str>, tone: Tone },
+}
+
+impl Line {
+    pub fn chat(&self) -> Option<&ChatMessage> {
+        match &self.body {
+            LineBody::Chat(msg) => Some(msg),
+            LineBody::Notice { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
     Info,
     Error,
+}
+
+/// How many chat messages in `lines` were added after the line `after` (a
+/// line id): the "N new" of the jump-to-latest button. Counts from the end,
+/// so it costs what it counts.
+pub fn chats_after(lines: &Scrollback<Line>, after: u64) -> usize {
+    lines
+        .iter()
+        .rev()
+        .take_while(|line| line.id > after)
+        .filter(|line| line.chat().is_some())
+        .count()
 }
 
 /// A room the client is in, or was in before the connection dropped.
@@ -78,7 +110,10 @@ pub struct Room {
     /// The online list, in the server's order. Empty while disconnected: a
     /// stale list would claim people are present when nobody knows.
     pub members: Vec<String>,
-    pub lines: Vec<Line>,
+    pub lines: Scrollback<Line>,
+    /// Chat messages from others that arrived while nobody was looking at
+    /// this room (another room on screen, or the tab hidden).
+    pub unread: u32,
     /// Lines before this index came from an earlier connection. Only lines
     /// from here on are ordered and de-duplicated by `seq`, because a
     /// restarted server numbers from 1 again.
@@ -95,23 +130,26 @@ impl Room {
 
     /// The confirmed chat messages, oldest first.
     pub fn messages(&self) -> impl Iterator<Item = &ChatMessage> {
-        self.lines.iter().filter_map(|line| match &line.body {
-            LineBody::Chat(msg) => Some(msg.as_ref()),
-            LineBody::Notice { .. } => None,
-        })
+        self.lines.iter().filter_map(Line::chat)
     }
 
     /// Puts a message in `seq` order, unless this connection already has it
     /// (the sender's own message arrives once as an ack and once as itself).
-    fn insert_chat(&mut self, id: u64, msg: ChatMessage) {
+    /// Returns whether it was added.
+    fn insert_chat(&mut self, id: u64, msg: ChatMessage) -> bool {
         // Messages nearly always arrive in order, so search from the end.
-        let mut at = self.lines.len();
-        for (index, line) in self.lines.iter().enumerate().skip(self.live_from).rev() {
-            match &line.body {
-                LineBody::Chat(have) if have.seq == msg.seq => return,
-                LineBody::Chat(have) if have.seq > msg.seq => at = index,
-                LineBody::Chat(_) => break,
-                LineBody::Notice { .. } => {}
+        let len = self.lines.len();
+        let mut at = len;
+        for (back, line) in self.lines.iter().rev().enumerate() {
+            let index = len - 1 - back;
+            if index < self.live_from {
+                break;
+            }
+            match line.chat() {
+                Some(have) if have.seq == msg.seq => return false,
+                Some(have) if have.seq > msg.seq => at = index,
+                Some(_) => break,
+                None => {}
             }
         }
         let line = Line {
@@ -120,33 +158,55 @@ impl Room {
         };
         self.lines.insert(at, line);
         self.trim();
+        true
     }
 
     fn push_notice(&mut self, id: u64, text: String, tone: Tone) {
         self.lines.push(Line {
             id,
-            body: LineBody::Notice { text, tone },
+            body: LineBody::Notice {
+                text: text.into(),
+                tone,
+            },
         });
         self.trim();
     }
 
     fn trim(&mut self) {
-        if let Some(excess) = self.lines.len().checked_sub(MAX_LINES_PER_ROOM) {
-            self.lines.drain(..excess);
-            self.live_from = self.live_from.saturating_sub(excess);
-        }
+        let dropped = self.lines.trim_front(MAX_LINES_PER_ROOM);
+        self.live_from = self.live_from.saturating_sub(dropped);
     }
 }
 
-/// A message handed to the socket and not yet confirmed by an ack.
+/// Where a message the person sent stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting for a connection; it is sent when one is registered.
+    Queued,
+    /// Handed to the socket; no ack yet.
+    Sending,
+    /// Not delivered, and why. The person may retry or dismiss it.
+    Failed(String),
+}
+
+/// A message the person sent that the server has not confirmed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub id: ClientMsgId,
     /// The message as it will read once confirmed; `seq` is meaningless and
     /// `ts` is the local clock at sending.
     pub draft: Rc<ChatMessage>,
-    /// Why it was not delivered, once that is known.
-    pub failed: Option<String>,
+    pub delivery: Delivery,
+}
+
+impl Pending {
+    pub fn queued(id: ClientMsgId, draft: ChatMessage) -> Self {
+        Pending {
+            id,
+            draft: Rc::new(draft),
+            delivery: Delivery::Queued,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +215,7 @@ pub struct ChatState {
     /// The nickname the server last accepted (kept across reconnects, so the
     /// chat stays on screen while the connection comes back).
     pub me: Option<String>,
-    /// Welcomed on the current connection: messages can be sent.
+    /// Welcomed on the current connection.
     pub registered: bool,
     /// A nickname on its way to the server in a `hello`, not yet answered.
     pub joining: Option<String>,
@@ -167,8 +227,12 @@ pub struct ChatState {
     pub rooms: BTreeMap<String, Room>,
     /// The room on screen; the one messages are sent to.
     pub active_room: String,
+    /// A room the person asked to join: shown once the server confirms.
+    pub switch_to: Option<String>,
     /// Sent messages awaiting their ack, oldest first.
     pub pending: Vec<Pending>,
+    /// The tab is in the background: new messages count as unread.
+    pub hidden: bool,
     next_line_id: u64,
 }
 
@@ -184,7 +248,9 @@ impl Default for ChatState {
             limits: Limits::V1,
             rooms: BTreeMap::new(),
             active_room: DEFAULT_ROOM.to_owned(),
+            switch_to: None,
             pending: Vec::new(),
+            hidden: false,
             next_line_id: 0,
         }
     }
@@ -197,25 +263,41 @@ pub enum Action {
     Connecting { attempt: u32 },
     /// The socket opened.
     Connected,
-    /// The socket closed or never opened. The next attempt starts in
-    /// `retry_in_ms`; `None` means none will until someone picks a nickname.
-    Disconnected {
-        attempt: u32,
-        retry_in_ms: Option<u32>,
-    },
+    /// The socket closed or never opened. The next attempt starts at
+    /// `retry_at` (ms since the epoch); `None` means none will until someone
+    /// picks a nickname.
+    Disconnected { attempt: u32, retry_at: Option<i64> },
     /// A `hello` with this nickname is on its way.
     Joining(String),
     /// A nickname was refused before it was sent (the reason, for a person).
     NickRejected(String),
     /// A message from the server.
     Server(ServerMsg),
-    /// A message was handed to the socket.
-    Sent(Pending),
+    /// The person sent a message; it waits for the socket.
+    Queued(Pending),
+    /// A queued message was handed to the socket.
+    Transmitted(ClientMsgId),
     /// A message could not be handed to the socket.
     SendFailed { id: ClientMsgId, reason: String },
+    /// A failed message goes back in the queue under a new id (the old one
+    /// may have reached the server).
+    Retry {
+        id: ClientMsgId,
+        new_id: ClientMsgId,
+    },
+    /// A failed message is given up.
+    Dismiss(ClientMsgId),
+    /// The person asked to join a room: switch to it once joined.
+    JoinRequested(String),
+    /// Show another room the client is in.
+    SwitchRoom(String),
+    /// The tab became visible (`true`) or hidden.
+    PageVisible(bool),
     /// Something to tell the person in the active room, such as a mistyped
     /// command.
     Notice(String),
+    /// Like `Notice`, but not a problem: `/help`, a reconnect under way.
+    Info(String),
 }
 
 impl Reducible for ChatState {
@@ -255,6 +337,35 @@ impl ChatState {
         self.pending.iter().filter(move |p| p.draft.room == room)
     }
 
+    /// The connection as the person should see it: after a reconnect the
+    /// socket is open before the server has welcomed us again, and until then
+    /// nothing can be sent, so it still reads "reconnecting".
+    pub fn shown_conn(&self) -> ConnState {
+        match self.conn {
+            ConnState::Connected if !self.registered && self.me.is_some() => {
+                ConnState::Reconnecting {
+                    attempt: 0,
+                    retry_at: None,
+                }
+            }
+            conn => conn,
+        }
+    }
+
+    /// Unread messages in all rooms: the page title shows this while the
+    /// tab is hidden.
+    pub fn unread_total(&self) -> u32 {
+        self.rooms.values().map(|r| r.unread).sum()
+    }
+
+    /// The page title: `(3) Hubbub` while hidden with unread messages.
+    pub fn title(&self) -> String {
+        match self.unread_total() {
+            n if self.hidden && n > 0 => format!("({n}) Hubbub"),
+            _ => "Hubbub".to_owned(),
+        }
+    }
+
     /// Applies one action. `reduce` is this plus the `Rc` around it.
     pub fn apply(&mut self, action: Action) {
         match action {
@@ -264,7 +375,7 @@ impl ChatState {
                 } else {
                     ConnState::Reconnecting {
                         attempt,
-                        retry_in_ms: None,
+                        retry_at: None,
                     }
                 };
             }
@@ -272,10 +383,7 @@ impl ChatState {
                 self.conn = ConnState::Connected;
                 self.registered = false;
             }
-            Action::Disconnected {
-                attempt,
-                retry_in_ms,
-            } => self.disconnected(attempt, retry_in_ms),
+            Action::Disconnected { attempt, retry_at } => self.disconnected(attempt, retry_at),
             Action::Joining(nick) => {
                 self.joining = Some(nick);
                 self.nick_error = None;
@@ -285,39 +393,92 @@ impl ChatState {
                 self.nick_error = Some(reason);
             }
             Action::Server(msg) => self.server(msg),
-            Action::Sent(pending) => self.pending.push(pending),
+            Action::Queued(pending) => self.pending.push(pending),
+            Action::Transmitted(id) => {
+                if let Some(p) = self.pending_mut(&id) {
+                    p.delivery = Delivery::Sending;
+                }
+            }
             Action::SendFailed { id, reason } => {
-                if let Some(p) = self.pending.iter_mut().find(|p| p.id == id) {
-                    p.failed = Some(reason);
+                if let Some(p) = self.pending_mut(&id) {
+                    p.delivery = Delivery::Failed(reason);
+                }
+            }
+            Action::Retry { id, new_id } => {
+                if let Some(at) = self.pending.iter().position(|p| p.id == id) {
+                    let mut p = self.pending.remove(at);
+                    p.id = new_id;
+                    p.delivery = Delivery::Queued;
+                    self.pending.push(p);
+                }
+            }
+            Action::Dismiss(id) => self.pending.retain(|p| p.id != id),
+            Action::JoinRequested(room) => {
+                if self.rooms.get(&room).is_some_and(|r| r.joined) {
+                    self.switch_room(room);
+                } else {
+                    self.switch_to = Some(room);
+                }
+            }
+            Action::SwitchRoom(room) => self.switch_room(room),
+            Action::PageVisible(visible) => {
+                self.hidden = !visible;
+                if visible {
+                    let active = self.active_room.clone();
+                    if let Some(r) = self.rooms.get_mut(&active) {
+                        r.unread = 0;
+                    }
                 }
             }
             Action::Notice(text) => {
                 let room = self.active_room.clone();
                 self.notice(&room, text, Tone::Error);
             }
+            Action::Info(text) => {
+                let room = self.active_room.clone();
+                self.notice(&room, text, Tone::Info);
+            }
         }
     }
 
-    fn disconnected(&mut self, attempt: u32, retry_in_ms: Option<u32>) {
+    fn pending_mut(&mut self, id: &str) -> Option<&mut Pending> {
+        self.pending.iter_mut().find(|p| p.id == id)
+    }
+
+    fn switch_room(&mut self, room: String) {
+        if let Some(r) = self.rooms.get_mut(&room) {
+            if !self.hidden {
+                r.unread = 0;
+            }
+            self.active_room = room;
+        }
+    }
+
+    fn disconnected(&mut self, attempt: u32, retry_at: Option<i64>) {
         let was_registered = self.registered;
         self.registered = false;
-        self.conn = match retry_in_ms {
-            Some(ms) => ConnState::Reconnecting {
+        self.conn = match retry_at {
+            Some(at) => ConnState::Reconnecting {
                 attempt,
-                retry_in_ms: Some(ms),
+                retry_at: Some(at),
             },
             None => ConnState::Offline,
         };
-        if retry_in_ms.is_none() {
+        if retry_at.is_none() {
             self.joining = None;
         }
         for room in self.rooms.values_mut() {
             room.joined = false;
             room.members.clear();
         }
-        for pending in self.pending.iter_mut().filter(|p| p.failed.is_none()) {
-            // The server may or may not have taken it; say so rather than guess.
-            pending.failed = Some("The connection closed before the server confirmed it.".into());
+        for pending in &mut self.pending {
+            // Queued messages wait for the next connection. One on the wire
+            // may or may not have reached the server: say so rather than
+            // guess, and let the person decide.
+            if pending.delivery == Delivery::Sending {
+                pending.delivery =
+                    Delivery::Failed("the connection closed before the server confirmed it".into());
+            }
         }
         if was_registered {
             let names: Vec<String> = self.rooms.keys().cloned().collect();
@@ -350,12 +511,25 @@ impl ChatState {
                 if rejoin {
                     self.notice(&room, "Reconnected.".into(), Tone::Info);
                 }
+                if self.switch_to.as_deref() == Some(room.as_str()) {
+                    self.switch_to = None;
+                    self.switch_room(room);
+                }
             }
             ServerMsg::Left { room } => {
-                if let Some(r) = self.rooms.get_mut(&room) {
-                    r.joined = false;
-                    r.members.clear();
-                    self.notice(&room, format!("You left #{room}."), Tone::Info);
+                if self.rooms.remove(&room).is_some() && self.active_room == room {
+                    let next = self
+                        .rooms
+                        .iter()
+                        .find(|(_, r)| r.joined)
+                        .map(|(name, _)| name.clone())
+                        .unwrap_or_else(|| DEFAULT_ROOM.to_owned());
+                    self.active_room = next;
+                }
+                self.pending.retain(|p| p.draft.room != room);
+                let active = self.active_room.clone();
+                if self.rooms.contains_key(&active) {
+                    self.notice(&active, format!("You left #{room}."), Tone::Info);
                 }
             }
             ServerMsg::UserJoined { room, nick } => {
@@ -379,8 +553,14 @@ impl ChatState {
             }
             ServerMsg::NickChanged { old, new, rooms } => self.nick_changed(&old, &new, &rooms),
             ServerMsg::Message(msg) => {
+                let mine = self.me.as_deref() == Some(msg.nick.as_str());
+                let room = msg.room.clone();
                 let id = self.next_id();
-                self.room_mut(&msg.room.clone()).insert_chat(id, msg);
+                let unseen = self.hidden || room != self.active_room;
+                let r = self.room_mut(&room);
+                if r.insert_chat(id, msg) && !mine && unseen {
+                    r.unread += 1;
+                }
             }
             ServerMsg::Ack { id, room, seq, ts } => {
                 let Some(at) = self.pending.iter().position(|p| p.id == id) else {
@@ -427,15 +607,18 @@ impl ChatState {
 
     fn error(&mut self, code: ErrorCode, message: String, id: Option<ClientMsgId>) {
         if let Some(id) = id
-            && let Some(p) = self.pending.iter_mut().find(|p| p.id == id)
+            && let Some(p) = self.pending_mut(&id)
         {
-            p.failed = Some(message);
+            p.delivery = Delivery::Failed(message);
             return;
         }
         if matches!(code, ErrorCode::NickTaken | ErrorCode::NickInvalid) && !self.registered {
             self.joining = None;
             self.nick_error = Some(message);
             return;
+        }
+        if code == ErrorCode::RoomInvalid {
+            self.switch_to = None;
         }
         let room = self.active_room.clone();
         self.notice(&room, message, Tone::Error);
@@ -463,6 +646,7 @@ mod tests {
     use shared::MessageKind;
 
     use super::*;
+    use crate::scrollback::CHUNK;
 
     fn welcome(nick: &str) -> Action {
         Action::Server(ServerMsg::Welcome {
@@ -490,19 +674,28 @@ mod tests {
         }))
     }
 
-    fn sent(id: &str, nick: &str, text: &str) -> Action {
-        Action::Sent(Pending {
-            id: id.into(),
-            draft: Rc::new(ChatMessage {
+    fn queued(id: &str, nick: &str, text: &str) -> Action {
+        Action::Queued(Pending::queued(
+            id.into(),
+            ChatMessage {
                 room: DEFAULT_ROOM.into(),
                 seq: 0,
                 ts: 0,
                 nick: nick.into(),
                 text: text.into(),
                 kind: MessageKind::Text,
-            }),
-            failed: None,
-        })
+            },
+        ))
+    }
+
+    /// A message queued and handed to the socket at once (a live connection).
+    fn sent(state: &mut ChatState, id: &str, nick: &str, text: &str) {
+        state.apply(queued(id, nick, text));
+        state.apply(Action::Transmitted(id.into()));
+    }
+
+    fn delivery(state: &ChatState, i: usize) -> Delivery {
+        state.pending[i].delivery.clone()
     }
 
     fn ack(id: &str, seq: u64) -> Action {
@@ -549,7 +742,7 @@ mod tests {
             .lines
             .iter()
             .filter_map(|l| match &l.body {
-                LineBody::Notice { text, .. } => Some(text.clone()),
+                LineBody::Notice { text, .. } => Some(text.to_string()),
                 LineBody::Chat(_) => None,
             })
             .collect()
@@ -690,7 +883,7 @@ mod tests {
     #[test]
     fn my_message_is_pending_until_acked_and_shown_once() {
         let mut state = in_lobby();
-        state.apply(sent("c1", "alice", "hello"));
+        sent(&mut state, "c1", "alice", "hello");
         assert_eq!(state.pending_in(DEFAULT_ROOM).count(), 1);
         assert!(texts(&state).is_empty());
 
@@ -714,7 +907,7 @@ mod tests {
     #[test]
     fn an_ack_that_overtakes_earlier_messages_still_sorts() {
         let mut state = in_lobby();
-        state.apply(sent("c1", "alice", "mine"));
+        sent(&mut state, "c1", "alice", "mine");
         state.apply(ack("c1", 2));
         state.apply(message(1, "bob", "earlier"));
         state.apply(message(2, "alice", "mine"));
@@ -724,21 +917,24 @@ mod tests {
     #[test]
     fn a_refused_message_is_marked_failed_not_dropped() {
         let mut state = in_lobby();
-        state.apply(sent("c1", "alice", "x"));
+        sent(&mut state, "c1", "alice", "x");
         state.apply(Action::Server(ServerMsg::Error {
             code: ErrorCode::TextTooLong,
             message: "too long".into(),
             id: Some("c1".into()),
         }));
-        assert_eq!(state.pending[0].failed.as_deref(), Some("too long"));
+        assert_eq!(delivery(&state, 0), Delivery::Failed("too long".into()));
         assert!(texts(&state).is_empty());
 
-        state.apply(sent("c2", "alice", "y"));
+        sent(&mut state, "c2", "alice", "y");
         state.apply(Action::SendFailed {
             id: "c2".into(),
             reason: "not connected".into(),
         });
-        assert_eq!(state.pending[1].failed.as_deref(), Some("not connected"));
+        assert_eq!(
+            delivery(&state, 1),
+            Delivery::Failed("not connected".into())
+        );
     }
 
     #[test]
@@ -759,17 +955,17 @@ mod tests {
     fn losing_the_connection_keeps_history_and_clears_presence() {
         let mut state = in_lobby();
         state.apply(message(1, "bob", "hi"));
-        state.apply(sent("c1", "alice", "unconfirmed"));
+        sent(&mut state, "c1", "alice", "unconfirmed");
         state.apply(Action::Disconnected {
             attempt: 1,
-            retry_in_ms: Some(800),
+            retry_at: Some(800),
         });
 
         assert_eq!(
             state.conn,
             ConnState::Reconnecting {
                 attempt: 1,
-                retry_in_ms: Some(800)
+                retry_at: Some(800)
             }
         );
         assert!(!state.registered);
@@ -777,7 +973,7 @@ mod tests {
         assert_eq!(texts(&state), ["bob:hi"]);
         assert!(lobby(&state).members.is_empty());
         assert!(!lobby(&state).joined);
-        assert!(state.pending[0].failed.is_some());
+        assert!(matches!(delivery(&state, 0), Delivery::Failed(_)));
         assert_eq!(notices(&state), ["Connection lost. Reconnecting…"]);
 
         // Further failed attempts do not repeat the notice.
@@ -786,12 +982,12 @@ mod tests {
             state.conn,
             ConnState::Reconnecting {
                 attempt: 1,
-                retry_in_ms: None
+                retry_at: None
             }
         );
         state.apply(Action::Disconnected {
             attempt: 2,
-            retry_in_ms: Some(1600),
+            retry_at: Some(1600),
         });
         assert_eq!(notices(&state).len(), 1);
     }
@@ -802,7 +998,7 @@ mod tests {
         state.apply(message(1, "bob", "before restart"));
         state.apply(Action::Disconnected {
             attempt: 1,
-            retry_in_ms: Some(500),
+            retry_at: Some(500),
         });
         state.apply(Action::Connecting { attempt: 1 });
         state.apply(Action::Connected);
@@ -821,7 +1017,7 @@ mod tests {
         let mut state = in_lobby();
         state.apply(Action::Disconnected {
             attempt: 1,
-            retry_in_ms: Some(500),
+            retry_at: Some(500),
         });
         state.apply(Action::Connected);
         state.apply(Action::Server(ServerMsg::error(
@@ -840,24 +1036,28 @@ mod tests {
         ]);
         state.apply(Action::Disconnected {
             attempt: 1,
-            retry_in_ms: None,
+            retry_at: None,
         });
         assert_eq!(state.conn, ConnState::Offline);
         assert_eq!(state.joining, None);
     }
 
     #[test]
-    fn scrollback_is_bounded() {
+    fn scrollback_is_bounded_but_holds_ten_thousand() {
         let mut state = in_lobby();
-        for seq in 1..=(MAX_LINES_PER_ROOM as u64 + 10) {
+        let total = MAX_LINES_PER_ROOM as u64 + 2 * CHUNK as u64;
+        for seq in 1..=total {
             state.apply(message(seq, "bob", "spam"));
         }
         let room = lobby(&state);
-        assert_eq!(room.lines.len(), MAX_LINES_PER_ROOM);
-        assert_eq!(room.messages().next().unwrap().seq, 11);
+        assert!(room.lines.len() >= MAX_LINES_PER_ROOM);
+        assert!(room.lines.len() < MAX_LINES_PER_ROOM + CHUNK);
+        let first = room.messages().next().unwrap().seq;
+        assert_eq!(first, total - room.lines.len() as u64 + 1);
         // De-duplication still works after trimming.
-        state.apply(message(MAX_LINES_PER_ROOM as u64 + 10, "bob", "spam"));
-        assert_eq!(lobby(&state).lines.len(), MAX_LINES_PER_ROOM);
+        let before = room.lines.len();
+        state.apply(message(total, "bob", "spam"));
+        assert_eq!(lobby(&state).lines.len(), before);
     }
 
     #[test]
@@ -880,10 +1080,191 @@ mod tests {
         assert_eq!(
             ConnState::Reconnecting {
                 attempt: 1,
-                retry_in_ms: None
+                retry_at: None
             }
             .name(),
             "reconnecting"
         );
+    }
+
+    fn visible(visible: bool) -> Action {
+        Action::PageVisible(visible)
+    }
+
+    #[test]
+    fn messages_sent_while_offline_wait_in_the_queue() {
+        let mut state = in_lobby();
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_at: Some(5_000),
+        });
+        state.apply(queued("c1", "alice", "typed while offline"));
+        assert_eq!(delivery(&state, 0), Delivery::Queued);
+
+        // Another failed attempt leaves it queued.
+        state.apply(Action::Connecting { attempt: 1 });
+        state.apply(Action::Disconnected {
+            attempt: 2,
+            retry_at: Some(9_000),
+        });
+        assert_eq!(delivery(&state, 0), Delivery::Queued);
+
+        // Back: the hook sends it after the welcome, the server confirms it.
+        state.apply(Action::Connected);
+        state.apply(welcome("alice"));
+        state.apply(joined(&["alice", "bob"]));
+        state.apply(Action::Transmitted("c1".into()));
+        assert_eq!(delivery(&state, 0), Delivery::Sending);
+        state.apply(ack("c1", 1));
+        state.apply(message(1, "alice", "typed while offline"));
+        assert!(state.pending.is_empty());
+        assert_eq!(texts(&state), ["alice:typed while offline"]);
+    }
+
+    #[test]
+    fn a_message_lost_on_the_wire_can_be_retried_or_dismissed() {
+        let mut state = in_lobby();
+        sent(&mut state, "c1", "alice", "one");
+        sent(&mut state, "c2", "alice", "two");
+        state.apply(queued("c3", "alice", "three"));
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_at: Some(1_000),
+        });
+        assert!(matches!(delivery(&state, 0), Delivery::Failed(_)));
+        assert!(matches!(delivery(&state, 1), Delivery::Failed(_)));
+        assert_eq!(delivery(&state, 2), Delivery::Queued);
+
+        state.apply(Action::Retry {
+            id: "c1".into(),
+            new_id: "c4".into(),
+        });
+        let ids: Vec<&str> = state.pending.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["c2", "c3", "c4"]);
+        assert_eq!(delivery(&state, 2), Delivery::Queued);
+        assert_eq!(state.pending[2].draft.text, "one");
+
+        state.apply(Action::Dismiss("c2".into()));
+        let ids: Vec<&str> = state.pending.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["c3", "c4"]);
+        // Unknown ids change nothing.
+        let before = state.clone();
+        state.apply(Action::Retry {
+            id: "nope".into(),
+            new_id: "c9".into(),
+        });
+        state.apply(Action::Dismiss("nope".into()));
+        state.apply(Action::Transmitted("nope".into()));
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn unread_counts_others_messages_while_the_tab_is_hidden() {
+        let mut state = in_lobby();
+        state.apply(message(1, "bob", "seen"));
+        assert_eq!(state.unread_total(), 0);
+        assert_eq!(state.title(), "Hubbub");
+
+        state.apply(visible(false));
+        state.apply(message(2, "bob", "while away"));
+        state.apply(message(3, "bob", "again"));
+        state.apply(message(3, "bob", "again")); // a duplicate is not news
+        sent(&mut state, "c1", "alice", "mine");
+        state.apply(ack("c1", 4));
+        state.apply(message(4, "alice", "mine")); // nor is my own
+        state.apply(Action::Info("not a message".into()));
+        assert_eq!(state.unread_total(), 2);
+        assert_eq!(state.title(), "(2) Hubbub");
+
+        state.apply(visible(true));
+        assert_eq!(state.unread_total(), 0);
+        assert_eq!(state.title(), "Hubbub");
+    }
+
+    #[test]
+    fn unread_counts_per_room_and_clears_on_switching() {
+        let mut state = in_lobby();
+        state.apply(Action::JoinRequested("rust".into()));
+        assert_eq!(
+            state.active_room, DEFAULT_ROOM,
+            "not before the server says so"
+        );
+        state.apply(Action::Server(ServerMsg::Joined {
+            room: "rust".into(),
+            members: vec!["alice".into()],
+        }));
+        assert_eq!(state.active_room, "rust");
+        assert_eq!(state.switch_to, None);
+
+        state.apply(message(1, "bob", "in the lobby"));
+        assert_eq!(lobby(&state).unread, 1);
+        // Visible, but another room is on screen: still unread, yet the
+        // title only counts while the tab is hidden.
+        assert_eq!(state.title(), "Hubbub");
+
+        state.apply(Action::SwitchRoom(DEFAULT_ROOM.into()));
+        assert_eq!(state.active_room, DEFAULT_ROOM);
+        assert_eq!(lobby(&state).unread, 0);
+        // Switching to a room the client is not in does nothing.
+        state.apply(Action::SwitchRoom("nowhere".into()));
+        assert_eq!(state.active_room, DEFAULT_ROOM);
+        // Asking to join a room already joined just shows it.
+        state.apply(Action::JoinRequested("rust".into()));
+        assert_eq!(state.active_room, "rust");
+    }
+
+    #[test]
+    fn leaving_the_room_on_screen_shows_another() {
+        let mut state = in_lobby();
+        state.apply(Action::JoinRequested("rust".into()));
+        state.apply(Action::Server(ServerMsg::Joined {
+            room: "rust".into(),
+            members: vec!["alice".into()],
+        }));
+        state.apply(Action::Server(ServerMsg::Left {
+            room: "rust".into(),
+        }));
+        assert_eq!(state.active_room, DEFAULT_ROOM);
+        assert!(!state.rooms.contains_key("rust"));
+        assert_eq!(notices(&state), ["You left #rust."]);
+    }
+
+    #[test]
+    fn chats_after_counts_new_messages_only() {
+        let mut state = in_lobby();
+        state.apply(message(1, "bob", "old"));
+        let seen = lobby(&state).lines.last().unwrap().id;
+        state.apply(message(2, "bob", "new"));
+        state.apply(Action::Info("a notice".into()));
+        state.apply(message(3, "bob", "newer"));
+        assert_eq!(chats_after(&lobby(&state).lines, seen), 2);
+        assert_eq!(chats_after(&lobby(&state).lines, u64::MAX), 0);
+    }
+
+    #[test]
+    fn the_reconnect_countdown_is_a_deadline() {
+        let mut state = in_lobby();
+        state.apply(Action::Disconnected {
+            attempt: 3,
+            retry_at: Some(1_764_028_804_000),
+        });
+        assert_eq!(
+            state.conn,
+            ConnState::Reconnecting {
+                attempt: 3,
+                retry_at: Some(1_764_028_804_000)
+            }
+        );
+        state.apply(Action::Connecting { attempt: 3 });
+        state.apply(Action::Connected);
+        assert_eq!(state.conn, ConnState::Connected);
+        assert!(!state.registered, "connected is not yet welcomed");
+        assert_eq!(state.shown_conn().name(), "reconnecting");
+        state.apply(welcome("alice"));
+        assert_eq!(state.shown_conn(), ConnState::Connected);
+
+        // Before the first welcome an open socket is simply connected.
+        let fresh = run([Action::Joining("bob".into()), Action::Connected]);
+        assert_eq!(fresh.shown_conn(), ConnState::Connected);
     }
 }

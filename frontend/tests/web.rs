@@ -1,52 +1,106 @@
 //! Browser tests: the views in a real DOM (headless Chromium through
-//! wasm-bindgen-test). State transitions are tested natively in `state.rs`;
-//! these check what only a DOM can show, above all that people's text is
-//! rendered as text.
+//! wasm-bindgen-test), styled with the real stylesheet. State transitions are
+//! tested natively in `state.rs`; these check what only a DOM can show, above
+//! all that people's text is rendered as text.
 //!
 //! Run: `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p frontend --target wasm32-unknown-unknown`
+//! The 10,000-message measurement prints its figures with `-- --nocapture`.
 
 #![cfg(target_arch = "wasm32")]
 // As everywhere in tests, a panic is a failed assertion. clippy's
 // allow-unwrap-in-tests does not recognise `#[wasm_bindgen_test]` functions
 // or the helpers they share.
-#![allow(clippy::unwrap_used)]
-
-use std::rc::Rc;
-use std::time::Duration;
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
 
 use frontend::components::{
     Composer, ComposerProps, ConnectionStatus, ConnectionStatusProps, MessageList,
     MessageListProps, MessageView, MessageViewProps, NickPrompt, NickPromptProps, OnlineList,
-    OnlineListProps,
+    OnlineListProps, PAGE, RoomList, RoomListProps, RoomTab, WINDOW,
 };
-use frontend::state::{Action, ChatState, ConnState, Pending};
+use frontend::state::{Action, ChatState, ConnState, Delivery, Pending};
 use shared::{ChatMessage, DEFAULT_ROOM, Limits, MessageKind, ServerMsg};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{
-    Element, HtmlFormElement, HtmlInputElement, HtmlTextAreaElement, KeyboardEvent,
-    KeyboardEventInit,
+    Element, HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement,
+    HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit,
 };
-use yew::{AppHandle, BaseComponent, Callback, Renderer};
+use yew::{AppHandle, BaseComponent, Callback, Reducible, Renderer};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const HOSTILE: &str = "<b>bold</b><script>x</script>";
+const HOSTILE: &str = "<b>bold</b><script>x</script><img src=x onerror=alert(1)>";
+/// 2025-11-25 12:00 UTC.
+const NOON: i64 = 1_764_072_000_000;
+const DAY_MS: i64 = 86_400_000;
 
-/// Mounts a component in a fresh element and lets Yew's scheduler render it.
-async fn mount<C: BaseComponent>(props: C::Properties) -> (Element, AppHandle<C>) {
-    let document = web_sys::window().unwrap().document().unwrap();
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// The app's real stylesheet, once per page, so layout (scrolling, the
+/// phone width) is what people get.
+fn styles() {
+    let document = document();
+    if document.get_element_by_id("hubbub-styles").is_some() {
+        return;
+    }
+    let style = document.create_element("style").unwrap();
+    style.set_id("hubbub-styles");
+    style.set_text_content(Some(include_str!("../styles.css")));
+    document.head().unwrap().append_child(&style).unwrap();
+}
+
+/// Mounts a component in a fresh element `height` px tall and lets Yew's
+/// scheduler render it.
+async fn mount_sized<C: BaseComponent>(
+    props: C::Properties,
+    height: u32,
+) -> (Element, AppHandle<C>) {
+    styles();
+    let document = document();
     let root = document.create_element("div").unwrap();
+    root.set_attribute(
+        "style",
+        &format!("display:flex;flex-direction:column;height:{height}px;width:600px"),
+    )
+    .unwrap();
     document.body().unwrap().append_child(&root).unwrap();
     let handle = Renderer::<C>::with_root_and_props(root.clone(), props).render();
     settle().await;
     (root, handle)
 }
 
+async fn mount<C: BaseComponent>(props: C::Properties) -> (Element, AppHandle<C>) {
+    mount_sized::<C>(props, 600).await
+}
+
+/// Lets Yew finish rendering, effects included (its scheduler may yield to
+/// the browser halfway through a long render), then lets the browser
+/// deliver the events that follow (scroll).
 async fn settle() {
+    yew::scheduler::flush().await;
     yew::platform::time::sleep(Duration::ZERO).await;
+}
+
+/// Polls `check` every 20 ms until it holds, for at most `limit`.
+async fn eventually(what: &str, limit: Duration, check: impl Fn() -> bool) {
+    let start = now();
+    while !check() {
+        assert!(
+            now() - start < limit.as_millis() as f64,
+            "timed out waiting for {what}"
+        );
+        yew::platform::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn now() -> f64 {
+    web_sys::window().unwrap().performance().unwrap().now()
 }
 
 fn all(root: &Element, selector: &str) -> Vec<Element> {
@@ -59,62 +113,45 @@ fn all(root: &Element, selector: &str) -> Vec<Element> {
 
 fn one(root: &Element, selector: &str) -> Element {
     let found = all(root, selector);
-    assert_eq!(found.len(), 1, "{selector} in {}", root.inner_html());
+    assert_eq!(found.len(), 1, "{selector} in {:?}", root.text_content());
     found.into_iter().next().unwrap()
+}
+
+fn text(el: &Element) -> String {
+    el.text_content().unwrap_or_default()
+}
+
+fn chat(seq: u64, nick: &str, text: &str, ts: i64) -> ChatMessage {
+    ChatMessage {
+        room: DEFAULT_ROOM.into(),
+        seq,
+        ts,
+        nick: nick.into(),
+        text: text.into(),
+        kind: MessageKind::Text,
+    }
 }
 
 fn message(seq: u64, nick: &str, text: &str, kind: MessageKind) -> Rc<ChatMessage> {
     Rc::new(ChatMessage {
-        room: DEFAULT_ROOM.into(),
-        seq,
-        ts: 1_764_028_800_000,
-        nick: nick.into(),
-        text: text.into(),
         kind,
+        ..chat(seq, nick, text, NOON)
     })
 }
 
-#[wasm_bindgen_test]
-async fn message_text_is_shown_as_text_never_as_markup() {
-    let (root, _app) = mount::<MessageView>(MessageViewProps {
-        message: message(1, "mallory", HOSTILE, MessageKind::Text),
+fn view(message: Rc<ChatMessage>) -> MessageViewProps {
+    MessageViewProps {
+        message,
         mine: false,
-        delivery: Default::default(),
-    })
-    .await;
-
-    let item = one(&root, "[data-testid=message]");
-    let text = item.text_content().unwrap();
-    assert!(text.contains(HOSTILE), "{text}");
-    assert!(text.contains("mallory"), "{text}");
-    assert!(all(&root, "b").is_empty(), "a <b> element was created");
-    assert!(
-        all(&root, "script").is_empty(),
-        "a <script> element was created"
-    );
-    assert_eq!(one(&root, ".msg__text").text_content().unwrap(), HOSTILE);
-    assert_eq!(one(&root, ".msg__nick").text_content().unwrap(), "mallory");
+        continued: false,
+        delivery: None,
+        onretry: Callback::noop(),
+        ondismiss: Callback::noop(),
+    }
 }
 
-#[wasm_bindgen_test]
-async fn a_hostile_nickname_is_text_too() {
-    let (root, _app) = mount::<MessageView>(MessageViewProps {
-        message: message(1, "<i>eve</i>", "waves", MessageKind::Action),
-        mine: false,
-        delivery: Default::default(),
-    })
-    .await;
-    assert!(all(&root, "i").is_empty());
-    assert_eq!(
-        one(&root, ".msg__nick").text_content().unwrap(),
-        "* <i>eve</i>"
-    );
-    assert!(one(&root, "li").class_list().contains("msg--action"));
-}
-
-/// The message list as the app feeds it: from a state built by the reducer.
-#[wasm_bindgen_test]
-async fn the_message_list_shows_confirmed_and_pending_messages() {
+/// A state as after joining the lobby as alice, with bob there.
+fn in_lobby() -> ChatState {
     let mut state = ChatState::default();
     state.apply(Action::Server(ServerMsg::Welcome {
         nick: "alice".into(),
@@ -125,42 +162,382 @@ async fn the_message_list_shows_confirmed_and_pending_messages() {
         room: DEFAULT_ROOM.into(),
         members: vec!["alice".into(), "bob".into()],
     }));
-    state.apply(Action::Server(ServerMsg::Message(
-        (*message(1, "bob", HOSTILE, MessageKind::Text)).clone(),
-    )));
-    state.apply(Action::Sent(Pending {
-        id: "t-1".into(),
-        draft: message(0, "alice", "on its way", MessageKind::Text),
-        failed: None,
-    }));
-    let lobby = state.active().unwrap();
+    state
+}
 
-    let (root, _app) = mount::<MessageList>(MessageListProps {
-        lines: lobby.lines.clone(),
+fn list_props(state: &ChatState) -> MessageListProps {
+    MessageListProps {
+        lines: state.active().unwrap().lines.clone(),
         pending: state.pending.clone(),
-        me: Some("alice".into()),
-    })
-    .await;
+        me: state.me.clone().map(Into::into),
+        onretry: Callback::noop(),
+        ondismiss: Callback::noop(),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn message_text_is_shown_as_text_never_as_markup() {
+    let (root, _app) =
+        mount::<MessageView>(view(message(1, "mallory", HOSTILE, MessageKind::Text))).await;
+
+    let item = one(&root, "[data-testid=message]");
+    let shown = text(&item);
+    assert!(shown.contains(HOSTILE), "{shown}");
+    assert!(shown.contains("mallory"), "{shown}");
+    assert!(
+        all(&root, "b, script, img").is_empty(),
+        "markup was created"
+    );
+    assert_eq!(text(&one(&root, ".msg__text")), HOSTILE);
+    assert_eq!(text(&one(&root, ".msg__nick")), "mallory");
+    assert_eq!(
+        item.get_attribute("data-author").as_deref(),
+        Some("mallory")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_hostile_nickname_is_text_too() {
+    let (root, _app) =
+        mount::<MessageView>(view(message(1, "<i>eve</i>", "waves", MessageKind::Action))).await;
+    assert!(all(&root, "i").is_empty());
+    assert_eq!(text(&one(&root, ".msg__nick")), "<i>eve</i>");
+    assert!(text(&one(&root, "li")).contains("* <i>eve</i> waves"));
+    assert!(one(&root, "li").class_list().contains("msg--action"));
+}
+
+#[wasm_bindgen_test]
+async fn only_http_https_and_mailto_become_links() {
+    let body = "see https://example.org/a?b=1, mail mailto:bob@example.org or \
+                javascript:alert(1) and data:text/html,x <a href=\"https://evil\">x</a>";
+    let (root, _app) = mount::<MessageView>(view(message(1, "bob", body, MessageKind::Text))).await;
+    let links = all(&root, "a");
+    let hrefs: Vec<String> = links
+        .iter()
+        .map(|a| a.get_attribute("href").unwrap())
+        .collect();
+    assert_eq!(
+        hrefs,
+        [
+            "https://example.org/a?b=1",
+            "mailto:bob@example.org",
+            "https://evil"
+        ]
+    );
+    for link in &links {
+        assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
+        assert_eq!(
+            link.get_attribute("rel").as_deref(),
+            Some("noopener noreferrer")
+        );
+        assert_eq!(Some(text(link)), link.get_attribute("href"));
+    }
+    // Everything, the would-be anchor included, reads exactly as typed.
+    assert_eq!(text(&one(&root, ".msg__text")), body);
+}
+
+/// The message list as the app feeds it: from a state built by the reducer.
+#[wasm_bindgen_test]
+async fn the_message_list_shows_confirmed_and_pending_messages() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::Message(chat(
+        1, "bob", HOSTILE, NOON,
+    ))));
+    state.apply(Action::Queued(Pending::queued(
+        "t-1".into(),
+        chat(0, "alice", "on its way", NOON + 1000),
+    )));
+
+    let (root, _app) = mount::<MessageList>(list_props(&state)).await;
 
     let list = one(&root, "[data-testid=message-list]");
     let confirmed = all(&list, "[data-testid=message]");
     assert_eq!(confirmed.len(), 1);
-    let text = confirmed[0].text_content().unwrap();
-    assert!(text.contains("bob") && text.contains(HOSTILE), "{text}");
-    assert!(all(&list, "b, script").is_empty());
+    let shown = text(&confirmed[0]);
+    assert!(shown.contains("bob") && shown.contains(HOSTILE), "{shown}");
+    assert!(all(&list, "b, script, img").is_empty());
 
     let pending = one(&list, "[data-testid=message-pending]");
-    assert!(pending.text_content().unwrap().contains("on its way"));
+    assert!(text(&pending).contains("on its way"));
+    assert!(text(&pending).contains("waiting for the connection"));
     assert!(pending.class_list().contains("msg--mine"));
 }
 
 #[wasm_bindgen_test]
-async fn the_status_names_its_state() {
+async fn messages_group_by_author_and_days_are_separated() {
+    let mut state = in_lobby();
+    let lines = [
+        chat(1, "bob", "first", NOON - DAY_MS),
+        chat(2, "bob", "same group", NOON - DAY_MS + 60_000),
+        chat(3, "bob", "next day", NOON),
+        chat(4, "bob", "grouped", NOON + 1000),
+        chat(5, "carol", "new author", NOON + 2000),
+        chat(6, "carol", "after a notice", NOON + 3000),
+    ];
+    for (i, line) in lines.into_iter().enumerate() {
+        if i == 5 {
+            state.apply(Action::Info("a notice".into()));
+        }
+        state.apply(Action::Server(ServerMsg::Message(line)));
+    }
+    let (root, _app) = mount::<MessageList>(list_props(&state)).await;
+
+    let messages = all(&root, "[data-testid=message]");
+    let continued: Vec<bool> = messages
+        .iter()
+        .map(|m| m.class_list().contains("msg--continued"))
+        .collect();
+    assert_eq!(continued, [false, true, false, true, false, false]);
+    // A continued message shows no author or avatar, yet still names its
+    // author for screen readers and tests.
+    assert!(all(&messages[1], ".msg__nick, .avatar").is_empty());
+    assert!(text(&messages[1]).contains("bob: "));
+    assert_eq!(
+        messages[1].get_attribute("data-author").as_deref(),
+        Some("bob")
+    );
+
+    let days = all(&root, "[data-testid=day-separator]");
+    assert_eq!(days.len(), 2, "one separator per day");
+    // Separators come right before the first message of each day.
+    let order: Vec<String> = all(&root, "[data-testid=message-list] > li")
+        .iter()
+        .map(|li| li.get_attribute("data-testid").unwrap_or_default())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "day-separator",
+            "message",
+            "message",
+            "day-separator",
+            "message",
+            "message",
+            "message",
+            "notice",
+            "message"
+        ]
+    );
+    // Notices are marked as such (and styled quieter than chat).
+    assert_eq!(text(&one(&root, "[data-testid=notice]")), "a notice");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_message_offers_retry_and_dismiss() {
+    let mut state = in_lobby();
+    state.apply(Action::Queued(Pending::queued(
+        "c1".into(),
+        chat(0, "alice", "lost", NOON),
+    )));
+    state.apply(Action::Transmitted("c1".into()));
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: None,
+    });
+    assert!(matches!(state.pending[0].delivery, Delivery::Failed(_)));
+    let (onretry, retried) = recorder();
+    let (ondismiss, dismissed) = recorder();
+    let (root, _app) = mount::<MessageList>(MessageListProps {
+        onretry,
+        ondismiss,
+        ..list_props(&state)
+    })
+    .await;
+    let pending = one(&root, "[data-testid=message-pending]");
+    assert!(text(&pending).contains("Not sent"));
+    one(&pending, "[data-testid=retry-message]")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    one(&pending, "[data-testid=dismiss-message]")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+    assert_eq!(*retried.borrow(), ["c1"]);
+    assert_eq!(*dismissed.borrow(), ["c1"]);
+}
+
+fn bulk_state(count: u64) -> ChatState {
+    let mut state = in_lobby();
+    for seq in 1..=count {
+        let nick = if seq % 3 == 0 { "carol" } else { "bob" };
+        state.apply(Action::Server(ServerMsg::Message(chat(
+            seq,
+            nick,
+            &format!("message number {seq}, with a little text to wrap https://example.org/{seq}"),
+            NOON - 2 * DAY_MS + seq as i64 * 20_000,
+        ))));
+    }
+    state
+}
+
+/// Only the newest lines are in the DOM, whatever the room holds; the
+/// reader still reaches older ones by scrolling up, and what they were
+/// looking at stays in place.
+#[wasm_bindgen_test]
+async fn a_long_history_renders_a_window_and_grows_at_the_top() {
+    let state = bulk_state(2_000);
+    let (root, _app) = mount::<MessageList>(list_props(&state)).await;
+    let list = one(&root, "[data-testid=message-list]");
+    let messages = || all(&root, "[data-testid=message]");
+    assert_eq!(messages().len(), WINDOW);
+    assert!(text(&messages().pop().unwrap()).contains("message number 2000"));
+    let oldest_shown = messages().remove(0);
+    assert!(text(&oldest_shown).contains("message number 1851"));
+
+    // Reaching the top adds a page of older lines above.
+    list.set_scroll_top(0);
+    eventually("older lines", Duration::from_secs(5), || {
+        messages().len() == WINDOW + PAGE
+    })
+    .await;
+    assert!(text(&messages().remove(0)).contains("message number 1701"));
+    // The line that was at the top is still in view, not pushed away.
+    let (top, bottom) = {
+        let rect = list.get_bounding_client_rect();
+        (rect.top(), rect.bottom())
+    };
+    let anchor = oldest_shown.get_bounding_client_rect().top();
+    assert!(
+        anchor >= top - 1.0 && anchor < bottom,
+        "the message read before is at {anchor}, the list spans {top}..{bottom}"
+    );
+    // A keyboard user gets the same through a button.
+    one(&root, ".messages__earlier button");
+}
+
+/// Appending one message with 10,000 present: the reducer's copy of the
+/// state, the props, Yew's diff and render, and the browser's layout (the
+/// autoscroll reads the list's height). A measurement, printed, not a
+/// pass/fail bound.
+#[wasm_bindgen_test]
+async fn measure_appending_one_message_to_ten_thousand() {
+    const PRESENT: u64 = 10_000;
+    let mut state = Rc::new(bulk_state(PRESENT));
+    assert_eq!(
+        state.active().unwrap().messages().count(),
+        PRESENT as usize,
+        "all 10,000 are present"
+    );
+    let (root, mut app) = mount_sized::<MessageList>(list_props(&state), 700).await;
+    let list = one(&root, "[data-testid=message-list]");
+
+    let mut times = Vec::new();
+    for n in 1..=40u64 {
+        let seq = PRESENT + n;
+        let next = chat(seq, "bob", &format!("appended {seq}"), NOON + seq as i64);
+        let appended = format!("appended {seq}");
+        let shown = || {
+            all(&list, "[data-testid=message]")
+                .pop()
+                .is_some_and(|last| text(&last).contains(&appended))
+        };
+        let start = now();
+        state = state.reduce(Action::Server(ServerMsg::Message(next)));
+        app.update(list_props(&state));
+        // Run Yew's scheduler to the end (no timer in between, which the
+        // browser may clamp or align to frames).
+        yew::scheduler::flush().await;
+        assert!(shown(), "the appended message is on the page");
+        // Layout, as the browser must do it before the next paint.
+        let _ = list.scroll_height();
+        times.push(now() - start);
+    }
+    assert!(state.active().unwrap().messages().count() > PRESENT as usize);
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let p90 = times[times.len() * 9 / 10];
+    let max = times[times.len() - 1];
+    console_log!(
+        "append one message with {PRESENT} present: median {median:.1} ms, p90 {p90:.1} ms, \
+         max {max:.1} ms over {} appends ({} rows in the DOM)",
+        times.len(),
+        all(&list, "li").len()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn jump_to_latest_counts_what_arrived_while_reading_history() {
+    let mut state = Rc::new(bulk_state(300));
+    let (root, mut app) = mount_sized::<MessageList>(list_props(&state), 400).await;
+    let list = one(&root, "[data-testid=message-list]");
+    let at_bottom =
+        |list: &Element| list.scroll_height() - list.scroll_top() - list.client_height() < 4;
+    assert!(
+        at_bottom(&list),
+        "starts at the newest: height {} top {} client {}",
+        list.scroll_height(),
+        list.scroll_top(),
+        list.client_height()
+    );
+    assert!(all(&root, "[data-testid=jump-to-latest]").is_empty());
+
+    // New messages while following: still at the bottom.
+    state = state.reduce(Action::Server(ServerMsg::Message(chat(
+        301, "bob", "followed", NOON,
+    ))));
+    app.update(list_props(&state));
+    settle().await;
+    assert!(at_bottom(&list));
+
+    // Scroll up a little: the list stays put and offers a way back.
+    list.set_scroll_top(list.scroll_top() - 600);
+    eventually("the jump button", Duration::from_secs(5), || {
+        !all(&root, "[data-testid=jump-to-latest]").is_empty()
+    })
+    .await;
+    let reading = list.scroll_top();
+    for seq in 302..=304 {
+        state = state.reduce(Action::Server(ServerMsg::Message(chat(
+            seq,
+            "bob",
+            "while away",
+            NOON,
+        ))));
+    }
+    app.update(list_props(&state));
+    settle().await;
+    assert_eq!(list.scroll_top(), reading, "no autoscroll while reading");
+    let jump = one(&root, "[data-testid=jump-to-latest]");
+    assert!(
+        text(&jump).contains("Jump to latest (3 new)"),
+        "{}",
+        text(&jump)
+    );
+
+    jump.unchecked_into::<HtmlButtonElement>().click();
+    eventually("the jump button to go", Duration::from_secs(5), || {
+        all(&root, "[data-testid=jump-to-latest]").is_empty()
+    })
+    .await;
+    assert!(at_bottom(&list));
+}
+
+#[wasm_bindgen_test]
+async fn new_messages_from_others_are_announced() {
+    let mut state = Rc::new(in_lobby());
+    let (root, mut app) = mount::<MessageList>(list_props(&state)).await;
+    let live = one(&root, "[aria-live=polite]");
+    assert_eq!(text(&live), "");
+    state = state.reduce(Action::Server(ServerMsg::Message(chat(
+        1,
+        "bob",
+        "hello there",
+        NOON,
+    ))));
+    app.update(list_props(&state));
+    settle().await;
+    assert_eq!(text(&live), "bob: hello there");
+}
+
+#[wasm_bindgen_test]
+async fn the_status_names_its_state_and_counts_down() {
+    let soon = js_sys::Date::now() as i64 + 1_900;
     let (root, _app) = mount::<ConnectionStatus>(ConnectionStatusProps {
         conn: ConnState::Reconnecting {
             attempt: 1,
-            retry_in_ms: Some(2000),
+            retry_at: Some(soon),
         },
+        onretry: Callback::noop(),
     })
     .await;
     let status = one(&root, "[data-testid=connection-status]");
@@ -168,7 +545,48 @@ async fn the_status_names_its_state() {
         status.get_attribute("data-state").as_deref(),
         Some("reconnecting")
     );
-    assert!(status.text_content().unwrap().contains("reconnecting"));
+    assert!(
+        text(&status).contains("reconnecting in 2 s"),
+        "{}",
+        text(&status)
+    );
+    let width = status.get_bounding_client_rect().width();
+    eventually("the countdown to tick", Duration::from_secs(5), || {
+        text(&status).contains("reconnecting in 1 s")
+    })
+    .await;
+    eventually("the countdown to end", Duration::from_secs(5), || {
+        text(&status).contains("reconnecting…")
+    })
+    .await;
+    assert_eq!(
+        status.get_bounding_client_rect().width(),
+        width,
+        "the pill keeps its width"
+    );
+    // Screen readers get the state, not a tick a second.
+    assert_eq!(
+        text(&one(&status, "[role=status]")),
+        "connection lost, reconnecting"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_status_offers_to_reconnect_now() {
+    let (onretry, pressed) = unit_recorder();
+    let (root, _app) = mount::<ConnectionStatus>(ConnectionStatusProps {
+        conn: ConnState::Reconnecting {
+            attempt: 3,
+            retry_at: Some(js_sys::Date::now() as i64 + 20_000),
+        },
+        onretry,
+    })
+    .await;
+    one(&root, "[data-testid=connection-status] button")
+        .unchecked_into::<HtmlButtonElement>()
+        .click();
+    settle().await;
+    assert_eq!(*pressed.borrow(), 1);
 }
 
 #[wasm_bindgen_test]
@@ -179,8 +597,45 @@ async fn the_online_list_has_one_item_per_member() {
     })
     .await;
     let items = all(&root, "[data-testid=online-list] li");
-    let names: Vec<String> = items.iter().filter_map(|li| li.text_content()).collect();
+    let names: Vec<String> = items.iter().map(text).collect();
     assert_eq!(names, ["alice", "bob"]);
+}
+
+#[wasm_bindgen_test]
+async fn the_room_list_marks_the_room_on_screen_and_unread_ones() {
+    let (onselect, selected) = recorder();
+    let (root, _app) = mount::<RoomList>(RoomListProps {
+        rooms: vec![
+            RoomTab {
+                name: "lobby".into(),
+                unread: 0,
+            },
+            RoomTab {
+                name: "rust".into(),
+                unread: 4,
+            },
+        ],
+        active: "lobby".into(),
+        onselect,
+    })
+    .await;
+    let buttons = all(&root, "[data-testid=room-list] button");
+    assert_eq!(buttons.len(), 2);
+    assert_eq!(
+        buttons[0].get_attribute("aria-current").as_deref(),
+        Some("true")
+    );
+    assert_eq!(buttons[1].get_attribute("aria-current"), None);
+    assert_eq!(
+        buttons[1].get_attribute("aria-label").as_deref(),
+        Some("#rust, 4 unread")
+    );
+    buttons[1]
+        .clone()
+        .unchecked_into::<HtmlButtonElement>()
+        .click();
+    settle().await;
+    assert_eq!(*selected.borrow(), ["rust"]);
 }
 
 #[wasm_bindgen_test]
@@ -210,6 +665,12 @@ fn recorder() -> (Callback<String>, Rc<RefCell<Vec<String>>>) {
     (Callback::from(move |s| sink.borrow_mut().push(s)), seen)
 }
 
+fn unit_recorder() -> (Callback<()>, Rc<RefCell<u32>>) {
+    let seen = Rc::new(RefCell::new(0));
+    let sink = Rc::clone(&seen);
+    (Callback::from(move |()| *sink.borrow_mut() += 1), seen)
+}
+
 #[wasm_bindgen_test]
 async fn submitting_the_nick_form_reports_what_was_typed() {
     let (onsubmit, seen) = recorder();
@@ -229,9 +690,9 @@ async fn submitting_the_nick_form_reports_what_was_typed() {
     assert!(all(&root, "[data-testid=nick-error]").is_empty());
 }
 
-fn press_enter(target: &Element, shift: bool) {
+fn press(target: &Element, key: &str, shift: bool) {
     let init = KeyboardEventInit::new();
-    init.set_key("Enter");
+    init.set_key(key);
     init.set_shift_key(shift);
     // Yew listens at the root, so the event must bubble.
     init.set_bubbles(true);
@@ -240,38 +701,100 @@ fn press_enter(target: &Element, shift: bool) {
     target.dispatch_event(&event).unwrap();
 }
 
+/// Types into the text area as a person does: value, then an input event.
+fn type_into(area: &HtmlTextAreaElement, value: &str) {
+    area.set_value(value);
+    // Yew listens at the root: the event must bubble.
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
+    area.dispatch_event(&event).unwrap();
+}
+
+fn composer(onsend: Callback<String>) -> ComposerProps {
+    ComposerProps {
+        onsend,
+        enabled: true,
+        offline: false,
+        room: "lobby".into(),
+        max_bytes: Limits::V1.max_text_bytes,
+    }
+}
+
 #[wasm_bindgen_test]
 async fn enter_sends_shift_enter_does_not_and_bad_commands_stay() {
     let (onsend, sent) = recorder();
-    let (root, _app) = mount::<Composer>(ComposerProps {
-        onsend,
-        enabled: true,
-        room: "lobby".into(),
-        max_bytes: Limits::V1.max_text_bytes,
-    })
-    .await;
+    let (root, _app) = mount::<Composer>(composer(onsend)).await;
     let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
     one(&root, "form [data-testid=send-button]");
 
     area.set_value("hello");
-    press_enter(&area, false);
+    press(&area, "Enter", false);
     settle().await;
     assert_eq!(*sent.borrow(), ["hello"]);
     assert_eq!(area.value(), "");
 
+    // Up in the empty box recalls it.
+    press(&area, "ArrowUp", false);
+    settle().await;
+    assert_eq!(area.value(), "hello");
+    press(&area, "ArrowDown", false);
+    settle().await;
+    assert_eq!(area.value(), "");
+
     area.set_value("first line");
-    press_enter(&area, true);
+    press(&area, "Enter", true);
     settle().await;
     assert_eq!(sent.borrow().len(), 1, "Shift+Enter sent");
 
     area.set_value("/frob");
-    press_enter(&area, false);
+    press(&area, "Enter", false);
     settle().await;
     assert_eq!(sent.borrow().len(), 1, "an unknown command was sent");
     assert_eq!(area.value(), "/frob");
-    assert!(
-        root.text_content()
-            .unwrap()
-            .contains("unknown command /frob")
+    assert!(text(&root).contains("unknown command /frob"));
+}
+
+#[wasm_bindgen_test]
+async fn the_composer_counts_down_near_the_limit_and_refuses_over_it() {
+    let (onsend, sent) = recorder();
+    let (root, _app) = mount::<Composer>(composer(onsend)).await;
+    let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
+    let button: HtmlButtonElement = one(&root, "[data-testid=send-button]").unchecked_into();
+    let limit = Limits::V1.max_text_bytes;
+
+    type_into(&area, "short");
+    settle().await;
+    assert!(all(&root, "[data-testid=composer-count]").is_empty());
+
+    // Bytes, as the server counts them: "é" is two.
+    type_into(&area, &"é".repeat((limit - 100) / 2));
+    settle().await;
+    assert_eq!(
+        text(&one(&root, "[data-testid=composer-count]")),
+        "100 bytes left"
     );
+    assert!(!button.disabled());
+
+    type_into(&area, &"x".repeat(limit + 3));
+    settle().await;
+    assert_eq!(
+        text(&one(&root, "[data-testid=composer-count]")),
+        "3 bytes over the limit"
+    );
+    assert!(button.disabled());
+    press(&area, "Enter", false);
+    settle().await;
+    assert!(sent.borrow().is_empty(), "an over-long message was sent");
+    assert_eq!(area.value().len(), limit + 3, "and the text is kept");
+
+    type_into(&area, &"x".repeat(limit));
+    settle().await;
+    assert_eq!(
+        text(&one(&root, "[data-testid=composer-count]")),
+        "0 bytes left"
+    );
+    press(&area, "Enter", false);
+    settle().await;
+    assert_eq!(sent.borrow().len(), 1, "exactly the limit is fine");
 }

@@ -1,22 +1,27 @@
 //! Where messages are written.
 
+use std::rc::Rc;
+
 use shared::limits::MAX_TEXT_BYTES;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::input;
+use crate::input::{self, History};
 
 /// Below this many bytes left, the composer shows how many remain.
-const SHOW_LEFT_BELOW: isize = 256;
+pub const SHOW_LEFT_BELOW: isize = 256;
 
 #[derive(Properties, PartialEq)]
 pub struct ComposerProps {
     /// A line to send, already checked with [`input::parse`].
     pub onsend: Callback<String>,
-    /// Whether sending is possible now. While it is not, typing still is, and
-    /// the text waits in the box.
+    /// Whether sending is possible at all. While it is not, typing still is,
+    /// and the text waits in the box.
     #[prop_or(true)]
     pub enabled: bool,
+    /// The connection is down: messages are queued until it is back.
+    #[prop_or_default]
+    pub offline: bool,
     /// The room messages go to, for the placeholder.
     #[prop_or_default]
     pub room: AttrValue,
@@ -25,9 +30,9 @@ pub struct ComposerProps {
     pub max_bytes: usize,
 }
 
-/// A text area: Enter sends, Shift+Enter starts a new line. Bad input
-/// (an unknown command, a message over the limit) is explained here and kept,
-/// never sent and never lost.
+/// A text area: Enter sends, Shift+Enter starts a new line, Up in an empty
+/// box recalls what was sent. Bad input (an unknown command, a message over
+/// the limit) is explained here and kept, never sent and never lost.
 #[component]
 pub fn Composer(props: &ComposerProps) -> Html {
     // Only for the byte counter: the text area is left uncontrolled, so a
@@ -35,12 +40,26 @@ pub fn Composer(props: &ComposerProps) -> Html {
     // overwrite what the person is typing.
     let draft = use_state(String::new);
     let error = use_state(|| None::<String>);
+    let history = use_mut_ref(History::default);
     let area = use_node_ref();
+    {
+        // Ready to type as soon as the chat appears (keyboard users start
+        // here; `autofocus` only works once per page).
+        let area = area.clone();
+        use_effect_with((), move |()| {
+            if let Some(el) = area.cast::<HtmlTextAreaElement>() {
+                let _ = el.focus();
+            }
+        });
+    }
+    // The server's limit, but never more than the rule both sides share.
+    let max_bytes = props.max_bytes.min(MAX_TEXT_BYTES);
 
     let submit = {
         let area = area.clone();
         let draft = draft.clone();
         let error = error.clone();
+        let history = Rc::clone(&history);
         let onsend = props.onsend.clone();
         let enabled = props.enabled;
         Callback::from(move |()| {
@@ -53,14 +72,23 @@ pub fn Composer(props: &ComposerProps) -> Html {
             if !enabled || text.trim().is_empty() {
                 return;
             }
-            match input::parse(&text) {
-                Ok(_) => {
+            let checked = match input::parse(&text) {
+                Ok(_) if text.trim_end().len() > max_bytes => Err(format!(
+                    "a message has at most {max_bytes} bytes; this one has {}",
+                    text.trim_end().len()
+                )),
+                Ok(_) => Ok(()),
+                Err(err) => Err(err.to_string()),
+            };
+            match checked {
+                Ok(()) => {
+                    history.borrow_mut().push(text.trim_end());
                     onsend.emit(text);
                     el.set_value("");
                     draft.set(String::new());
                     error.set(None);
                 }
-                Err(err) => error.set(Some(err.to_string())),
+                Err(why) => error.set(Some(why)),
             }
         })
     };
@@ -77,30 +105,75 @@ pub fn Composer(props: &ComposerProps) -> Html {
     };
     let onkeydown = {
         let submit = submit.clone();
+        let draft = draft.clone();
         Callback::from(move |e: KeyboardEvent| {
-            // While an input method is composing, Enter picks a candidate.
-            if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
-                e.prevent_default();
-                submit.emit(());
+            // While an input method is composing, keys belong to it.
+            if e.is_composing() || e.alt_key() || e.ctrl_key() || e.meta_key() {
+                return;
+            }
+            match e.key().as_str() {
+                "Enter" if !e.shift_key() => {
+                    e.prevent_default();
+                    submit.emit(());
+                }
+                "ArrowUp" | "ArrowDown" if !e.shift_key() => {
+                    let el = e.target_unchecked_into::<HtmlTextAreaElement>();
+                    let current = el.value();
+                    let recalled = if e.key() == "ArrowUp" {
+                        history.borrow_mut().up(&current)
+                    } else {
+                        history.borrow_mut().down(&current)
+                    };
+                    if let Some(text) = recalled {
+                        e.prevent_default();
+                        el.set_value(&text);
+                        let end = text.encode_utf16().count() as u32;
+                        let _ = el.set_selection_range(end, end);
+                        draft.set(text);
+                    }
+                }
+                _ => {}
             }
         })
     };
-    let onsubmit = Callback::from(move |e: SubmitEvent| {
-        e.prevent_default();
-        submit.emit(());
-    });
+    let onsubmit = {
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            submit.emit(());
+        })
+    };
 
-    let left = props.max_bytes as isize - draft.len() as isize;
-    let hint = if let Some(err) = &*error {
-        html! { <p class="composer__hint composer__hint--error" role="alert">{ err.clone() }</p> }
-    } else if left < 0 {
-        html! { <p class="composer__hint composer__hint--error">{ format!("{} bytes over the limit", -left) }</p> }
+    let left = max_bytes as isize - draft.trim_end().len() as isize;
+    let over = left < 0;
+    let counter = if over {
+        html! {
+            <span class="composer__count composer__count--over" data-testid="composer-count">
+                { format!("{} bytes over the limit", -left) }
+            </span>
+        }
     } else if left < SHOW_LEFT_BELOW {
-        html! { <p class="composer__hint">{ format!("{left} bytes left") }</p> }
-    } else if !props.enabled {
-        html! { <p class="composer__hint">{ "Waiting for the connection; your text stays here." }</p> }
+        html! {
+            <span class="composer__count" data-testid="composer-count">
+                { format!("{left} bytes left") }
+            </span>
+        }
     } else {
         html! {}
+    };
+    let hint = if let Some(err) = &*error {
+        html! { <span class="composer__hint composer__hint--error" role="alert">{ err.clone() }</span> }
+    } else if props.offline {
+        html! {
+            <span class="composer__hint">
+                { "Offline: messages are sent when the connection is back." }
+            </span>
+        }
+    } else {
+        html! {
+            <span class="composer__hint composer__hint--keys">
+                { "Enter sends · Shift+Enter new line · ↑ last message · /help" }
+            </span>
+        }
     };
     let placeholder = if props.room.is_empty() {
         "Message".to_owned()
@@ -110,27 +183,32 @@ pub fn Composer(props: &ComposerProps) -> Html {
 
     html! {
         <form class="composer" {onsubmit}>
-            <div class="composer__row">
+            <div class={classes!("composer__row", over.then_some("composer__row--over"))}>
                 <textarea
                     ref={area}
                     class="composer__input"
                     data-testid="message-input"
                     rows="1"
-                    aria-label="Message"
+                    aria-label={format!("Message #{}", props.room)}
+                    aria-describedby="composer-hint"
+                    aria-invalid={over.then_some("true")}
                     {placeholder}
                     {oninput}
                     {onkeydown}
                 />
                 <button
                     type="submit"
-                    class="button"
+                    class="button composer__send"
                     data-testid="send-button"
-                    disabled={!props.enabled}
+                    disabled={!props.enabled || over}
                 >
                     { "Send" }
                 </button>
             </div>
-            { hint }
+            <div class="composer__meta" id="composer-hint">
+                { hint }
+                { counter }
+            </div>
         </form>
     }
 }

@@ -1,93 +1,278 @@
-//! A room's scrollback: confirmed messages, notices, then the person's own
-//! messages still awaiting their ack.
+//! A room's scrollback: day separators, messages grouped by author, notices,
+//! then the person's own messages still awaiting their ack.
+//!
+//! Only the newest lines are in the DOM ([`WINDOW`] of them, however many the
+//! room holds), so a new message costs the same with 10,000 lines loaded as
+//! with 10. Scrolling to the top (or the "Show earlier messages" button) adds
+//! [`PAGE`] older lines at a time, keeping what is on screen in place;
+//! returning to the bottom drops them again.
 
 use std::rc::Rc;
 
-use web_sys::Element;
+use shared::ClientMsgId;
+use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
-use super::message_view::{Delivery, MessageView};
-use crate::state::{Line, LineBody, Pending, Tone};
+use super::day_separator::DaySeparator;
+use super::message_view::MessageView;
+use crate::clock::{day_label, local_day, local_offset_minutes};
+use crate::scrollback::Scrollback;
+use crate::state::{Line, LineBody, Pending, Tone, chats_after};
+use crate::timeline::Grouper;
 
 /// Within this many pixels of the bottom the list follows new messages;
 /// further up, the person is reading history and the list stays put.
 const STICK_PX: i32 = 48;
+/// Lines rendered while following the newest.
+pub const WINDOW: usize = 150;
+/// Older lines added each time the reader reaches the top.
+pub const PAGE: usize = 150;
+/// How close to the top counts as reaching it.
+const LOAD_PX: i32 = 120;
+/// How far back to look for the day of the line before the window.
+const DAY_LOOKBACK: usize = 500;
 
 #[derive(Properties, PartialEq)]
 pub struct MessageListProps {
-    pub lines: Vec<Line>,
+    pub lines: Scrollback<Line>,
     #[prop_or_default]
     pub pending: Vec<Pending>,
     /// The person using this client, to mark their messages.
     #[prop_or_default]
     pub me: Option<AttrValue>,
+    /// Send a failed message again (by its id).
+    #[prop_or_default]
+    pub onretry: Callback<ClientMsgId>,
+    /// Give up a failed message (by its id).
+    #[prop_or_default]
+    pub ondismiss: Callback<ClientMsgId>,
 }
 
 #[component]
 pub fn MessageList(props: &MessageListProps) -> Html {
     let list = use_node_ref();
+    // Following the newest line. A ref, not state: it changes on every
+    // scroll and needs no render of its own.
     let stick = use_mut_ref(|| true);
+    let shown = use_state_eq(|| WINDOW);
+    // The newest line id when the reader scrolled away from the bottom.
+    let away = use_state_eq(|| None::<u64>);
+    // After older lines are added above: the distance from the bottom to
+    // restore, so that what the reader looks at stays put.
+    let restore = use_mut_ref(|| None::<i32>);
+    let pending_before = use_mut_ref(|| props.pending.len());
+    // Lines present at mount are history, not news for screen readers.
+    let announced_after = use_state(|| props.lines.last().map_or(0, |l| l.id));
+
+    let len = props.lines.len();
+    let start = len.saturating_sub(*shown);
+    let newest = props.lines.last().map_or(0, |l| l.id);
+
+    // Sending a message brings the reader back to the bottom.
+    if props.pending.len() > *pending_before.borrow() {
+        *stick.borrow_mut() = true;
+    }
+    *pending_before.borrow_mut() = props.pending.len();
+
+    let show_earlier = {
+        let list = list.clone();
+        let restore = Rc::clone(&restore);
+        let shown = shown.clone();
+        move || {
+            if let Some(el) = list.cast::<Element>() {
+                *restore.borrow_mut() = Some(el.scroll_height() - el.scroll_top());
+            }
+            shown.set(*shown + PAGE);
+        }
+    };
 
     let onscroll = {
         let list = list.clone();
         let stick = Rc::clone(&stick);
+        let shown = shown.clone();
+        let away = away.clone();
+        let show_earlier = show_earlier.clone();
         Callback::from(move |_: Event| {
-            if let Some(el) = list.cast::<Element>() {
-                *stick.borrow_mut() =
-                    el.scroll_height() - el.scroll_top() - el.client_height() < STICK_PX;
+            let Some(el) = list.cast::<Element>() else {
+                return;
+            };
+            let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+            let at_bottom = from_bottom < STICK_PX;
+            *stick.borrow_mut() = at_bottom;
+            if at_bottom {
+                away.set(None);
+                shown.set(WINDOW);
+            } else {
+                if away.is_none() {
+                    away.set(Some(newest));
+                }
+                if el.scroll_top() < LOAD_PX && start > 0 {
+                    show_earlier();
+                }
+            }
+        })
+    };
+
+    let earlier = Callback::from(move |_: MouseEvent| show_earlier());
+
+    let jump = {
+        let list = list.clone();
+        let stick = Rc::clone(&stick);
+        let away = away.clone();
+        Callback::from(move |_: MouseEvent| {
+            *stick.borrow_mut() = true;
+            away.set(None);
+            shown.set(WINDOW);
+            if let Some(el) = list.cast::<HtmlElement>() {
+                el.set_scroll_top(el.scroll_height());
+                // The button goes away; keep keyboard focus in the list.
+                let _ = el.focus();
             }
         })
     };
 
     {
         let list = list.clone();
-        let newest = (props.lines.last().map(|l| l.id), props.pending.len());
-        use_effect_with(newest, move |_| {
-            if *stick.borrow()
-                && let Some(el) = list.cast::<Element>()
-            {
-                el.set_scroll_top(el.scroll_height());
+        let stick = Rc::clone(&stick);
+        let restore = Rc::clone(&restore);
+        use_effect(move || {
+            if let Some(el) = list.cast::<Element>() {
+                if let Some(from_bottom) = restore.borrow_mut().take() {
+                    el.set_scroll_top(el.scroll_height() - from_bottom);
+                } else if *stick.borrow() {
+                    el.set_scroll_top(el.scroll_height());
+                }
             }
         });
     }
 
-    let me = props.me.as_deref();
-    let lines = props.lines.iter().map(|line| match &line.body {
-        LineBody::Chat(msg) => html! {
-            <MessageView
-                key={format!("l{}", line.id)}
-                message={Rc::clone(msg)}
-                mine={Some(msg.nick.as_str()) == me}
-            />
-        },
-        LineBody::Notice { text, tone } => html! {
-            <li
-                key={format!("l{}", line.id)}
-                class={classes!("notice", (*tone == Tone::Error).then_some("notice--error"))}
-                data-testid="notice"
-            >
-                { text.clone() }
-            </li>
-        },
-    });
-    let pending = props.pending.iter().map(|p| {
-        let delivery = match &p.failed {
-            Some(why) => Delivery::Failed(AttrValue::from(why.clone())),
-            None => Delivery::Sending,
-        };
-        html! {
-            <MessageView key={format!("p{}", p.id)} message={Rc::clone(&p.draft)} mine=true {delivery} />
-        }
-    });
+    let rows = rows(props, start);
     let empty = props.lines.is_empty() && props.pending.is_empty();
+    let new_count = away.map_or(0, |seen| chats_after(&props.lines, seen));
+    let announcement = props
+        .lines
+        .last()
+        .filter(|line| line.id > *announced_after)
+        .and_then(Line::chat)
+        .filter(|msg| Some(msg.nick.as_str()) != props.me.as_deref())
+        .map(|msg| format!("{}: {}", msg.nick, msg.text));
 
     html! {
-        <ol class="messages" data-testid="message-list" ref={list} {onscroll} role="log" aria-label="Messages">
-            if empty {
-                <li class="messages__empty">{ "No messages yet. Say hello!" }</li>
+        <div class="messages">
+            <ol
+                class="messages__list"
+                data-testid="message-list"
+                ref={list}
+                {onscroll}
+                tabindex="0"
+                aria-label="Messages"
+            >
+                if start > 0 {
+                    <li class="messages__earlier">
+                        <button type="button" class="link-button" onclick={earlier}>
+                            { "Show earlier messages" }
+                        </button>
+                    </li>
+                }
+                if empty {
+                    <li class="messages__empty">{ "No messages yet. Say hello!" }</li>
+                }
+                { rows }
+            </ol>
+            if away.is_some() {
+                <button
+                    type="button"
+                    class="jump"
+                    data-testid="jump-to-latest"
+                    onclick={jump}
+                >
+                    <span aria-hidden="true">{ "↓ " }</span>
+                    { "Jump to latest" }
+                    if new_count > 0 {
+                        { format!(" ({new_count} new)") }
+                    }
+                </button>
             }
-            { for lines }
-            { for pending }
-        </ol>
+            <div class="sr-only" aria-live="polite" aria-atomic="true">
+                { announcement.unwrap_or_default() }
+            </div>
+        </div>
     }
+}
+
+/// The rows from line `start` on, then pending messages, with day separators
+/// and grouping.
+fn rows(props: &MessageListProps, start: usize) -> Html {
+    let lines = &props.lines;
+    let before = start.checked_sub(1).and_then(|i| lines.get(i));
+    let last_ts_before = lines
+        .range(start.saturating_sub(DAY_LOOKBACK)..start)
+        .filter_map(|(_, line)| line.chat())
+        .last()
+        .map(|msg| msg.ts);
+    let mut grouper = Grouper::new(
+        local_offset_minutes,
+        before.and_then(Line::chat),
+        last_ts_before,
+    );
+    let now = js_sys::Date::now() as i64;
+    let today = local_day(now, local_offset_minutes(now));
+    let me = props.me.as_deref();
+    let mut out: Vec<Html> = Vec::with_capacity(WINDOW + props.pending.len() + 8);
+    for (_, line) in lines.range(start..lines.len()) {
+        match &line.body {
+            LineBody::Chat(msg) => {
+                let marks = grouper.chat(msg);
+                if let Some(day) = marks.new_day {
+                    out.push(html! {
+                        <DaySeparator key={format!("d{}", line.id)} label={day_label(day, today)} />
+                    });
+                }
+                out.push(html! {
+                    <MessageView
+                        key={format!("l{}", line.id)}
+                        message={Rc::clone(msg)}
+                        mine={Some(msg.nick.as_str()) == me}
+                        continued={marks.continued}
+                    />
+                });
+            }
+            LineBody::Notice { text, tone } => {
+                grouper.notice();
+                out.push(html! {
+                    <li
+                        key={format!("l{}", line.id)}
+                        class={classes!("notice", (*tone == Tone::Error).then_some("notice--error"))}
+                        data-testid="notice"
+                    >
+                        { text.to_string() }
+                    </li>
+                });
+            }
+        }
+    }
+    for p in &props.pending {
+        let marks = grouper.chat(&p.draft);
+        if let Some(day) = marks.new_day {
+            out.push(html! {
+                <DaySeparator key={format!("dp{}", p.id)} label={day_label(day, today)} />
+            });
+        }
+        let id = p.id.clone();
+        let onretry = props.onretry.reform(move |()| id.clone());
+        let id = p.id.clone();
+        let ondismiss = props.ondismiss.reform(move |()| id.clone());
+        out.push(html! {
+            <MessageView
+                key={format!("p{}", p.id)}
+                message={Rc::clone(&p.draft)}
+                mine=true
+                continued={marks.continued}
+                delivery={Some(p.delivery.clone())}
+                {onretry}
+                {ondismiss}
+            />
+        });
+    }
+    out.into_iter().collect()
 }

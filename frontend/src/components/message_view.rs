@@ -1,4 +1,4 @@
-//! One chat message.
+//! One chat message, or the person's own message on its way.
 
 use std::rc::Rc;
 
@@ -6,17 +6,8 @@ use shared::{ChatMessage, MessageKind};
 use yew::prelude::*;
 
 use crate::clock::{hh_mm, iso_utc, local_offset_minutes};
-
-/// Whether the server has confirmed a message.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Delivery {
-    #[default]
-    Delivered,
-    /// Sent, no ack yet.
-    Sending,
-    /// Not delivered, and why.
-    Failed(AttrValue),
-}
+use crate::linkify::{Segment, segments};
+use crate::state::Delivery;
 
 #[derive(Properties, PartialEq)]
 pub struct MessageViewProps {
@@ -24,56 +15,168 @@ pub struct MessageViewProps {
     /// Written by the person using this client.
     #[prop_or_default]
     pub mine: bool,
+    /// Continues a group by the same author: the author and avatar are left
+    /// out (screen readers still hear the author).
     #[prop_or_default]
-    pub delivery: Delivery,
+    pub continued: bool,
+    /// `None` once the server has confirmed it.
+    #[prop_or_default]
+    pub delivery: Option<Delivery>,
+    /// For a failed message: send it again.
+    #[prop_or_default]
+    pub onretry: Callback<()>,
+    /// For a failed message: give it up.
+    #[prop_or_default]
+    pub ondismiss: Callback<()>,
 }
 
-/// A message as a list item: time, author, text. Author and text are text
-/// nodes, never markup: whatever people type is shown as typed.
+/// A message as a list item: avatar, author and time heading a group, then
+/// the text. Author and text are text nodes, never markup: whatever people
+/// type is shown as typed; only http(s) and mailto links become links.
 #[component]
 pub fn MessageView(props: &MessageViewProps) -> Html {
     let msg = &props.message;
     let action = msg.kind == MessageKind::Action;
-    let delivered = props.delivery == Delivery::Delivered;
-    let failed = matches!(props.delivery, Delivery::Failed(_));
+    let failed = matches!(props.delivery, Some(Delivery::Failed(_)));
     let class = classes!(
         "msg",
         action.then_some("msg--action"),
         props.mine.then_some("msg--mine"),
-        (!delivered).then_some("msg--pending"),
+        props.continued.then_some("msg--continued"),
+        props.delivery.is_some().then_some("msg--pending"),
         failed.then_some("msg--failed"),
     );
     // Unconfirmed messages get their own test id, so that "the message
     // arrived" means the server has it.
-    let testid = if delivered {
+    let testid = if props.delivery.is_none() {
         "message"
     } else {
         "message-pending"
     };
-    let author = if action {
-        format!("* {}", msg.nick)
+    let time = html! {
+        <time class="msg__time" datetime={iso_utc(msg.ts)}>
+            { hh_mm(msg.ts, local_offset_minutes(msg.ts)) }
+        </time>
+    };
+    let gutter = if props.continued || action {
+        html! { <div class="msg__gutter">{ time.clone() }</div> }
     } else {
-        msg.nick.clone()
+        html! {
+            <div class="msg__gutter" aria-hidden="true">
+                <span class={classes!("avatar", format!("avatar--{}", hue(&msg.nick)))}>
+                    { initial(&msg.nick) }
+                </span>
+            </div>
+        }
+    };
+    let head = if props.continued {
+        html! { <span class="sr-only">{ format!("{}: ", msg.nick) }</span> }
+    } else if action {
+        html! {}
+    } else {
+        html! {
+            <div class="msg__head">
+                <span class="msg__nick">{ msg.nick.clone() }</span>
+                if props.mine {
+                    <span class="msg__you">{ "you" }</span>
+                }
+                { time }
+            </div>
+        }
+    };
+    let text = html! {
+        <span class="msg__text">
+            { for segments(&msg.text).into_iter().map(|segment| match segment {
+                Segment::Text(text) => html! { { text } },
+                Segment::Link(href) => html! {
+                    <a href={href.to_owned()} target="_blank" rel="noopener noreferrer">{ href }</a>
+                },
+            }) }
+        </span>
+    };
+    let body = if action {
+        html! {
+            <div class="msg__body">
+                <span class="msg__star" aria-hidden="true">{ "* " }</span>
+                <span class="msg__nick">{ msg.nick.clone() }</span>
+                { " " }
+                { text }
+            </div>
+        }
+    } else {
+        html! { <div class="msg__body">{ text }</div> }
     };
     let status = match &props.delivery {
-        Delivery::Delivered => html! {},
-        Delivery::Sending => html! { <span class="msg__status">{ "sending…" }</span> },
-        Delivery::Failed(why) => html! {
-            <span class="msg__status msg__status--failed" role="alert">
-                { format!("not sent: {why}") }
-            </span>
+        None => html! {},
+        Some(Delivery::Queued) => html! {
+            <div class="msg__status">{ "waiting for the connection" }</div>
         },
+        Some(Delivery::Sending) => html! { <div class="msg__status">{ "sending…" }</div> },
+        Some(Delivery::Failed(why)) => {
+            let retry = props.onretry.reform(|_: MouseEvent| ());
+            let dismiss = props.ondismiss.reform(|_: MouseEvent| ());
+            html! {
+                <div class="msg__status msg__status--failed" role="alert">
+                    { format!("Not sent: {why}.") }
+                    <button type="button" class="link-button" data-testid="retry-message" onclick={retry}>
+                        { "Retry" }
+                    </button>
+                    <button type="button" class="link-button" data-testid="dismiss-message" onclick={dismiss}>
+                        { "Dismiss" }
+                    </button>
+                </div>
+            }
+        }
     };
     html! {
-        <li {class} data-testid={testid}>
-            <time class="msg__time" datetime={iso_utc(msg.ts)}>
-                { hh_mm(msg.ts, local_offset_minutes(msg.ts)) }
-            </time>
-            { " " }
-            <span class="msg__nick">{ author }</span>
-            { " " }
-            <span class="msg__text">{ msg.text.clone() }</span>
-            { status }
+        <li {class} data-testid={testid} data-author={msg.nick.clone()}>
+            { gutter }
+            <div class="msg__main">
+                { head }
+                { body }
+                { status }
+            </div>
         </li>
+    }
+}
+
+/// The first letter of a nickname, for its avatar (upper case for ASCII;
+/// Unicode's case tables are not worth their weight in the bundle here).
+fn initial(nick: &str) -> String {
+    nick.chars()
+        .find(|c| c.is_ascii_alphanumeric() || !c.is_ascii())
+        .or_else(|| nick.chars().next())
+        .map(|c| c.to_ascii_uppercase().to_string())
+        .unwrap_or_default()
+}
+
+/// Avatar colours in the stylesheet (`.avatar--0` …): classes, since the
+/// page's Content-Security-Policy allows no inline styles.
+const HUES: u32 = 12;
+
+/// A stable colour (0 to [`HUES`] - 1) for a nickname, so each person keeps
+/// theirs.
+pub fn hue(nick: &str) -> u32 {
+    // FNV-1a: tiny, and stable across builds and browsers.
+    let hash = nick.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % HUES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avatars_use_a_letter_and_a_stable_hue() {
+        assert_eq!(initial("alice"), "A");
+        assert_eq!(initial("_bob"), "B");
+        assert_eq!(initial("ßtraße"), "ß");
+        assert_eq!(initial("élan"), "é");
+        assert_eq!(initial("__"), "_");
+        assert_eq!(hue("alice"), hue("alice"));
+        assert_ne!(hue("alice"), hue("bob"));
+        assert!(hue("zoë") < HUES);
     }
 }

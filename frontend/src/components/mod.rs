@@ -4,14 +4,18 @@
 
 mod composer;
 mod connection_status;
+mod day_separator;
 mod message_list;
 mod message_view;
 mod nick_prompt;
 mod online_list;
+mod room_list;
 
 pub use composer::{Composer, ComposerProps};
 pub use connection_status::{ConnectionStatus, ConnectionStatusProps};
-pub use message_list::{MessageList, MessageListProps};
-pub use message_view::{Delivery, MessageView, MessageViewProps};
+pub use day_separator::{DaySeparator, DaySeparatorProps};
+pub use message_list::{MessageList, MessageListProps, PAGE, WINDOW};
+pub use message_view::{MessageView, MessageViewProps};
 pub use nick_prompt::{NickPrompt, NickPromptProps};
 pub use online_list::{OnlineList, OnlineListProps};
+pub use room_list::{RoomList, RoomListProps, RoomTab};

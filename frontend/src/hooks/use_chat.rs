@@ -4,9 +4,12 @@
 //! It owns: opening `ws(s)://<page host>/ws` with the `hubbub.v1`
 //! subprotocol once there is a nickname to say hello with; turning frames into
 //! [`Action`]s (frames that do not decode are logged and skipped); sending what
-//! the UI asks for; reconnecting with capped exponential backoff and jitter,
-//! saying hello again with the last accepted nickname; and remembering that
-//! nickname in localStorage for the next visit.
+//! the UI asks for, or keeping it until the connection is back; reconnecting
+//! with capped exponential backoff and jitter (at once when the browser says
+//! it is back online or the tab becomes visible), saying hello again with the
+//! last accepted nickname and rejoining rooms; and remembering that nickname
+//! in localStorage for the next visit. The decisions themselves live in
+//! [`crate::session`], tested natively.
 //!
 //! One task (spawned on mount, stopped on unmount) runs the connection. The UI
 //! talks to it through a channel of [`Command`]s, so callbacks never hold the
@@ -21,19 +24,20 @@ use std::time::Duration;
 use futures_util::future::{self, Either};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
+use gloo_events::EventListener;
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, State};
 use gloo_storage::{LocalStorage, Storage};
 use shared::validate::precheck_nick;
-use shared::{ChatMessage, ClientMsg, ErrorCode, SUBPROTOCOL, ServerMsg};
+use shared::{ChatMessage, ClientMsg, ClientMsgId, SUBPROTOCOL, ServerMsg};
 use yew::platform::pinned::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use yew::platform::spawn_local;
 use yew::platform::time::sleep;
 use yew::prelude::*;
 
-use crate::backoff::Backoff;
-use crate::input::{self, Input};
-use crate::state::{Action, ChatState, Pending};
+use crate::input::{self, Input, help_text};
+use crate::session::{Session, Verdict};
+use crate::state::{Action, ChatState, Delivery, Pending};
 
 /// localStorage key of the last nickname the server accepted.
 const NICK_KEY: &str = "hubbub.nick";
@@ -47,8 +51,17 @@ pub struct UseChatHandle {
     /// Register with a nickname as typed (it is normalized and checked first;
     /// a refusal lands in `state.nick_error`).
     pub set_nick: Callback<String>,
-    /// Send a composer line to the active room: text, `/me …` or `/nick …`.
+    /// A composer line for the active room: text, or a command (`/me`,
+    /// `/nick`, `/join`, `/leave`, `/help`).
     pub send_text: Callback<String>,
+    /// Send a failed message again.
+    pub retry: Callback<ClientMsgId>,
+    /// Give up a failed message.
+    pub dismiss: Callback<ClientMsgId>,
+    /// Show another joined room.
+    pub switch_room: Callback<String>,
+    /// Skip the rest of the reconnect wait.
+    pub reconnect_now: Callback<()>,
 }
 
 /// What the UI asks of the connection task.
@@ -56,6 +69,8 @@ enum Command {
     /// Register with this normalized nickname.
     Hello(String),
     Send(ClientMsg),
+    /// Cut a reconnect wait short.
+    RetryNow,
     /// The component is going away.
     Stop,
 }
@@ -126,11 +141,28 @@ pub fn use_chat() -> UseChatHandle {
     let send_text = {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
-        let deps = (state.active_room.clone(), state.me.clone());
-        use_callback(deps, move |raw: String, (room, me)| {
+        let joined: Vec<String> = state
+            .rooms
+            .values()
+            .filter(|r| r.joined)
+            .map(|r| r.name.clone())
+            .collect();
+        let deps = (state.active_room.clone(), state.me.clone(), joined);
+        use_callback(deps, move |raw: String, (room, me, joined)| {
             match input::parse(&raw) {
                 Err(err) => dispatcher.dispatch(Action::Notice(err.to_string())),
+                Ok(Input::Help) => dispatcher.dispatch(Action::Info(help_text())),
                 Ok(Input::Nick(nick)) => link.send(Command::Send(ClientMsg::Nick { nick })),
+                Ok(Input::Join(target)) => {
+                    dispatcher.dispatch(Action::JoinRequested(target.clone()));
+                    if !joined.contains(&target) {
+                        link.send(Command::Send(ClientMsg::Join { room: target }));
+                    }
+                }
+                Ok(Input::Leave(target)) => {
+                    let room = target.unwrap_or_else(|| room.clone());
+                    link.send(Command::Send(ClientMsg::Leave { room }));
+                }
                 Ok(Input::Say { text, kind }) => {
                     let id = link.ids.next();
                     let draft = ChatMessage {
@@ -143,11 +175,7 @@ pub fn use_chat() -> UseChatHandle {
                     };
                     // Recorded before the task can send it, so its ack always
                     // finds it.
-                    dispatcher.dispatch(Action::Sent(Pending {
-                        id: id.clone(),
-                        draft: Rc::new(draft),
-                        failed: None,
-                    }));
+                    dispatcher.dispatch(Action::Queued(Pending::queued(id.clone(), draft)));
                     link.send(Command::Send(ClientMsg::Send {
                         id,
                         room: room.clone(),
@@ -159,6 +187,48 @@ pub fn use_chat() -> UseChatHandle {
         })
     };
 
+    let retry = {
+        let link = Rc::clone(&link);
+        let dispatcher = state.dispatcher();
+        use_callback(state.pending.clone(), move |id: ClientMsgId, pending| {
+            let Some(p) = pending.iter().find(|p| p.id == id) else {
+                return;
+            };
+            if !matches!(p.delivery, Delivery::Failed(_)) {
+                return;
+            }
+            // A new id: the old one may have reached the server.
+            let new_id = link.ids.next();
+            dispatcher.dispatch(Action::Retry {
+                id,
+                new_id: new_id.clone(),
+            });
+            link.send(Command::Send(ClientMsg::Send {
+                id: new_id,
+                room: p.draft.room.clone(),
+                text: p.draft.text.clone(),
+                kind: p.draft.kind,
+            }));
+        })
+    };
+
+    let dismiss = {
+        let dispatcher = state.dispatcher();
+        use_callback((), move |id: ClientMsgId, ()| {
+            dispatcher.dispatch(Action::Dismiss(id));
+        })
+    };
+    let switch_room = {
+        let dispatcher = state.dispatcher();
+        use_callback((), move |room: String, ()| {
+            dispatcher.dispatch(Action::SwitchRoom(room));
+        })
+    };
+    let reconnect_now = {
+        let link = Rc::clone(&link);
+        use_callback((), move |(), ()| link.send(Command::RetryNow))
+    };
+
     {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
@@ -166,12 +236,16 @@ pub fn use_chat() -> UseChatHandle {
         let remembered = state.joining.clone();
         use_effect_with((), move |()| {
             if let Some(inbox) = link.inbox.borrow_mut().take() {
-                spawn_local(run(inbox, dispatcher));
+                spawn_local(run(inbox, dispatcher.clone()));
             }
             if let Some(nick) = remembered {
                 link.send(Command::Hello(nick));
             }
-            move || link.send(Command::Stop)
+            let listeners = watch_page(&link, &dispatcher);
+            move || {
+                drop(listeners);
+                link.send(Command::Stop);
+            }
         });
     }
 
@@ -189,7 +263,39 @@ pub fn use_chat() -> UseChatHandle {
         state,
         set_nick,
         send_text,
+        retry,
+        dismiss,
+        switch_room,
+        reconnect_now,
     }
+}
+
+/// Listens for the browser coming back online and for the tab being shown
+/// or hidden: either is a good moment to reconnect at once rather than at
+/// the end of a long backoff, and visibility decides what counts as unread.
+fn watch_page(link: &Rc<Link>, dispatch: &Dispatcher) -> Vec<EventListener> {
+    let Some(window) = web_sys::window() else {
+        return Vec::new();
+    };
+    let mut listeners = Vec::new();
+    let online = Rc::clone(link);
+    listeners.push(EventListener::new(&window, "online", move |_| {
+        online.send(Command::RetryNow);
+    }));
+    if let Some(document) = window.document() {
+        dispatch.dispatch(Action::PageVisible(!document.hidden()));
+        let shown = Rc::clone(link);
+        let dispatch = dispatch.clone();
+        let target = document.clone();
+        listeners.push(EventListener::new(&target, "visibilitychange", move |_| {
+            let visible = !document.hidden();
+            dispatch.dispatch(Action::PageVisible(visible));
+            if visible {
+                shown.send(Command::RetryNow);
+            }
+        }));
+    }
+    listeners
 }
 
 /// The remembered nickname, if it still passes today's rules.
@@ -207,45 +313,16 @@ fn storage_available() -> bool {
     web_sys::window().is_some_and(|w| matches!(w.local_storage(), Ok(Some(_))))
 }
 
-/// What the task keeps between connections.
-#[derive(Debug, Default)]
-struct Connection {
-    /// The nickname to say hello with on the next connection: the one asked
-    /// for, then the one the server accepted. `None` after a refusal, until
-    /// the person picks another; no socket is opened without one.
-    nick: Option<String>,
-    backoff: Backoff,
-    /// Welcomed on the current socket.
-    welcomed: bool,
-}
-
-impl Connection {
-    /// Follows what the server says about who we are.
-    fn observe(&mut self, msg: &ServerMsg) {
-        match msg {
-            ServerMsg::Welcome { nick, .. } => {
-                self.welcomed = true;
-                self.nick = Some(nick.clone());
-                self.backoff.reset();
-            }
-            ServerMsg::NickChanged { old, new, .. }
-                if self.welcomed && self.nick.as_deref() == Some(old.as_str()) =>
-            {
-                self.nick = Some(new.clone());
-            }
-            ServerMsg::Error {
-                code: ErrorCode::NickTaken | ErrorCode::NickInvalid,
-                id: None,
-                ..
-            } if !self.welcomed => self.nick = None,
-            _ => {}
-        }
-    }
-}
-
 /// How a connection ended.
 enum End {
     Lost,
+    Stop,
+}
+
+/// What to do after a command that arrived while not on a welcomed socket.
+enum Flow {
+    Continue,
+    RetryNow,
     Stop,
 }
 
@@ -261,32 +338,32 @@ async fn run(mut commands: UnboundedReceiver<Command>, dispatch: Dispatcher) {
         warn("hubbub: cannot tell the page's address; not connecting");
         return;
     };
-    let mut conn = Connection::default();
+    let mut session = Session::default();
     loop {
         // A socket without a nickname would have nothing to say.
-        while conn.nick.is_none() {
-            if !offline_command(commands.next().await, &mut conn, &dispatch) {
+        while session.nick.is_none() {
+            if let Flow::Stop = offline_command(commands.next().await, &mut session, &dispatch) {
                 return;
             }
         }
         dispatch.dispatch(Action::Connecting {
-            attempt: conn.backoff.attempt(),
+            attempt: session.backoff.attempt(),
         });
-        if let End::Stop = connect(&url, &mut commands, &dispatch, &mut conn).await {
+        if let End::Stop = connect(&url, &mut commands, &dispatch, &mut session).await {
             return;
         }
-        conn.welcomed = false;
-        if conn.nick.is_none() {
+        session.lost();
+        if session.nick.is_none() {
             dispatch.dispatch(Action::Disconnected {
-                attempt: conn.backoff.attempt(),
-                retry_in_ms: None,
+                attempt: session.backoff.attempt(),
+                retry_at: None,
             });
             continue;
         }
-        let wait = conn.backoff.next_delay_ms(js_sys::Math::random());
+        let wait = session.backoff.next_delay_ms(js_sys::Math::random());
         dispatch.dispatch(Action::Disconnected {
-            attempt: conn.backoff.attempt(),
-            retry_in_ms: Some(wait),
+            attempt: session.backoff.attempt(),
+            retry_at: Some(js_sys::Date::now() as i64 + i64::from(wait)),
         });
         let mut timer = pin!(sleep(Duration::from_millis(u64::from(wait))));
         loop {
@@ -294,34 +371,28 @@ async fn run(mut commands: UnboundedReceiver<Command>, dispatch: Dispatcher) {
                 Either::Left(((), _)) => break,
                 Either::Right((command, _)) => command,
             };
-            if !offline_command(command, &mut conn, &dispatch) {
-                return;
+            match offline_command(command, &mut session, &dispatch) {
+                Flow::Continue => {}
+                Flow::RetryNow => break,
+                Flow::Stop => return,
             }
         }
     }
 }
 
-/// Handles a command while not registered on a live socket. Returns false
-/// when the task should stop.
-fn offline_command(command: Option<Command>, conn: &mut Connection, dispatch: &Dispatcher) -> bool {
+/// Handles a command while not on a welcomed socket: messages wait in the
+/// session's outbox; a rename cannot wait (the hello would race it).
+fn offline_command(command: Option<Command>, session: &mut Session, dispatch: &Dispatcher) -> Flow {
     match command {
-        Some(Command::Hello(nick)) => conn.nick = Some(nick),
-        Some(Command::Send(msg)) => refuse_unregistered(msg, dispatch),
-        Some(Command::Stop) | None => return false,
-    }
-    true
-}
-
-fn refuse_unregistered(msg: ClientMsg, dispatch: &Dispatcher) {
-    match msg {
-        ClientMsg::Send { id, .. } => dispatch.dispatch(Action::SendFailed {
-            id,
-            reason: "Not connected, so it was not sent.".into(),
-        }),
-        _ => dispatch.dispatch(Action::Notice(
-            "Not connected; try again once the connection is back.".into(),
+        Some(Command::Hello(nick)) => session.nick = Some(nick),
+        Some(Command::Send(ClientMsg::Nick { .. })) => dispatch.dispatch(Action::Notice(
+            "Not connected; change your nickname once the connection is back.".into(),
         )),
+        Some(Command::Send(msg)) => session.queue(msg),
+        Some(Command::RetryNow) => return Flow::RetryNow,
+        Some(Command::Stop) | None => return Flow::Stop,
     }
+    Flow::Continue
 }
 
 /// One socket, from opening to closing.
@@ -329,7 +400,7 @@ async fn connect(
     url: &str,
     commands: &mut UnboundedReceiver<Command>,
     dispatch: &Dispatcher,
-    conn: &mut Connection,
+    session: &mut Session,
 ) -> End {
     let mut ws = match WebSocket::open_with_protocol(url, SUBPROTOCOL) {
         Ok(ws) => ws,
@@ -353,7 +424,7 @@ async fn connect(
         match step {
             Step::Socket(()) => break,
             Step::Command(command) => {
-                if !offline_command(command, conn, dispatch) {
+                if let Flow::Stop = offline_command(command, session, dispatch) {
                     return End::Stop;
                 }
             }
@@ -365,7 +436,7 @@ async fn connect(
     dispatch.dispatch(Action::Connected);
 
     let (mut write, mut read) = ws.split();
-    if let Some(nick) = conn.nick.clone()
+    if let Some(nick) = session.nick.clone()
         && !send(&mut write, &ClientMsg::Hello { nick }).await
     {
         return End::Lost;
@@ -378,8 +449,24 @@ async fn connect(
         match step {
             Step::Socket(Some(Ok(Message::Text(frame)))) => match ServerMsg::from_json(&frame) {
                 Ok(msg) => {
-                    conn.observe(&msg);
-                    dispatch.dispatch(Action::Server(msg));
+                    let welcome = matches!(msg, ServerMsg::Welcome { .. });
+                    match session.observe(&msg, js_sys::Date::now()) {
+                        Verdict::Pass => dispatch.dispatch(Action::Server(msg)),
+                        Verdict::Reclaim { first } => {
+                            if first && let Some(nick) = &session.nick {
+                                dispatch.dispatch(Action::Info(format!(
+                                    "The server still holds your previous connection as \
+                                     {nick}; trying again until it lets go."
+                                )));
+                            }
+                            // Dropping the socket closes it; the backoff
+                            // decides when to say hello again.
+                            return End::Lost;
+                        }
+                    }
+                    if welcome && !flush(&mut write, session, dispatch).await {
+                        return End::Lost;
+                    }
                 }
                 Err(err) => warn(&format!(
                     "hubbub: ignoring a frame that does not decode ({err}): {frame:.200}"
@@ -394,10 +481,10 @@ async fn connect(
             }
             Step::Socket(None) => return End::Lost,
             Step::Command(Some(Command::Hello(nick))) => {
-                let msg = if conn.welcomed {
+                let msg = if session.welcomed {
                     ClientMsg::Nick { nick }
                 } else {
-                    conn.nick = Some(nick.clone());
+                    session.nick = Some(nick.clone());
                     ClientMsg::Hello { nick }
                 };
                 if !send(&mut write, &msg).await {
@@ -405,16 +492,58 @@ async fn connect(
                 }
             }
             Step::Command(Some(Command::Send(msg))) => {
-                if !conn.welcomed {
-                    refuse_unregistered(msg, dispatch);
-                } else if !send(&mut write, &msg).await {
+                if !session.welcomed {
+                    if let Flow::Stop = offline_command(Some(Command::Send(msg)), session, dispatch)
+                    {
+                        return End::Stop;
+                    }
+                } else if !transmit(&mut write, msg, session, dispatch).await {
                     return End::Lost;
                 }
             }
+            Step::Command(Some(Command::RetryNow)) => {}
             // Dropping the socket closes it.
             Step::Command(Some(Command::Stop) | None) => return End::Stop,
         }
     }
+}
+
+/// Right after a welcome: rejoin the rooms we were in, then send everything
+/// that waited for the connection, in order.
+async fn flush(
+    write: &mut SplitSink<WebSocket, Message>,
+    session: &mut Session,
+    dispatch: &Dispatcher,
+) -> bool {
+    for join in session.rejoins() {
+        if !send(write, &join).await {
+            return false;
+        }
+    }
+    while let Some(msg) = session.next_queued() {
+        if !transmit(write, msg, session, dispatch).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Sends one message on a welcomed socket. A message that could not be
+/// written goes back to the front of the queue for the next connection.
+async fn transmit(
+    write: &mut SplitSink<WebSocket, Message>,
+    msg: ClientMsg,
+    session: &mut Session,
+    dispatch: &Dispatcher,
+) -> bool {
+    if !send(write, &msg).await {
+        session.requeue(msg);
+        return false;
+    }
+    if let ClientMsg::Send { id, .. } = msg {
+        dispatch.dispatch(Action::Transmitted(id));
+    }
+    true
 }
 
 async fn send(write: &mut SplitSink<WebSocket, Message>, msg: &ClientMsg) -> bool {
@@ -460,17 +589,7 @@ fn warn(what: &str) {
 
 #[cfg(test)]
 mod tests {
-    use shared::Limits;
-
     use super::*;
-
-    fn welcome(nick: &str) -> ServerMsg {
-        ServerMsg::Welcome {
-            nick: nick.into(),
-            server: "0.1.0".into(),
-            limits: Limits::V1,
-        }
-    }
 
     #[test]
     fn the_socket_lives_at_ws_on_the_pages_host() {
@@ -485,54 +604,5 @@ mod tests {
         assert_ne!(a, b);
         assert!(shared::validate::validate_id(&a));
         assert_eq!(a, "k3x9a0bz-1");
-    }
-
-    #[test]
-    fn a_welcome_resets_backoff_and_remembers_the_accepted_nick() {
-        let mut conn = Connection {
-            nick: Some("ａｌｉｃｅ".into()),
-            ..Connection::default()
-        };
-        conn.backoff.next_delay_ms(0.5);
-        conn.observe(&welcome("alice"));
-        assert!(conn.welcomed);
-        assert_eq!(conn.nick.as_deref(), Some("alice"));
-        assert_eq!(conn.backoff.attempt(), 0);
-    }
-
-    #[test]
-    fn a_refused_hello_forgets_the_nick_so_reconnects_do_not_retry_it() {
-        let mut conn = Connection {
-            nick: Some("alice".into()),
-            ..Connection::default()
-        };
-        conn.observe(&ServerMsg::error(ErrorCode::NickTaken, "taken"));
-        assert_eq!(conn.nick, None);
-    }
-
-    #[test]
-    fn a_refused_rename_keeps_the_registered_nick() {
-        let mut conn = Connection::default();
-        conn.observe(&welcome("alice"));
-        conn.observe(&ServerMsg::error(ErrorCode::NickTaken, "taken"));
-        assert_eq!(conn.nick.as_deref(), Some("alice"));
-    }
-
-    #[test]
-    fn my_rename_is_what_the_next_hello_uses() {
-        let mut conn = Connection::default();
-        conn.observe(&welcome("alice"));
-        conn.observe(&ServerMsg::NickChanged {
-            old: "bob".into(),
-            new: "robert".into(),
-            rooms: vec![],
-        });
-        assert_eq!(conn.nick.as_deref(), Some("alice"));
-        conn.observe(&ServerMsg::NickChanged {
-            old: "alice".into(),
-            new: "alicia".into(),
-            rooms: vec![],
-        });
-        assert_eq!(conn.nick.as_deref(), Some("alicia"));
     }
 }
