@@ -11,6 +11,7 @@ pub mod hub;
 pub mod metrics;
 pub mod outbox;
 pub mod settings;
+pub mod store;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -48,9 +49,15 @@ pub async fn run(
     );
     metrics::handle();
 
+    let data_dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || store::open_sqlite(&data_dir))
+        .await
+        .context("opening the message store")??;
+    let heads = store.heads().await?;
+
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let (hub, hub_task) = hub::Hub::spawn(&stop);
+    let (hub, hub_task) = hub::Hub::spawn(&stop, Arc::clone(&store), heads);
     let guards = Arc::new(guard::Guards::new(&config.guard));
     let grace = config.shutdown_grace;
     let header_read_timeout = config.guard.header_read_timeout;
@@ -60,6 +67,7 @@ pub async fn run(
         heartbeat: config.heartbeat,
         started: Instant::now(),
         guards: Arc::clone(&guards),
+        store: Arc::clone(&store),
         config: Arc::new(config),
     };
 
@@ -86,11 +94,15 @@ pub async fn run(
             left = tracker.len(),
             "connections still open after the shutdown grace period; leaving them"
         );
+        // Whatever reached the store is still committed before we go.
+        store.close().await?;
         return Ok(());
     }
     // The hub ends once the last handle to it (held by the router and the
-    // connections, all gone now) is dropped.
+    // connections, all gone now) is dropped, after answering the messages
+    // still on their way to the store. Then every write is committed.
     let _ = hub_task.await;
+    store.close().await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -288,6 +288,7 @@ mod tests {
                 &ServerMsg::Joined {
                     room: room.into(),
                     members: vec![],
+                    head: 0,
                 },
                 0.0,
             );

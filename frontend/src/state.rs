@@ -138,13 +138,12 @@ impl Room {
     /// Returns whether it was added.
     fn insert_chat(&mut self, id: u64, msg: ChatMessage) -> bool {
         // Messages nearly always arrive in order, so search from the end.
+        // Sequence numbers are kept by the server's store across restarts,
+        // so a message seen before a reconnect is recognised after it.
         let len = self.lines.len();
         let mut at = len;
         for (back, line) in self.lines.iter().rev().enumerate() {
             let index = len - 1 - back;
-            if index < self.live_from {
-                break;
-            }
             match line.chat() {
                 Some(have) if have.seq == msg.seq => return false,
                 Some(have) if have.seq > msg.seq => at = index,
@@ -502,7 +501,7 @@ impl ChatState {
                 self.server_version = Some(server);
                 self.limits = limits;
             }
-            ServerMsg::Joined { room, members } => {
+            ServerMsg::Joined { room, members, .. } => {
                 let rejoin = self.rooms.get(&room).is_some_and(|r| !r.lines.is_empty());
                 let r = self.room_mut(&room);
                 r.joined = true;
@@ -579,6 +578,24 @@ impl ChatState {
                 let line_id = self.next_id();
                 self.room_mut(&room).insert_chat(line_id, confirmed);
             }
+            ServerMsg::History { room, messages, .. } => {
+                // Sequence numbers place each message; ones already shown
+                // are not shown again.
+                for msg in messages {
+                    let id = self.next_id();
+                    self.room_mut(&room).insert_chat(id, msg);
+                }
+            }
+            ServerMsg::Gap { room, from, to } => {
+                let missed = to.saturating_sub(from) + 1;
+                self.notice(
+                    &room,
+                    format!("{missed} earlier messages are not shown."),
+                    Tone::Info,
+                );
+            }
+            // Typing indicators and the room directory have no view yet.
+            ServerMsg::Typing { .. } | ServerMsg::Rooms { .. } => {}
             ServerMsg::Error { code, message, id } => self.error(code, message, id),
         }
     }
@@ -660,6 +677,7 @@ mod tests {
         Action::Server(ServerMsg::Joined {
             room: DEFAULT_ROOM.into(),
             members: members.iter().map(|m| (*m).to_owned()).collect(),
+            head: 0,
         })
     }
 
@@ -993,9 +1011,9 @@ mod tests {
     }
 
     #[test]
-    fn after_reconnecting_a_restarted_servers_numbers_are_not_duplicates() {
+    fn after_reconnecting_history_already_shown_is_not_shown_twice() {
         let mut state = in_lobby();
-        state.apply(message(1, "bob", "before restart"));
+        state.apply(message(1, "bob", "before the drop"));
         state.apply(Action::Disconnected {
             attempt: 1,
             retry_at: Some(500),
@@ -1007,8 +1025,36 @@ mod tests {
         assert_eq!(lobby(&state).members, ["alice"]);
         assert!(notices(&state).contains(&"Reconnected.".to_owned()));
 
-        state.apply(message(1, "bob", "after restart"));
-        assert_eq!(texts(&state), ["bob:before restart", "bob:after restart"]);
+        // The server's store keeps sequence numbers across restarts: the
+        // history that follows the join repeats what is on screen, and adds
+        // what was missed.
+        state.apply(Action::Server(ServerMsg::History {
+            room: "lobby".into(),
+            messages: vec![
+                ChatMessage {
+                    room: "lobby".into(),
+                    seq: 1,
+                    ts: 0,
+                    nick: "bob".into(),
+                    text: "before the drop".into(),
+                    kind: MessageKind::Text,
+                },
+                ChatMessage {
+                    room: "lobby".into(),
+                    seq: 2,
+                    ts: 0,
+                    nick: "bob".into(),
+                    text: "while away".into(),
+                    kind: MessageKind::Text,
+                },
+            ],
+            has_older: false,
+        }));
+        state.apply(message(3, "bob", "live again"));
+        assert_eq!(
+            texts(&state),
+            ["bob:before the drop", "bob:while away", "bob:live again"]
+        );
         assert_eq!(state.conn, ConnState::Connected);
     }
 
@@ -1192,6 +1238,7 @@ mod tests {
         state.apply(Action::Server(ServerMsg::Joined {
             room: "rust".into(),
             members: vec!["alice".into()],
+            head: 0,
         }));
         assert_eq!(state.active_room, "rust");
         assert_eq!(state.switch_to, None);
@@ -1220,6 +1267,7 @@ mod tests {
         state.apply(Action::Server(ServerMsg::Joined {
             room: "rust".into(),
             members: vec!["alice".into()],
+            head: 0,
         }));
         state.apply(Action::Server(ServerMsg::Left {
             room: "rust".into(),

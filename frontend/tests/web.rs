@@ -161,6 +161,7 @@ fn in_lobby() -> ChatState {
     state.apply(Action::Server(ServerMsg::Joined {
         room: DEFAULT_ROOM.into(),
         members: vec!["alice".into(), "bob".into()],
+        head: 0,
     }));
     state
 }

@@ -12,6 +12,13 @@ pub const MAX_NICK_CHARS: usize = 32;
 pub const MAX_ROOM_CHARS: usize = 32;
 /// Longest client-chosen message id, in bytes.
 pub const MAX_ID_BYTES: usize = 64;
+/// Messages a client gets when it joins a room.
+pub const JOIN_HISTORY: usize = 50;
+/// Most messages in one page of older history.
+pub const MAX_HISTORY_PAGE: usize = 100;
+/// Most missed messages the server replays per room to a reconnecting
+/// client; beyond that it sends a `gap` and the latest messages instead.
+pub const REPLAY_LIMIT: usize = 1_000;
 /// Largest WebSocket message or frame the server reads. Room for the longest
 /// text after JSON escaping (a control character becomes six bytes) plus the
 /// envelope; anything larger closes the connection with 1009.

@@ -48,9 +48,19 @@ pub fn render(msg: &ServerMsg) -> Option<String> {
         ServerMsg::Welcome { nick, .. } => Some(format!(
             "* you are {nick} in {DEFAULT_ROOM}; type /nick NAME to change your name"
         )),
-        ServerMsg::Joined { room, members } if in_default_room(room) => {
+        ServerMsg::Joined { room, members, .. } if in_default_room(room) => {
             Some(format!("* online: {}", members.join(", ")))
         }
+        ServerMsg::History { room, messages, .. }
+            if in_default_room(room) && !messages.is_empty() =>
+        {
+            let lines: Vec<String> = messages.iter().map(chat_line).collect();
+            Some(lines.join("\n"))
+        }
+        ServerMsg::Gap { room, from, to } if in_default_room(room) => Some(format!(
+            "* {} older messages skipped",
+            to.saturating_sub(*from) + 1
+        )),
         ServerMsg::UserJoined { room, nick } if in_default_room(room) => {
             Some(format!("* {nick} joined"))
         }
@@ -60,18 +70,19 @@ pub fn render(msg: &ServerMsg) -> Option<String> {
         ServerMsg::NickChanged { old, new, rooms } if rooms.iter().any(|r| in_default_room(r)) => {
             Some(format!("* {old} is now {new}"))
         }
-        ServerMsg::Message(ChatMessage {
-            room,
-            nick,
-            text,
-            kind,
-            ..
-        }) if in_default_room(room) => Some(match kind {
-            MessageKind::Text => format!("{nick}: {text}"),
-            MessageKind::Action => format!("* {nick} {text}"),
-        }),
+        ServerMsg::Message(msg) if in_default_room(&msg.room) => Some(chat_line(msg)),
         ServerMsg::Error { message, .. } => Some(format!("! {message}")),
         _ => None,
+    }
+}
+
+fn chat_line(msg: &ChatMessage) -> String {
+    let ChatMessage {
+        nick, text, kind, ..
+    } = msg;
+    match kind {
+        MessageKind::Text => format!("{nick}: {text}"),
+        MessageKind::Action => format!("* {nick} {text}"),
     }
 }
 
@@ -130,5 +141,28 @@ mod tests {
             nick: "bob".into(),
         };
         assert_eq!(render(&elsewhere), None);
+        let history = ServerMsg::History {
+            room: "lobby".into(),
+            messages: vec![
+                ChatMessage {
+                    room: "lobby".into(),
+                    seq: 1,
+                    ts: 0,
+                    nick: "ann".into(),
+                    text: "one".into(),
+                    kind: MessageKind::Text,
+                },
+                ChatMessage {
+                    room: "lobby".into(),
+                    seq: 2,
+                    ts: 0,
+                    nick: "ann".into(),
+                    text: "two".into(),
+                    kind: MessageKind::Action,
+                },
+            ],
+            has_older: false,
+        };
+        assert_eq!(render(&history).unwrap(), "ann: one\n* ann two");
     }
 }

@@ -10,6 +10,8 @@
 //! fields), new message types may be added (clients ignore types they do not
 //! know), and unknown error codes decode as [`ErrorCode::Unknown`].
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::limits::Limits;
@@ -33,8 +35,17 @@ pub type ClientMsgId = String;
 pub enum ClientMsg {
     /// Register with a nickname. The first message of every connection; until
     /// it is accepted with [`ServerMsg::Welcome`] it may be sent again (for
-    /// example after [`ErrorCode::NickTaken`]). Joins [`DEFAULT_ROOM`].
-    Hello { nick: String },
+    /// example after [`ErrorCode::NickTaken`]).
+    ///
+    /// Without `resume` the client joins [`DEFAULT_ROOM`] and gets its latest
+    /// messages. A reconnecting client lists in `resume` every room it was in
+    /// with the last sequence number it saw there (0 for none); it rejoins
+    /// them and receives exactly the messages it missed, then live ones.
+    Hello {
+        nick: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        resume: BTreeMap<String, u64>,
+    },
     /// Change nickname.
     Nick { nick: String },
     /// Join a room (created on first join).
@@ -49,6 +60,30 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "MessageKind::is_text")]
         kind: MessageKind,
     },
+    /// Send a direct message to the user `to`, who must be online. It lands
+    /// in the two users' conversation, a room named by [`direct_room`] that
+    /// only they can see; both are put in it.
+    Direct {
+        id: ClientMsgId,
+        to: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "MessageKind::is_text")]
+        kind: MessageKind,
+    },
+    /// Ask for older messages of a room the client is in: those before
+    /// sequence number `before`, newest last, at most `limit` (and at most
+    /// [`crate::limits::MAX_HISTORY_PAGE`]).
+    History {
+        room: String,
+        before: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// The client is typing in a room. Send it at most every few seconds
+    /// while typing; the server drops more frequent ones.
+    Typing { room: String },
+    /// Ask for the list of rooms.
+    Rooms,
 }
 
 /// Server → client.
@@ -62,8 +97,33 @@ pub enum ServerMsg {
         server: String,
         limits: Limits,
     },
-    /// The client is now in `room`; `members` is its online list.
-    Joined { room: String, members: Vec<String> },
+    /// The client is now in `room`; `members` is its online list. `head` is
+    /// the sequence number of the room's latest message (0 for none): the
+    /// `history` that follows covers messages up to it, and live messages
+    /// after it arrive as `message`.
+    Joined {
+        room: String,
+        members: Vec<String>,
+        #[serde(default)]
+        head: u64,
+    },
+    /// Messages of a room, oldest first: the latest ones after joining, an
+    /// older page asked for with `history`, or the messages missed while
+    /// away. `has_older` says whether the room has messages before these.
+    History {
+        room: String,
+        messages: Vec<ChatMessage>,
+        has_older: bool,
+    },
+    /// The client missed more messages in `room` than the server replays:
+    /// those from `from` to `to` are not sent. A `history` with the latest
+    /// messages follows; show a marker where the hole is.
+    Gap { room: String, from: u64, to: u64 },
+    /// Someone in `room` is typing. Show it for a few seconds unless it comes
+    /// again.
+    Typing { room: String, nick: String },
+    /// The rooms that exist now, with how many people are in each.
+    Rooms { rooms: Vec<RoomInfo> },
     /// The client is no longer in `room`.
     Left { room: String },
     /// Someone else entered a room the client is in.
@@ -97,6 +157,27 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<ClientMsgId>,
     },
+}
+
+/// A room in the room list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub room: String,
+    pub members: u32,
+}
+
+/// The name of the conversation between two users: `@` and their two
+/// nicknames in lowercase, sorted, joined by `+`. Room names proper never
+/// start with `@`, so no room can be mistaken for a conversation.
+pub fn direct_room(a: &str, b: &str) -> String {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    format!("@{first}+{second}")
+}
+
+/// The two nicknames (lowercase) of a conversation's room name, if it is one.
+pub fn direct_members(room: &str) -> Option<(&str, &str)> {
+    room.strip_prefix('@')?.split_once('+')
 }
 
 /// One chat message as the server stores and delivers it.
@@ -159,6 +240,10 @@ pub enum ErrorCode {
     IdInvalid,
     /// The client sends faster than the server allows; the message was dropped.
     RateLimited,
+    /// No user with that nickname is online.
+    NoSuchUser,
+    /// The server could not store the message; it was not delivered.
+    StoreFailed,
     /// An error code this build does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -228,9 +313,41 @@ mod golden {
         client(
             ClientMsg::Hello {
                 nick: "alice".into(),
+                resume: BTreeMap::new(),
             },
             r#"{"type":"hello","nick":"alice"}"#,
         );
+        client(
+            ClientMsg::Hello {
+                nick: "alice".into(),
+                resume: BTreeMap::from([("lobby".into(), 42), ("rust".into(), 0)]),
+            },
+            r#"{"type":"hello","nick":"alice","resume":{"lobby":42,"rust":0}}"#,
+        );
+        client(
+            ClientMsg::Direct {
+                id: "d1".into(),
+                to: "bob".into(),
+                text: "psst".into(),
+                kind: MessageKind::Text,
+            },
+            r#"{"type":"direct","id":"d1","to":"bob","text":"psst"}"#,
+        );
+        client(
+            ClientMsg::History {
+                room: "lobby".into(),
+                before: 120,
+                limit: Some(100),
+            },
+            r#"{"type":"history","room":"lobby","before":120,"limit":100}"#,
+        );
+        client(
+            ClientMsg::Typing {
+                room: "lobby".into(),
+            },
+            r#"{"type":"typing","room":"lobby"}"#,
+        );
+        client(ClientMsg::Rooms, r#"{"type":"rooms"}"#);
         client(
             ClientMsg::Nick { nick: "bob".into() },
             r#"{"type":"nick","nick":"bob"}"#,
@@ -281,8 +398,48 @@ mod golden {
             ServerMsg::Joined {
                 room: "lobby".into(),
                 members: vec!["alice".into(), "bob".into()],
+                head: 41,
             },
-            r#"{"type":"joined","room":"lobby","members":["alice","bob"]}"#,
+            r#"{"type":"joined","room":"lobby","members":["alice","bob"],"head":41}"#,
+        );
+        server(
+            ServerMsg::History {
+                room: "lobby".into(),
+                messages: vec![ChatMessage {
+                    room: "lobby".into(),
+                    seq: 41,
+                    ts: 1_764_028_790_000,
+                    nick: "bob".into(),
+                    text: "earlier".into(),
+                    kind: MessageKind::Text,
+                }],
+                has_older: true,
+            },
+            r#"{"type":"history","room":"lobby","messages":[{"room":"lobby","seq":41,"ts":1764028790000,"nick":"bob","text":"earlier"}],"has_older":true}"#,
+        );
+        server(
+            ServerMsg::Gap {
+                room: "lobby".into(),
+                from: 43,
+                to: 2042,
+            },
+            r#"{"type":"gap","room":"lobby","from":43,"to":2042}"#,
+        );
+        server(
+            ServerMsg::Typing {
+                room: "lobby".into(),
+                nick: "bob".into(),
+            },
+            r#"{"type":"typing","room":"lobby","nick":"bob"}"#,
+        );
+        server(
+            ServerMsg::Rooms {
+                rooms: vec![RoomInfo {
+                    room: "lobby".into(),
+                    members: 2,
+                }],
+            },
+            r#"{"type":"rooms","rooms":[{"room":"lobby","members":2}]}"#,
         );
         server(
             ServerMsg::Left {
@@ -372,6 +529,8 @@ mod golden {
             (ErrorCode::TextTooLong, "text_too_long"),
             (ErrorCode::IdInvalid, "id_invalid"),
             (ErrorCode::RateLimited, "rate_limited"),
+            (ErrorCode::NoSuchUser, "no_such_user"),
+            (ErrorCode::StoreFailed, "store_failed"),
         ];
         for (code, name) in names {
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{name}\""));
@@ -385,8 +544,25 @@ mod golden {
         )
         .unwrap();
         assert_eq!(msg, ServerMsg::error(ErrorCode::Unknown, "x"));
-        let hello = ClientMsg::from_json(r#"{"type":"hello","nick":"a","resume":{}}"#).unwrap();
-        assert_eq!(hello, ClientMsg::Hello { nick: "a".into() });
+        let hello = ClientMsg::from_json(r#"{"type":"hello","nick":"a","colour":"red"}"#).unwrap();
+        assert_eq!(
+            hello,
+            ClientMsg::Hello {
+                nick: "a".into(),
+                resume: BTreeMap::new()
+            }
+        );
+        // A v1 server before `head` existed sent `joined` without it.
+        let joined = ServerMsg::from_json(r#"{"type":"joined","room":"x","members":[]}"#).unwrap();
+        assert!(matches!(joined, ServerMsg::Joined { head: 0, .. }));
+    }
+
+    #[test]
+    fn conversations_have_one_name_whoever_starts_them() {
+        assert_eq!(direct_room("Bob", "alice"), "@alice+bob");
+        assert_eq!(direct_room("alice", "Bob"), "@alice+bob");
+        assert_eq!(direct_members("@alice+bob"), Some(("alice", "bob")));
+        assert_eq!(direct_members("lobby"), None);
     }
 
     #[test]

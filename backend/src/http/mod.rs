@@ -1,5 +1,6 @@
 //! The HTTP side: the router, `/healthz`, and the web client's files.
 
+mod api;
 mod assets;
 pub mod server;
 
@@ -19,6 +20,7 @@ use crate::config::{Config, Heartbeat};
 use crate::doors;
 use crate::guard::Guards;
 use crate::hub::Hub;
+use crate::store::Store;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -30,6 +32,7 @@ pub struct AppState {
     pub heartbeat: Heartbeat,
     pub started: Instant,
     pub guards: Arc<Guards>,
+    pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
 }
 
@@ -41,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(doors::ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/rooms/{room}/messages", get(api::room_messages))
         .fallback_service(assets::service(web_dir))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

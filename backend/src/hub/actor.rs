@@ -1,27 +1,73 @@
 //! The hub task and the state only it owns.
 //!
 //! Every handler runs to completion without awaiting: the hub never waits on a
-//! connection. Events reach connections through `try_push`, and a connection
-//! whose queue is full is closed as too slow instead of holding up everyone.
+//! connection or on the store. Events reach connections through `try_push`,
+//! and a connection whose queue is full is closed as too slow instead of
+//! holding up everyone. A chat message is handed to the store, and the hub
+//! goes on; the store's answers come back in the order the messages were
+//! handed over (`commits`), and only then is a message acknowledged to its
+//! sender and delivered to its room.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
 use shared::validate::{self, nick_key};
-use shared::{ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, ServerMsg};
+use shared::{
+    ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg, direct_members,
+    direct_room,
+};
 use tokio::sync::mpsc;
 
 use super::room::Room;
 use super::{ClientId, Command, Door, Request};
 use crate::outbox::{Outbox, Outgoing, Pushed};
+use crate::store::{Appended, NewMessage, Store, StoreError};
 
-pub(super) async fn run(mut commands: mpsc::Receiver<Command>, clients: Arc<AtomicUsize>) {
-    let mut state = State::new();
-    while let Some(command) = commands.recv().await {
-        state.handle(command);
+/// Messages handed to the store and not yet committed. Past this the hub
+/// refuses new ones instead of queueing without bound.
+const MAX_IN_FLIGHT: usize = 4_096;
+/// A user's typing notices in one room are passed on at most this often.
+const TYPING_EVERY: Duration = Duration::from_secs(3);
+
+/// A message on its way through the store, and who is waiting for it.
+struct Pending {
+    sender: ClientId,
+    msg_id: Option<ClientMsgId>,
+}
+
+type Commit = BoxFuture<'static, (Pending, Result<Appended, StoreError>)>;
+
+pub(super) async fn run(
+    mut commands: mpsc::Receiver<Command>,
+    clients: Arc<AtomicUsize>,
+    store: Arc<dyn Store>,
+    heads: HashMap<String, u64>,
+) {
+    let mut state = State::new(store, heads);
+    let mut commits: FuturesOrdered<Commit> = FuturesOrdered::new();
+    loop {
+        tokio::select! {
+            // Commits first: they free room for more and deliver what waits.
+            biased;
+            Some((pending, result)) = commits.next(), if !commits.is_empty() => {
+                state.committed(pending, result);
+            }
+            command = commands.recv() => {
+                let Some(command) = command else { break };
+                state.handle(command, &mut commits);
+            }
+        }
+        state.sweep();
         clients.store(state.clients.len(), Ordering::Relaxed);
+    }
+    // Every door is gone; answer what is still on its way to the disk.
+    while let Some((pending, result)) = commits.next().await {
+        state.committed(pending, result);
     }
     tracing::debug!("hub stopped: no connections and no doors left");
 }
@@ -31,7 +77,11 @@ struct Client {
     /// `None` until the client has said hello.
     nick: Option<String>,
     rooms: BTreeSet<String>,
-    #[allow(dead_code, reason = "read by metrics once they exist")]
+    /// When this client's last typing notice per room was passed on.
+    typing: HashMap<String, Instant>,
+    /// Its messages handed to the store and not answered yet.
+    in_flight: usize,
+    #[allow(dead_code, reason = "read by per-door metrics once more doors exist")]
     door: Door,
 }
 
@@ -39,7 +89,15 @@ struct State {
     clients: HashMap<ClientId, Client>,
     /// Nickname key (see `validate::nick_key`) → holder.
     nicks: HashMap<String, ClientId>,
+    /// Clients that left with messages still on their way to the store:
+    /// their queue stays open until each is answered, so that a connection
+    /// closing right after sending still writes its acks before it goes.
+    leaving: HashMap<ClientId, Leaving>,
+    /// Rooms with someone in them.
     rooms: HashMap<String, Room>,
+    /// The sequence number of every room's latest committed message.
+    heads: HashMap<String, u64>,
+    store: Arc<dyn Store>,
     next_guest: u64,
     /// Connections found gone during a fan-out, removed once it is done.
     gone: Vec<ClientId>,
@@ -48,11 +106,14 @@ struct State {
 }
 
 impl State {
-    fn new() -> Self {
+    fn new(store: Arc<dyn Store>, heads: HashMap<String, u64>) -> Self {
         Self {
             clients: HashMap::new(),
             nicks: HashMap::new(),
+            leaving: HashMap::new(),
             rooms: HashMap::new(),
+            heads,
+            store,
             next_guest: 0,
             gone: Vec::new(),
             messages_in: metrics::counter!(crate::metrics::MESSAGES_IN),
@@ -60,42 +121,54 @@ impl State {
         }
     }
 
-    fn handle(&mut self, command: Command) {
+    fn handle(&mut self, command: Command, commits: &mut FuturesOrdered<Commit>) {
         match command {
             Command::Connect { id, door, outbox } => {
                 let client = Client {
                     outbox,
                     nick: None,
                     rooms: BTreeSet::new(),
+                    typing: HashMap::new(),
+                    in_flight: 0,
                     door,
                 };
                 self.clients.insert(id, client);
             }
-            Command::Request { id, request } => self.request(id, request),
+            Command::Request { id, request } => self.request(id, request, commits),
             Command::Disconnect { id } => self.remove(id),
         }
-        self.sweep();
     }
 
-    fn request(&mut self, id: ClientId, request: Request) {
+    fn request(&mut self, id: ClientId, request: Request, commits: &mut FuturesOrdered<Commit>) {
         if !self.clients.contains_key(&id) {
             return; // Already removed (found slow or gone).
         }
         let result = match request {
-            Request::Hello { nick } => self.hello(id, &nick),
+            Request::Hello { nick, resume } => self.hello(id, &nick, &resume),
             Request::HelloGuest => {
                 let nick = self.free_guest_nick();
-                self.hello(id, &nick)
+                self.hello(id, &nick, &BTreeMap::new())
             }
             Request::Nick { nick } => self.rename(id, &nick),
-            Request::Join { room } => self.join(id, &room),
+            Request::Join { room } => self.join_named(id, &room),
             Request::Leave { room } => self.leave(id, &room),
             Request::Send {
                 id: msg_id,
                 room,
                 text,
                 kind,
-            } => self.post(id, msg_id.as_ref(), &room, text, kind),
+            } => self.post(id, msg_id, &room, text, kind, commits),
+            Request::Direct {
+                id: msg_id,
+                to,
+                text,
+                kind,
+            } => self.direct(id, msg_id, &to, text, kind, commits),
+            Request::Typing { room } => self.typing(id, &room),
+            Request::Rooms => {
+                self.list_rooms(id);
+                Ok(())
+            }
         };
         if let Err(error) = result {
             self.tell(
@@ -109,7 +182,12 @@ impl State {
         }
     }
 
-    fn hello(&mut self, id: ClientId, wanted: &str) -> Result<(), Refusal> {
+    fn hello(
+        &mut self,
+        id: ClientId,
+        wanted: &str,
+        resume: &BTreeMap<String, u64>,
+    ) -> Result<(), Refusal> {
         if self.nick_of(id).is_some() {
             return Err(Refusal::new(
                 ErrorCode::AlreadyRegistered,
@@ -123,12 +201,27 @@ impl State {
         self.tell(
             id,
             ServerMsg::Welcome {
-                nick,
+                nick: nick.clone(),
                 server: env!("CARGO_PKG_VERSION").to_owned(),
                 limits: Limits::V1,
             },
         );
-        self.join(id, DEFAULT_ROOM)
+        if resume.is_empty() {
+            return self.join_named(id, DEFAULT_ROOM);
+        }
+        // Rejoin every room the client was in. A room it may not enter (a
+        // conversation of others, a bad name) is refused on its own; the
+        // client's other rooms are not held up by it.
+        for room in resume.keys() {
+            let joined = match direct_members(room) {
+                Some(_) => self.join_direct(id, room, &nick),
+                None => self.join_named(id, room),
+            };
+            if let Err(error) = joined {
+                self.tell(id, ServerMsg::error(error.code, error.message));
+            }
+        }
+        Ok(())
     }
 
     fn rename(&mut self, id: ClientId, wanted: &str) -> Result<(), Refusal> {
@@ -161,12 +254,38 @@ impl State {
         Ok(())
     }
 
-    fn join(&mut self, id: ClientId, room_name: &str) -> Result<(), Refusal> {
-        let nick = self.registered(id, None)?;
+    /// Joins a room by the name the client gave.
+    fn join_named(&mut self, id: ClientId, room_name: &str) -> Result<(), Refusal> {
+        self.registered(id, None)?;
         let name = validate::normalize_room(room_name)
             .map_err(|e| Refusal::new(ErrorCode::RoomInvalid, e.to_string()))?;
+        self.enter(id, name);
+        Ok(())
+    }
+
+    /// Rejoins a conversation, which only its two users may do.
+    fn join_direct(&mut self, id: ClientId, room: &str, nick: &str) -> Result<(), Refusal> {
+        let me = nick.to_lowercase();
+        match direct_members(room) {
+            Some((a, b)) if a == me || b == me => {
+                self.enter(id, room.to_owned());
+                Ok(())
+            }
+            _ => Err(Refusal::new(
+                ErrorCode::RoomInvalid,
+                format!("{room} is a conversation of other people"),
+            )),
+        }
+    }
+
+    /// Puts a registered client in a room (if it is not there yet, telling
+    /// the others) and sends it the room's online list and head.
+    fn enter(&mut self, id: ClientId, name: String) {
         let Some(client) = self.clients.get_mut(&id) else {
-            return Ok(());
+            return;
+        };
+        let Some(nick) = client.nick.clone() else {
+            return;
         };
         let outbox = client.outbox.clone();
         let newly_joined = client.rooms.insert(name.clone());
@@ -184,20 +303,25 @@ impl State {
             .filter_map(|member| self.clients.get(&member)?.nick.clone())
             .collect();
         members.sort_by_key(|nick| nick.to_lowercase());
+        let head = self.heads.get(&name).copied().unwrap_or(0);
         self.tell(
             id,
             ServerMsg::Joined {
                 room: name,
                 members,
+                head,
             },
         );
-        Ok(())
     }
 
     fn leave(&mut self, id: ClientId, room_name: &str) -> Result<(), Refusal> {
         let nick = self.registered(id, None)?;
-        let name = validate::normalize_room(room_name)
-            .map_err(|e| Refusal::new(ErrorCode::RoomInvalid, e.to_string()))?;
+        let name = if direct_members(room_name).is_some() {
+            room_name.to_owned()
+        } else {
+            validate::normalize_room(room_name)
+                .map_err(|e| Refusal::new(ErrorCode::RoomInvalid, e.to_string()))?
+        };
         let was_in = self
             .clients
             .get_mut(&id)
@@ -216,40 +340,103 @@ impl State {
     fn post(
         &mut self,
         id: ClientId,
-        msg_id: Option<&ClientMsgId>,
+        msg_id: Option<ClientMsgId>,
         room_name: &str,
         text: String,
         kind: MessageKind,
+        commits: &mut FuturesOrdered<Commit>,
     ) -> Result<(), Refusal> {
-        let nick = self.registered(id, msg_id)?;
-        if let Some(msg_id) = msg_id
-            && !validate::validate_id(msg_id)
-        {
-            return Err(Refusal::new(
-                ErrorCode::IdInvalid,
-                format!("a message id has 1 to {} bytes", Limits::V1.max_id_bytes),
-            ));
-        }
+        let nick = self.registered(id, msg_id.as_ref())?;
         let refuse = |code, message: String| Refusal {
             code,
             message,
-            msg_id: msg_id.cloned(),
+            msg_id: msg_id.clone(),
         };
-        let name = validate::normalize_room(room_name)
-            .map_err(|e| refuse(ErrorCode::RoomInvalid, e.to_string()))?;
+        let name = if direct_members(room_name).is_some() {
+            room_name.to_owned()
+        } else {
+            validate::normalize_room(room_name)
+                .map_err(|e| refuse(ErrorCode::RoomInvalid, e.to_string()))?
+        };
         let in_room = self
             .clients
             .get(&id)
             .is_some_and(|client| client.rooms.contains(&name));
-        let room = match self.rooms.get_mut(&name) {
-            Some(room) if in_room => room,
-            _ => {
-                return Err(refuse(
-                    ErrorCode::NotInRoom,
-                    format!("join {name} before you post there"),
-                ));
-            }
+        if !in_room {
+            return Err(refuse(
+                ErrorCode::NotInRoom,
+                format!("join {name} before you post there"),
+            ));
+        }
+        self.submit(id, msg_id, name, nick, text, kind, commits)
+    }
+
+    fn direct(
+        &mut self,
+        id: ClientId,
+        msg_id: Option<ClientMsgId>,
+        to: &str,
+        text: String,
+        kind: MessageKind,
+        commits: &mut FuturesOrdered<Commit>,
+    ) -> Result<(), Refusal> {
+        let nick = self.registered(id, msg_id.as_ref())?;
+        let refuse = |code, message: String| Refusal {
+            code,
+            message,
+            msg_id: msg_id.clone(),
         };
+        let peer = self
+            .nicks
+            .get(&nick_key(to.trim()))
+            .copied()
+            .filter(|peer| *peer != id)
+            .ok_or_else(|| {
+                refuse(
+                    ErrorCode::NoSuchUser,
+                    format!("nobody called {to} is online"),
+                )
+            })?;
+        let peer_nick = self.nick_of(peer).cloned().unwrap_or_default();
+        let room = direct_room(&nick, &peer_nick);
+        // Both users are in the conversation from its first message on.
+        for member in [id, peer] {
+            let present = self
+                .clients
+                .get(&member)
+                .is_some_and(|client| client.rooms.contains(&room));
+            if !present {
+                self.enter(member, room.clone());
+            }
+        }
+        self.submit(id, msg_id, room, nick, text, kind, commits)
+    }
+
+    /// Validates a message's id and text and hands it to the store.
+    #[allow(clippy::too_many_arguments, reason = "one message's parts")]
+    fn submit(
+        &mut self,
+        id: ClientId,
+        msg_id: Option<ClientMsgId>,
+        room: String,
+        nick: String,
+        text: String,
+        kind: MessageKind,
+        commits: &mut FuturesOrdered<Commit>,
+    ) -> Result<(), Refusal> {
+        let refuse = |code, message: String| Refusal {
+            code,
+            message,
+            msg_id: msg_id.clone(),
+        };
+        if let Some(msg_id) = &msg_id
+            && !validate::validate_id(msg_id)
+        {
+            return Err(refuse(
+                ErrorCode::IdInvalid,
+                format!("a message id has 1 to {} bytes", Limits::V1.max_id_bytes),
+            ));
+        }
         validate::validate_text(&text).map_err(|e| {
             let code = match e {
                 validate::TextError::Empty => ErrorCode::TextEmpty,
@@ -257,34 +444,131 @@ impl State {
             };
             refuse(code, e.to_string())
         })?;
-
-        let seq = room.take_seq();
-        let ts = now_millis();
-        if let Some(msg_id) = msg_id {
-            let ack = Outgoing::new(ServerMsg::Ack {
-                id: msg_id.clone(),
-                room: name.clone(),
-                seq,
-                ts,
-            });
-            if let Some(client) = self.clients.get(&id)
-                && client.outbox.try_push(ack) == Pushed::Gone
-            {
-                self.gone.push(id);
-            }
+        if commits.len() >= MAX_IN_FLIGHT {
+            return Err(refuse(
+                ErrorCode::StoreFailed,
+                "the server is busy storing messages; send it again in a moment".to_owned(),
+            ));
         }
-        let event = Outgoing::new(ServerMsg::Message(ChatMessage {
-            room: name,
-            seq,
-            ts,
+        let append = self.store.append(NewMessage {
+            room,
             nick,
             text,
             kind,
-        }));
-        let delivered = room.broadcast(&event, None, &mut self.gone);
-        self.messages_in.increment(1);
-        self.deliveries.increment(delivered as u64);
+            client_id: msg_id.clone(),
+        });
+        let pending = Pending { sender: id, msg_id };
+        commits.push_back(Box::pin(async move { (pending, append.await) }));
+        if let Some(client) = self.clients.get_mut(&id) {
+            client.in_flight += 1;
+        }
         Ok(())
+    }
+
+    /// A message the store has answered for: acknowledge it to its sender
+    /// and deliver it to its room, or tell the sender why it was not kept.
+    fn committed(&mut self, pending: Pending, result: Result<Appended, StoreError>) {
+        let Pending { sender, msg_id } = pending;
+        let answer = match &result {
+            Ok(Appended { msg, .. }) => msg_id.map(|id| ServerMsg::Ack {
+                id,
+                room: msg.room.clone(),
+                seq: msg.seq,
+                ts: msg.ts,
+            }),
+            Err(error) => {
+                tracing::error!(%error, "a message could not be stored");
+                Some(ServerMsg::Error {
+                    code: ErrorCode::StoreFailed,
+                    message: format!("your message was not delivered: {error}"),
+                    id: msg_id,
+                })
+            }
+        };
+        self.answer(sender, answer);
+        let Ok(Appended { msg, duplicate }) = result else {
+            return;
+        };
+        if duplicate {
+            // Sent before, and delivered then: the resend only needed its ack.
+            return;
+        }
+        let head = self.heads.entry(msg.room.clone()).or_insert(0);
+        *head = (*head).max(msg.seq);
+        self.messages_in.increment(1);
+        let name = msg.room.clone();
+        let event = Outgoing::new(ServerMsg::Message(msg));
+        if let Some(room) = self.rooms.get(&name) {
+            let delivered = room.broadcast(&event, None, &mut self.gone);
+            self.deliveries.increment(delivered as u64);
+        }
+    }
+
+    /// Answers one of `sender`'s messages, whether it is still here or left
+    /// while the message was on its way; the last answer to a client that
+    /// left closes its queue.
+    fn answer(&mut self, sender: ClientId, answer: Option<ServerMsg>) {
+        if let Some(client) = self.clients.get_mut(&sender) {
+            client.in_flight = client.in_flight.saturating_sub(1);
+            if let Some(answer) = answer {
+                self.tell(sender, answer);
+            }
+            return;
+        }
+        let Some(leaving) = self.leaving.get_mut(&sender) else {
+            return;
+        };
+        if let Some(answer) = answer {
+            let _ = leaving.outbox.try_push(Outgoing::new(answer));
+        }
+        leaving.in_flight = leaving.in_flight.saturating_sub(1);
+        if leaving.in_flight == 0 {
+            self.leaving.remove(&sender);
+        }
+    }
+
+    fn typing(&mut self, id: ClientId, room_name: &str) -> Result<(), Refusal> {
+        let nick = self.registered(id, None)?;
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Ok(());
+        };
+        if !client.rooms.contains(room_name) {
+            return Err(Refusal::new(
+                ErrorCode::NotInRoom,
+                format!("you are not in {room_name}"),
+            ));
+        }
+        let now = Instant::now();
+        let recent = client
+            .typing
+            .get(room_name)
+            .is_some_and(|last| now.duration_since(*last) < TYPING_EVERY);
+        if recent {
+            return Ok(());
+        }
+        client.typing.insert(room_name.to_owned(), now);
+        let event = Outgoing::new(ServerMsg::Typing {
+            room: room_name.to_owned(),
+            nick,
+        });
+        if let Some(room) = self.rooms.get(room_name) {
+            room.broadcast(&event, Some(id), &mut self.gone);
+        }
+        Ok(())
+    }
+
+    fn list_rooms(&mut self, id: ClientId) {
+        let mut rooms: Vec<RoomInfo> = self
+            .rooms
+            .iter()
+            .filter(|(name, _)| direct_members(name).is_none())
+            .map(|(name, room)| RoomInfo {
+                room: name.clone(),
+                members: u32::try_from(room.len()).unwrap_or(u32::MAX),
+            })
+            .collect();
+        rooms.sort_by(|a, b| a.room.cmp(&b.room));
+        self.tell(id, ServerMsg::Rooms { rooms });
     }
 
     /// Removes a connection: frees its nickname and leaves its rooms, telling
@@ -293,6 +577,15 @@ impl State {
         let Some(client) = self.clients.remove(&id) else {
             return;
         };
+        if client.in_flight > 0 {
+            self.leaving.insert(
+                id,
+                Leaving {
+                    outbox: client.outbox.clone(),
+                    in_flight: client.in_flight,
+                },
+            );
+        }
         let Some(nick) = client.nick else {
             return;
         };
@@ -310,8 +603,9 @@ impl State {
         };
         room.remove(id);
         if room.is_empty() {
-            // An empty room costs nothing to recreate; keeping it would let a
-            // client grow the hub's memory by joining made-up names.
+            // An empty room costs nothing to recreate (its history and head
+            // stay); keeping it would let a client grow the hub's memory by
+            // joining made-up names.
             self.rooms.remove(name);
             return;
         }
@@ -385,6 +679,12 @@ impl State {
     }
 }
 
+/// A client gone from the hub whose last messages await the store's answer.
+struct Leaving {
+    outbox: Outbox,
+    in_flight: usize,
+}
+
 /// Why a request was refused; becomes a `ServerMsg::Error` to its sender.
 struct Refusal {
     code: ErrorCode,
@@ -400,10 +700,4 @@ impl Refusal {
             msg_id: None,
         }
     }
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

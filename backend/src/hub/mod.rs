@@ -15,15 +15,17 @@
 mod actor;
 mod room;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use shared::{ClientMsg, ClientMsgId, MessageKind};
+use shared::{ClientMsgId, MessageKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{self, Closer, Inbox};
+use crate::store::Store;
 
 /// How many requests may wait for the hub. Doors wait (asynchronously) when it
 /// is full, which slows the clients that send, never the ones that read.
@@ -48,9 +50,11 @@ pub enum Door {
 /// What a connection asks of the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// Register with this nickname, then join the default room.
+    /// Register with this nickname, then join the default room, or rejoin
+    /// the rooms in `resume` (room → last sequence number seen).
     Hello {
         nick: String,
+        resume: BTreeMap<String, u64>,
     },
     /// Register with a free guest nickname the hub picks (`guest-7`), for
     /// clients that have no way to choose one before they talk.
@@ -72,28 +76,18 @@ pub enum Request {
         text: String,
         kind: MessageKind,
     },
-}
-
-impl From<ClientMsg> for Request {
-    fn from(msg: ClientMsg) -> Self {
-        match msg {
-            ClientMsg::Hello { nick } => Request::Hello { nick },
-            ClientMsg::Nick { nick } => Request::Nick { nick },
-            ClientMsg::Join { room } => Request::Join { room },
-            ClientMsg::Leave { room } => Request::Leave { room },
-            ClientMsg::Send {
-                id,
-                room,
-                text,
-                kind,
-            } => Request::Send {
-                id: Some(id),
-                room,
-                text,
-                kind,
-            },
-        }
-    }
+    /// A direct message to the user `to`.
+    Direct {
+        id: Option<ClientMsgId>,
+        to: String,
+        text: String,
+        kind: MessageKind,
+    },
+    Typing {
+        room: String,
+    },
+    /// The list of rooms and how many are in each.
+    Rooms,
 }
 
 enum Command {
@@ -123,12 +117,18 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Starts the hub task. Cancelling `shutdown` closes every connection; the
-    /// task itself ends once every `Hub` and `Session` handle is dropped.
-    pub fn spawn(shutdown: &CancellationToken) -> (Hub, JoinHandle<()>) {
+    /// Starts the hub task on `store`, whose rooms' latest sequence numbers
+    /// are `heads`. Cancelling `shutdown` closes every connection; the task
+    /// itself ends once every `Hub` and `Session` handle is dropped, after
+    /// the messages still on their way to the store are answered.
+    pub fn spawn(
+        shutdown: &CancellationToken,
+        store: Arc<dyn Store>,
+        heads: HashMap<String, u64>,
+    ) -> (Hub, JoinHandle<()>) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clients = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(actor::run(receiver, Arc::clone(&clients)));
+        let task = tokio::spawn(actor::run(receiver, Arc::clone(&clients), store, heads));
         let hub = Hub {
             commands,
             clients,

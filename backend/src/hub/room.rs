@@ -1,4 +1,5 @@
-//! One room: who is in it, and the next sequence number its messages get.
+//! One room's members. Its messages and their sequence numbers are the
+//! store's business.
 
 use std::sync::Arc;
 
@@ -10,7 +11,6 @@ pub(super) struct Room {
     /// In order of joining. A `Vec` because fan-out, the hot path, walks it
     /// front to back; joins and leaves are rare next to deliveries.
     members: Vec<Member>,
-    next_seq: u64,
 }
 
 struct Member {
@@ -22,7 +22,6 @@ impl Room {
     pub(super) fn new() -> Self {
         Self {
             members: Vec::new(),
-            next_seq: 1,
         }
     }
 
@@ -48,11 +47,8 @@ impl Room {
         self.members.iter().map(|m| m.id)
     }
 
-    /// Takes the next sequence number: strictly increasing, no gaps.
-    pub(super) fn take_seq(&mut self) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        seq
+    pub(super) fn len(&self) -> usize {
+        self.members.len()
     }
 
     /// Hands the same event to every member except `except` and returns how

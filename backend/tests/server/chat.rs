@@ -72,7 +72,11 @@ async fn the_online_list_is_sent_on_join_and_kept_current() {
     let server = TestServer::start().await;
     let mut alice = Client::joined(&server, "alice").await;
     let mut bob = Client::typed(&server).await;
-    bob.send(&ClientMsg::Hello { nick: "bob".into() }).await;
+    bob.send(&ClientMsg::Hello {
+        nick: "bob".into(),
+        resume: Default::default(),
+    })
+    .await;
     bob.recv_until(|m| matches!(m, ServerMsg::Welcome { .. }))
         .await;
     let ServerMsg::Joined { members, .. } = bob.recv().await else {
@@ -121,14 +125,24 @@ async fn a_taken_nickname_gets_a_typed_error_and_the_connection_stays() {
     let mut second = Client::typed(&server).await;
     // Case and look-alike letters do not make a different nickname.
     for taken in ["alice", "ALICE", "\u{0430}lice"] {
-        second.send(&ClientMsg::Hello { nick: taken.into() }).await;
+        second
+            .send(&ClientMsg::Hello {
+                nick: taken.into(),
+                resume: Default::default(),
+            })
+            .await;
         let ServerMsg::Error { code, message, .. } = second.recv().await else {
             panic!("expected an error for {taken}");
         };
         assert_eq!(code, ErrorCode::NickTaken);
         assert!(message.contains("taken"), "{message}");
     }
-    second.send(&ClientMsg::Hello { nick: "a b".into() }).await;
+    second
+        .send(&ClientMsg::Hello {
+            nick: "a b".into(),
+            resume: Default::default(),
+        })
+        .await;
     let ServerMsg::Error { code, .. } = second.recv().await else {
         panic!("expected an error for a nickname with a space");
     };
@@ -137,6 +151,7 @@ async fn a_taken_nickname_gets_a_typed_error_and_the_connection_stays() {
     second
         .send(&ClientMsg::Hello {
             nick: "alice2".into(),
+            resume: Default::default(),
         })
         .await;
     assert!(matches!(second.recv().await, ServerMsg::Welcome { nick, .. } if nick == "alice2"));

@@ -3,5 +3,6 @@
 
 mod chat;
 mod guard;
+mod history;
 mod http;
 mod support;

@@ -41,7 +41,12 @@ impl TestServer {
 
     /// Starts a server with a configuration adjusted by `configure`.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let data = tempfile::tempdir().unwrap();
+        Self::start_on(tempfile::tempdir().unwrap(), configure).await
+    }
+
+    /// Starts a server on the data of `data` (a directory an earlier
+    /// server left with [`TestServer::stop_keeping_data`]).
+    pub async fn start_on(data: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config {
             data_dir: data.path().join("data"),
             // No web client build in these tests unless one asks for it.
@@ -74,8 +79,19 @@ impl TestServer {
         format!("ws://{}/ws", self.addr)
     }
 
+    /// Stops the server and hands back its data, to start another on it.
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        self.shut_down().await.unwrap();
+        let placeholder = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self._data, placeholder)
+    }
+
     /// Signals shutdown and waits for `run` to return.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shut_down().await
+    }
+
+    async fn shut_down(&mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -153,17 +169,47 @@ impl Client {
     /// A typed client that said hello as `nick` and is in the lobby.
     pub async fn joined(server: &TestServer, nick: &str) -> Self {
         let mut client = Self::typed(server).await;
-        client.send(&ClientMsg::Hello { nick: nick.into() }).await;
+        client
+            .send(&ClientMsg::Hello {
+                nick: nick.into(),
+                resume: Default::default(),
+            })
+            .await;
         match client.recv().await {
             ServerMsg::Welcome { nick: welcomed, .. } => assert_eq!(welcomed, nick),
             other => panic!("expected a welcome for {nick}, got {other:?}"),
         }
         match client.recv().await {
-            ServerMsg::Joined { room, members } => {
+            ServerMsg::Joined {
+                room,
+                members,
+                head,
+            } => {
                 assert_eq!(room, "lobby");
                 assert!(members.iter().any(|m| m == nick), "{members:?}");
+                if head > 0 {
+                    // The lobby's latest messages follow.
+                    let history = client.recv().await;
+                    assert!(matches!(history, ServerMsg::History { .. }), "{history:?}");
+                }
             }
             other => panic!("expected to join the lobby, got {other:?}"),
+        }
+        client
+    }
+
+    /// Says hello as `nick`, resuming `rooms` (room → last seen seq).
+    pub async fn resume(server: &TestServer, nick: &str, rooms: &[(&str, u64)]) -> Self {
+        let mut client = Self::typed(server).await;
+        client
+            .send(&ClientMsg::Hello {
+                nick: nick.into(),
+                resume: rooms.iter().map(|(r, s)| ((*r).to_owned(), *s)).collect(),
+            })
+            .await;
+        match client.recv().await {
+            ServerMsg::Welcome { .. } => {}
+            other => panic!("expected a welcome for {nick}, got {other:?}"),
         }
         client
     }

@@ -437,7 +437,14 @@ async fn connect(
 
     let (mut write, mut read) = ws.split();
     if let Some(nick) = session.nick.clone()
-        && !send(&mut write, &ClientMsg::Hello { nick }).await
+        && !send(
+            &mut write,
+            &ClientMsg::Hello {
+                nick,
+                resume: Default::default(),
+            },
+        )
+        .await
     {
         return End::Lost;
     }
@@ -485,7 +492,10 @@ async fn connect(
                     ClientMsg::Nick { nick }
                 } else {
                     session.nick = Some(nick.clone());
-                    ClientMsg::Hello { nick }
+                    ClientMsg::Hello {
+                        nick,
+                        resume: Default::default(),
+                    }
                 };
                 if !send(&mut write, &msg).await {
                     return End::Lost;

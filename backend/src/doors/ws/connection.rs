@@ -15,11 +15,13 @@ use shared::{ErrorCode, ServerMsg};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep, timeout};
 use tokio_tungstenite::tungstenite;
 
+use super::recall::Recall;
 use super::wire::{Inbound, Mode};
 use crate::config::Heartbeat;
 use crate::guard::{MessageRate, Permit, Verdict};
 use crate::hub::{Door, Hub, Request};
 use crate::outbox::{CloseReason, Inbox, Outgoing};
+use crate::store::Store;
 
 /// Most events written in one batch; a client with more queued gets several
 /// batches, so that a long backlog does not delay reading its frames.
@@ -50,6 +52,7 @@ pub(super) async fn serve(
     peer: Peer,
     heartbeat: Heartbeat,
     mut rate: MessageRate,
+    store: Arc<dyn Store>,
 ) {
     let Some((session, mut inbox)) = hub.connect(Door::WebSocket).await else {
         return;
@@ -67,6 +70,7 @@ pub(super) async fn serve(
     }
 
     let closer = session.closer().clone();
+    let mut recall = Recall::new(store);
     let mut batch: Vec<Arc<Outgoing>> = Vec::new();
     let mut ping = interval_at(Instant::now() + heartbeat.ping_every, heartbeat.ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -82,6 +86,7 @@ pub(super) async fn serve(
                     // The hub dropped this client: it is stopping.
                     break End::Close(CloseReason::Shutdown);
                 }
+                recall.expand(&mut batch).await;
                 let frames = mode.frames(&batch);
                 meter.sent(&batch);
                 batch.clear();
@@ -99,6 +104,7 @@ pub(super) async fn serve(
                     Some(Ok(Message::Text(text))) => match mode.decode(&text) {
                         Inbound::Request(request) => match rate.check() {
                             Verdict::Allow => {
+                                recall.note(&request);
                                 session.request(request).await;
                                 None
                             }
@@ -106,6 +112,14 @@ pub(super) async fn serve(
                                 metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
                                 Some(rate_limited(&request))
                             }
+                            Verdict::Disconnect => break End::Close(CloseReason::Flooding),
+                        },
+                        Inbound::History { room, before, limit } => match rate.check() {
+                            Verdict::Allow => Some(recall.older(&room, before, limit).await),
+                            Verdict::Refuse => Some(ServerMsg::error(
+                                ErrorCode::RateLimited,
+                                "slow down: you are asking for history too fast",
+                            )),
                             Verdict::Disconnect => break End::Close(CloseReason::Flooding),
                         },
                         Inbound::Reply(reply) => Some(reply),

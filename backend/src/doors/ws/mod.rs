@@ -7,6 +7,7 @@
 //! events as lines of text. Both kinds meet in the same rooms.
 
 mod connection;
+mod recall;
 mod wire;
 
 use std::net::SocketAddr;
@@ -82,6 +83,7 @@ pub async fn upgrade(
         hub,
         tracker,
         heartbeat,
+        store,
         ..
     } = app;
     // The socket keeps the connection's place under the caps once the HTTP
@@ -89,7 +91,9 @@ pub async fn upgrade(
     let permit = permit.map(|Extension(permit)| permit);
     ws.on_upgrade(move |socket| {
         let peer = connection::Peer { addr: peer, permit };
-        tracker.track_future(connection::serve(socket, mode, hub, peer, heartbeat, rate))
+        tracker.track_future(connection::serve(
+            socket, mode, hub, peer, heartbeat, rate, store,
+        ))
     })
 }
 

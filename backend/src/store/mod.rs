@@ -1,0 +1,185 @@
+//! The durable message store: where every chat message is kept, and what
+//! history, paging and resume read from.
+//!
+//! The hub hands each accepted message to [`Store::append`] and goes on; it
+//! acknowledges and broadcasts the message only when that future resolves,
+//! that is once the message is committed. The store numbers each message in
+//! its room as part of the commit (strictly increasing, no gaps: a message
+//! that is not committed takes no number), stamps it with the server's time,
+//! and answers a resend of a client-chosen id with the original message. The
+//! hub sees only the [`Store`] trait: today's implementation is SQLite in the
+//! data directory ([`open_sqlite`]); a shared database or a broker can take
+//! its place when Hubbub runs on several nodes, since the numbering is the
+//! store's.
+//!
+//! The SQLite store (`sqlite`) runs SQLite on its own threads, never on the
+//! runtime's: one writer thread owns the only write connection and commits
+//! appends in groups (`writer`), and reads run on a small pool of read-only
+//! connections through `spawn_blocking` (WAL lets them read beside the
+//! writer). `schema` holds the schema and its migrations.
+
+mod schema;
+mod sqlite;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use shared::{ChatMessage, ClientMsgId, MessageKind};
+
+pub use sqlite::SqliteStore;
+pub use writer::WriterStats;
+
+/// The most messages any one read returns, whatever `limit` it was given, so
+/// that no request can make the server hold a whole room in memory. Above
+/// `shared::limits::REPLAY_LIMIT` + 1, what the doors ask for.
+pub const MAX_READ: usize = 10_000;
+/// The most appends that may wait for the writer. One more is refused at once
+/// with [`StoreError::Overloaded`] (not stored, and without a number). The
+/// hub keeps its own count of messages in flight below this.
+pub const QUEUE_CAPACITY: usize = 8_192;
+
+/// A message the hub has accepted, for the store to number and keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub room: String,
+    pub nick: String,
+    pub text: String,
+    pub kind: MessageKind,
+    /// The id the sender chose, when it chose one. A second message with the
+    /// same id from the same nickname in the same room is not stored again:
+    /// its append answers with the original ([`Appended::duplicate`]).
+    pub client_id: Option<ClientMsgId>,
+}
+
+/// A committed message: what the sender's acknowledgement and the room's
+/// broadcast carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The message as stored, with its sequence number and time. For a
+    /// duplicate, the original (its text is the original's too).
+    pub msg: ChatMessage,
+    /// The message's client id had been used already: nothing new was
+    /// stored, and `msg` is the message sent the first time. Acknowledge it
+    /// again; do not broadcast it again.
+    pub duplicate: bool,
+}
+
+/// Where a committed message sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub seq: u64,
+    pub ts: i64,
+}
+
+/// Keeps messages durably. Every method returns at once with a future that
+/// owns what it needs, so the hub can start an append in its handler (without
+/// awaiting) and learn of the commit later.
+pub trait Store: Send + Sync + 'static {
+    /// Numbers, stamps and appends one message durably; resolves once it is
+    /// committed (fsynced). Calls from many tasks are grouped into one
+    /// transaction by the implementation (group commit): that is how ingest
+    /// reaches 20k msg/s with `synchronous=FULL`.
+    ///
+    /// Order: the message is queued when `append` is called, not when the
+    /// future is first polled, and messages are committed, and numbered, in
+    /// call order. Dropping the future does not take the message back.
+    ///
+    /// An error means the message was not stored and took no sequence
+    /// number, with one exception: when a commit itself fails
+    /// ([`StoreError::Write`], then [`StoreError::Failed`] for every later
+    /// append), what reached the disk is unknown until a restart. A client
+    /// that sends the message again with the same id then gets the original
+    /// if it was stored, and it is stored now if it was not.
+    fn append(&self, message: NewMessage) -> BoxFuture<'static, Result<Appended, StoreError>>;
+    /// The newest `limit` messages of `room` with seq < `before` (or the
+    /// newest overall when `None`), oldest first. `limit` is capped at
+    /// [`MAX_READ`].
+    fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<ChatMessage>, StoreError>>;
+    /// Messages of `room` with seq > `after`, oldest first, at most `limit`
+    /// (capped at [`MAX_READ`]).
+    fn since(
+        &self,
+        room: &str,
+        after: u64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<ChatMessage>, StoreError>>;
+    /// The highest seq of every room that has messages (loaded once at start).
+    fn heads(&self) -> BoxFuture<'static, Result<HashMap<String, u64>, StoreError>>;
+    /// The committed message a client already sent with this id in this
+    /// room, if any. (`append` already answers resends; this is for asking
+    /// without sending.)
+    fn find_by_client_id(
+        &self,
+        room: &str,
+        nick: &str,
+        client_id: &str,
+    ) -> BoxFuture<'static, Result<Option<Committed>, StoreError>>;
+    /// Waits for every append already made to be committed (graceful
+    /// shutdown), then refuses appends. Reads keep working.
+    fn close(&self) -> BoxFuture<'static, Result<(), StoreError>>;
+}
+
+/// Opens (creating it if need be) the SQLite store `hubbub.db` in `data_dir`
+/// and brings its schema up to date.
+///
+/// This does blocking file I/O (opening, migrating): call it before serving,
+/// or from `spawn_blocking`.
+pub fn open_sqlite(data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqliteStore::open(data_dir)?))
+}
+
+/// Why the store could not do what it was asked.
+///
+/// `Clone`, because one failed commit fails every append of its group, and
+/// each of them gets the error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or set up.
+    #[error("cannot open the message store {}: {reason}", path.display())]
+    Open { path: PathBuf, reason: String },
+    /// The database was written by a newer Hubbub.
+    #[error(
+        "the message store has schema version {found}, but this build knows only up to {known}: \
+         run a newer Hubbub, or restore a backup"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    /// The store could not give the message a sequence number it can keep
+    /// (the room's numbers are used up, or another process writes to the
+    /// same database).
+    #[error("a message to room {room:?} was refused: {reason}")]
+    Refused { room: String, reason: String },
+    /// [`QUEUE_CAPACITY`] appends are already waiting for the writer.
+    #[error("the message store is overloaded; the message was not stored")]
+    Overloaded,
+    /// The store was closed; the message was not stored.
+    #[error("the message store is closed; the message was not stored")]
+    Closed,
+    /// Writing the group this message was in failed; none of the group was
+    /// stored, and none took a sequence number. (If the commit itself
+    /// failed, that is unknown until a restart: see [`StoreError::Failed`].)
+    #[error("writing to the message store failed: {0}")]
+    Write(String),
+    /// A commit failed in a way that leaves unknown what reached the disk,
+    /// so the store takes no more writes until Hubbub is restarted (and
+    /// reads what is really there). Restart once the cause, such as a full
+    /// disk, is fixed.
+    #[error("the message store refuses writes after a failed commit: {0}")]
+    Failed(String),
+    /// A read failed.
+    #[error("reading from the message store failed: {0}")]
+    Read(String),
+    /// A stored row cannot be turned back into a message.
+    #[error("the message store holds a row it cannot read: {0}")]
+    Corrupt(String),
+}

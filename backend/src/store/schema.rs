@@ -1,0 +1,170 @@
+//! The SQLite schema, its migrations, and how a connection is set up.
+//!
+//! Migrations are a ladder on `PRAGMA user_version`: migration `i` (counting
+//! from 0) takes the schema from version `i` to `i + 1`. Opening runs the
+//! missing steps, and the version bump, in one transaction, so a crash leaves
+//! the old schema or the new one. A database with a version above the ladder
+//! was written by a newer build and is refused rather than guessed at.
+//!
+//! A migration is never edited once released; a change is a new step.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use shared::MessageKind;
+
+use super::StoreError;
+
+/// The database file inside the data directory.
+pub(super) const FILE_NAME: &str = "hubbub.db";
+
+/// How long a connection waits for a lock held by another one (a checkpoint,
+/// an operator's `sqlite3` session) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The write connection's page cache: negative means KiB (64 MiB).
+const WRITER_CACHE_KIB: i64 = -65_536;
+/// WAL pages after which a commit checkpoints (SQLite's default is 1,000).
+const CHECKPOINT_PAGES: i64 = 10_000;
+/// Bytes of WAL kept on disk after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
+/// Every step of the schema's history, oldest first.
+const MIGRATIONS: &[&str] = &[
+    // v1: messages, keyed by room and sequence number. WITHOUT ROWID keeps the
+    // rows in primary-key order, so history and replay are one range scan.
+    // STRICT makes SQLite refuse a value of the wrong type instead of storing
+    // it. `kind` is `text` or `action` (checked when read, so a new kind needs
+    // no table rebuild). The partial unique index makes a resend with the same
+    // client-chosen id a refusal, and finds the original for its ack.
+    "CREATE TABLE messages (
+        room      TEXT    NOT NULL,
+        seq       INTEGER NOT NULL CHECK (seq > 0),
+        ts        INTEGER NOT NULL,
+        nick      TEXT    NOT NULL,
+        text      TEXT    NOT NULL,
+        kind      TEXT    NOT NULL,
+        client_id TEXT,
+        PRIMARY KEY (room, seq)
+    ) STRICT, WITHOUT ROWID;
+    CREATE UNIQUE INDEX messages_client_id
+        ON messages (room, nick, client_id) WHERE client_id IS NOT NULL;",
+];
+
+/// The schema version this build writes.
+pub(super) fn version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Opens the write connection: creates the file if need be, sets WAL and
+/// `synchronous=FULL` (a commit is on disk when it returns, even across a
+/// power cut), and migrates.
+pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let open_error = |e: rusqlite::Error| StoreError::Open {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let mut conn = Connection::open(path).map_err(open_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(open_error)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Open {
+            path: path.to_owned(),
+            reason: format!("SQLite kept journal mode {mode:?} instead of WAL"),
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_error)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(open_error)?;
+    // Group commit spreads each transaction over many pages: the end of every
+    // room's range of the table and of every sender's range of the client-id
+    // index. Two settings keep that cheap (measured in docs/benchmarks.md,
+    // "Durable ingest"): a page cache that holds those hot pages (SQLite's
+    // default, 2 MiB, does not, and every miss is a read), and checkpoints
+    // every ~40 MiB of WAL instead of every ~4 MiB, so that a page written
+    // by many commits is copied back into the database once per checkpoint
+    // rather than once per few commits.
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)
+        .map_err(open_error)?;
+    conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
+        .map_err(open_error)?;
+    // After a checkpoint, a WAL that grew past this (readers held a
+    // checkpoint back) is cut back to it.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+        .map_err(open_error)?;
+    migrate(&mut conn).map_err(|e| match e {
+        Migration::TooNew { found } => StoreError::SchemaTooNew {
+            found,
+            known: version(),
+        },
+        Migration::Sqlite(e) => open_error(e),
+    })?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection to a database the writer has set up.
+pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let open_error = |e: rusqlite::Error| StoreError::Open {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+    Ok(conn)
+}
+
+enum Migration {
+    TooNew { found: i64 },
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Migration {
+    fn from(e: rusqlite::Error) -> Self {
+        Migration::Sqlite(e)
+    }
+}
+
+/// Runs the steps the database lacks, in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), Migration> {
+    // IMMEDIATE: take the write lock before reading the version, so two
+    // processes opening one fresh database cannot both migrate it.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > version() {
+        return Err(Migration::TooNew { found });
+    }
+    let done = usize::try_from(found).unwrap_or(0);
+    if done == MIGRATIONS.len() {
+        return Ok(());
+    }
+    for step in MIGRATIONS.iter().skip(done) {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", version())?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// How a message's kind is stored.
+pub(super) fn kind_to_sql(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Text => "text",
+        MessageKind::Action => "action",
+    }
+}
+
+/// The kind stored as `value`, if this build knows it.
+pub(super) fn kind_from_sql(value: &str) -> Option<MessageKind> {
+    match value {
+        "text" => Some(MessageKind::Text),
+        "action" => Some(MessageKind::Action),
+        _ => None,
+    }
+}
