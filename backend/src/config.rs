@@ -92,6 +92,9 @@ pub struct Heartbeat {
     pub write_deadline: Duration,
     /// How long a closing connection waits for the client's close frame.
     pub close_grace: Duration,
+    /// How long a reader may stay behind the live messages, catching up from
+    /// the store, before it is closed as slow (it then resumes on reconnect).
+    pub max_lag: Duration,
 }
 
 impl Default for Heartbeat {
@@ -103,6 +106,7 @@ impl Default for Heartbeat {
             idle_after: Duration::from_secs(60),
             write_deadline: Duration::from_secs(10),
             close_grace: Duration::from_secs(2),
+            max_lag: Duration::from_secs(60),
         }
     }
 }

@@ -57,7 +57,8 @@ pub async fn run(
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let (hub, hub_task) = hub::Hub::spawn(&stop, Arc::clone(&store), heads);
+    let (hub, hub_task) =
+        hub::Hub::spawn(&stop, Arc::clone(&store), heads, config.heartbeat.max_lag);
     let guards = Arc::new(guard::Guards::new(&config.guard));
     let grace = config.shutdown_grace;
     let header_read_timeout = config.guard.header_read_timeout;

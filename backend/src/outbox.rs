@@ -12,6 +12,7 @@
 //! a full queue never blocks the hub; it marks the connection as too slow and
 //! closes it (see [`CloseReason::Slow`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -20,10 +21,14 @@ use shared::ServerMsg;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// How many events may wait for one connection before it counts as too slow.
-/// gorilla's chat example uses 256 as well; at chat rates that is minutes of
-/// traffic for a person, and a fraction of a second for a stalled socket.
+/// How many events may wait for one connection. gorilla's chat example uses
+/// 256 as well; at chat rates that is minutes of traffic for a person, and a
+/// fraction of a second for a stalled socket.
 pub const OUTBOX_CAPACITY: usize = 256;
+/// The part of each queue that room events leave free, for what concerns the
+/// client alone (its acks, errors, joins): a reader that falls behind the
+/// room still hears about its own messages.
+pub const UNICAST_HEADROOM: usize = 32;
 
 /// One event on its way to one or many connections.
 pub struct Outgoing {
@@ -116,12 +121,16 @@ impl CloseReason {
 pub struct Outbox {
     tx: mpsc::Sender<Arc<Outgoing>>,
     closer: Closer,
+    behind: Arc<AtomicBool>,
 }
 
 /// The result of handing an event to a connection.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pushed {
     Queued,
+    /// The reader is behind: the event was not queued, and the connection
+    /// reads it from the store when it catches up.
+    Behind,
     /// The connection is gone or is being closed; forget it.
     Gone,
 }
@@ -141,6 +150,33 @@ impl Outbox {
         }
     }
 
+    /// Queues a room event, unless the reader is behind: then it is not
+    /// queued (the store has it), and a reader whose queue is nearly full is
+    /// marked behind. Only unicast events use the last [`UNICAST_HEADROOM`]
+    /// places.
+    pub fn try_broadcast(&self, event: Arc<Outgoing>) -> Pushed {
+        if self.tx.is_closed() {
+            return Pushed::Gone;
+        }
+        if self.behind.load(Ordering::Acquire) {
+            return Pushed::Behind;
+        }
+        if self.tx.capacity() <= UNICAST_HEADROOM {
+            self.behind.store(true, Ordering::Release);
+            return Pushed::Behind;
+        }
+        self.try_push(event)
+    }
+
+    /// The reader has caught up: room events are queued again.
+    pub fn set_live(&self) {
+        self.behind.store(false, Ordering::Release);
+    }
+
+    pub fn is_behind(&self) -> bool {
+        self.behind.load(Ordering::Acquire)
+    }
+
     pub fn closer(&self) -> &Closer {
         &self.closer
     }
@@ -149,6 +185,7 @@ impl Outbox {
 /// The connection's side of its queue.
 pub struct Inbox {
     rx: mpsc::Receiver<Arc<Outgoing>>,
+    behind: Arc<AtomicBool>,
 }
 
 impl Inbox {
@@ -157,6 +194,14 @@ impl Inbox {
     /// Returns 0 only when the hub has dropped the connection.
     pub async fn recv_many(&mut self, batch: &mut Vec<Arc<Outgoing>>, max: usize) -> usize {
         self.rx.recv_many(batch, max).await
+    }
+
+    /// Whether the hub stopped queueing room events because this reader
+    /// fell behind, and everything it did queue has been taken: time to
+    /// catch up from the store. (The flag is only ever set while the queue
+    /// is nearly full, so the connection always wakes to drain it first.)
+    pub fn needs_catch_up(&self) -> bool {
+        self.behind.load(Ordering::Acquire) && self.rx.is_empty()
     }
 }
 
@@ -202,11 +247,13 @@ impl Closer {
 /// Creates a connection's queue, closable under `parent`.
 pub fn outbox(parent: &CancellationToken) -> (Outbox, Inbox) {
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    let behind = Arc::new(AtomicBool::new(false));
     let outbox = Outbox {
         tx,
         closer: Closer::new(parent),
+        behind: Arc::clone(&behind),
     };
-    (outbox, Inbox { rx })
+    (outbox, Inbox { rx, behind })
 }
 
 #[cfg(test)]
@@ -248,6 +295,28 @@ mod tests {
         assert_eq!(outbox.try_push(event), Pushed::Gone);
         assert!(outbox.closer().is_closed());
         assert_eq!(outbox.closer().reason(), CloseReason::Slow);
+    }
+
+    #[tokio::test]
+    async fn a_reader_falling_behind_stops_taking_room_events_but_keeps_its_own() {
+        let server = CancellationToken::new();
+        let (outbox, mut inbox) = outbox(&server);
+        let event = Outgoing::new(ServerMsg::error(ErrorCode::Malformed, "x"));
+        let room_share = OUTBOX_CAPACITY - UNICAST_HEADROOM;
+        for _ in 0..room_share {
+            assert_eq!(outbox.try_broadcast(event.clone()), Pushed::Queued);
+        }
+        assert_eq!(outbox.try_broadcast(event.clone()), Pushed::Behind);
+        assert!(outbox.is_behind());
+        assert!(!outbox.closer().is_closed(), "behind is not closed");
+        // The client's own answers still fit.
+        assert_eq!(outbox.try_push(event.clone()), Pushed::Queued);
+        assert!(!inbox.needs_catch_up(), "first drain what is queued");
+        let mut batch = Vec::new();
+        while inbox.recv_many(&mut batch, 1000).await > 0 && !inbox.rx.is_empty() {}
+        assert!(inbox.needs_catch_up());
+        outbox.set_live();
+        assert_eq!(outbox.try_broadcast(event), Pushed::Queued);
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use super::room::Room;
 use super::{ClientId, Command, Door, Request};
-use crate::outbox::{Outbox, Outgoing, Pushed};
+use crate::outbox::{CloseReason, Outbox, Outgoing, Pushed};
 use crate::store::{Appended, NewMessage, Store, StoreError};
 
 /// Messages handed to the store and not yet committed. Past this the hub
@@ -47,8 +47,9 @@ pub(super) async fn run(
     clients: Arc<AtomicUsize>,
     store: Arc<dyn Store>,
     heads: HashMap<String, u64>,
+    max_lag: Duration,
 ) {
-    let mut state = State::new(store, heads);
+    let mut state = State::new(store, heads, max_lag);
     let mut commits: FuturesOrdered<Commit> = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -81,6 +82,8 @@ struct Client {
     typing: HashMap<String, Instant>,
     /// Its messages handed to the store and not answered yet.
     in_flight: usize,
+    /// Since when it has been behind the live messages, if it is.
+    behind_since: Option<Instant>,
     #[allow(dead_code, reason = "read by per-door metrics once more doors exist")]
     door: Door,
 }
@@ -101,12 +104,16 @@ struct State {
     next_guest: u64,
     /// Connections found gone during a fan-out, removed once it is done.
     gone: Vec<ClientId>,
+    /// Readers found behind during a fan-out: they catch up from the store.
+    behind: Vec<ClientId>,
+    /// How long a reader may stay behind before it is closed as slow.
+    max_lag: Duration,
     messages_in: metrics::Counter,
     deliveries: metrics::Counter,
 }
 
 impl State {
-    fn new(store: Arc<dyn Store>, heads: HashMap<String, u64>) -> Self {
+    fn new(store: Arc<dyn Store>, heads: HashMap<String, u64>, max_lag: Duration) -> Self {
         Self {
             clients: HashMap::new(),
             nicks: HashMap::new(),
@@ -116,6 +123,8 @@ impl State {
             store,
             next_guest: 0,
             gone: Vec::new(),
+            behind: Vec::new(),
+            max_lag,
             messages_in: metrics::counter!(crate::metrics::MESSAGES_IN),
             deliveries: metrics::counter!(crate::metrics::DELIVERIES),
         }
@@ -130,13 +139,42 @@ impl State {
                     rooms: BTreeSet::new(),
                     typing: HashMap::new(),
                     in_flight: 0,
+                    behind_since: None,
                     door,
                 };
                 self.clients.insert(id, client);
             }
             Command::Request { id, request } => self.request(id, request, commits),
             Command::Disconnect { id } => self.remove(id),
+            Command::CatchUp {
+                id,
+                positions,
+                reply,
+            } => {
+                let _ = reply.send(self.caught_up(id, &positions));
+            }
         }
+    }
+
+    /// Whether a reader that was behind has now read, from the store, up to
+    /// the head of each of its rooms; if so, room events are queued for it
+    /// again. The hub answers between commits, so no message can fall
+    /// between what the reader read and what it is sent from now on.
+    fn caught_up(&mut self, id: ClientId, positions: &HashMap<String, u64>) -> bool {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return false;
+        };
+        let level = client.rooms.iter().all(|room| {
+            let head = self.heads.get(room).copied().unwrap_or(0);
+            head <= positions.get(room).copied().unwrap_or(0)
+        });
+        if level {
+            client.outbox.set_live();
+            client.behind_since = None;
+            return true;
+        }
+        self.behind.push(id);
+        false
     }
 
     fn request(&mut self, id: ClientId, request: Request, commits: &mut FuturesOrdered<Commit>) {
@@ -295,7 +333,7 @@ impl State {
                 room: name.clone(),
                 nick,
             });
-            room.broadcast(&event, None, &mut self.gone);
+            room.broadcast(&event, None, &mut self.gone, &mut self.behind);
             room.add(id, outbox);
         }
         let mut members: Vec<String> = room
@@ -499,7 +537,7 @@ impl State {
         let name = msg.room.clone();
         let event = Outgoing::new(ServerMsg::Message(msg));
         if let Some(room) = self.rooms.get(&name) {
-            let delivered = room.broadcast(&event, None, &mut self.gone);
+            let delivered = room.broadcast(&event, None, &mut self.gone, &mut self.behind);
             self.deliveries.increment(delivered as u64);
         }
     }
@@ -552,7 +590,7 @@ impl State {
             nick,
         });
         if let Some(room) = self.rooms.get(room_name) {
-            room.broadcast(&event, Some(id), &mut self.gone);
+            room.broadcast(&event, Some(id), &mut self.gone, &mut self.behind);
         }
         Ok(())
     }
@@ -613,12 +651,25 @@ impl State {
             room: name.to_owned(),
             nick,
         });
-        room.broadcast(&event, None, &mut self.gone);
+        room.broadcast(&event, None, &mut self.gone, &mut self.behind);
     }
 
-    /// Removes the connections found gone during the last command. Removing
-    /// one tells its rooms, which can find more gone: repeat until none are.
+    /// Deals with what the last command found: readers that fell behind
+    /// (closed as slow once behind for too long) and connections gone.
+    /// Removing one tells its rooms, which can find more: repeat until done.
     fn sweep(&mut self) {
+        let now = Instant::now();
+        for id in std::mem::take(&mut self.behind) {
+            let Some(client) = self.clients.get_mut(&id) else {
+                continue;
+            };
+            let since = *client.behind_since.get_or_insert(now);
+            if now.duration_since(since) > self.max_lag {
+                metrics::counter!(crate::metrics::SLOW_DISCONNECTS).increment(1);
+                client.outbox.closer().close(CloseReason::Slow);
+                self.gone.push(id);
+            }
+        }
         while let Some(id) = self.gone.pop() {
             self.remove(id);
         }

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use shared::{ClientMsgId, MessageKind};
-use tokio::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -103,6 +105,12 @@ enum Command {
     Disconnect {
         id: ClientId,
     },
+    /// A reader that was behind has read up to `positions` (room → seq).
+    CatchUp {
+        id: ClientId,
+        positions: HashMap<String, u64>,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// A cloneable handle to the hub, held by the doors.
@@ -125,10 +133,17 @@ impl Hub {
         shutdown: &CancellationToken,
         store: Arc<dyn Store>,
         heads: HashMap<String, u64>,
+        max_lag: Duration,
     ) -> (Hub, JoinHandle<()>) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clients = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(actor::run(receiver, Arc::clone(&clients), store, heads));
+        let task = tokio::spawn(actor::run(
+            receiver,
+            Arc::clone(&clients),
+            store,
+            heads,
+            max_lag,
+        ));
         let hub = Hub {
             commands,
             clients,
@@ -193,6 +208,21 @@ impl Session {
                 request,
             })
             .await;
+    }
+
+    /// Tells the hub how far a reader that was behind has read; true when
+    /// that is everything, and live room events flow to it again.
+    pub async fn catch_up(&self, positions: HashMap<String, u64>) -> bool {
+        let (reply, answer) = oneshot::channel();
+        let asked = self
+            .commands
+            .send(Command::CatchUp {
+                id: self.id,
+                positions,
+                reply,
+            })
+            .await;
+        asked.is_ok() && answer.await.unwrap_or(false)
     }
 
     /// Leaves every room and frees the nickname.

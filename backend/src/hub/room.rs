@@ -52,21 +52,24 @@ impl Room {
     }
 
     /// Hands the same event to every member except `except` and returns how
-    /// many took it. Members whose connection is gone (or was just found too
-    /// slow) are added to `gone`, for the hub to remove after the walk.
+    /// many took it. Members whose connection is gone are added to `gone`,
+    /// for the hub to remove after the walk; members who are behind (and
+    /// will read the event from the store) to `behind`.
     pub(super) fn broadcast(
         &self,
         event: &Arc<Outgoing>,
         except: Option<ClientId>,
         gone: &mut Vec<ClientId>,
+        behind: &mut Vec<ClientId>,
     ) -> usize {
         let mut delivered = 0;
         for member in &self.members {
             if Some(member.id) == except {
                 continue;
             }
-            match member.outbox.try_push(Arc::clone(event)) {
+            match member.outbox.try_broadcast(Arc::clone(event)) {
                 Pushed::Queued => delivered += 1,
+                Pushed::Behind => behind.push(member.id),
                 Pushed::Gone => gone.push(member.id),
             }
         }

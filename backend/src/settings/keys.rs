@@ -162,6 +162,16 @@ pub const KEYS: &[Key] = &[
         help: "Milliseconds a closing connection waits for the client's close frame",
     },
     Key {
+        path: "websocket.max_lag_secs",
+        env: "HUBBUB_WEBSOCKET_MAX_LAG_SECS",
+        flag: "websocket-max-lag-secs",
+        slot: Slot::Secs {
+            field: |c| &mut c.heartbeat.max_lag,
+            min: 1,
+        },
+        help: "Seconds a slow reader may stay behind, catching up from history, before it is closed",
+    },
+    Key {
         path: "websocket.allowed_origins",
         env: "HUBBUB_WEBSOCKET_ALLOWED_ORIGINS",
         flag: "websocket-allowed-origins",
@@ -631,6 +641,7 @@ mod tests {
                     idle_after,
                     write_deadline,
                     close_grace,
+                    max_lag,
                 },
             shutdown_grace,
             guard:
@@ -652,6 +663,7 @@ mod tests {
         assert_ne!(idle_after, &d.heartbeat.idle_after);
         assert_ne!(write_deadline, &d.heartbeat.write_deadline);
         assert_ne!(close_grace, &d.heartbeat.close_grace);
+        assert_ne!(max_lag, &d.heartbeat.max_lag);
         assert_ne!(shutdown_grace, &d.shutdown_grace);
         assert_ne!(allowed_origins, &d.guard.allowed_origins);
         assert_ne!(messages_per_second, &d.guard.messages_per_second);

@@ -1,6 +1,12 @@
 //! Chat through the WebSocket door: typed and plain-text clients, presence,
 //! errors, slow and silent clients, shutdown.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic here is a failed test"
+)]
+
 use std::time::Duration;
 
 use crate::support::{Client, PATIENCE, TestServer};
@@ -274,25 +280,11 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_never_reads_does_not_delay_the_others() {
-    // Alice sends far faster than a person; lift the rate limit for her.
-    let server = TestServer::start_with(|config| {
-        config.guard.messages_per_second = 1e6;
-        config.guard.message_burst = 100_000;
-    })
-    .await;
-    let alice = Client::joined(&server, "alice").await;
-    let mut bob = Client::joined(&server, "bob").await;
-    // The sloth joins and then never reads again: the kernel's buffers fill,
-    // then its queue in the server.
-    let mut sloth = Client::joined(&server, "sloth").await;
-
+/// Posts `total` 4 KB messages as `alice`, as a well-behaved client does (at
+/// most 32 awaiting their acks, reading everything she is sent).
+fn flood(alice: Client, total: usize) -> tokio::task::JoinHandle<()> {
     let text = "z".repeat(4000);
-    let total = 3000; // 12 MB: far more than loopback socket buffers hold.
-    // Alice sends as a well-behaved client does: at most 32 messages awaiting
-    // their acks, reading everything the server sends her.
-    let sender = tokio::spawn(async move {
+    tokio::spawn(async move {
         let (mut sink, mut stream) = alice.ws.split();
         let (mut sent, mut acked) = (0, 0);
         while acked < total {
@@ -318,24 +310,71 @@ async fn a_client_that_never_reads_does_not_delay_the_others() {
                 acked += 1;
             }
         }
-        (sink, stream)
-    });
+    })
+}
+
+fn unthrottled(config: &mut backend::Config) {
+    config.guard.messages_per_second = 1e6;
+    config.guard.message_burst = 100_000;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stalls_catches_up_from_history_without_delaying_others() {
+    let server = TestServer::start_with(unthrottled).await;
+    let alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    // The sloth joins and then stops reading: the kernel's buffers fill,
+    // then its queue in the server.
+    let mut sloth = Client::joined(&server, "sloth").await;
+
+    let total = 3000; // 12 MB: far more than loopback socket buffers hold.
+    let sender = flood(alice, total);
     let mut seen = 0;
-    let mut sloth_left = false;
-    while seen < total || !sloth_left {
+    while seen < total {
         match bob.recv().await {
             ServerMsg::Message(m) => {
                 assert_eq!(m.nick, "alice");
                 seen += 1;
             }
-            ServerMsg::UserLeft { nick, .. } if nick == "sloth" => sloth_left = true,
+            ServerMsg::UserLeft { nick, .. } => panic!("{nick} was disconnected"),
             _ => {}
         }
     }
-    let _alice = sender.await.unwrap();
-    assert_eq!(seen, total, "bob got every message while the sloth stalled");
+    sender.await.unwrap();
 
-    // Once the sloth reads again, it learns why it was cut off.
+    // The sloth reads again: everything, once, in order, from its queue and
+    // then from the store, and it is still connected.
+    let mut got: Vec<u64> = Vec::new();
+    while got.len() < total {
+        match sloth.recv().await {
+            ServerMsg::Message(m) => got.push(m.seq),
+            ServerMsg::History { messages, .. } => got.extend(messages.iter().map(|m| m.seq)),
+            _ => {}
+        }
+    }
+    assert_eq!(got, (1..=total as u64).collect::<Vec<_>>());
+    bob.say("b1", "still there?").await;
+    let next = sloth
+        .recv_until(|m| matches!(m, ServerMsg::Message(_)))
+        .await;
+    assert!(matches!(next, ServerMsg::Message(m) if m.text == "still there?"));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_behind_for_too_long_is_closed_as_slow() {
+    let server = TestServer::start_with(|config| {
+        unthrottled(config);
+        config.heartbeat.max_lag = Duration::from_millis(300);
+    })
+    .await;
+    let alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    let mut sloth = Client::joined(&server, "sloth").await;
+    let sender = flood(alice, 3000);
+    bob.recv_until(|m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "sloth"))
+        .await;
+    sender.await.unwrap();
     let close = sloth.expect_close().await;
     assert_eq!(u16::from(close.code), 1008);
     assert_eq!(close.reason.as_str(), "slow: too far behind");

@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::SinkExt;
@@ -19,13 +20,16 @@ use super::recall::Recall;
 use super::wire::{Inbound, Mode};
 use crate::config::Heartbeat;
 use crate::guard::{MessageRate, Permit, Verdict};
-use crate::hub::{Door, Hub, Request};
+use crate::hub::{Door, Hub, Request, Session};
 use crate::outbox::{CloseReason, Inbox, Outgoing};
 use crate::store::Store;
 
 /// Most events written in one batch; a client with more queued gets several
 /// batches, so that a long backlog does not delay reading its frames.
 const MAX_BATCH: usize = 64;
+
+/// Bytes fed to the socket between flushes within one batch.
+const FLUSH_EVERY: usize = 64 * 1024;
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +97,11 @@ pub(super) async fn serve(
                 if let Some(end) = write(&mut socket, frames, heartbeat).await {
                     break end;
                 }
+                if inbox.needs_catch_up()
+                    && let Some(end) = catch_up(&mut socket, &mut recall, &session, mode, heartbeat).await
+                {
+                    break end;
+                }
             }
             frame = socket.recv() => {
                 idle.as_mut().reset(Instant::now() + heartbeat.idle_after);
@@ -115,7 +124,14 @@ pub(super) async fn serve(
                             Verdict::Disconnect => break End::Close(CloseReason::Flooding),
                         },
                         Inbound::History { room, before, limit } => match rate.check() {
-                            Verdict::Allow => Some(recall.older(&room, before, limit).await),
+                            Verdict::Allow => {
+                                let pages = recall.older(&room, before, limit).await;
+                                let frames = pages.into_iter().filter_map(|p| mode.frame_of(p)).collect();
+                                if let Some(end) = write(&mut socket, frames, heartbeat).await {
+                                    break end;
+                                }
+                                None
+                            }
                             Verdict::Refuse => Some(ServerMsg::error(
                                 ErrorCode::RateLimited,
                                 "slow down: you are asking for history too fast",
@@ -167,8 +183,16 @@ async fn write(socket: &mut WebSocket, frames: Vec<Message>, heartbeat: Heartbea
         return None;
     }
     let written = timeout(heartbeat.write_deadline, async {
+        let mut unflushed = 0;
         for frame in frames {
+            unflushed += frame_len(&frame);
             socket.feed(frame).await?;
+            // A long batch goes out in slices, each waiting for the socket,
+            // so the write buffer stays bounded for a slow reader.
+            if unflushed >= FLUSH_EVERY {
+                socket.flush().await?;
+                unflushed = 0;
+            }
         }
         socket.flush().await
     })
@@ -177,6 +201,33 @@ async fn write(socket: &mut WebSocket, frames: Vec<Message>, heartbeat: Heartbea
         Ok(Ok(())) => None,
         Ok(Err(_)) => Some(End::PeerGone),
         Err(_elapsed) => Some(End::Close(CloseReason::WriteTimeout)),
+    }
+}
+
+/// Brings a reader that fell behind up to date from the store, page by page,
+/// until the hub agrees it has everything and sends it live messages again.
+/// The hub closes a reader that stays behind too long (`max_lag`).
+async fn catch_up(
+    socket: &mut WebSocket,
+    recall: &mut Recall,
+    session: &Session,
+    mode: Mode,
+    heartbeat: Heartbeat,
+) -> Option<End> {
+    loop {
+        let pages = recall.missed().await;
+        let wrote = !pages.is_empty();
+        if let Some(end) = write(socket, mode.frames(&pages), heartbeat).await {
+            return Some(end);
+        }
+        if session.catch_up(recall.positions()).await || session.closer().is_closed() {
+            return None;
+        }
+        if !wrote {
+            // The store had nothing new yet (or could not be read): give it
+            // a moment rather than asking again at once.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -201,6 +252,14 @@ async fn deliver_backlog(
         }
     })
     .await;
+}
+
+fn frame_len(frame: &Message) -> usize {
+    match frame {
+        Message::Text(text) => text.len(),
+        Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+        Message::Close(_) => 0,
+    }
 }
 
 /// Says goodbye as the protocol asks: a close frame with a code and a reason,

@@ -33,9 +33,11 @@ const READ_BUFFER: usize = 4 * 1024;
 /// Writes collect up to this many bytes before going to the socket, so that a
 /// batch of queued events leaves in one write.
 const WRITE_BUFFER: usize = 16 * 1024;
-/// The write buffer never grows past this: a batch of events plus one
-/// largest frame. Beyond it a write fails instead of eating memory.
-const MAX_WRITE_BUFFER: usize = WRITE_BUFFER + 2 * MAX_FRAME_BYTES;
+/// The write buffer never grows past this: what is fed between two flushes
+/// (64 KiB) plus one largest frame (a history frame: 64 KiB of text, which
+/// JSON escaping can make several times longer). Beyond it a write fails
+/// instead of eating memory.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
 /// `GET /ws`: checks the handshake, upgrades to a WebSocket and serves the
 /// connection until it ends.

@@ -1,6 +1,7 @@
 //! History for one connection: what a client gets from the store when it
 //! joins a room (the latest messages), when it comes back (exactly what it
-//! missed), and when it scrolls up (older pages).
+//! missed), when it scrolls up (older pages), and when it fell behind the
+//! live messages and catches up.
 //!
 //! The order of events makes this exact. The hub tells a client `joined`,
 //! with the room's head, before any live message of that room reaches the
@@ -9,7 +10,7 @@
 //! carries on with the queue: history and live messages meet without a gap
 //! and without a message twice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use shared::limits::{JOIN_HISTORY, MAX_HISTORY_PAGE, REPLAY_LIMIT};
@@ -26,6 +27,8 @@ pub(super) struct Recall {
     /// The last sequence number the client saw per room, from its hello,
     /// until the room's `joined` uses it.
     resume: BTreeMap<String, u64>,
+    /// The last sequence number written to the client per room.
+    positions: HashMap<String, u64>,
 }
 
 impl Recall {
@@ -34,6 +37,7 @@ impl Recall {
             store,
             rooms: HashSet::new(),
             resume: BTreeMap::new(),
+            positions: HashMap::new(),
         }
     }
 
@@ -44,14 +48,19 @@ impl Recall {
         }
     }
 
-    /// Inserts, after each `joined` in the batch, the history that goes with
-    /// it. Batches without one (nearly all) pass untouched.
+    /// Prepares a batch for writing: notes how far each room has been
+    /// written, drops a message already written (after a catch-up from the
+    /// store, the live copy of a message read there may still come), and
+    /// inserts, after each `joined`, the history that goes with it.
     pub(super) async fn expand(&mut self, batch: &mut Vec<Arc<Outgoing>>) {
-        let joins = batch.iter().any(|event| {
-            matches!(
-                event.msg(),
-                ServerMsg::Joined { .. } | ServerMsg::Left { .. }
-            )
+        let mut joins = false;
+        batch.retain(|event| match event.msg() {
+            ServerMsg::Message(m) => advance(&mut self.positions, &m.room, m.seq),
+            ServerMsg::Joined { .. } | ServerMsg::Left { .. } => {
+                joins = true;
+                true
+            }
+            _ => true,
         });
         if !joins {
             return;
@@ -62,6 +71,7 @@ impl Recall {
                 ServerMsg::Joined { room, head, .. } => Some((room.clone(), *head)),
                 ServerMsg::Left { room } => {
                     self.rooms.remove(room);
+                    self.positions.remove(room);
                     None
                 }
                 _ => None,
@@ -72,8 +82,40 @@ impl Recall {
                 for msg in self.catch_up(&room, head).await {
                     batch.push(Outgoing::new(msg));
                 }
+                // History covers the room up to its head; live messages
+                // follow it.
+                advance(&mut self.positions, &room, head);
             }
         }
+    }
+
+    /// For a reader that fell behind: the next pages of what it missed in
+    /// each room, read from the store after what it was last written.
+    pub(super) async fn missed(&mut self) -> Vec<Arc<Outgoing>> {
+        let mut pages = Vec::new();
+        let rooms: Vec<String> = self.rooms.iter().cloned().collect();
+        for room in rooms {
+            let after = self.positions.get(&room).copied().unwrap_or(0);
+            match self.store.since(&room, after, REPLAY_LIMIT).await {
+                Ok(messages) if !messages.is_empty() => {
+                    if let Some(last) = messages.last() {
+                        advance(&mut self.positions, &room, last.seq);
+                    }
+                    pages.extend(page(&room, messages).into_iter().map(Outgoing::new));
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, room, "cannot read missed messages"),
+            }
+        }
+        pages
+    }
+
+    /// How far each of the client's rooms has been written.
+    pub(super) fn positions(&self) -> HashMap<String, u64> {
+        self.rooms
+            .iter()
+            .map(|room| (room.clone(), self.positions.get(room).copied().unwrap_or(0)))
+            .collect()
     }
 
     /// What a client that just joined `room` (whose latest message is
@@ -93,7 +135,7 @@ impl Recall {
                     let whole = missed.len() <= REPLAY_LIMIT
                         && missed.first().is_some_and(|m| m.seq == seen + 1);
                     if whole {
-                        return vec![page(room, missed)];
+                        return page(room, missed);
                     }
                     // Too much to replay: say where the hole is, then give
                     // the latest messages as a fresh start.
@@ -107,13 +149,13 @@ impl Recall {
                             to,
                         });
                     }
-                    out.push(page(room, latest));
+                    out.extend(page(room, latest));
                     return out;
                 }
                 Err(error) => return vec![unavailable(&error)],
             }
         }
-        vec![page(room, self.latest(room, head).await)]
+        page(room, self.latest(room, head).await)
     }
 
     async fn latest(&self, room: &str, head: u64) -> Vec<ChatMessage> {
@@ -127,12 +169,17 @@ impl Recall {
     }
 
     /// An older page, for a `history` request.
-    pub(super) async fn older(&self, room: &str, before: u64, limit: Option<u32>) -> ServerMsg {
+    pub(super) async fn older(
+        &self,
+        room: &str,
+        before: u64,
+        limit: Option<u32>,
+    ) -> Vec<ServerMsg> {
         if !self.rooms.contains(room) {
-            return ServerMsg::error(
+            return vec![ServerMsg::error(
                 ErrorCode::NotInRoom,
                 format!("join {room} to read its history"),
-            );
+            )];
         }
         let limit = limit
             .map_or(MAX_HISTORY_PAGE, |l| {
@@ -141,14 +188,57 @@ impl Recall {
             .clamp(1, MAX_HISTORY_PAGE);
         match self.store.history(room, Some(before), limit).await {
             Ok(messages) => page(room, messages),
-            Err(error) => unavailable(&error),
+            Err(error) => vec![unavailable(&error)],
         }
     }
 }
 
-/// A page of messages; sequence numbers start at 1 and have no gaps, so the
-/// first one says whether older ones exist.
-fn page(room: &str, messages: Vec<ChatMessage>) -> ServerMsg {
+/// Moves a room's written position to `seq`; false if it was already there
+/// or past it (the message was written before).
+fn advance(positions: &mut HashMap<String, u64>, room: &str, seq: u64) -> bool {
+    match positions.get_mut(room) {
+        Some(at) if *at >= seq => false,
+        Some(at) => {
+            *at = seq;
+            true
+        }
+        None => {
+            positions.insert(room.to_owned(), seq);
+            true
+        }
+    }
+}
+
+/// Most text in one `history` frame. A page of long messages is sent as
+/// several frames, so that no frame is larger than a connection's write
+/// buffer takes, or than a client would want to parse at once.
+const FRAME_TEXT_BYTES: usize = 64 * 1024;
+
+/// A page of messages as `history` frames of at most [`MAX_HISTORY_PAGE`]
+/// messages and about [`FRAME_TEXT_BYTES`] of text each (never empty:
+/// a frame holds at least one message). Sequence numbers start at 1 and
+/// have no gaps, so a frame's first one says whether older ones exist.
+fn page(room: &str, messages: Vec<ChatMessage>) -> Vec<ServerMsg> {
+    let mut frames = Vec::new();
+    let mut chunk: Vec<ChatMessage> = Vec::new();
+    let mut bytes = 0;
+    for message in messages {
+        let len = message.text.len();
+        if !chunk.is_empty() && (chunk.len() == MAX_HISTORY_PAGE || bytes + len > FRAME_TEXT_BYTES)
+        {
+            frames.push(history(room, std::mem::take(&mut chunk)));
+            bytes = 0;
+        }
+        bytes += len;
+        chunk.push(message);
+    }
+    if !chunk.is_empty() || frames.is_empty() {
+        frames.push(history(room, chunk));
+    }
+    frames
+}
+
+fn history(room: &str, messages: Vec<ChatMessage>) -> ServerMsg {
     let has_older = messages.first().is_some_and(|m| m.seq > 1);
     ServerMsg::History {
         room: room.to_owned(),
@@ -163,4 +253,43 @@ fn unavailable(error: &crate::store::StoreError) -> ServerMsg {
         ErrorCode::StoreFailed,
         "history is unavailable right now; try again",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::MessageKind;
+
+    fn message(seq: u64, len: usize) -> ChatMessage {
+        ChatMessage {
+            room: "lobby".into(),
+            seq,
+            ts: 0,
+            nick: "a".into(),
+            text: "x".repeat(len),
+            kind: MessageKind::Text,
+        }
+    }
+
+    #[test]
+    fn long_pages_go_out_as_several_bounded_frames() {
+        let messages: Vec<ChatMessage> = (1..=40).map(|seq| message(seq, 4000)).collect();
+        let frames = page("lobby", messages);
+        let mut seqs = Vec::new();
+        for frame in &frames {
+            let ServerMsg::History { messages, .. } = frame else {
+                panic!("{frame:?}");
+            };
+            let text: usize = messages.iter().map(|m| m.text.len()).sum();
+            assert!(text <= FRAME_TEXT_BYTES, "{text} bytes in one frame");
+            seqs.extend(messages.iter().map(|m| m.seq));
+        }
+        assert!(frames.len() > 1);
+        assert_eq!(seqs, (1..=40).collect::<Vec<_>>(), "all, once, in order");
+        // Short messages: at most a page's worth per frame.
+        let frames = page("lobby", (1..=250).map(|seq| message(seq, 10)).collect());
+        assert_eq!(frames.len(), 3);
+        // Nothing to send is still an answer.
+        assert_eq!(page("lobby", Vec::new()).len(), 1);
+    }
 }
