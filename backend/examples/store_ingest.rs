@@ -47,6 +47,9 @@ struct Args {
     /// Where to make the temporary directory (default: the system's).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// History reads of each kind timed after the ingest (0: none).
+    #[arg(long, default_value_t = 2_000)]
+    reads: u64,
 }
 
 #[tokio::main]
@@ -182,6 +185,54 @@ async fn main() -> anyhow::Result<()> {
         usize::try_from(rows).unwrap_or(0) == committed,
         "{committed} messages were committed but {rows} are stored"
     );
+    if args.reads > 0 {
+        read_figures(&store, rooms, args.reads).await?;
+    }
+    Ok(())
+}
+
+/// Times the reads clients make, one at a time on the filled store: the
+/// latest 50 on joining, a page of 100 older ones, and a replay of up to
+/// 1,000 missed ones after a reconnect.
+async fn read_figures(store: &SqliteStore, rooms: u64, reads: u64) -> anyhow::Result<()> {
+    let heads = store.heads().await?;
+    let head_of = |room: &str| heads.get(room).copied().unwrap_or(0);
+    let kinds: [(&str, usize); 3] = [
+        ("latest 50", 50),
+        ("page of 100", 100),
+        ("replay of 1,000", 1_000),
+    ];
+    for (name, size) in kinds {
+        let mut took = Vec::new();
+        let mut rows = 0;
+        for i in 0..reads {
+            let room = format!("room-{}", i % rooms);
+            let head = head_of(&room);
+            // Spread the starting points over the room's history.
+            let point = head.saturating_sub((i * 7_919) % head.max(1));
+            let started = Instant::now();
+            let messages = match size {
+                50 => store.history(&room, Some(head + 1), 50).await?,
+                100 => store.history(&room, Some(point.max(1)), 100).await?,
+                _ => {
+                    store
+                        .since(&room, point.saturating_sub(1_000), 1_000)
+                        .await?
+                }
+            };
+            took.push(started.elapsed());
+            rows += messages.len();
+        }
+        took.sort_unstable();
+        let at = |p: f64| took[((took.len() - 1) as f64 * p).round() as usize];
+        println!(
+            "history, {name}: {} reads, {:.1} messages each, p50 {:.2} ms, p99 {:.2} ms",
+            took.len(),
+            rows as f64 / took.len() as f64,
+            ms(at(0.5)),
+            ms(at(0.99))
+        );
+    }
     Ok(())
 }
 
