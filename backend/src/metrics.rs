@@ -15,6 +15,8 @@
 //! | `hubbub_rejected_handshakes_total` | counter | `reason` |
 //! | `hubbub_rejected_connections_total` | counter | `reason` |
 //! | `hubbub_rate_limited_total` | counter: messages refused by the rate limit | |
+//! | `hubbub_store_commit_seconds` | histogram: one group commit of the message store, fsync included | |
+//! | `hubbub_store_commit_messages` | histogram: messages in one group commit | |
 //!
 //! The recorder is process-wide (the `metrics` facade has one), so several
 //! servers in one process, as in the tests, share their counters.
@@ -34,11 +36,16 @@ pub const SLOW_DISCONNECTS: &str = "hubbub_slow_disconnects_total";
 pub const REJECTED_HANDSHAKES: &str = "hubbub_rejected_handshakes_total";
 pub const REJECTED_CONNECTIONS: &str = "hubbub_rejected_connections_total";
 pub const RATE_LIMITED: &str = "hubbub_rate_limited_total";
+pub const STORE_COMMIT_SECONDS: &str = "hubbub_store_commit_seconds";
+pub const STORE_COMMIT_MESSAGES: &str = "hubbub_store_commit_messages";
 
 /// The `door` label's values. The terminal and datagram doors join here.
 const DOORS: &[&str] = &["ws"];
 
-/// Fan-out latency buckets, in seconds: 50 µs to 5 s.
+/// Messages per group commit: 1 to the writer's largest group.
+const COMMIT_SIZE_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
+
+/// Latency buckets, in seconds: 50 µs to 5 s.
 const FANOUT_BUCKETS: [f64; 14] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
     5.0,
@@ -55,6 +62,18 @@ pub fn handle() -> &'static PrometheusHandle {
                 metrics_exporter_prometheus::Matcher::Full(FANOUT_SECONDS.to_owned()),
                 &FANOUT_BUCKETS,
             )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(STORE_COMMIT_SECONDS.to_owned()),
+                    &FANOUT_BUCKETS,
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(STORE_COMMIT_MESSAGES.to_owned()),
+                    &COMMIT_SIZE_BUCKETS,
+                )
+            })
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();

@@ -479,6 +479,8 @@ impl Counters {
         if let Some(count) = self.sizes.get(bucket) {
             count.fetch_add(1, Ordering::Relaxed);
         }
+        metrics::histogram!(crate::metrics::STORE_COMMIT_SECONDS).record(took.as_secs_f64());
+        metrics::histogram!(crate::metrics::STORE_COMMIT_MESSAGES).record(size as f64);
     }
 
     pub(super) fn snapshot(&self) -> WriterStats {

@@ -108,6 +108,9 @@ async fn metrics_reflect_traffic() {
         text.contains("hubbub_fanout_seconds_bucket{le=\"0.001\"}"),
         "{text}"
     );
+    // Every message is committed before it is acknowledged.
+    assert!(value("hubbub_store_commit_seconds_count") >= 1.0);
+    assert!(value("hubbub_store_commit_messages_sum") >= 1.0);
     server.stop().await.unwrap();
 }
 
