@@ -354,12 +354,7 @@ impl State {
 
     fn leave(&mut self, id: ClientId, room_name: &str) -> Result<(), Refusal> {
         let nick = self.registered(id, None)?;
-        let name = if direct_members(room_name).is_some() {
-            room_name.to_owned()
-        } else {
-            validate::normalize_room(room_name)
-                .map_err(|e| Refusal::new(ErrorCode::RoomInvalid, e.to_string()))?
-        };
+        let name = room_key(room_name).map_err(|e| Refusal::new(ErrorCode::RoomInvalid, e))?;
         let was_in = self
             .clients
             .get_mut(&id)
@@ -385,17 +380,8 @@ impl State {
         commits: &mut FuturesOrdered<Commit>,
     ) -> Result<(), Refusal> {
         let nick = self.registered(id, msg_id.as_ref())?;
-        let refuse = |code, message: String| Refusal {
-            code,
-            message,
-            msg_id: msg_id.clone(),
-        };
-        let name = if direct_members(room_name).is_some() {
-            room_name.to_owned()
-        } else {
-            validate::normalize_room(room_name)
-                .map_err(|e| refuse(ErrorCode::RoomInvalid, e.to_string()))?
-        };
+        let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
+        let name = room_key(room_name).map_err(|e| refuse(ErrorCode::RoomInvalid, e))?;
         let in_room = self
             .clients
             .get(&id)
@@ -419,11 +405,7 @@ impl State {
         commits: &mut FuturesOrdered<Commit>,
     ) -> Result<(), Refusal> {
         let nick = self.registered(id, msg_id.as_ref())?;
-        let refuse = |code, message: String| Refusal {
-            code,
-            message,
-            msg_id: msg_id.clone(),
-        };
+        let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
         let peer = self
             .nicks
             .get(&nick_key(to.trim()))
@@ -462,11 +444,7 @@ impl State {
         kind: MessageKind,
         commits: &mut FuturesOrdered<Commit>,
     ) -> Result<(), Refusal> {
-        let refuse = |code, message: String| Refusal {
-            code,
-            message,
-            msg_id: msg_id.clone(),
-        };
+        let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
         if let Some(msg_id) = &msg_id
             && !validate::validate_id(msg_id)
         {
@@ -709,10 +687,12 @@ impl State {
     /// The client's nickname, or the refusal for a client that has not said
     /// hello yet.
     fn registered(&self, id: ClientId, msg_id: Option<&ClientMsgId>) -> Result<String, Refusal> {
-        self.nick_of(id).cloned().ok_or_else(|| Refusal {
-            code: ErrorCode::NotRegistered,
-            message: "say hello with a nickname first".to_owned(),
-            msg_id: msg_id.cloned(),
+        self.nick_of(id).cloned().ok_or_else(|| {
+            Refusal::about(
+                msg_id,
+                ErrorCode::NotRegistered,
+                "say hello with a nickname first".to_owned(),
+            )
         })
     }
 
@@ -745,10 +725,23 @@ struct Refusal {
 
 impl Refusal {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::about(None, code, message.into())
+    }
+
+    /// A refusal of the message with id `msg_id`, which the error names.
+    fn about(msg_id: Option<&ClientMsgId>, code: ErrorCode, message: String) -> Self {
         Self {
             code,
-            message: message.into(),
-            msg_id: None,
+            message,
+            msg_id: msg_id.cloned(),
         }
     }
+}
+
+/// The canonical name of a room or a conversation as a client wrote it.
+fn room_key(name: &str) -> Result<String, String> {
+    if direct_members(name).is_some() {
+        return Ok(name.to_owned());
+    }
+    validate::normalize_room(name).map_err(|e| e.to_string())
 }

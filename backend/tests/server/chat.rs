@@ -77,14 +77,7 @@ async fn a_message_reaches_everyone_in_the_room_with_one_sequence_number() {
 async fn the_online_list_is_sent_on_join_and_kept_current() {
     let server = TestServer::start().await;
     let mut alice = Client::joined(&server, "alice").await;
-    let mut bob = Client::typed(&server).await;
-    bob.send(&ClientMsg::Hello {
-        nick: "bob".into(),
-        resume: Default::default(),
-    })
-    .await;
-    bob.recv_until(|m| matches!(m, ServerMsg::Welcome { .. }))
-        .await;
+    let mut bob = Client::hello(&server, "bob").await;
     let ServerMsg::Joined { members, .. } = bob.recv().await else {
         panic!("expected the online list");
     };

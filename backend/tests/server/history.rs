@@ -67,14 +67,7 @@ async fn history_survives_a_restart_and_comes_on_joining() {
     let data = server.stop_keeping_data().await;
 
     let server = TestServer::start_on(data, |_| {}).await;
-    let mut bob = Client::typed(&server).await;
-    bob.send(&ClientMsg::Hello {
-        nick: "bob".into(),
-        resume: Default::default(),
-    })
-    .await;
-    bob.recv_until(|m| matches!(m, ServerMsg::Welcome { .. }))
-        .await;
+    let mut bob = Client::hello(&server, "bob").await;
     let ServerMsg::Joined { head, .. } = bob.recv().await else {
         panic!("expected joined");
     };

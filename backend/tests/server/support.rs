@@ -166,8 +166,9 @@ impl Client {
         Self { ws }
     }
 
-    /// A typed client that said hello as `nick` and is in the lobby.
-    pub async fn joined(server: &TestServer, nick: &str) -> Self {
+    /// A typed client that said hello as `nick` and was welcomed; what
+    /// comes next (the lobby's `joined`) is left to read.
+    pub async fn hello(server: &TestServer, nick: &str) -> Self {
         let mut client = Self::typed(server).await;
         client
             .send(&ClientMsg::Hello {
@@ -179,6 +180,12 @@ impl Client {
             ServerMsg::Welcome { nick: welcomed, .. } => assert_eq!(welcomed, nick),
             other => panic!("expected a welcome for {nick}, got {other:?}"),
         }
+        client
+    }
+
+    /// A typed client that said hello as `nick` and is in the lobby.
+    pub async fn joined(server: &TestServer, nick: &str) -> Self {
+        let mut client = Self::hello(server, nick).await;
         match client.recv().await {
             ServerMsg::Joined {
                 room,
