@@ -148,21 +148,32 @@ pub struct StoppedServer {
 
 impl Server {
     pub async fn start() -> Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`Server::start`] with the configuration adjusted by `tune` (say, a
+    /// higher message rate for a test that fills a room).
+    pub async fn start_with(tune: impl FnOnce(&mut backend::Config)) -> Result<Self> {
         let http = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the server's port")?;
-        Self::run(http, TempDir::new("e2e-data")?)
+        Self::run(http, TempDir::new("e2e-data")?, tune)
     }
 
-    fn run(http: tokio::net::TcpListener, data: TempDir) -> Result<Self> {
+    fn run(
+        http: tokio::net::TcpListener,
+        data: TempDir,
+        tune: impl FnOnce(&mut backend::Config),
+    ) -> Result<Self> {
         let web_dir = frontend_dist()?;
         let addr = http.local_addr()?;
-        let config = backend::Config {
+        let mut config = backend::Config {
             http: addr.to_string(),
             data_dir: data.path().to_path_buf(),
             web_dir,
             ..Default::default()
         };
+        tune(&mut config);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(backend::run(
             config,
@@ -240,7 +251,7 @@ impl StoppedServer {
             || async { Ok(tokio::net::TcpListener::bind(addr).await.ok()) },
         )
         .await?;
-        Server::run(http, self.data)
+        Server::run(http, self.data, |_| {})
     }
 }
 
@@ -704,6 +715,82 @@ impl Browser {
             (Some(inner), Some(scroll)) => Ok((inner, scroll)),
             _ => bail!("unexpected widths from the page: {value}"),
         }
+    }
+
+    /// Clicks the first element matching the CSS `selector`.
+    pub async fn click(&self, selector: &str) -> Result<()> {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(selector))
+            .await
+            .with_context(|| format!("waiting for {selector}"))?
+            .click()
+            .await
+            .with_context(|| format!("clicking {selector}"))
+    }
+
+    /// How many elements match the CSS `selector` now.
+    pub async fn count(&self, selector: &str) -> Result<usize> {
+        Ok(self.client.find_all(Locator::Css(selector)).await?.len())
+    }
+
+    /// The unread badge of room `room` in the sidebar (0 without one).
+    pub async fn unread(&self, room: &str) -> Result<u32> {
+        let selector = format!(r#"[data-room="{room}"]"#);
+        let entry = self.client.find(Locator::Css(&selector)).await?;
+        Ok(entry
+            .attr("data-unread")
+            .await?
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Waits until the room on screen (the sidebar entry marked current)
+    /// is `room`.
+    pub async fn wait_current_room(&self, room: &str) -> Result<()> {
+        let selector = format!(r#"[data-room="{room}"][aria-current="true"]"#);
+        eventually(&format!("{room} on screen"), UI_TIMEOUT, || async {
+            Ok((self.count(&selector).await? == 1).then_some(()))
+        })
+        .await
+    }
+
+    /// Posts `count` messages `{prefix} 1` … to the lobby as `nick`, through
+    /// a WebSocket of the page's own (not the app's), and waits for every
+    /// ack. The server's rate limit must allow it.
+    pub async fn post_through_socket(&self, nick: &str, prefix: &str, count: u32) -> Result<()> {
+        let script = r#"
+            const [nick, prefix, count, done] = arguments;
+            const url = location.origin.replace(/^http/, 'ws') + '/ws';
+            const ws = new WebSocket(url, 'hubbub.v1');
+            let acked = 0;
+            ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', nick }));
+            ws.onmessage = (e) => {
+                const m = JSON.parse(e.data);
+                if (m.type === 'welcome') {
+                    for (let i = 1; i <= count; i++) {
+                        ws.send(JSON.stringify({
+                            type: 'send', id: 'p' + i, room: 'lobby', text: prefix + ' ' + i,
+                        }));
+                    }
+                } else if (m.type === 'ack' && ++acked === count) {
+                    ws.close();
+                    done('ok');
+                } else if (m.type === 'error') {
+                    done('error: ' + e.data);
+                }
+            };
+            ws.onerror = () => done('socket error');
+        "#;
+        let result = self
+            .client
+            .execute_async(script, vec![json!(nick), json!(prefix), json!(count)])
+            .await
+            .context("posting through a WebSocket")?;
+        ensure!(result == json!("ok"), "posting failed: {result}");
+        Ok(())
     }
 
     /// The text of the first element with this `data-testid`.

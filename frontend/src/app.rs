@@ -3,10 +3,10 @@
 use yew::prelude::*;
 
 use crate::components::{
-    Composer, ConnectionStatus, MessageList, NickPrompt, OnlineList, RoomList, RoomTab,
+    Composer, ConnectionStatus, MessageList, NickPrompt, OnlineList, RoomList, RoomTab, TypingLine,
 };
 use crate::hooks::use_chat;
-use crate::state::{ConnState, Pending};
+use crate::state::{ConnState, Pending, room_label};
 
 /// The whole client: the nickname form until the server accepts a nickname,
 /// then the active room with its rooms and online list and the composer.
@@ -23,6 +23,10 @@ pub fn App() -> Html {
         }
     });
 
+    let me = state.me.as_deref();
+    let active_label = state
+        .active()
+        .map_or_else(|| room_label(&state.active_room, me), |r| r.label(me));
     let main = if asking {
         let initial = state
             .joining
@@ -49,13 +53,26 @@ pub fn App() -> Html {
             .values()
             .map(|r| RoomTab {
                 name: r.name.clone(),
+                label: r.label(me),
+                direct: r.is_direct(),
                 unread: r.unread,
             })
             .collect();
+        let has_older = room.is_some_and(|r| r.has_older);
+        let loading = room.is_some_and(|r| r.loading_older);
+        // Expired entries go at the next `ExpireTyping`; until then the
+        // time of this render decides.
+        let typing: Vec<String> = room
+            .map(|r| r.typing_at(js_sys::Date::now() as i64))
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let direct = room.is_some_and(|r| r.is_direct());
         let offline = !matches!(state.conn, ConnState::Connected) || !state.registered;
         html! {
             <main class="app__main app__main--chat">
-                <section class="chat" aria-label={format!("#{}", state.active_room)}>
+                <section class="chat" aria-label={active_label.clone()}>
                     // One list per room: scroll position and history window
                     // belong to the room.
                     <MessageList
@@ -65,13 +82,19 @@ pub fn App() -> Html {
                         me={state.me.clone().map(AttrValue::from)}
                         onretry={chat.retry.clone()}
                         ondismiss={chat.dismiss.clone()}
+                        {has_older}
+                        {loading}
+                        onloadolder={chat.load_older.clone()}
                     />
+                    <TypingLine names={typing} />
                     <Composer
                         onsend={chat.send_text.clone()}
                         enabled={state.me.is_some()}
                         {offline}
                         room={state.active_room.clone()}
+                        label={direct.then(|| AttrValue::from(active_label.clone()))}
                         max_bytes={state.limits.max_text_bytes}
+                        ontyping={chat.typing.clone()}
                     />
                 </section>
                 <aside class="side">
@@ -79,6 +102,9 @@ pub fn App() -> Html {
                         {rooms}
                         active={state.active_room.clone()}
                         onselect={chat.switch_room.clone()}
+                        onjoin={chat.join_room.clone()}
+                        onbrowse={chat.list_rooms.clone()}
+                        directory={state.directory.clone()}
                     />
                     <OnlineList {members} me={state.me.clone()} />
                 </aside>
@@ -94,7 +120,7 @@ pub fn App() -> Html {
                     { "Hubbub" }
                 </h1>
                 if !asking {
-                    <span class="topbar__room">{ format!("#{}", state.active_room) }</span>
+                    <span class="topbar__room">{ active_label.clone() }</span>
                 }
                 <span class="topbar__spacer"></span>
                 if let (false, Some(me)) = (asking, &state.me) {

@@ -1,5 +1,5 @@
 //! What the composer's text means: a chat line, an action (`/me`), or a
-//! command (`/nick`, `/join`, `/leave`, `/help`). The composer uses this to refuse bad input before it
+//! command (`/nick`, `/join`, `/leave`, `/msg`, `/help`). The composer uses this to refuse bad input before it
 //! clears, and the socket hook uses it to build the message it sends, so both
 //! agree on every rule (the rules themselves come from `shared::validate`).
 
@@ -10,13 +10,16 @@ use shared::validate::{
     NickError, RoomError, TextError, normalize_room, precheck_nick, validate_text,
 };
 
-/// The commands the composer understands, as `/help` lists them. Only what
-/// the server supports today is here (`/msg` comes with direct messages).
+/// The commands the composer understands, as `/help` lists them.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("/me ACTION", "post an action: /me waves"),
     ("/nick NAME", "change your nickname"),
     ("/join ROOM", "join a room, or show it if you are in it"),
     ("/leave [ROOM]", "leave this room, or ROOM"),
+    (
+        "/msg NICK TEXT",
+        "write to NICK directly, in your conversation",
+    ),
     ("/help", "list these commands"),
     ("//text", "send text that starts with a slash"),
 ];
@@ -41,6 +44,8 @@ pub enum Input {
     Join(String),
     /// Leave a room, or the one on screen.
     Leave(Option<String>),
+    /// A direct message to `to` (prechecked nickname).
+    Direct { to: String, text: String },
     /// List the commands.
     Help,
 }
@@ -51,8 +56,6 @@ pub enum InputError {
     Text(TextError),
     Nick(NickError),
     Room(RoomError),
-    /// A command the server does not support yet.
-    Unavailable(&'static str),
     UnknownCommand(String),
 }
 
@@ -62,9 +65,6 @@ impl fmt::Display for InputError {
             InputError::Text(err) => err.fmt(f),
             InputError::Nick(err) => err.fmt(f),
             InputError::Room(err) => err.fmt(f),
-            InputError::Unavailable(what) => {
-                write!(f, "{what} are not available on this server yet")
-            }
             InputError::UnknownCommand(cmd) => write!(
                 f,
                 "unknown command /{cmd} (/help lists them; start with // to send a slash)"
@@ -100,7 +100,17 @@ pub fn parse(raw: &str) -> Result<Input, InputError> {
             .map(|room| Input::Leave(Some(room)))
             .map_err(InputError::Room),
         "help" | "?" => Ok(Input::Help),
-        "msg" | "query" | "dm" => Err(InputError::Unavailable("direct messages")),
+        "msg" | "query" | "dm" => {
+            let rest = rest.trim_start();
+            let (to, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let to = precheck_nick(to).map_err(InputError::Nick)?;
+            let text = text.trim_start();
+            validate_text(text).map_err(InputError::Text)?;
+            Ok(Input::Direct {
+                to,
+                text: text.to_owned(),
+            })
+        }
         other => Err(InputError::UnknownCommand(other.to_owned())),
     }
 }
@@ -231,10 +241,24 @@ mod tests {
         for command in ["/me", "/nick", "/join", "/leave", "/help"] {
             assert!(help.contains(command), "{command} missing from {help}");
         }
-        assert!(!help.contains("/msg"), "/msg is not on the server yet");
-        let err = parse("/msg bob hi").unwrap_err();
-        assert_eq!(err, InputError::Unavailable("direct messages"));
-        assert!(err.to_string().contains("not available"));
+        assert!(help.contains("/msg NICK TEXT"));
+    }
+
+    #[test]
+    fn msg_takes_a_nickname_and_the_rest_as_text() {
+        assert_eq!(
+            parse("/msg  bob hi there\n  two"),
+            Ok(Input::Direct {
+                to: "bob".into(),
+                text: "hi there\n  two".into()
+            })
+        );
+        assert_eq!(parse("/msg"), Err(InputError::Nick(NickError::Empty)));
+        assert_eq!(parse("/msg bob"), Err(InputError::Text(TextError::Empty)));
+        assert_eq!(
+            parse("/msg server hi"),
+            Err(InputError::Nick(NickError::Reserved))
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!   person did through `on*` callbacks.
 //! - `app`: the root component that wires the two together.
 //! - `session`: what the connection task decides (the nickname to say hello
-//!   with, the outbox of messages typed while offline, rooms to rejoin,
+//!   with, the `resume` of every room, the outbox of messages typed while offline
+//!   or unconfirmed when the socket dropped, the typing throttle,
 //!   reclaiming our own nickname after a reconnect). Plain Rust.
 //! - `scrollback`, `timeline`, `linkify`: how a room's lines are stored
 //!   (shared chunks, cheap to copy), grouped (authors, days) and split into

@@ -67,6 +67,34 @@ impl<T: Clone> Scrollback<T> {
         self.len += 1;
     }
 
+    /// Replaces the element at `index` (if there is one). Only its chunk is
+    /// copied.
+    pub fn set(&mut self, index: usize, item: T) {
+        if index >= self.len {
+            return;
+        }
+        let (chunk, offset) = self.locate(index);
+        if let Some(slot) = Rc::make_mut(&mut self.chunks[chunk]).get_mut(offset) {
+            *slot = item;
+        }
+    }
+
+    /// Removes the element at `index` (if there is one). Only its chunk is
+    /// copied; a chunk left empty goes.
+    pub fn remove(&mut self, index: usize) -> Option<T> {
+        if index >= self.len {
+            return None;
+        }
+        let (chunk, offset) = self.locate(index);
+        let target = Rc::make_mut(&mut self.chunks[chunk]);
+        let item = target.remove(offset);
+        if target.is_empty() {
+            self.chunks.remove(chunk);
+        }
+        self.len -= 1;
+        Some(item)
+    }
+
     /// Drops whole chunks from the front while more than `keep` elements
     /// would remain; returns how many elements were dropped. The list thus
     /// stays between `keep` and `keep + CHUNK` long, and trimming never copies.
@@ -212,6 +240,23 @@ mod tests {
         assert_eq!(big.get(0), Some(&0));
         assert_eq!(big.get(1), Some(&(10_000 + CHUNK as u32 - 1)));
         assert_eq!(big.last(), Some(&(CHUNK as u32 - 1)));
+    }
+
+    #[test]
+    fn set_and_remove_touch_one_element() {
+        let mut list: Scrollback<u32> = (0..(CHUNK as u32 + 2)).collect();
+        list.set(CHUNK, 7);
+        list.set(10_000, 9);
+        assert_eq!(list.get(CHUNK), Some(&7));
+        assert_eq!(list.remove(0), Some(0));
+        assert_eq!(list.remove(10_000), None);
+        assert_eq!(list.len(), CHUNK + 1);
+        assert_eq!(list.get(0), Some(&1));
+        let mut small: Scrollback<u32> = [1].into_iter().collect();
+        assert_eq!(small.remove(0), Some(1));
+        assert!(small.is_empty());
+        small.push(2);
+        assert_eq!(collect(&small), [2]);
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! What the connection task remembers from one socket to the next, and the
 //! decisions it makes on it: which nickname to say hello with, how long to
-//! wait before reconnecting, what to send once welcomed (rooms to rejoin,
-//! messages queued while offline), and when a refused nickname is our own
-//! old connection that the server has not yet seen go.
+//! wait before reconnecting, what to say hello with (the last message seen
+//! in each room, so the server replays exactly what was missed), what to
+//! send once welcomed (messages queued while offline, and those that were on
+//! the wire when it dropped, under their own ids), how often to say we are
+//! typing, and when a refused nickname is our own old connection that the
+//! server has not yet seen go.
 //!
 //! `hooks::use_chat` owns the socket and asks this; nothing here does I/O or
 //! reads a clock (times are passed in), so it is tested natively.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
-use shared::{ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg};
+use shared::{ClientMsg, ErrorCode, ServerMsg};
 
 use crate::backoff::Backoff;
 
@@ -17,6 +20,9 @@ use crate::backoff::Backoff;
 /// reconnect. The server closes a connection it hears nothing from after
 /// 60 s (docs/protocol.md), so by then the old one is gone.
 pub const RECLAIM_WINDOW_MS: f64 = 75_000.0;
+
+/// At most one typing notification per room this often (docs/protocol.md).
+pub const TYPING_EVERY_MS: f64 = 3_000.0;
 
 /// What to do with a message from the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +50,17 @@ pub struct Session {
     /// When our own nickname was first refused in the current run of
     /// reconnects (ms since the epoch).
     reclaim_since: Option<f64>,
-    /// Rooms besides the lobby the client is in; joined again after a
-    /// reconnect (the server puts every new connection in the lobby only).
-    rooms: BTreeSet<String>,
+    /// The rooms the client is in, each with the highest `seq` seen there
+    /// (0 for none): the `resume` of the next hello.
+    seen: BTreeMap<String, u64>,
     /// Messages waiting for a welcomed socket, oldest first.
     outbox: VecDeque<ClientMsg>,
+    /// Messages written to the socket whose ack (or refusal) has not come,
+    /// oldest first. If the socket drops they are sent again with the same
+    /// ids; the server recognises one it already stored.
+    in_flight: Vec<ClientMsg>,
+    /// When a typing notification was last sent, per room.
+    typing_sent: BTreeMap<String, f64>,
 }
 
 impl Session {
@@ -75,11 +87,24 @@ impl Session {
                 self.nick = Some(new.clone());
                 self.accepted = Some(new.clone());
             }
-            ServerMsg::Joined { room, .. } if room != DEFAULT_ROOM => {
-                self.rooms.insert(room.clone());
+            ServerMsg::Joined { room, .. } => {
+                self.seen.entry(room.clone()).or_insert(0);
             }
             ServerMsg::Left { room } => {
-                self.rooms.remove(room);
+                self.seen.remove(room);
+            }
+            ServerMsg::Message(msg) => self.saw(&msg.room, msg.seq),
+            ServerMsg::History { room, messages, .. } => {
+                if let Some(last) = messages.last() {
+                    self.saw(room, last.seq);
+                }
+            }
+            ServerMsg::Ack { id, room, seq, .. } => {
+                self.saw(room, *seq);
+                self.in_flight.retain(|m| msg_id(m) != Some(id.as_str()));
+            }
+            ServerMsg::Error { id: Some(id), .. } => {
+                self.in_flight.retain(|m| msg_id(m) != Some(id.as_str()));
             }
             ServerMsg::Error {
                 code: ErrorCode::NickTaken,
@@ -106,9 +131,46 @@ impl Session {
         Verdict::Pass
     }
 
-    /// The socket is gone.
+    fn saw(&mut self, room: &str, seq: u64) {
+        if let Some(last) = self.seen.get_mut(room) {
+            *last = (*last).max(seq);
+        }
+    }
+
+    /// The socket is gone. What was on the wire unconfirmed goes back to
+    /// the front of the queue, in order, to be sent again with its id.
     pub fn lost(&mut self) {
         self.welcomed = false;
+        for msg in self.in_flight.drain(..).rev() {
+            self.outbox.push_front(msg);
+        }
+        self.typing_sent.clear();
+    }
+
+    /// `msg` was written to a welcomed socket.
+    pub fn sent(&mut self, msg: &ClientMsg) {
+        if msg_id(msg).is_some() {
+            self.in_flight.push(msg.clone());
+        }
+    }
+
+    /// The `resume` for a hello: every room the client is in with the last
+    /// `seq` seen there. Empty before the first welcome, so that a new
+    /// visitor lands in the lobby.
+    pub fn resume(&self) -> BTreeMap<String, u64> {
+        self.seen.clone()
+    }
+
+    /// Whether to tell the server we are typing in `room` at `now` (ms):
+    /// at most once per [`TYPING_EVERY_MS`] per room.
+    pub fn typing_due(&mut self, room: &str, now: f64) -> bool {
+        match self.typing_sent.get(room) {
+            Some(last) if now - last < TYPING_EVERY_MS => false,
+            _ => {
+                self.typing_sent.insert(room.to_owned(), now);
+                true
+            }
+        }
     }
 
     /// Keeps `msg` until a socket is welcomed.
@@ -126,24 +188,23 @@ impl Session {
         self.outbox.pop_front()
     }
 
-    /// What to send right after a welcome, before anything queued: a join
-    /// for each room we were in besides the lobby.
-    pub fn rejoins(&self) -> Vec<ClientMsg> {
-        self.rooms
-            .iter()
-            .map(|room| ClientMsg::Join { room: room.clone() })
-            .collect()
-    }
-
     /// Messages waiting for a connection.
     pub fn queued(&self) -> usize {
         self.outbox.len()
     }
 }
 
+/// The id of a message that gets an ack.
+fn msg_id(msg: &ClientMsg) -> Option<&str> {
+    match msg {
+        ClientMsg::Send { id, .. } | ClientMsg::Direct { id, .. } => Some(id),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use shared::{Limits, MessageKind};
+    use shared::{DEFAULT_ROOM, Limits, MessageKind};
 
     use super::*;
 
@@ -279,26 +340,119 @@ mod tests {
         assert_eq!(session.next_queued(), None);
     }
 
+    fn joined(room: &str) -> ServerMsg {
+        ServerMsg::Joined {
+            room: room.into(),
+            members: vec![],
+            head: 0,
+        }
+    }
+
+    fn chat(room: &str, seq: u64) -> shared::ChatMessage {
+        shared::ChatMessage {
+            room: room.into(),
+            seq,
+            ts: 0,
+            nick: "bob".into(),
+            text: "x".into(),
+            kind: MessageKind::Text,
+        }
+    }
+
     #[test]
-    fn rooms_joined_are_rejoined_after_a_reconnect() {
+    fn the_resume_names_every_room_with_the_last_seq_seen() {
+        let mut session = Session::default();
+        assert!(
+            session.resume().is_empty(),
+            "a first hello lands in the lobby"
+        );
+        session.observe(&welcome("alice"), 0.0);
+        for room in [DEFAULT_ROOM, "rust", "go", "@alice+bob"] {
+            session.observe(&joined(room), 0.0);
+        }
+        session.observe(
+            &ServerMsg::History {
+                room: DEFAULT_ROOM.into(),
+                messages: vec![chat("lobby", 40), chat("lobby", 41)],
+                has_older: true,
+            },
+            0.0,
+        );
+        session.observe(&ServerMsg::Message(chat("lobby", 42)), 0.0);
+        // An older page does not lower it.
+        session.observe(
+            &ServerMsg::History {
+                room: DEFAULT_ROOM.into(),
+                messages: vec![chat("lobby", 1)],
+                has_older: false,
+            },
+            0.0,
+        );
+        session.observe(
+            &ServerMsg::Ack {
+                id: "c1".into(),
+                room: "@alice+bob".into(),
+                seq: 7,
+                ts: 0,
+            },
+            0.0,
+        );
+        session.observe(&ServerMsg::Left { room: "go".into() }, 0.0);
+        // Messages of rooms we are not in do not add rooms.
+        session.observe(&ServerMsg::Message(chat("elsewhere", 3)), 0.0);
+        let expected: BTreeMap<String, u64> = [
+            ("@alice+bob".to_owned(), 7),
+            ("lobby".to_owned(), 42),
+            ("rust".to_owned(), 0),
+        ]
+        .into();
+        assert_eq!(session.resume(), expected);
+    }
+
+    #[test]
+    fn messages_on_the_wire_when_the_socket_drops_are_resent_with_their_ids() {
         let mut session = Session::default();
         session.observe(&welcome("alice"), 0.0);
-        for room in [DEFAULT_ROOM, "rust", "go"] {
-            session.observe(
-                &ServerMsg::Joined {
-                    room: room.into(),
-                    members: vec![],
-                    head: 0,
-                },
-                0.0,
-            );
+        for id in ["c1", "c2", "c3"] {
+            session.sent(&send(id));
         }
-        session.observe(&ServerMsg::Left { room: "go".into() }, 0.0);
-        assert_eq!(
-            session.rejoins(),
-            [ClientMsg::Join {
-                room: "rust".into()
-            }]
+        session.sent(&ClientMsg::Typing {
+            room: "lobby".into(),
+        });
+        session.observe(
+            &ServerMsg::Ack {
+                id: "c1".into(),
+                room: "lobby".into(),
+                seq: 1,
+                ts: 0,
+            },
+            0.0,
         );
+        session.observe(
+            &ServerMsg::Error {
+                code: ErrorCode::TextTooLong,
+                message: "long".into(),
+                id: Some("c3".into()),
+            },
+            0.0,
+        );
+        session.queue(send("c4"));
+        session.lost();
+        assert_eq!(session.next_queued(), Some(send("c2")));
+        assert_eq!(session.next_queued(), Some(send("c4")));
+        assert_eq!(session.next_queued(), None);
+    }
+
+    #[test]
+    fn typing_is_sent_at_most_every_three_seconds_per_room() {
+        let mut session = Session::default();
+        assert!(session.typing_due("lobby", 1_000.0));
+        assert!(!session.typing_due("lobby", 2_000.0));
+        assert!(session.typing_due("rust", 2_000.0));
+        assert!(!session.typing_due("lobby", 3_999.0));
+        assert!(session.typing_due("lobby", 4_000.0));
+        // A new connection starts afresh.
+        session.lost();
+        assert!(session.typing_due("lobby", 4_500.0));
     }
 }

@@ -14,7 +14,10 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use shared::{ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, ServerMsg};
+use shared::{
+    ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, RoomInfo, ServerMsg, direct_members,
+    direct_room,
+};
 use yew::Reducible;
 
 use crate::scrollback::Scrollback;
@@ -27,6 +30,10 @@ const _: () = assert!(
     MAX_LINES_PER_ROOM >= 10_000,
     "the page must hold 10,000 lines"
 );
+
+/// How long "alice is typing…" stays after her last typing notification
+/// (docs/protocol.md: show it for 6 s unless it comes again).
+pub const TYPING_SHOWN_MS: i64 = 6_000;
 
 /// Where the connection to the server stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +79,17 @@ pub enum LineBody {
     Chat(Rc<ChatMessage>),
     /// Something the client tells the person: joins, leaves, errors.
     Notice { text: Rc<str>, tone: Tone },
+    /// Messages `from` to `to` exist but were not sent after a reconnect
+    /// (more were missed than the server replays). It sits where they
+    /// belong, and shrinks as they are loaded.
+    Gap { from: u64, to: u64 },
 }
 
 impl Line {
     pub fn chat(&self) -> Option<&ChatMessage> {
         match &self.body {
             LineBody::Chat(msg) => Some(msg),
-            LineBody::Notice { .. } => None,
+            LineBody::Notice { .. } | LineBody::Gap { .. } => None,
         }
     }
 }
@@ -114,6 +125,18 @@ pub struct Room {
     /// Chat messages from others that arrived while nobody was looking at
     /// this room (another room on screen, or the tab hidden).
     pub unread: u32,
+    /// The server has messages older than the oldest one here: scrolling to
+    /// the top can load more.
+    pub has_older: bool,
+    /// A page of older messages was asked for and has not arrived yet.
+    pub loading_older: bool,
+    /// The highest `seq` seen here (0 for none).
+    pub last_seq: u64,
+    /// Who is typing, and until when (ms since the epoch), oldest first.
+    pub typing: Vec<(String, i64)>,
+    /// For a conversation (`@alice+bob`): the other person's nickname as
+    /// they write it, once known.
+    pub peer: Option<String>,
     /// Lines before this index came from an earlier connection. Only lines
     /// from here on are ordered and de-duplicated by `seq`, because a
     /// restarted server numbers from 1 again.
@@ -133,6 +156,45 @@ impl Room {
         self.lines.iter().filter_map(Line::chat)
     }
 
+    /// The lowest `seq` here: where the next older page ends.
+    pub fn oldest_seq(&self) -> Option<u64> {
+        self.messages().next().map(|m| m.seq)
+    }
+
+    /// A conversation between two people rather than a room.
+    pub fn is_direct(&self) -> bool {
+        direct_members(&self.name).is_some()
+    }
+
+    /// How the room is named on screen: `#rust`, or for a conversation the
+    /// other person's nickname.
+    pub fn label(&self, me: Option<&str>) -> String {
+        match &self.peer {
+            Some(peer) if self.is_direct() => peer.clone(),
+            _ => room_label(&self.name, me),
+        }
+    }
+
+    /// Who is typing at `now`, oldest first.
+    pub fn typing_at(&self, now: i64) -> Vec<&str> {
+        self.typing
+            .iter()
+            .filter(|(_, until)| *until > now)
+            .map(|(nick, _)| nick.as_str())
+            .collect()
+    }
+
+    fn learn_peer(&mut self, nick: &str, me: Option<&str>) {
+        let Some((a, b)) = direct_members(&self.name) else {
+            return;
+        };
+        let mine = me.map(str::to_lowercase);
+        let key = nick.to_lowercase();
+        if Some(&key) != mine.as_ref() && (key == a || key == b) {
+            self.peer = Some(nick.to_owned());
+        }
+    }
+
     /// Puts a message in `seq` order, unless this connection already has it
     /// (the sender's own message arrives once as an ack and once as itself).
     /// Returns whether it was added.
@@ -142,15 +204,40 @@ impl Room {
         // so a message seen before a reconnect is recognised after it.
         let len = self.lines.len();
         let mut at = len;
+        let mut gap = None;
         for (back, line) in self.lines.iter().rev().enumerate() {
             let index = len - 1 - back;
-            match line.chat() {
-                Some(have) if have.seq == msg.seq => return false,
-                Some(have) if have.seq > msg.seq => at = index,
-                Some(_) => break,
-                None => {}
+            match &line.body {
+                LineBody::Chat(have) if have.seq == msg.seq => return false,
+                LineBody::Chat(have) if have.seq > msg.seq => at = index,
+                LineBody::Chat(_) => break,
+                // At or after the start of a hole: it goes below the marker.
+                LineBody::Gap { from, to } if msg.seq >= *from => {
+                    gap = Some((index, *from, *to));
+                    break;
+                }
+                LineBody::Gap { .. } => at = index,
+                LineBody::Notice { .. } => {}
             }
         }
+        // A message from inside the hole was loaded: the hole now ends
+        // before it (pages arrive oldest first), or is gone.
+        if let Some((index, from, to)) = gap
+            && msg.seq <= to
+        {
+            if msg.seq > from {
+                let id = self.lines.get(index).map_or(0, |l| l.id);
+                let body = LineBody::Gap {
+                    from,
+                    to: msg.seq - 1,
+                };
+                self.lines.set(index, Line { id, body });
+            } else {
+                self.lines.remove(index);
+                at -= 1;
+            }
+        }
+        self.last_seq = self.last_seq.max(msg.seq);
         let line = Line {
             id,
             body: LineBody::Chat(Rc::new(msg)),
@@ -174,6 +261,37 @@ impl Room {
     fn trim(&mut self) {
         let dropped = self.lines.trim_front(MAX_LINES_PER_ROOM);
         self.live_from = self.live_from.saturating_sub(dropped);
+        if dropped > 0 {
+            self.has_older = true;
+        }
+    }
+}
+
+/// A room's name for people: `#rust`; a conversation (`@alice+bob`) is
+/// named by the other person (`bob` for alice).
+pub fn room_label(room: &str, me: Option<&str>) -> String {
+    match direct_members(room) {
+        Some((a, b)) => {
+            let me = me.map(str::to_lowercase);
+            if me.as_deref() == Some(a) {
+                b.to_owned()
+            } else {
+                a.to_owned()
+            }
+        }
+        None => format!("#{room}"),
+    }
+}
+
+/// "alice is typing…", "alice and bob are typing…", and so on; `None` when
+/// nobody is.
+pub fn typing_text(nicks: &[&str]) -> Option<String> {
+    match nicks {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [a, b] => Some(format!("{a} and {b} are typing…")),
+        [a, b, c] => Some(format!("{a}, {b} and {c} are typing…")),
+        _ => Some("Several people are typing…".to_owned()),
     }
 }
 
@@ -232,6 +350,8 @@ pub struct ChatState {
     pub pending: Vec<Pending>,
     /// The tab is in the background: new messages count as unread.
     pub hidden: bool,
+    /// The rooms that exist, as the server last listed them (for joining).
+    pub directory: Option<Vec<RoomInfo>>,
     next_line_id: u64,
 }
 
@@ -250,6 +370,7 @@ impl Default for ChatState {
             switch_to: None,
             pending: Vec::new(),
             hidden: false,
+            directory: None,
             next_line_id: 0,
         }
     }
@@ -290,6 +411,16 @@ pub enum Action {
     JoinRequested(String),
     /// Show another room the client is in.
     SwitchRoom(String),
+    /// The person wrote to `to` directly: show the conversation once the
+    /// server has put us in it.
+    DirectRequested { to: String },
+    /// A page of older messages of `room` was asked for.
+    OlderRequested(String),
+    /// `nick` is typing in `room`, as the server said at `at` (ms since the
+    /// epoch, the browser's clock).
+    Typing { room: String, nick: String, at: i64 },
+    /// Forget typing notifications that ran out by `now`.
+    ExpireTyping(i64),
     /// The tab became visible (`true`) or hidden.
     PageVisible(bool),
     /// Something to tell the person in the active room, such as a mistyped
@@ -357,6 +488,15 @@ impl ChatState {
         self.rooms.values().map(|r| r.unread).sum()
     }
 
+    /// When the next typing notification runs out, if any is shown: the
+    /// moment to dispatch [`Action::ExpireTyping`].
+    pub fn next_typing_expiry(&self) -> Option<i64> {
+        self.rooms
+            .values()
+            .flat_map(|r| r.typing.iter().map(|(_, until)| *until))
+            .min()
+    }
+
     /// The page title: `(3) Hubbub` while hidden with unread messages.
     pub fn title(&self) -> String {
         match self.unread_total() {
@@ -420,6 +560,41 @@ impl ChatState {
                 }
             }
             Action::SwitchRoom(room) => self.switch_room(room),
+            Action::DirectRequested { to } => {
+                let Some(me) = self.me.clone() else {
+                    return;
+                };
+                let room = direct_room(&me, &to);
+                if self.rooms.get(&room).is_some_and(|r| r.joined) {
+                    self.switch_room(room);
+                } else {
+                    self.switch_to = Some(room);
+                }
+            }
+            Action::OlderRequested(room) => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.loading_older = true;
+                }
+            }
+            Action::Typing { room, nick, at } => {
+                if self.me.as_deref() == Some(nick.as_str()) {
+                    return;
+                }
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    let until = at + TYPING_SHOWN_MS;
+                    match r.typing.iter_mut().find(|(n, _)| *n == nick) {
+                        Some(entry) => entry.1 = until,
+                        None => r.typing.push((nick, until)),
+                    }
+                }
+            }
+            Action::ExpireTyping(now) => {
+                for r in self.rooms.values_mut() {
+                    if r.typing.iter().any(|(_, until)| *until <= now) {
+                        r.typing.retain(|(_, until)| *until > now);
+                    }
+                }
+            }
             Action::PageVisible(visible) => {
                 self.hidden = !visible;
                 if visible {
@@ -469,14 +644,16 @@ impl ChatState {
         for room in self.rooms.values_mut() {
             room.joined = false;
             room.members.clear();
+            room.typing.clear();
+            room.loading_older = false;
         }
         for pending in &mut self.pending {
             // Queued messages wait for the next connection. One on the wire
-            // may or may not have reached the server: say so rather than
-            // guess, and let the person decide.
+            // may or may not have reached the server: it is sent again with
+            // the same id, and the server, which de-duplicates by id,
+            // answers with the original ack if it had it.
             if pending.delivery == Delivery::Sending {
-                pending.delivery =
-                    Delivery::Failed("the connection closed before the server confirmed it".into());
+                pending.delivery = Delivery::Queued;
             }
         }
         if was_registered {
@@ -503,8 +680,12 @@ impl ChatState {
             }
             ServerMsg::Joined { room, members, .. } => {
                 let rejoin = self.rooms.get(&room).is_some_and(|r| !r.lines.is_empty());
+                let me = self.me.clone();
                 let r = self.room_mut(&room);
                 r.joined = true;
+                for member in &members {
+                    r.learn_peer(member, me.as_deref());
+                }
                 r.members = members;
                 r.live_from = r.lines.len();
                 if rejoin {
@@ -545,6 +726,7 @@ impl ChatState {
                 if let Some(r) = self.rooms.get_mut(&room) {
                     let before = r.members.len();
                     r.members.retain(|m| *m != nick);
+                    r.typing.retain(|(n, _)| *n != nick);
                     if r.members.len() < before {
                         self.notice(&room, format!("{nick} left."), Tone::Info);
                     }
@@ -556,7 +738,11 @@ impl ChatState {
                 let room = msg.room.clone();
                 let id = self.next_id();
                 let unseen = self.hidden || room != self.active_room;
+                let me = self.me.clone();
                 let r = self.room_mut(&room);
+                // A message ends its author's typing.
+                r.typing.retain(|(n, _)| *n != msg.nick);
+                r.learn_peer(&msg.nick, me.as_deref());
                 if r.insert_chat(id, msg) && !mine && unseen {
                     r.unread += 1;
                 }
@@ -578,25 +764,64 @@ impl ChatState {
                 let line_id = self.next_id();
                 self.room_mut(&room).insert_chat(line_id, confirmed);
             }
-            ServerMsg::History { room, messages, .. } => {
-                // Sequence numbers place each message; ones already shown
-                // are not shown again.
-                for msg in messages {
+            ServerMsg::History {
+                room,
+                messages,
+                has_older,
+            } => self.history(&room, messages, has_older),
+            ServerMsg::Gap { room, from, to } => {
+                if from <= to {
                     let id = self.next_id();
-                    self.room_mut(&room).insert_chat(id, msg);
+                    self.room_mut(&room).lines.push(Line {
+                        id,
+                        body: LineBody::Gap { from, to },
+                    });
                 }
             }
-            ServerMsg::Gap { room, from, to } => {
-                let missed = to.saturating_sub(from) + 1;
-                self.notice(
-                    &room,
-                    format!("{missed} earlier messages are not shown."),
-                    Tone::Info,
-                );
-            }
-            // Typing indicators and the room directory have no view yet.
-            ServerMsg::Typing { .. } | ServerMsg::Rooms { .. } => {}
+            // The hook turns typing into `Action::Typing`, with the time.
+            ServerMsg::Typing { .. } => {}
+            ServerMsg::Rooms { rooms } => self.directory = Some(rooms),
             ServerMsg::Error { code, message, id } => self.error(code, message, id),
+        }
+    }
+
+    /// A page of messages: the latest after a join, the missed ones after a
+    /// resume, or an older page. Sequence numbers place each message; ones
+    /// already shown are not shown again.
+    fn history(&mut self, room: &str, messages: Vec<ChatMessage>, has_older: bool) {
+        let me = self.me.clone();
+        let unseen = self.hidden || room != self.active_room;
+        let first = messages.first().map(|m| m.seq);
+        let mut ids: Vec<u64> = Vec::with_capacity(messages.len());
+        for _ in &messages {
+            ids.push(self.next_id());
+        }
+        let r = self.room_mut(room);
+        let oldest = r.oldest_seq();
+        // Only a page that reaches above what is here says whether there
+        // is more above; missed messages after a resume are below.
+        let extends_top = match (oldest, first) {
+            (None, _) => true,
+            (Some(old), Some(new)) => new < old,
+            (Some(_), None) => r.loading_older,
+        };
+        if extends_top {
+            r.has_older = has_older;
+        }
+        r.loading_older = false;
+        // Messages newer than any seen before in a room seen before were
+        // missed while away: they are news like live ones.
+        let seen_up_to = r.last_seq;
+        for (id, msg) in ids.into_iter().zip(messages) {
+            let news = seen_up_to > 0 && msg.seq > seen_up_to;
+            let theirs = me.as_deref() != Some(msg.nick.as_str());
+            r.learn_peer(&msg.nick, me.as_deref());
+            if r.insert_chat(id, msg) && news && theirs && unseen {
+                r.unread += 1;
+            }
+        }
+        if r.oldest_seq() == Some(1) {
+            r.has_older = false;
         }
     }
 
@@ -761,6 +986,7 @@ mod tests {
             .iter()
             .filter_map(|l| match &l.body {
                 LineBody::Notice { text, .. } => Some(text.to_string()),
+                LineBody::Gap { from, to } => Some(format!("gap {from}-{to}")),
                 LineBody::Chat(_) => None,
             })
             .collect()
@@ -991,7 +1217,7 @@ mod tests {
         assert_eq!(texts(&state), ["bob:hi"]);
         assert!(lobby(&state).members.is_empty());
         assert!(!lobby(&state).joined);
-        assert!(matches!(delivery(&state, 0), Delivery::Failed(_)));
+        assert_eq!(delivery(&state, 0), Delivery::Queued, "resent once back");
         assert_eq!(notices(&state), ["Connection lost. Reconnecting…"]);
 
         // Further failed attempts do not repeat the notice.
@@ -1168,7 +1394,7 @@ mod tests {
     }
 
     #[test]
-    fn a_message_lost_on_the_wire_can_be_retried_or_dismissed() {
+    fn a_message_lost_on_the_wire_waits_to_be_resent_and_a_failed_one_can_be_retried() {
         let mut state = in_lobby();
         sent(&mut state, "c1", "alice", "one");
         sent(&mut state, "c2", "alice", "two");
@@ -1177,9 +1403,17 @@ mod tests {
             attempt: 1,
             retry_at: Some(1_000),
         });
-        assert!(matches!(delivery(&state, 0), Delivery::Failed(_)));
-        assert!(matches!(delivery(&state, 1), Delivery::Failed(_)));
+        // On the wire when it dropped: sent again, same id, once back (the
+        // server answers a known id with its original ack).
+        assert_eq!(delivery(&state, 0), Delivery::Queued);
+        assert_eq!(delivery(&state, 1), Delivery::Queued);
         assert_eq!(delivery(&state, 2), Delivery::Queued);
+        for id in ["c1", "c2"] {
+            state.apply(Action::SendFailed {
+                id: id.into(),
+                reason: "refused".into(),
+            });
+        }
 
         state.apply(Action::Retry {
             id: "c1".into(),
@@ -1314,5 +1548,276 @@ mod tests {
         // Before the first welcome an open socket is simply connected.
         let fresh = run([Action::Joining("bob".into()), Action::Connected]);
         assert_eq!(fresh.shown_conn(), ConnState::Connected);
+    }
+
+    fn chat_in(room: &str, seq: u64, nick: &str, text: &str) -> ChatMessage {
+        ChatMessage {
+            room: room.into(),
+            seq,
+            ts: 1_764_028_800_000 + seq as i64,
+            nick: nick.into(),
+            text: text.into(),
+            kind: MessageKind::Text,
+        }
+    }
+
+    fn history(room: &str, seqs: impl IntoIterator<Item = u64>, has_older: bool) -> Action {
+        Action::Server(ServerMsg::History {
+            room: room.into(),
+            messages: seqs
+                .into_iter()
+                .map(|seq| chat_in(room, seq, "bob", &format!("m{seq}")))
+                .collect(),
+            has_older,
+        })
+    }
+
+    fn seqs(state: &ChatState) -> Vec<u64> {
+        lobby(state).messages().map(|m| m.seq).collect()
+    }
+
+    fn joined_room(room: &str, members: &[&str]) -> Action {
+        Action::Server(ServerMsg::Joined {
+            room: room.into(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            head: 0,
+        })
+    }
+
+    #[test]
+    fn older_pages_go_on_top_once_and_has_older_says_when_to_stop() {
+        let mut state = in_lobby();
+        state.apply(history(DEFAULT_ROOM, 151..=200, true));
+        assert!(lobby(&state).has_older);
+        assert_eq!(lobby(&state).oldest_seq(), Some(151));
+        state.apply(message(201, "bob", "live"));
+
+        state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+        assert!(lobby(&state).loading_older);
+        // A page that overlaps what is here adds only what is missing.
+        state.apply(history(DEFAULT_ROOM, 51..=160, true));
+        assert!(!lobby(&state).loading_older);
+        assert!(lobby(&state).has_older);
+        assert_eq!(seqs(&state), (51..=201).collect::<Vec<_>>());
+
+        state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+        state.apply(history(DEFAULT_ROOM, 1..=50, false));
+        assert!(!lobby(&state).has_older);
+        assert_eq!(seqs(&state), (1..=201).collect::<Vec<_>>());
+        // Older pages are not news.
+        assert_eq!(lobby(&state).unread, 0);
+        assert_eq!(lobby(&state).last_seq, 201);
+
+        // An empty answer to a request also ends it.
+        let mut state = in_lobby();
+        state.apply(history(DEFAULT_ROOM, 10..=12, true));
+        state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+        state.apply(history(DEFAULT_ROOM, [], false));
+        assert!(!lobby(&state).has_older);
+        // Reaching seq 1 ends it whatever the flag says.
+        let mut state = in_lobby();
+        state.apply(history(DEFAULT_ROOM, 1..=3, true));
+        assert!(!lobby(&state).has_older);
+    }
+
+    #[test]
+    fn missed_messages_after_a_resume_follow_in_order_and_do_not_touch_has_older() {
+        let mut state = in_lobby();
+        state.apply(history(DEFAULT_ROOM, 1..=10, false));
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_at: Some(1),
+        });
+        state.apply(Action::Connected);
+        state.apply(welcome("alice"));
+        state.apply(joined(&["alice", "bob"]));
+        // The server replays 11..=14; 10 again (a race) is not shown twice.
+        state.apply(history(DEFAULT_ROOM, 10..=14, true));
+        state.apply(message(15, "bob", "live"));
+        assert_eq!(seqs(&state), (1..=15).collect::<Vec<_>>());
+        assert!(!lobby(&state).has_older);
+        assert_eq!(lobby(&state).last_seq, 15);
+    }
+
+    #[test]
+    fn missed_messages_in_another_room_count_as_unread() {
+        let mut state = in_lobby();
+        state.apply(joined_room("rust", &["alice"]));
+        state.apply(history("rust", 1..=5, false));
+        assert_eq!(state.rooms["rust"].unread, 0, "the first page is not news");
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_at: Some(1),
+        });
+        state.apply(Action::Connected);
+        state.apply(welcome("alice"));
+        state.apply(joined_room("rust", &["alice"]));
+        state.apply(history("rust", 6..=8, true));
+        assert_eq!(state.rooms["rust"].unread, 3);
+        state.apply(Action::SwitchRoom("rust".into()));
+        assert_eq!(state.rooms["rust"].unread, 0);
+    }
+
+    #[test]
+    fn a_gap_is_a_marker_where_the_hole_is_and_shrinks_as_it_is_loaded() {
+        let mut state = in_lobby();
+        state.apply(history(DEFAULT_ROOM, 1..=42, false));
+        // Back after 2,000 missed: 43..=2042 are not sent, the latest 50 are.
+        state.apply(Action::Server(ServerMsg::Gap {
+            room: DEFAULT_ROOM.into(),
+            from: 43,
+            to: 2042,
+        }));
+        state.apply(history(DEFAULT_ROOM, 2043..=2092, true));
+        let order: Vec<String> = lobby(&state)
+            .lines
+            .iter()
+            .filter_map(|l| match &l.body {
+                LineBody::Chat(m) if m.seq == 42 || m.seq == 2043 => Some(m.seq.to_string()),
+                LineBody::Gap { from, to } => Some(format!("gap {from}-{to}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(order, ["42", "gap 43-2042", "2043"]);
+        assert!(!lobby(&state).has_older, "the top is still the beginning");
+
+        // "Load them" asks for the newest 100 of the hole: they go below the
+        // marker, which now ends before them.
+        state.apply(history(DEFAULT_ROOM, 1943..=2042, true));
+        assert!(notices(&state).contains(&"gap 43-1942".to_owned()));
+        let all = seqs(&state);
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "in order");
+        // The rest of the hole, in pages, and the marker is gone.
+        let mut to: u64 = 1942;
+        while to >= 43 {
+            let from = to.saturating_sub(99).max(1);
+            state.apply(history(DEFAULT_ROOM, from..=to, true));
+            to = from - 1;
+        }
+        assert!(!notices(&state).iter().any(|n| n.starts_with("gap")));
+        assert_eq!(seqs(&state), (1..=2092).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn typing_shows_for_six_seconds_unless_refreshed_and_a_message_ends_it() {
+        let mut state = in_lobby();
+        let t = 1_000_000;
+        let typing = |nick: &str, at: i64| Action::Typing {
+            room: DEFAULT_ROOM.into(),
+            nick: nick.into(),
+            at,
+        };
+        state.apply(typing("bob", t));
+        assert_eq!(lobby(&state).typing_at(t + 1), ["bob"]);
+        assert_eq!(state.next_typing_expiry(), Some(t + TYPING_SHOWN_MS));
+        state.apply(typing("carol", t + 1_000));
+        assert_eq!(
+            typing_text(&lobby(&state).typing_at(t + 2_000)).as_deref(),
+            Some("bob and carol are typing…")
+        );
+        // Refreshed: bob stays past his first six seconds.
+        state.apply(typing("bob", t + 4_000));
+        assert_eq!(lobby(&state).typing_at(t + 6_500), ["bob", "carol"]);
+        assert_eq!(lobby(&state).typing_at(t + 7_000), ["bob"]);
+        state.apply(Action::ExpireTyping(t + 7_000));
+        assert_eq!(lobby(&state).typing.len(), 1);
+        assert_eq!(state.next_typing_expiry(), Some(t + 10_000));
+        // bob's message ends it.
+        state.apply(message(1, "bob", "done"));
+        assert!(lobby(&state).typing_at(t + 7_001).is_empty());
+        assert_eq!(state.next_typing_expiry(), None);
+        // My own typing (should it come back) is never shown; nor in a room
+        // I am not in.
+        state.apply(typing("alice", t));
+        state.apply(Action::Typing {
+            room: "nowhere".into(),
+            nick: "bob".into(),
+            at: t,
+        });
+        assert_eq!(state.next_typing_expiry(), None);
+        // Leaving ends it too.
+        state.apply(typing("carol", t));
+        state.apply(Action::Server(ServerMsg::UserLeft {
+            room: DEFAULT_ROOM.into(),
+            nick: "carol".into(),
+        }));
+        assert!(lobby(&state).typing.is_empty());
+        // Losing the connection forgets everything.
+        state.apply(typing("bob", t));
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_at: Some(1),
+        });
+        assert!(lobby(&state).typing.is_empty());
+    }
+
+    #[test]
+    fn typing_lines_read_naturally() {
+        assert_eq!(typing_text(&[]), None);
+        assert_eq!(typing_text(&["a"]).as_deref(), Some("a is typing…"));
+        assert_eq!(
+            typing_text(&["a", "b", "c"]).as_deref(),
+            Some("a, b and c are typing…")
+        );
+        assert_eq!(
+            typing_text(&["a", "b", "c", "d"]).as_deref(),
+            Some("Several people are typing…")
+        );
+    }
+
+    #[test]
+    fn conversations_are_named_by_the_other_person() {
+        assert_eq!(room_label("rust", Some("alice")), "#rust");
+        assert_eq!(room_label("@alice+bob", Some("Alice")), "bob");
+        assert_eq!(room_label("@alice+bob", Some("bob")), "alice");
+        assert_eq!(room_label("@alice+bob", None), "alice");
+
+        let mut state = in_lobby();
+        state.apply(Action::DirectRequested { to: "Bob".into() });
+        assert_eq!(state.switch_to.as_deref(), Some("@alice+bob"));
+        assert_eq!(
+            state.active_room, DEFAULT_ROOM,
+            "not before the server says so"
+        );
+        state.apply(joined_room("@alice+bob", &["alice", "Bob"]));
+        assert_eq!(state.active_room, "@alice+bob");
+        let room = &state.rooms["@alice+bob"];
+        assert!(room.is_direct());
+        assert!(!state.rooms[DEFAULT_ROOM].is_direct());
+        // The label keeps bob's own spelling, learned from the online list.
+        assert_eq!(room.label(Some("alice")), "Bob");
+
+        // A conversation someone else starts appears without taking over the
+        // screen, and counts as unread.
+        state.apply(Action::SwitchRoom(DEFAULT_ROOM.into()));
+        state.apply(joined_room("@alice+carol", &["alice", "carol"]));
+        state.apply(Action::Server(ServerMsg::Message(chat_in(
+            "@alice+carol",
+            1,
+            "Carol",
+            "psst",
+        ))));
+        assert_eq!(state.active_room, DEFAULT_ROOM);
+        let room = &state.rooms["@alice+carol"];
+        assert_eq!(room.unread, 1);
+        assert_eq!(room.label(Some("alice")), "Carol");
+        // Asking again for a conversation that is open just shows it.
+        state.apply(Action::DirectRequested { to: "carol".into() });
+        assert_eq!(state.active_room, "@alice+carol");
+        assert_eq!(state.rooms["@alice+carol"].unread, 0);
+    }
+
+    #[test]
+    fn the_room_directory_is_kept_as_the_server_lists_it() {
+        let mut state = in_lobby();
+        assert_eq!(state.directory, None);
+        let rooms = vec![RoomInfo {
+            room: "rust".into(),
+            members: 3,
+        }];
+        state.apply(Action::Server(ServerMsg::Rooms {
+            rooms: rooms.clone(),
+        }));
+        assert_eq!(state.directory, Some(rooms));
     }
 }

@@ -19,10 +19,10 @@ use std::time::Duration;
 use frontend::components::{
     Composer, ComposerProps, ConnectionStatus, ConnectionStatusProps, MessageList,
     MessageListProps, MessageView, MessageViewProps, NickPrompt, NickPromptProps, OnlineList,
-    OnlineListProps, PAGE, RoomList, RoomListProps, RoomTab, WINDOW,
+    OnlineListProps, PAGE, RoomList, RoomListProps, RoomTab, TypingLine, TypingLineProps, WINDOW,
 };
 use frontend::state::{Action, ChatState, ConnState, Delivery, Pending};
-use shared::{ChatMessage, DEFAULT_ROOM, Limits, MessageKind, ServerMsg};
+use shared::{ChatMessage, DEFAULT_ROOM, Limits, MessageKind, RoomInfo, ServerMsg};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{
@@ -173,6 +173,9 @@ fn list_props(state: &ChatState) -> MessageListProps {
         me: state.me.clone().map(Into::into),
         onretry: Callback::noop(),
         ondismiss: Callback::noop(),
+        has_older: state.active().unwrap().has_older,
+        loading: state.active().unwrap().loading_older,
+        onloadolder: Callback::noop(),
     }
 }
 
@@ -301,7 +304,7 @@ async fn messages_group_by_author_and_days_are_separated() {
     let days = all(&root, "[data-testid=day-separator]");
     assert_eq!(days.len(), 2, "one separator per day");
     // Separators come right before the first message of each day.
-    let order: Vec<String> = all(&root, "[data-testid=message-list] > li")
+    let order: Vec<String> = all(&root, "[data-testid=message-list] > li[data-testid]")
         .iter()
         .map(|li| li.get_attribute("data-testid").unwrap_or_default())
         .collect();
@@ -331,9 +334,11 @@ async fn a_failed_message_offers_retry_and_dismiss() {
         chat(0, "alice", "lost", NOON),
     )));
     state.apply(Action::Transmitted("c1".into()));
-    state.apply(Action::Disconnected {
-        attempt: 1,
-        retry_at: None,
+    // Refused by the server (a message on the wire when the connection
+    // drops is simply sent again).
+    state.apply(Action::SendFailed {
+        id: "c1".into(),
+        reason: "refused".into(),
     });
     assert!(matches!(state.pending[0].delivery, Delivery::Failed(_)));
     let (onretry, retried) = recorder();
@@ -606,18 +611,12 @@ async fn the_online_list_has_one_item_per_member() {
 async fn the_room_list_marks_the_room_on_screen_and_unread_ones() {
     let (onselect, selected) = recorder();
     let (root, _app) = mount::<RoomList>(RoomListProps {
-        rooms: vec![
-            RoomTab {
-                name: "lobby".into(),
-                unread: 0,
-            },
-            RoomTab {
-                name: "rust".into(),
-                unread: 4,
-            },
-        ],
+        rooms: vec![RoomTab::room("lobby", 0), RoomTab::room("rust", 4)],
         active: "lobby".into(),
         onselect,
+        onjoin: Callback::noop(),
+        onbrowse: Callback::noop(),
+        directory: None,
     })
     .await;
     let buttons = all(&root, "[data-testid=room-list] button");
@@ -719,7 +718,28 @@ fn composer(onsend: Callback<String>) -> ComposerProps {
         offline: false,
         room: "lobby".into(),
         max_bytes: Limits::V1.max_text_bytes,
+        label: None,
+        ontyping: Callback::noop(),
     }
+}
+
+#[wasm_bindgen_test]
+async fn typing_a_message_is_reported_but_typing_a_command_is_not() {
+    let (ontyping, typed) = unit_recorder();
+    let (root, _app) = mount::<Composer>(ComposerProps {
+        ontyping,
+        label: Some("bob".into()),
+        ..composer(Callback::noop())
+    })
+    .await;
+    let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
+    assert_eq!(area.placeholder(), "Message bob");
+    type_into(&area, "/join rust");
+    settle().await;
+    assert_eq!(*typed.borrow(), 0);
+    type_into(&area, "hel");
+    settle().await;
+    assert_eq!(*typed.borrow(), 1);
 }
 
 #[wasm_bindgen_test]
@@ -798,4 +818,290 @@ async fn the_composer_counts_down_near_the_limit_and_refuses_over_it() {
     press(&area, "Enter", false);
     settle().await;
     assert_eq!(sent.borrow().len(), 1, "exactly the limit is fine");
+}
+
+fn history(seqs: impl IntoIterator<Item = u64>, has_older: bool) -> Action {
+    Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: seqs
+            .into_iter()
+            .map(|seq| {
+                chat(
+                    seq,
+                    "bob",
+                    &format!("history line {seq}"),
+                    NOON + seq as i64,
+                )
+            })
+            .collect(),
+        has_older,
+    })
+}
+
+fn seq_recorder() -> (Callback<u64>, Rc<RefCell<Vec<u64>>>) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    (Callback::from(move |s| sink.borrow_mut().push(s)), seen)
+}
+
+#[wasm_bindgen_test]
+async fn rooms_and_conversations_show_unread_badges_and_switch() {
+    let (onselect, selected) = recorder();
+    let props = |active: &str, rust_unread: u32| RoomListProps {
+        rooms: vec![
+            RoomTab::room("lobby", 0),
+            RoomTab::room("rust", rust_unread),
+            RoomTab {
+                name: "@alice+bob".into(),
+                label: "bob".into(),
+                direct: true,
+                unread: 2,
+            },
+        ],
+        active: active.to_owned().into(),
+        onselect: onselect.clone(),
+        onjoin: Callback::noop(),
+        onbrowse: Callback::noop(),
+        directory: None,
+    };
+    let (root, mut app) = mount::<RoomList>(props("lobby", 3)).await;
+    let rooms = all(&root, "[data-testid=room-list] [data-room]");
+    let names: Vec<String> = rooms
+        .iter()
+        .filter_map(|b| b.get_attribute("data-room"))
+        .collect();
+    assert_eq!(names, ["lobby", "rust"]);
+    let rust = one(&root, "[data-room=rust]");
+    assert_eq!(text(&one(&rust, "[data-testid=unread]")), "3");
+    assert_eq!(rust.get_attribute("data-unread").as_deref(), Some("3"));
+    assert!(all(&one(&root, "[data-room=lobby]"), "[data-testid=unread]").is_empty());
+    // Conversations have their own list, named by the other person.
+    let dm = one(&root, "[data-testid=dm-list] [data-room='@alice+bob']");
+    assert!(text(&dm).contains("bob"));
+    assert_eq!(
+        dm.get_attribute("aria-label").as_deref(),
+        Some("bob, 2 unread")
+    );
+    assert!(text(&root).contains("Direct messages"));
+
+    rust.unchecked_into::<HtmlButtonElement>().click();
+    settle().await;
+    assert_eq!(*selected.borrow(), ["rust"]);
+    // On screen and read: no badge.
+    app.update(props("rust", 0));
+    settle().await;
+    let rust = one(&root, "[data-room=rust]");
+    assert_eq!(rust.get_attribute("aria-current").as_deref(), Some("true"));
+    assert!(all(&rust, "[data-testid=unread]").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn the_plus_joins_a_room_by_name_or_from_the_list() {
+    let (onjoin, joined) = recorder();
+    let (onbrowse, browsed) = unit_recorder();
+    let props = |directory: Option<Vec<RoomInfo>>| RoomListProps {
+        rooms: vec![RoomTab::room("lobby", 0)],
+        active: "lobby".into(),
+        onselect: Callback::noop(),
+        onjoin: onjoin.clone(),
+        onbrowse: onbrowse.clone(),
+        directory,
+    };
+    let (root, mut app) = mount::<RoomList>(props(None)).await;
+    assert!(all(&root, "[data-testid=room-add-input]").is_empty());
+    let add = one(&root, "[data-testid=room-add]");
+    add.clone().unchecked_into::<HtmlButtonElement>().click();
+    settle().await;
+    assert_eq!(*browsed.borrow(), 1, "opening asks for the rooms");
+    let input: HtmlInputElement = one(&root, "[data-testid=room-add-input]").unchecked_into();
+
+    // A bad name is explained and nothing is joined.
+    input.set_value("no spaces");
+    let form: HtmlFormElement = one(&root, ".rooms__form").unchecked_into();
+    form.request_submit().unwrap();
+    settle().await;
+    assert!(joined.borrow().is_empty());
+    one(&root, ".rooms__error");
+
+    input.set_value("#Go");
+    form.request_submit().unwrap();
+    settle().await;
+    assert_eq!(*joined.borrow(), ["go"]);
+    assert!(
+        all(&root, "[data-testid=room-add-input]").is_empty(),
+        "closed"
+    );
+
+    // The rooms that exist, except those already joined, one click away.
+    app.update(props(Some(vec![
+        RoomInfo {
+            room: "lobby".into(),
+            members: 5,
+        },
+        RoomInfo {
+            room: "rust".into(),
+            members: 2,
+        },
+    ])));
+    add.unchecked_into::<HtmlButtonElement>().click();
+    settle().await;
+    let listed = all(&root, "[data-testid=room-directory] button");
+    assert_eq!(listed.len(), 1);
+    assert!(text(&listed[0]).contains("#rust"));
+    listed[0]
+        .clone()
+        .unchecked_into::<HtmlButtonElement>()
+        .click();
+    settle().await;
+    assert_eq!(*joined.borrow(), ["go", "rust"]);
+}
+
+#[wasm_bindgen_test]
+async fn the_typing_line_names_who_is_typing_and_keeps_its_height() {
+    let (root, mut app) = mount::<TypingLine>(TypingLineProps { names: vec![] }).await;
+    let line = one(&root, "[data-testid=typing]");
+    assert_eq!(text(&line), "");
+    let empty_height = line.get_bounding_client_rect().height();
+    assert!(empty_height > 0.0, "the line keeps its place when empty");
+    app.update(TypingLineProps {
+        names: vec!["alice".into()],
+    });
+    settle().await;
+    assert_eq!(text(&line), "alice is typing…");
+    app.update(TypingLineProps {
+        names: vec!["alice".into(), "bob".into()],
+    });
+    settle().await;
+    assert_eq!(text(&line), "alice and bob are typing…");
+    assert_eq!(line.get_bounding_client_rect().height(), empty_height);
+}
+
+/// At the top of what the page holds, the list asks the server for older
+/// messages; when they arrive above, what the reader was looking at stays
+/// where it was.
+#[wasm_bindgen_test]
+async fn older_history_loads_at_the_top_and_the_view_does_not_jump() {
+    let mut state = in_lobby();
+    state.apply(history(151..=200, true));
+    let (onload, asked) = seq_recorder();
+    let props = |state: &ChatState| MessageListProps {
+        onloadolder: onload.clone(),
+        ..list_props(state)
+    };
+    let (root, mut app) = mount_sized::<MessageList>(props(&state), 400).await;
+    let list = one(&root, "[data-testid=message-list]");
+    let messages = || all(&root, "[data-testid=message]");
+    assert_eq!(messages().len(), 50);
+    one(&root, "[data-testid=load-older]");
+
+    list.set_scroll_top(0);
+    eventually(
+        "a request for older messages",
+        Duration::from_secs(5),
+        || !asked.borrow().is_empty(),
+    )
+    .await;
+    assert_eq!(asked.borrow()[0], 151);
+    state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+    app.update(props(&state));
+    settle().await;
+    one(&root, "[data-testid=loading-older]");
+
+    // The reader looks at the oldest line; the page arrives above it.
+    let anchor = messages().remove(0);
+    assert!(text(&anchor).contains("history line 151"));
+    list.set_scroll_top(10);
+    settle().await;
+    // Its bottom edge: the line itself may lose its author heading once the
+    // same author's older messages are above it.
+    let before = anchor.get_bounding_client_rect().bottom();
+    state.apply(history(51..=150, true));
+    app.update(props(&state));
+    settle().await;
+    assert_eq!(messages().len(), 150);
+    assert!(text(&messages().remove(0)).contains("history line 51"));
+    let after = anchor.get_bounding_client_rect().bottom();
+    assert!(
+        (after - before).abs() <= 2.0,
+        "the line read before moved from {before} to {after}"
+    );
+    assert!(list.scroll_top() > 1000, "the new lines are above the view");
+
+    // The last page: the list says where the conversation starts.
+    state.apply(history(1..=50, false));
+    app.update(props(&state));
+    settle().await;
+    list.set_scroll_top(0);
+    settle().await;
+    one(&root, ".messages__start");
+    assert_eq!(asked.borrow().len(), 1, "nothing more to ask for");
+}
+
+#[wasm_bindgen_test]
+async fn a_gap_after_a_long_absence_is_a_marker_that_loads_the_missing() {
+    let mut state = in_lobby();
+    state.apply(history(1..=5, false));
+    state.apply(Action::Server(ServerMsg::Gap {
+        room: DEFAULT_ROOM.into(),
+        from: 6,
+        to: 2005,
+    }));
+    state.apply(history(2006..=2010, true));
+    let (onload, asked) = seq_recorder();
+    let (root, _app) = mount::<MessageList>(MessageListProps {
+        onloadolder: onload,
+        ..list_props(&state)
+    })
+    .await;
+    let gap = one(&root, "[data-testid=gap]");
+    assert!(
+        text(&gap).contains("2000 messages not shown"),
+        "{}",
+        text(&gap)
+    );
+    // Between the last message seen and the latest ones.
+    let items: Vec<String> = all(&root, "[data-testid=message], [data-testid=gap]")
+        .iter()
+        .map(text)
+        .collect();
+    let at = items.iter().position(|t| t.contains("not shown")).unwrap();
+    assert!(items[at - 1].contains("history line 5"));
+    assert!(items[at + 1].contains("history line 2006"));
+    one(&gap, "button")
+        .unchecked_into::<HtmlButtonElement>()
+        .click();
+    settle().await;
+    assert_eq!(*asked.borrow(), [2006]);
+}
+
+#[wasm_bindgen_test]
+async fn a_conversation_renders_in_the_sidebar_from_state() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::Joined {
+        room: "@alice+bob".into(),
+        members: vec!["alice".into(), "Bob".into()],
+        head: 0,
+    }));
+    let rooms: Vec<RoomTab> = state
+        .rooms
+        .values()
+        .map(|r| RoomTab {
+            name: r.name.clone(),
+            label: r.label(state.me.as_deref()),
+            direct: r.is_direct(),
+            unread: r.unread,
+        })
+        .collect();
+    let (root, _app) = mount::<RoomList>(RoomListProps {
+        rooms,
+        active: DEFAULT_ROOM.into(),
+        onselect: Callback::noop(),
+        onjoin: Callback::noop(),
+        onbrowse: Callback::noop(),
+        directory: None,
+    })
+    .await;
+    let dm = one(&root, "[data-testid=dm-list] [data-room='@alice+bob']");
+    assert_eq!(text(&one(&dm, ".room__name")), "Bob");
+    assert!(all(&root, "[data-testid=room-list] [data-room='@alice+bob']").is_empty());
 }

@@ -28,6 +28,13 @@ pub struct ComposerProps {
     /// The server's limit on a message, in bytes.
     #[prop_or(MAX_TEXT_BYTES)]
     pub max_bytes: usize,
+    /// How the target reads, when not `#room` (a conversation: `bob`).
+    #[prop_or_default]
+    pub label: Option<AttrValue>,
+    /// The person typed something that is on its way to being a message
+    /// (not a command). Throttling is the receiver's business.
+    #[prop_or_default]
+    pub ontyping: Callback<()>,
 }
 
 /// A text area: Enter sends, Shift+Enter starts a new line, Up in an empty
@@ -96,8 +103,13 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let oninput = {
         let draft = draft.clone();
         let error = error.clone();
+        let ontyping = props.ontyping.clone();
         Callback::from(move |e: InputEvent| {
-            draft.set(e.target_unchecked_into::<HtmlTextAreaElement>().value());
+            let value = e.target_unchecked_into::<HtmlTextAreaElement>().value();
+            if is_typing(&value) {
+                ontyping.emit(());
+            }
+            draft.set(value);
             if error.is_some() {
                 error.set(None);
             }
@@ -175,10 +187,14 @@ pub fn Composer(props: &ComposerProps) -> Html {
             </span>
         }
     };
-    let placeholder = if props.room.is_empty() {
+    let target = match &props.label {
+        Some(label) => label.to_string(),
+        None => format!("#{}", props.room),
+    };
+    let placeholder = if props.room.is_empty() && props.label.is_none() {
         "Message".to_owned()
     } else {
-        format!("Message #{}", props.room)
+        format!("Message {target}")
     };
 
     html! {
@@ -189,7 +205,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
                     class="composer__input"
                     data-testid="message-input"
                     rows="1"
-                    aria-label={format!("Message #{}", props.room)}
+                    aria-label={format!("Message {target}")}
                     aria-describedby="composer-hint"
                     aria-invalid={over.then_some("true")}
                     {placeholder}
@@ -210,5 +226,28 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 { counter }
             </div>
         </form>
+    }
+}
+
+/// Whether a draft is a message being written, worth a typing notification:
+/// not empty, and not a command other than `/me`.
+pub fn is_typing(draft: &str) -> bool {
+    let draft = draft.trim_start();
+    !draft.is_empty()
+        && (!draft.starts_with('/') || draft.starts_with("/me ") || draft.starts_with("//"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_not_typing() {
+        assert!(is_typing("h"));
+        assert!(is_typing("/me waves"));
+        assert!(is_typing("//slash"));
+        assert!(!is_typing(""));
+        assert!(!is_typing("  "));
+        assert!(!is_typing("/join rust"));
     }
 }

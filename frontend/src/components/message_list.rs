@@ -5,7 +5,11 @@
 //! room holds), so a new message costs the same with 10,000 lines loaded as
 //! with 10. Scrolling to the top (or the "Show earlier messages" button) adds
 //! [`PAGE`] older lines at a time, keeping what is on screen in place;
-//! returning to the bottom drops them again.
+//! returning to the bottom drops them again. Once every line held here is
+//! shown, reaching the top asks the server for older messages
+//! (`onloadolder`) while it has some; when they arrive above, the view stays
+//! where the reader was. A hole left by a long absence is a marker that
+//! loads what is missing.
 
 use std::rc::Rc;
 
@@ -31,6 +35,9 @@ pub const PAGE: usize = 150;
 const LOAD_PX: i32 = 120;
 /// How far back to look for the day of the line before the window.
 const DAY_LOOKBACK: usize = 500;
+/// How far from the start to look for the line that was first: lines added
+/// above it arrive a page (at most 100) at a time.
+const PREPEND_LOOKUP: usize = 1_000;
 
 #[derive(Properties, PartialEq)]
 pub struct MessageListProps {
@@ -46,6 +53,15 @@ pub struct MessageListProps {
     /// Give up a failed message (by its id).
     #[prop_or_default]
     pub ondismiss: Callback<ClientMsgId>,
+    /// The server has messages older than these.
+    #[prop_or_default]
+    pub has_older: bool,
+    /// Older messages were asked for and are on their way.
+    #[prop_or_default]
+    pub loading: bool,
+    /// Load the messages before this `seq` from the server.
+    #[prop_or_default]
+    pub onloadolder: Callback<u64>,
 }
 
 #[component]
@@ -63,10 +79,45 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let pending_before = use_mut_ref(|| props.pending.len());
     // Lines present at mount are history, not news for screen readers.
     let announced_after = use_state(|| props.lines.last().map_or(0, |l| l.id));
+    // Lines that arrived above the first one since the window was last
+    // reset: shown as well, since the reader went up to fetch them.
+    let extra = use_mut_ref(|| 0usize);
+    let first = props.lines.get(0).map(|l| l.id);
+    let first_before = use_mut_ref(|| first);
+
+    if *first_before.borrow() != first {
+        let added = first_before.borrow().and_then(|old| {
+            props
+                .lines
+                .iter()
+                .take(PREPEND_LOOKUP)
+                .position(|l| l.id == old)
+        });
+        if let Some(added) = added.filter(|n| *n > 0) {
+            *extra.borrow_mut() += added;
+            // The DOM still shows the previous render: remember where the
+            // reader is, measured from the bottom, which the new lines above
+            // do not move.
+            if let Some(el) = list.cast::<Element>() {
+                *restore.borrow_mut() = Some(el.scroll_height() - el.scroll_top());
+            }
+        }
+        *first_before.borrow_mut() = first;
+    }
 
     let len = props.lines.len();
-    let start = len.saturating_sub(*shown);
+    let start = len.saturating_sub(*shown + *extra.borrow());
     let newest = props.lines.last().map_or(0, |l| l.id);
+    let oldest_seq = props.lines.iter().find_map(Line::chat).map(|m| m.seq);
+    let can_load = start == 0 && props.has_older && !props.loading && oldest_seq.is_some();
+    let load_older = {
+        let onloadolder = props.onloadolder.clone();
+        move || {
+            if let Some(seq) = oldest_seq.filter(|_| can_load) {
+                onloadolder.emit(seq);
+            }
+        }
+    };
 
     // Sending a message brings the reader back to the bottom.
     if props.pending.len() > *pending_before.borrow() {
@@ -78,11 +129,13 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let list = list.clone();
         let restore = Rc::clone(&restore);
         let shown = shown.clone();
+        let extra = Rc::clone(&extra);
         move || {
             if let Some(el) = list.cast::<Element>() {
                 *restore.borrow_mut() = Some(el.scroll_height() - el.scroll_top());
             }
-            shown.set(*shown + PAGE);
+            let more = std::mem::take(&mut *extra.borrow_mut());
+            shown.set(*shown + more + PAGE);
         }
     };
 
@@ -92,6 +145,8 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let shown = shown.clone();
         let away = away.clone();
         let show_earlier = show_earlier.clone();
+        let extra = Rc::clone(&extra);
+        let load_older = load_older.clone();
         Callback::from(move |_: Event| {
             let Some(el) = list.cast::<Element>() else {
                 return;
@@ -101,27 +156,37 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             *stick.borrow_mut() = at_bottom;
             if at_bottom {
                 away.set(None);
-                shown.set(WINDOW);
+                if *shown != WINDOW || *extra.borrow() != 0 {
+                    *extra.borrow_mut() = 0;
+                    shown.set(WINDOW);
+                }
             } else {
                 if away.is_none() {
                     away.set(Some(newest));
                 }
-                if el.scroll_top() < LOAD_PX && start > 0 {
-                    show_earlier();
+                if el.scroll_top() < LOAD_PX {
+                    if start > 0 {
+                        show_earlier();
+                    } else {
+                        load_older();
+                    }
                 }
             }
         })
     };
 
     let earlier = Callback::from(move |_: MouseEvent| show_earlier());
+    let fetch = Callback::from(move |_: MouseEvent| load_older());
 
     let jump = {
         let list = list.clone();
         let stick = Rc::clone(&stick);
         let away = away.clone();
+        let extra = Rc::clone(&extra);
         Callback::from(move |_: MouseEvent| {
             *stick.borrow_mut() = true;
             away.set(None);
+            *extra.borrow_mut() = 0;
             shown.set(WINDOW);
             if let Some(el) = list.cast::<HtmlElement>() {
                 el.set_scroll_top(el.scroll_height());
@@ -172,6 +237,25 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         <button type="button" class="link-button" onclick={earlier}>
                             { "Show earlier messages" }
                         </button>
+                    </li>
+                } else if props.loading {
+                    <li class="messages__earlier" data-testid="loading-older" aria-busy="true">
+                        { "Loading earlier messages…" }
+                    </li>
+                } else if props.has_older && oldest_seq.is_some() {
+                    <li class="messages__earlier">
+                        <button
+                            type="button"
+                            class="link-button"
+                            data-testid="load-older"
+                            onclick={fetch}
+                        >
+                            { "Load earlier messages" }
+                        </button>
+                    </li>
+                } else if oldest_seq.is_some() {
+                    <li class="messages__earlier messages__start">
+                        { "This is the beginning of the conversation." }
                     </li>
                 }
                 if empty {
@@ -235,6 +319,20 @@ fn rows(props: &MessageListProps, start: usize) -> Html {
                         mine={Some(msg.nick.as_str()) == me}
                         continued={marks.continued}
                     />
+                });
+            }
+            LineBody::Gap { from, to } => {
+                grouper.notice();
+                let missed = to.saturating_sub(*from) + 1;
+                let before = to + 1;
+                let onclick = props.onloadolder.reform(move |_: MouseEvent| before);
+                out.push(html! {
+                    <li key={format!("l{}", line.id)} class="notice notice--gap" data-testid="gap">
+                        { format!("{missed} messages not shown. ") }
+                        <button type="button" class="link-button" {onclick}>
+                            { "Load them" }
+                        </button>
+                    </li>
                 });
             }
             LineBody::Notice { text, tone } => {

@@ -10,6 +10,7 @@ mod message_view;
 mod nick_prompt;
 mod online_list;
 mod room_list;
+mod typing_line;
 
 pub use composer::{Composer, ComposerProps};
 pub use connection_status::{ConnectionStatus, ConnectionStatusProps};
@@ -19,3 +20,4 @@ pub use message_view::{MessageView, MessageViewProps};
 pub use nick_prompt::{NickPrompt, NickPromptProps};
 pub use online_list::{OnlineList, OnlineListProps};
 pub use room_list::{RoomList, RoomListProps, RoomTab};
+pub use typing_line::{TypingLine, TypingLineProps};

@@ -6,9 +6,12 @@
 //! [`Action`]s (frames that do not decode are logged and skipped); sending what
 //! the UI asks for, or keeping it until the connection is back; reconnecting
 //! with capped exponential backoff and jitter (at once when the browser says
-//! it is back online or the tab becomes visible), saying hello again with the
-//! last accepted nickname and rejoining rooms; and remembering that nickname
-//! in localStorage for the next visit. The decisions themselves live in
+//! it is back online or the tab becomes visible; the socket is dropped when
+//! it says it went offline), saying hello again with the last accepted
+//! nickname and a `resume` of every room, so that the server replays what
+//! was missed; resending what was on the wire under the same ids; throttling
+//! typing notifications; and remembering that nickname in localStorage for
+//! the next visit. The decisions themselves live in
 //! [`crate::session`], tested natively.
 //!
 //! One task (spawned on mount, stopped on unmount) runs the connection. The UI
@@ -28,8 +31,10 @@ use gloo_events::EventListener;
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, State};
 use gloo_storage::{LocalStorage, Storage};
+use gloo_timers::callback::Timeout;
+use shared::limits::MAX_HISTORY_PAGE;
 use shared::validate::precheck_nick;
-use shared::{ChatMessage, ClientMsg, ClientMsgId, SUBPROTOCOL, ServerMsg};
+use shared::{ChatMessage, ClientMsg, ClientMsgId, SUBPROTOCOL, ServerMsg, direct_room};
 use yew::platform::pinned::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use yew::platform::spawn_local;
 use yew::platform::time::sleep;
@@ -62,6 +67,14 @@ pub struct UseChatHandle {
     pub switch_room: Callback<String>,
     /// Skip the rest of the reconnect wait.
     pub reconnect_now: Callback<()>,
+    /// Join a room (a normalized name) and show it.
+    pub join_room: Callback<String>,
+    /// Ask the server which rooms exist (they land in `state.directory`).
+    pub list_rooms: Callback<()>,
+    /// Load the messages of the active room before this `seq`.
+    pub load_older: Callback<u64>,
+    /// The person is typing in the active room.
+    pub typing: Callback<()>,
 }
 
 /// What the UI asks of the connection task.
@@ -69,6 +82,14 @@ enum Command {
     /// Register with this normalized nickname.
     Hello(String),
     Send(ClientMsg),
+    /// Tell the server we are typing in this room, if it is time to again.
+    /// Never queued: it means nothing later.
+    Typing(String),
+    /// Send this if connected, else forget it (a question whose answer
+    /// only matters now).
+    Ephemeral(ClientMsg),
+    /// The browser says it lost the network: the socket is as good as gone.
+    Offline,
     /// Cut a reconnect wait short.
     RetryNow,
     /// The component is going away.
@@ -163,6 +184,28 @@ pub fn use_chat() -> UseChatHandle {
                     let room = target.unwrap_or_else(|| room.clone());
                     link.send(Command::Send(ClientMsg::Leave { room }));
                 }
+                Ok(Input::Direct { to, text }) => {
+                    let Some(nick) = me.clone() else {
+                        return;
+                    };
+                    let id = link.ids.next();
+                    let draft = ChatMessage {
+                        room: direct_room(&nick, &to),
+                        seq: 0,
+                        ts: js_sys::Date::now() as i64,
+                        nick,
+                        text: text.clone(),
+                        kind: shared::MessageKind::Text,
+                    };
+                    dispatcher.dispatch(Action::DirectRequested { to: to.clone() });
+                    dispatcher.dispatch(Action::Queued(Pending::queued(id.clone(), draft)));
+                    link.send(Command::Send(ClientMsg::Direct {
+                        id,
+                        to,
+                        text,
+                        kind: shared::MessageKind::Text,
+                    }));
+                }
                 Ok(Input::Say { text, kind }) => {
                     let id = link.ids.next();
                     let draft = ChatMessage {
@@ -228,6 +271,60 @@ pub fn use_chat() -> UseChatHandle {
         let link = Rc::clone(&link);
         use_callback((), move |(), ()| link.send(Command::RetryNow))
     };
+    let join_room = {
+        let link = Rc::clone(&link);
+        let dispatcher = state.dispatcher();
+        let joined: Vec<String> = state
+            .rooms
+            .values()
+            .filter(|r| r.joined)
+            .map(|r| r.name.clone())
+            .collect();
+        use_callback(joined, move |room: String, joined| {
+            dispatcher.dispatch(Action::JoinRequested(room.clone()));
+            if !joined.contains(&room) {
+                link.send(Command::Send(ClientMsg::Join { room }));
+            }
+        })
+    };
+    let list_rooms = {
+        let link = Rc::clone(&link);
+        use_callback((), move |(), ()| {
+            link.send(Command::Ephemeral(ClientMsg::Rooms));
+        })
+    };
+    let load_older = {
+        let link = Rc::clone(&link);
+        let dispatcher = state.dispatcher();
+        use_callback(state.active_room.clone(), move |before: u64, room| {
+            dispatcher.dispatch(Action::OlderRequested(room.clone()));
+            link.send(Command::Send(ClientMsg::History {
+                room: room.clone(),
+                before,
+                limit: u32::try_from(MAX_HISTORY_PAGE).ok(),
+            }));
+        })
+    };
+    let typing = {
+        let link = Rc::clone(&link);
+        use_callback(state.active_room.clone(), move |(), room| {
+            link.send(Command::Typing(room.clone()));
+        })
+    };
+
+    // "bob is typing…" goes when its time is up.
+    {
+        let dispatcher = state.dispatcher();
+        use_effect_with(state.next_typing_expiry(), move |next| {
+            let timer = next.map(|at| {
+                let wait = (at - js_sys::Date::now() as i64).clamp(0, 60_000) as u32;
+                Timeout::new(wait + 20, move || {
+                    dispatcher.dispatch(Action::ExpireTyping(js_sys::Date::now() as i64));
+                })
+            });
+            move || drop(timer)
+        });
+    }
 
     {
         let link = Rc::clone(&link);
@@ -267,6 +364,10 @@ pub fn use_chat() -> UseChatHandle {
         dismiss,
         switch_room,
         reconnect_now,
+        join_room,
+        list_rooms,
+        load_older,
+        typing,
     }
 }
 
@@ -281,6 +382,10 @@ fn watch_page(link: &Rc<Link>, dispatch: &Dispatcher) -> Vec<EventListener> {
     let online = Rc::clone(link);
     listeners.push(EventListener::new(&window, "online", move |_| {
         online.send(Command::RetryNow);
+    }));
+    let offline = Rc::clone(link);
+    listeners.push(EventListener::new(&window, "offline", move |_| {
+        offline.send(Command::Offline);
     }));
     if let Some(document) = window.document() {
         dispatch.dispatch(Action::PageVisible(!document.hidden()));
@@ -389,6 +494,7 @@ fn offline_command(command: Option<Command>, session: &mut Session, dispatch: &D
             "Not connected; change your nickname once the connection is back.".into(),
         )),
         Some(Command::Send(msg)) => session.queue(msg),
+        Some(Command::Typing(_) | Command::Ephemeral(_) | Command::Offline) => {}
         Some(Command::RetryNow) => return Flow::RetryNow,
         Some(Command::Stop) | None => return Flow::Stop,
     }
@@ -441,7 +547,7 @@ async fn connect(
             &mut write,
             &ClientMsg::Hello {
                 nick,
-                resume: Default::default(),
+                resume: session.resume(),
             },
         )
         .await
@@ -458,7 +564,7 @@ async fn connect(
                 Ok(msg) => {
                     let welcome = matches!(msg, ServerMsg::Welcome { .. });
                     match session.observe(&msg, js_sys::Date::now()) {
-                        Verdict::Pass => dispatch.dispatch(Action::Server(msg)),
+                        Verdict::Pass => dispatch.dispatch(action_for(msg)),
                         Verdict::Reclaim { first } => {
                             if first && let Some(nick) = &session.nick {
                                 dispatch.dispatch(Action::Info(format!(
@@ -494,7 +600,7 @@ async fn connect(
                     session.nick = Some(nick.clone());
                     ClientMsg::Hello {
                         nick,
-                        resume: Default::default(),
+                        resume: session.resume(),
                     }
                 };
                 if !send(&mut write, &msg).await {
@@ -511,6 +617,22 @@ async fn connect(
                     return End::Lost;
                 }
             }
+            Step::Command(Some(Command::Typing(room))) => {
+                if session.welcomed
+                    && session.typing_due(&room, js_sys::Date::now())
+                    && !send(&mut write, &ClientMsg::Typing { room }).await
+                {
+                    return End::Lost;
+                }
+            }
+            Step::Command(Some(Command::Ephemeral(msg))) => {
+                if session.welcomed && !send(&mut write, &msg).await {
+                    return End::Lost;
+                }
+            }
+            // Dropping the socket closes it; the `online` event brings it
+            // back at once.
+            Step::Command(Some(Command::Offline)) => return End::Lost,
             Step::Command(Some(Command::RetryNow)) => {}
             // Dropping the socket closes it.
             Step::Command(Some(Command::Stop) | None) => return End::Stop,
@@ -518,18 +640,14 @@ async fn connect(
     }
 }
 
-/// Right after a welcome: rejoin the rooms we were in, then send everything
-/// that waited for the connection, in order.
+/// Right after a welcome (the hello's `resume` put us back in our rooms):
+/// send everything that waited for the connection, in order, starting with
+/// what was on the wire unconfirmed when the last one dropped.
 async fn flush(
     write: &mut SplitSink<WebSocket, Message>,
     session: &mut Session,
     dispatch: &Dispatcher,
 ) -> bool {
-    for join in session.rejoins() {
-        if !send(write, &join).await {
-            return false;
-        }
-    }
     while let Some(msg) = session.next_queued() {
         if !transmit(write, msg, session, dispatch).await {
             return false;
@@ -550,10 +668,24 @@ async fn transmit(
         session.requeue(msg);
         return false;
     }
-    if let ClientMsg::Send { id, .. } = msg {
+    session.sent(&msg);
+    if let ClientMsg::Send { id, .. } | ClientMsg::Direct { id, .. } = msg {
         dispatch.dispatch(Action::Transmitted(id));
     }
     true
+}
+
+/// The action for a message from the server. Typing notifications carry
+/// the time they arrived, so that the state can let them run out.
+fn action_for(msg: ServerMsg) -> Action {
+    match msg {
+        ServerMsg::Typing { room, nick } => Action::Typing {
+            room,
+            nick,
+            at: js_sys::Date::now() as i64,
+        },
+        msg => Action::Server(msg),
+    }
 }
 
 async fn send(write: &mut SplitSink<WebSocket, Message>, msg: &ClientMsg) -> bool {
