@@ -458,6 +458,15 @@ impl ChatState {
     /// Whether to ask for a nickname instead of showing the chat: before the
     /// first welcome, and when a nickname was refused while not registered
     /// (for example taken by someone else during a reconnect).
+    /// The rooms and conversations the client is in on this connection.
+    pub fn joined_rooms(&self) -> Vec<String> {
+        self.rooms
+            .values()
+            .filter(|r| r.joined)
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
     pub fn needs_nick(&self) -> bool {
         !self.registered && (self.me.is_none() || self.nick_error.is_some())
     }

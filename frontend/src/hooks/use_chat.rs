@@ -162,12 +162,7 @@ pub fn use_chat() -> UseChatHandle {
     let send_text = {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
-        let joined: Vec<String> = state
-            .rooms
-            .values()
-            .filter(|r| r.joined)
-            .map(|r| r.name.clone())
-            .collect();
+        let joined = state.joined_rooms();
         let deps = (state.active_room.clone(), state.me.clone(), joined);
         use_callback(deps, move |raw: String, (room, me, joined)| {
             match input::parse(&raw) {
@@ -274,12 +269,7 @@ pub fn use_chat() -> UseChatHandle {
     let join_room = {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
-        let joined: Vec<String> = state
-            .rooms
-            .values()
-            .filter(|r| r.joined)
-            .map(|r| r.name.clone())
-            .collect();
+        let joined = state.joined_rooms();
         use_callback(joined, move |room: String, joined| {
             dispatcher.dispatch(Action::JoinRequested(room.clone()));
             if !joined.contains(&room) {
