@@ -12,6 +12,8 @@ pub struct Config {
     /// `[v6]:port`, `:port`, a host name). Informational for `run`, which
     /// receives already-bound listeners; `main` binds them.
     pub http: String,
+    /// Where the terminal door (`nc`, `telnet`) listens, written like `http`.
+    pub tcp: String,
     /// Where Hubbub keeps its data.
     pub data_dir: PathBuf,
     /// The built web client (trunk's `dist` folder).
@@ -28,6 +30,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             http: "0.0.0.0:8080".to_owned(),
+            tcp: "0.0.0.0:8001".to_owned(),
             data_dir: PathBuf::from("./data"),
             web_dir: default_web_dir(),
             log: "info".to_owned(),

@@ -24,10 +24,12 @@ use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 
-/// The sockets the server listens on, bound by the caller. The HTTP door may
-/// listen on several addresses (a host name that resolves to IPv4 and IPv6).
+/// The sockets the server listens on, bound by the caller. A door may listen
+/// on several addresses (a host name that resolves to IPv4 and IPv6); the
+/// terminal door may have none (it is then off).
 pub struct Listeners {
     pub http: Vec<TcpListener>,
+    pub tcp: Vec<TcpListener>,
 }
 
 /// Runs Hubbub until `shutdown` resolves, then closes every connection with a
@@ -62,6 +64,14 @@ pub async fn run(
     let guards = Arc::new(guard::Guards::new(&config.guard));
     let grace = config.shutdown_grace;
     let header_read_timeout = config.guard.header_read_timeout;
+    let terminal = doors::tcp::Door {
+        hub: hub.clone(),
+        guards: Arc::clone(&guards),
+        heartbeat: config.heartbeat,
+        store: Arc::clone(&store),
+        stop: stop.clone(),
+        tracker: tracker.clone(),
+    };
     let state = http::AppState {
         hub,
         tracker: tracker.clone(),
@@ -84,7 +94,9 @@ pub async fn run(
         stop: stop.clone(),
         tracker: tracker.clone(),
     };
+    let terminal = tokio::spawn(terminal.serve(listeners.tcp));
     server.serve(listeners.http).await;
+    let _ = terminal.await;
 
     // The accept loops have stopped; HTTP connections are finishing their
     // requests and WebSockets are saying goodbye (1001). Wait for them,

@@ -98,10 +98,29 @@ async fn serve(settings: Settings) -> ExitCode {
             Err(error) => tracing::warn!(%error, "cannot read a bound address"),
         }
     }
+    let (tcp, _) = match address::bind_tcp("terminal", &config.tcp, &settings.source("tcp")).await {
+        Ok(bound) => bound,
+        Err(error) => return fail(&error.to_string()),
+    };
+    for listener in &tcp {
+        match listener.local_addr() {
+            Ok(addr) => tracing::info!(
+                door = "tcp",
+                "terminal door listening on {addr}; try nc {} {}",
+                if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+                    "localhost".to_owned()
+                } else {
+                    addr.ip().to_string()
+                },
+                addr.port()
+            ),
+            Err(error) => tracing::warn!(%error, "cannot read a bound address"),
+        }
+    }
     if let Some(path) = &settings.file {
         tracing::info!("configuration file: {}", path.display());
     }
-    match backend::run(config, Listeners { http }, shutdown).await {
+    match backend::run(config, Listeners { http, tcp }, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             say(&mut std::io::stderr(), &format!("error: {error:#}"));

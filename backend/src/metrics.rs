@@ -39,8 +39,8 @@ pub const RATE_LIMITED: &str = "hubbub_rate_limited_total";
 pub const STORE_COMMIT_SECONDS: &str = "hubbub_store_commit_seconds";
 pub const STORE_COMMIT_MESSAGES: &str = "hubbub_store_commit_messages";
 
-/// The `door` label's values. The terminal and datagram doors join here.
-const DOORS: &[&str] = &["ws"];
+/// The `door` label's values. The datagram door joins here.
+const DOORS: &[&str] = &["ws", "tcp"];
 
 /// Messages per group commit: 1 to the writer's largest group.
 const COMMIT_SIZE_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];

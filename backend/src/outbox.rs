@@ -37,6 +37,7 @@ pub struct Outgoing {
     created: Instant,
     json: OnceLock<Utf8Bytes>,
     plain: OnceLock<Option<Utf8Bytes>>,
+    terminal: OnceLock<Option<Box<str>>>,
 }
 
 impl Outgoing {
@@ -46,6 +47,7 @@ impl Outgoing {
             created: Instant::now(),
             json: OnceLock::new(),
             plain: OnceLock::new(),
+            terminal: OnceLock::new(),
         })
     }
 
@@ -67,6 +69,14 @@ impl Outgoing {
     pub fn plain(&self) -> Option<&str> {
         self.plain
             .get_or_init(|| shared::plain::render(&self.msg).map(Utf8Bytes::from))
+            .as_deref()
+    }
+
+    /// The terminal door's lines (each ending in CR LF, controls stripped),
+    /// if this event means anything to a terminal.
+    pub fn terminal(&self) -> Option<&str> {
+        self.terminal
+            .get_or_init(|| shared::line::render(&self.msg).map(String::into_boxed_str))
             .as_deref()
     }
 }

@@ -26,6 +26,8 @@ fn start(dir: &std::path::Path) -> (Running, SocketAddr) {
     command.args([
         "--http",
         "127.0.0.1:0",
+        "--tcp",
+        "127.0.0.1:0",
         "--websocket-messages-per-second",
         "1000000",
         "--websocket-message-burst",

@@ -177,7 +177,10 @@ impl Server {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(backend::run(
             config,
-            backend::Listeners { http: vec![http] },
+            backend::Listeners {
+                http: vec![http],
+                tcp: Vec::new(),
+            },
             async move {
                 let _ = rx.await;
             },

@@ -6,6 +6,7 @@
 //! protocol change that breaks one side does not compile.
 
 pub mod limits;
+pub mod line;
 pub mod plain;
 pub mod protocol;
 pub mod validate;

@@ -21,7 +21,7 @@ tasks:
   setup [--browsers]     install what is missing: the wasm32 target, trunk,
                          wasm-bindgen-cli, wasm-opt (and Chromium + chromedriver)
   run [-- BACKEND ARGS]  setup, build the web client (release), run the server
-                         at http://localhost:8080
+                         at http://localhost:8080 (terminals: nc localhost 8001)
   test                   setup --browsers, then fmt, clippy, tests, browser tests
                          and end-to-end tests, stopping at the first failure";
 

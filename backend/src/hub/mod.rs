@@ -47,6 +47,8 @@ impl std::fmt::Display for ClientId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Door {
     WebSocket,
+    /// A line-based TCP client: `nc`, `telnet`.
+    Terminal,
 }
 
 /// What a connection asks of the hub.

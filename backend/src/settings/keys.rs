@@ -66,7 +66,7 @@ impl Key {
     /// What `--help` shows as the flag's value.
     pub fn value_name(&self) -> &'static str {
         match self.path {
-            "http" => "ADDR",
+            "http" | "tcp" => "ADDR",
             "log" => "FILTER",
             _ => self.slot.value_name(),
         }
@@ -89,6 +89,13 @@ pub const KEYS: &[Key] = &[
         flag: "http",
         slot: Slot::Text(|c| &mut c.http),
         help: "Address of the HTTP door (web client and WebSocket): host:port, [v6]:port, :port or a host name",
+    },
+    Key {
+        path: "tcp",
+        env: "HUBBUB_TCP",
+        flag: "tcp",
+        slot: Slot::Text(|c| &mut c.tcp),
+        help: "Address of the terminal door (nc, telnet), written like --http",
     },
     Key {
         path: "data_dir",
@@ -632,6 +639,7 @@ mod tests {
         let d = Config::default();
         let Config {
             http,
+            tcp,
             data_dir,
             web_dir,
             log,
@@ -656,6 +664,7 @@ mod tests {
                 },
         } = &config;
         assert_ne!(http, &d.http);
+        assert_ne!(tcp, &d.tcp);
         assert_ne!(data_dir, &d.data_dir);
         assert_ne!(web_dir, &d.web_dir);
         assert_ne!(log, &d.log);

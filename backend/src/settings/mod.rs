@@ -309,14 +309,19 @@ fn check(settings: &Settings) -> Result<(), String> {
     let config = &settings.config;
     let at = |path: &str| format!("{path} ({})", settings.source(path));
 
-    if let Err(problem) = address::ListenAddress::parse(&config.http) {
-        return Err(address::DoorError {
-            door: "HTTP",
-            address: config.http.clone(),
-            source: settings.source("http"),
-            problem,
+    for (door, path, address) in [
+        ("HTTP", "http", &config.http),
+        ("terminal", "tcp", &config.tcp),
+    ] {
+        if let Err(problem) = address::ListenAddress::parse(address) {
+            return Err(address::DoorError {
+                door,
+                address: address.clone(),
+                source: settings.source(path),
+                problem,
+            }
+            .to_string());
         }
-        .to_string());
     }
     if let Err(error) = tracing_subscriber::EnvFilter::try_new(&config.log) {
         let problem = error.to_string().replace('\n', " ");

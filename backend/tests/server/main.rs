@@ -6,3 +6,4 @@ mod guard;
 mod history;
 mod http;
 mod support;
+mod tcp;

@@ -29,6 +29,8 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The terminal door.
+    pub tcp_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     _data: tempfile::TempDir,
@@ -59,16 +61,22 @@ impl TestServer {
         configure(&mut config);
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = http.local_addr().unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp_addr = tcp.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(backend::run(
             config,
-            Listeners { http: vec![http] },
+            Listeners {
+                http: vec![http],
+                tcp: vec![tcp],
+            },
             async {
                 let _ = stopped.await;
             },
         ));
         Self {
             addr,
+            tcp_addr,
             stop: Some(stop),
             task,
             _data: data,

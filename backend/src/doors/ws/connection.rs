@@ -16,9 +16,10 @@ use shared::{ErrorCode, ServerMsg};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep, timeout};
 use tokio_tungstenite::tungstenite;
 
-use super::recall::Recall;
 use super::wire::{Inbound, Mode};
 use crate::config::Heartbeat;
+use crate::doors::meter::Meter;
+use crate::doors::recall::Recall;
 use crate::guard::{MessageRate, Permit, Verdict};
 use crate::hub::{Door, Hub, Request, Session};
 use crate::outbox::{CloseReason, Inbox, Outgoing};
@@ -67,7 +68,7 @@ pub(super) async fn serve(
         permit: _permit,
     } = peer;
     let client = session.id();
-    let meter = Meter::new();
+    let meter = Meter::new("ws");
     tracing::info!(door = "ws", %peer, %client, ?mode, "connection opened");
     if mode == Mode::Plain {
         session.request(Request::HelloGuest).await;
@@ -334,47 +335,5 @@ fn rate_limited(request: &Request) -> ServerMsg {
         code: ErrorCode::RateLimited,
         message: "slow down: you are sending too fast; this message was not delivered".to_owned(),
         id,
-    }
-}
-
-/// This connection's metrics, with the handles looked up once.
-struct Meter {
-    open: metrics::Gauge,
-    frames_in: metrics::Counter,
-    events_out: metrics::Counter,
-    fanout: metrics::Histogram,
-}
-
-impl Meter {
-    fn new() -> Self {
-        use crate::metrics::{
-            CONNECTIONS, CONNECTIONS_TOTAL, EVENTS_OUT, FANOUT_SECONDS, FRAMES_IN,
-        };
-        metrics::counter!(CONNECTIONS_TOTAL, "door" => "ws").increment(1);
-        let open = metrics::gauge!(CONNECTIONS, "door" => "ws");
-        open.increment(1.0);
-        Self {
-            open,
-            frames_in: metrics::counter!(FRAMES_IN, "door" => "ws"),
-            events_out: metrics::counter!(EVENTS_OUT, "door" => "ws"),
-            fanout: metrics::histogram!(FANOUT_SECONDS),
-        }
-    }
-
-    fn received(&self) {
-        self.frames_in.increment(1);
-    }
-
-    fn sent(&self, batch: &[Arc<Outgoing>]) {
-        self.events_out.increment(batch.len() as u64);
-        for event in batch {
-            self.fanout.record(event.age().as_secs_f64());
-        }
-    }
-}
-
-impl Drop for Meter {
-    fn drop(&mut self) {
-        self.open.decrement(1.0);
     }
 }

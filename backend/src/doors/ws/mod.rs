@@ -7,7 +7,6 @@
 //! events as lines of text. Both kinds meet in the same rooms.
 
 mod connection;
-mod recall;
 mod wire;
 
 use std::net::SocketAddr;

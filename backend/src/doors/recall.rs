@@ -1,4 +1,4 @@
-//! History for one connection: what a client gets from the store when it
+//! History for one connection, for every door: what a client gets from the store when it
 //! joins a room (the latest messages), when it comes back (exactly what it
 //! missed), when it scrolls up (older pages), and when it fell behind the
 //! live messages and catches up.

@@ -1,0 +1,107 @@
+//! The terminal door: plain TCP, one line per message, for `nc` and
+//! `telnet`. The line protocol itself (commands, how events look, what is
+//! stripped) is [`shared::line`]; this module accepts connections under the
+//! connection caps and runs each in its own task ([`connection`]).
+
+mod connection;
+mod lines;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Heartbeat;
+use crate::guard::{CapRefusal, Guards};
+use crate::hub::Hub;
+use crate::store::Store;
+
+/// The longest line a terminal may send, line ending not counted. Chat texts
+/// are at most this long too (`shared::limits::MAX_TEXT_BYTES`).
+pub const MAX_LINE_BYTES: usize = 4 * 1024;
+
+/// What the terminal door's accept loops share.
+#[derive(Clone)]
+pub struct Door {
+    pub hub: Hub,
+    pub guards: Arc<Guards>,
+    pub heartbeat: Heartbeat,
+    pub store: Arc<dyn Store>,
+    pub stop: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl Door {
+    /// Accepts on every listener until `stop` is cancelled, then waits for
+    /// the accept loops (the caller waits for the connections on the tracker).
+    pub async fn serve(self, listeners: Vec<TcpListener>) {
+        let loops: Vec<_> = listeners
+            .into_iter()
+            .map(|listener| tokio::spawn(self.clone().accept_loop(listener)))
+            .collect();
+        drop(self);
+        for accept_loop in loops {
+            let _ = accept_loop.await;
+        }
+    }
+
+    async fn accept_loop(self, listener: TcpListener) {
+        loop {
+            let accepted = tokio::select! {
+                () = self.stop.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(door = "tcp", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            match self.guards.caps.try_acquire(peer.ip()) {
+                Ok(permit) => {
+                    self.tracker.spawn(connection::serve(
+                        stream,
+                        connection::Peer { addr: peer, permit },
+                        self.hub.clone(),
+                        self.heartbeat,
+                        self.guards.message_rate(),
+                        Arc::clone(&self.store),
+                    ));
+                }
+                Err(refusal) => {
+                    self.tracker.spawn(refuse(stream, peer, refusal));
+                }
+            }
+        }
+    }
+}
+
+/// Tells a terminal over a cap why it is turned away, then closes.
+async fn refuse(mut stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
+    let (reason, message) = match refusal {
+        CapRefusal::PerIp(limit) => (
+            "per_ip",
+            format!(
+                "! too many connections from {}: at most {limit} at a time\r\n",
+                peer.ip()
+            ),
+        ),
+        CapRefusal::Total(limit) => (
+            "total",
+            format!("! the server is full: at most {limit} connections; try again later\r\n"),
+        ),
+    };
+    ::metrics::counter!(crate::metrics::REJECTED_CONNECTIONS, "reason" => reason).increment(1);
+    tracing::info!(door = "tcp", %peer, reason, "connection refused");
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        stream.write_all(message.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}

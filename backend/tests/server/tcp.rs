@@ -1,0 +1,281 @@
+//! The terminal door: a raw TCP client, as `nc` is, chatting with web
+//! clients; commands; bad input; escape stripping; idle and shutdown.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic here is a failed test"
+)]
+
+use std::time::Duration;
+
+use crate::support::{Client, PATIENCE, TestServer};
+use shared::{ClientMsg, ServerMsg};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// An `nc`-style client: bytes in, text out.
+struct Nc {
+    stream: TcpStream,
+    /// What arrived and no expectation has consumed yet.
+    unread: String,
+}
+
+impl Nc {
+    async fn connect(server: &TestServer) -> Self {
+        let stream = TcpStream::connect(server.tcp_addr).await.unwrap();
+        Self {
+            stream,
+            unread: String::new(),
+        }
+    }
+
+    /// Connects and picks `nick`, up to the lobby's online list.
+    async fn login(server: &TestServer, nick: &str) -> Self {
+        let mut nc = Self::connect(server).await;
+        nc.expect("nickname: ").await;
+        nc.line(nick).await;
+        nc.expect(&format!("-- you are {nick}")).await;
+        nc.expect("-- [lobby] online").await;
+        nc.expect("\r\n").await;
+        nc
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    /// Sends a line, ended as telnet ends it.
+    async fn line(&mut self, text: &str) {
+        self.send(format!("{text}\r\n").as_bytes()).await;
+    }
+
+    /// Reads until `needle` arrives; returns everything up to and with it.
+    async fn expect(&mut self, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(at) = self.unread.find(needle) {
+                let rest = self.unread.split_off(at + needle.len());
+                return std::mem::replace(&mut self.unread, rest);
+            }
+            let mut chunk = [0u8; 4096];
+            let read = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
+                .await
+                .unwrap_or_else(|_| panic!("no {needle:?} in time; got {:?}", self.unread))
+                .unwrap();
+            assert_ne!(read, 0, "closed before {needle:?}; got {:?}", self.unread);
+            self.unread
+                .push_str(&String::from_utf8_lossy(&chunk[..read]));
+        }
+    }
+
+    /// Reads until the server closes; returns what came before.
+    async fn expect_closed(&mut self) -> String {
+        let mut rest = Vec::new();
+        tokio::time::timeout(PATIENCE, self.stream.read_to_end(&mut rest))
+            .await
+            .expect("the server did not close the connection")
+            .unwrap();
+        let mut all = std::mem::take(&mut self.unread);
+        all.push_str(&String::from_utf8_lossy(&rest));
+        all
+    }
+}
+
+/// `HH:MM [room] <nick> text`, without looking at the time.
+fn assert_chat_line(line: &str, rest: &str) {
+    let line = line.lines().last().unwrap();
+    let (time, tail) = line.split_at(5);
+    let digits: Vec<char> = time.chars().collect();
+    assert!(
+        digits[0..2]
+            .iter()
+            .chain(&digits[3..5])
+            .all(char::is_ascii_digit)
+            && digits[2] == ':',
+        "{line:?}"
+    );
+    assert_eq!(tail, format!(" {rest}"), "{line:?}");
+}
+
+#[tokio::test]
+async fn a_terminal_and_a_web_client_see_each_others_messages() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut bob = Nc::login(&server, "bob").await;
+    alice
+        .recv_until(|m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "bob"))
+        .await;
+
+    bob.line("hello from nc").await;
+    let ServerMsg::Message(msg) = alice
+        .recv_until(|m| matches!(m, ServerMsg::Message(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (msg.room.as_str(), msg.nick.as_str(), msg.text.as_str()),
+        ("lobby", "bob", "hello from nc")
+    );
+    // The terminal sees its own message come back, like everyone.
+    let own = bob.expect("hello from nc").await;
+    assert_chat_line(&own, "[lobby] <bob> hello from nc");
+
+    alice.say("a1", "hi terminal").await;
+    let line = bob.expect("hi terminal\r\n").await;
+    assert_chat_line(line.trim_end(), "[lobby] <alice> hi terminal");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_banner_asks_for_a_nickname_and_a_taken_one_asks_again() {
+    let server = TestServer::start().await;
+    let _alice = Client::joined(&server, "alice").await;
+    let mut nc = Nc::connect(&server).await;
+    let banner = nc.expect("nickname: ").await;
+    assert!(banner.contains("Times are UTC"), "{banner:?}");
+    nc.line("ALICE").await;
+    let refusal = nc.expect("nickname: ").await;
+    assert!(refusal.starts_with("! "), "{refusal:?}");
+    nc.line("bad nick!").await;
+    let refusal = nc.expect("nickname: ").await;
+    assert!(refusal.starts_with("! "), "{refusal:?}");
+    nc.line("bob").await;
+    nc.expect("-- you are bob").await;
+    let online = nc.expect("\r\n-- [lobby] online (2): ").await;
+    assert!(online.contains("-- you joined [lobby]"), "{online:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn commands_join_leave_who_rooms_msg_me_history_help_quit() {
+    let server = TestServer::start().await;
+    let mut bob = Nc::login(&server, "bob").await;
+    bob.line("/help").await;
+    bob.expect("/history [N]").await;
+    bob.line("/join rust").await;
+    bob.expect("-- you joined [rust]\r\n-- [rust] online (1): bob\r\n")
+        .await;
+    bob.line("in rust").await;
+    bob.expect("[rust] <bob> in rust\r\n").await;
+
+    let mut alice = Client::joined(&server, "alice").await;
+    alice
+        .send(&ClientMsg::Join {
+            room: "rust".into(),
+        })
+        .await;
+    bob.expect("-- alice joined [rust]\r\n").await;
+    bob.line("/who").await;
+    bob.expect("-- [rust] online (2): bob, alice\r\n").await;
+    bob.line("/rooms").await;
+    let rooms = bob.expect("\r\n").await;
+    assert!(rooms.starts_with("-- rooms: "), "{rooms:?}");
+    assert!(
+        rooms.contains("lobby (2)") && rooms.contains("rust (2)"),
+        "{rooms:?}"
+    );
+
+    bob.line("/me waves").await;
+    bob.expect("[rust] * bob waves\r\n").await;
+    bob.line("//etc is a path").await;
+    bob.expect("[rust] <bob> /etc is a path\r\n").await;
+
+    bob.line("/msg alice psst").await;
+    bob.expect("[@alice+bob] <bob> psst\r\n").await;
+    let ServerMsg::Message(direct) = alice
+        .recv_until(|m| matches!(m, ServerMsg::Message(m) if m.text == "psst"))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(direct.room, "@alice+bob");
+    // A conversation does not become the current room.
+    bob.line("still in rust").await;
+    bob.expect("[rust] <bob> still in rust\r\n").await;
+
+    bob.line("/history 2").await;
+    let history = bob.expect("still in rust\r\n").await;
+    assert!(history.contains("<bob> /etc is a path\r\n"), "{history:?}");
+    assert!(!history.contains("waves"), "only the last 2: {history:?}");
+
+    bob.line("/leave").await;
+    bob.expect("-- you left [rust]\r\n-- now talking in [lobby]\r\n")
+        .await;
+    bob.line("/frob").await;
+    bob.expect("! unknown command /frob").await;
+    bob.line("/msg alice").await;
+    bob.expect("! usage: /msg NICK TEXT").await;
+    bob.line("/quit").await;
+    let last = bob.expect_closed().await;
+    assert!(last.ends_with("-- bye\r\n"), "{last:?}");
+    alice
+        .recv_until(|m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "bob"))
+        .await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_long_line_or_invalid_utf8_is_an_error_line_and_the_connection_stays() {
+    let server = TestServer::start().await;
+    let mut bob = Nc::login(&server, "bob").await;
+    let mut long = vec![b'x'; 5000];
+    long.push(b'\n');
+    bob.send(&long).await;
+    bob.expect("! line too long: at most 4096 bytes").await;
+    bob.send(b"caf\xe9 \xff\xfe\r\n").await;
+    bob.expect("! invalid UTF-8").await;
+    bob.line("still here").await;
+    bob.expect("<bob> still here\r\n").await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn escapes_and_controls_from_the_web_never_reach_a_terminal() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut bob = Nc::login(&server, "bob").await;
+    alice
+        .say(
+            "a1",
+            "\u{1b}[31mred\u{1b}[0m and a bell\u{7}\u{1b}]0;pwned\u{7}\nnext line",
+        )
+        .await;
+    let line = bob.expect("next line\r\n").await;
+    assert!(
+        line.ends_with("<alice> red and a bell⏎next line\r\n"),
+        "{line:?}"
+    );
+    assert!(
+        !line.contains('\u{1b}') && !line.contains('\u{7}'),
+        "{line:?}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_quiet_terminal_is_warned_then_closed() {
+    let server = TestServer::start_with(|config| {
+        config.heartbeat.idle_after = Duration::from_secs(2);
+    })
+    .await;
+    let mut bob = Nc::login(&server, "bob").await;
+    bob.expect("! idle: closing in 1 s").await;
+    let last = bob.expect_closed().await;
+    assert!(last.contains("! closing: idle"), "{last:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_says_goodbye_to_terminals() {
+    let server = TestServer::start().await;
+    let mut bob = Nc::login(&server, "bob").await;
+    let stopping = tokio::spawn(server.stop());
+    let last = bob.expect_closed().await;
+    assert!(
+        last.ends_with("* server shutting down; bye\r\n"),
+        "{last:?}"
+    );
+    stopping.await.unwrap().unwrap();
+}
