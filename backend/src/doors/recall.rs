@@ -12,11 +12,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use shared::limits::{JOIN_HISTORY, MAX_HISTORY_PAGE, REPLAY_LIMIT};
 use shared::{ChatMessage, ErrorCode, ServerMsg};
 
-use crate::hub::Request;
+use crate::hub::{Request, Session};
 use crate::outbox::Outgoing;
 use crate::store::Store;
 
@@ -79,7 +80,7 @@ impl Recall {
             batch.push(event);
             if let Some((room, head)) = joined {
                 self.rooms.insert(room.clone());
-                for msg in self.catch_up(&room, head).await {
+                for msg in self.joined_history(&room, head).await {
                     batch.push(Outgoing::new(msg));
                 }
                 // History covers the room up to its head; live messages
@@ -110,8 +111,25 @@ impl Recall {
         pages
     }
 
+    /// After a catch-up step wrote the pages of [`Recall::missed`] (`wrote`
+    /// says whether there were any): whether the reader is done, because
+    /// the hub agrees it has everything and sends it live messages again, or
+    /// because it is closing (the hub closes a reader that stays behind past
+    /// `max_lag`). A door repeats `missed`, write, `settled` until this says so.
+    pub(super) async fn settled(&self, session: &Session, wrote: bool) -> bool {
+        if session.catch_up(self.positions()).await || session.closer().is_closed() {
+            return true;
+        }
+        if !wrote {
+            // The store had nothing new yet (or could not be read): give it
+            // a moment rather than asking again at once.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     /// How far each of the client's rooms has been written.
-    pub(super) fn positions(&self) -> HashMap<String, u64> {
+    fn positions(&self) -> HashMap<String, u64> {
         self.rooms
             .iter()
             .map(|room| (room.clone(), self.positions.get(room).copied().unwrap_or(0)))
@@ -121,7 +139,7 @@ impl Recall {
     /// What a client that just joined `room` (whose latest message is
     /// `head`) gets: what it missed, if it is coming back, or the latest
     /// messages.
-    async fn catch_up(&mut self, room: &str, head: u64) -> Vec<ServerMsg> {
+    async fn joined_history(&mut self, room: &str, head: u64) -> Vec<ServerMsg> {
         if head == 0 {
             return Vec::new();
         }

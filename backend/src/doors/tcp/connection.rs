@@ -195,9 +195,15 @@ pub(super) async fn serve(
                     meter.sent(&batch);
                     batch.clear();
                     match write(&mut stream, &out, heartbeat).await {
-                        None if inbox.needs_catch_up() => {
-                            catch_up(&mut stream, &mut recall, &session, &mut term, heartbeat).await
-                        }
+                        None if inbox.needs_catch_up() => loop {
+                            // Behind: catch up from the store (see `Recall::settled`).
+                            let pages = recall.missed().await;
+                            let wrote = !pages.is_empty();
+                            let written = write(&mut stream, &render(&pages, &mut term), heartbeat).await;
+                            if written.is_some() || recall.settled(&session, wrote).await {
+                                break written;
+                            }
+                        },
                         written => written,
                     }
                 }
@@ -414,30 +420,6 @@ async fn write(stream: &mut TcpStream, out: &str, heartbeat: Heartbeat) -> Optio
         Ok(Ok(())) => None,
         Ok(Err(_)) => Some(End::PeerGone),
         Err(_elapsed) => Some(End::Close(CloseReason::WriteTimeout)),
-    }
-}
-
-/// Brings a reader that fell behind up to date from the store, as the
-/// WebSocket door does: page by page, until the hub agrees it has everything.
-async fn catch_up(
-    stream: &mut TcpStream,
-    recall: &mut Recall,
-    session: &Session,
-    term: &mut Term,
-    heartbeat: Heartbeat,
-) -> Option<End> {
-    loop {
-        let pages = recall.missed().await;
-        let wrote = !pages.is_empty();
-        if let Some(end) = write(stream, &render(&pages, term), heartbeat).await {
-            return Some(end);
-        }
-        if session.catch_up(recall.positions()).await || session.closer().is_closed() {
-            return None;
-        }
-        if !wrote {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 }
 

@@ -8,7 +8,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::SinkExt;
@@ -21,7 +20,7 @@ use crate::config::Heartbeat;
 use crate::doors::meter::Meter;
 use crate::doors::recall::Recall;
 use crate::guard::{MessageRate, Permit, Verdict};
-use crate::hub::{Door, Hub, Request, Session};
+use crate::hub::{Door, Hub, Request};
 use crate::outbox::{CloseReason, Inbox, Outgoing};
 use crate::store::Store;
 
@@ -82,7 +81,7 @@ pub(super) async fn serve(
     let idle = sleep(heartbeat.idle_after);
     tokio::pin!(idle);
 
-    let end = loop {
+    let end = 'serving: loop {
         tokio::select! {
             () = closer.closed() => break End::Close(closer.reason()),
             () = &mut idle => break End::Close(CloseReason::Idle),
@@ -99,9 +98,18 @@ pub(super) async fn serve(
                     break end;
                 }
                 if inbox.needs_catch_up()
-                    && let Some(end) = catch_up(&mut socket, &mut recall, &session, mode, heartbeat).await
                 {
-                    break end;
+                    // Behind: catch up from the store (see `Recall::settled`).
+                    loop {
+                        let pages = recall.missed().await;
+                        let wrote = !pages.is_empty();
+                        if let Some(end) = write(&mut socket, mode.frames(&pages), heartbeat).await {
+                            break 'serving end;
+                        }
+                        if recall.settled(&session, wrote).await {
+                            break;
+                        }
+                    }
                 }
             }
             frame = socket.recv() => {
@@ -202,33 +210,6 @@ async fn write(socket: &mut WebSocket, frames: Vec<Message>, heartbeat: Heartbea
         Ok(Ok(())) => None,
         Ok(Err(_)) => Some(End::PeerGone),
         Err(_elapsed) => Some(End::Close(CloseReason::WriteTimeout)),
-    }
-}
-
-/// Brings a reader that fell behind up to date from the store, page by page,
-/// until the hub agrees it has everything and sends it live messages again.
-/// The hub closes a reader that stays behind too long (`max_lag`).
-async fn catch_up(
-    socket: &mut WebSocket,
-    recall: &mut Recall,
-    session: &Session,
-    mode: Mode,
-    heartbeat: Heartbeat,
-) -> Option<End> {
-    loop {
-        let pages = recall.missed().await;
-        let wrote = !pages.is_empty();
-        if let Some(end) = write(socket, mode.frames(&pages), heartbeat).await {
-            return Some(end);
-        }
-        if session.catch_up(recall.positions()).await || session.closer().is_closed() {
-            return None;
-        }
-        if !wrote {
-            // The store had nothing new yet (or could not be read): give it
-            // a moment rather than asking again at once.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 }
 
