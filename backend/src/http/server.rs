@@ -37,42 +37,25 @@ pub struct Server {
 }
 
 impl Server {
-    /// Accepts on every listener until `stop` is cancelled, then waits for
-    /// the accept loops (not the connections: the caller waits on the tracker).
+    /// Accepts on every listener until `stop` is cancelled, then returns
+    /// (the caller waits for the connections on the tracker).
     pub async fn serve(self, listeners: Vec<TcpListener>) {
-        let loops: Vec<_> = listeners
-            .into_iter()
-            .map(|listener| tokio::spawn(self.clone().accept_loop(listener)))
-            .collect();
-        for accept_loop in loops {
-            let _ = accept_loop.await;
-        }
+        let stop = self.stop.clone();
+        crate::doors::accept_all(listeners, stop, "http", move |stream, peer| {
+            self.admit(stream, peer);
+        })
+        .await;
     }
 
-    async fn accept_loop(self, listener: TcpListener) {
-        loop {
-            let accepted = tokio::select! {
-                () = self.stop.cancelled() => return,
-                accepted = listener.accept() => accepted,
-            };
-            let (stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: pause instead of
-                    // spinning, as hyper and axum do.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            match self.caps.try_acquire(peer.ip()) {
-                Ok(permit) => {
-                    self.tracker
-                        .spawn(self.clone().connection(stream, peer, Arc::new(permit)));
-                }
-                Err(refusal) => {
-                    self.tracker.spawn(refuse(stream, peer, refusal));
-                }
+    /// Serves a new connection under the caps, or refuses it.
+    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+        match self.caps.try_acquire(peer.ip()) {
+            Ok(permit) => {
+                self.tracker
+                    .spawn(self.clone().connection(stream, peer, Arc::new(permit)));
+            }
+            Err(refusal) => {
+                self.tracker.spawn(refuse(stream, peer, refusal));
             }
         }
     }

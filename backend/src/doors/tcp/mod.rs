@@ -36,47 +36,31 @@ pub struct Door {
 }
 
 impl Door {
-    /// Accepts on every listener until `stop` is cancelled, then waits for
-    /// the accept loops (the caller waits for the connections on the tracker).
+    /// Accepts on every listener until `stop` is cancelled, then returns
+    /// (the caller waits for the connections on the tracker).
     pub async fn serve(self, listeners: Vec<TcpListener>) {
-        let loops: Vec<_> = listeners
-            .into_iter()
-            .map(|listener| tokio::spawn(self.clone().accept_loop(listener)))
-            .collect();
-        drop(self);
-        for accept_loop in loops {
-            let _ = accept_loop.await;
-        }
+        let stop = self.stop.clone();
+        crate::doors::accept_all(listeners, stop, "tcp", move |stream, peer| {
+            self.admit(stream, peer);
+        })
+        .await;
     }
 
-    async fn accept_loop(self, listener: TcpListener) {
-        loop {
-            let accepted = tokio::select! {
-                () = self.stop.cancelled() => return,
-                accepted = listener.accept() => accepted,
-            };
-            let (stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(door = "tcp", %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            match self.guards.caps.try_acquire(peer.ip()) {
-                Ok(permit) => {
-                    self.tracker.spawn(connection::serve(
-                        stream,
-                        connection::Peer { addr: peer, permit },
-                        self.hub.clone(),
-                        self.heartbeat,
-                        self.guards.message_rate(),
-                        Arc::clone(&self.store),
-                    ));
-                }
-                Err(refusal) => {
-                    self.tracker.spawn(refuse(stream, peer, refusal));
-                }
+    /// Serves a new terminal under the caps, or refuses it.
+    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+        match self.guards.caps.try_acquire(peer.ip()) {
+            Ok(permit) => {
+                self.tracker.spawn(connection::serve(
+                    stream,
+                    connection::Peer { addr: peer, permit },
+                    self.hub.clone(),
+                    self.heartbeat,
+                    self.guards.message_rate(),
+                    Arc::clone(&self.store),
+                ));
+            }
+            Err(refusal) => {
+                self.tracker.spawn(refuse(stream, peer, refusal));
             }
         }
     }
