@@ -356,6 +356,7 @@ mod tests {
             nick: "bob".into(),
             text: "x".into(),
             kind: MessageKind::Text,
+            attachment: None,
         }
     }
 

@@ -769,6 +769,7 @@ impl ChatState {
                     nick: self.me.clone().unwrap_or(draft.nick),
                     text: draft.text,
                     kind: draft.kind,
+                    attachment: None,
                 };
                 let line_id = self.next_id();
                 self.room_mut(&room).insert_chat(line_id, confirmed);
@@ -923,6 +924,7 @@ mod tests {
             nick: nick.into(),
             text: text.into(),
             kind: MessageKind::Text,
+            attachment: None,
         }))
     }
 
@@ -936,6 +938,7 @@ mod tests {
                 nick: nick.into(),
                 text: text.into(),
                 kind: MessageKind::Text,
+                attachment: None,
             },
         ))
     }
@@ -1273,6 +1276,7 @@ mod tests {
                     nick: "bob".into(),
                     text: "before the drop".into(),
                     kind: MessageKind::Text,
+                    attachment: None,
                 },
                 ChatMessage {
                     room: "lobby".into(),
@@ -1281,6 +1285,7 @@ mod tests {
                     nick: "bob".into(),
                     text: "while away".into(),
                     kind: MessageKind::Text,
+                    attachment: None,
                 },
             ],
             has_older: false,
@@ -1567,6 +1572,7 @@ mod tests {
             nick: nick.into(),
             text: text.into(),
             kind: MessageKind::Text,
+            attachment: None,
         }
     }
 

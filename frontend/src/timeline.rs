@@ -91,6 +91,7 @@ mod tests {
             nick: nick.into(),
             text: "x".into(),
             kind,
+            attachment: None,
         }
     }
 

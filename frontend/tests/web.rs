@@ -129,6 +129,7 @@ fn chat(seq: u64, nick: &str, text: &str, ts: i64) -> ChatMessage {
         nick: nick.into(),
         text: text.into(),
         kind: MessageKind::Text,
+        attachment: None,
     }
 }
 

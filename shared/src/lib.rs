@@ -13,6 +13,6 @@ pub mod validate;
 
 pub use limits::Limits;
 pub use protocol::{
-    ChatMessage, ClientMsg, ClientMsgId, DEFAULT_ROOM, ErrorCode, MessageKind, RoomInfo,
-    SUBPROTOCOL, ServerMsg, direct_members, direct_room,
+    Attachment, ChatMessage, ClientMsg, ClientMsgId, DEFAULT_ROOM, ErrorCode, MessageKind,
+    RoomInfo, SUBPROTOCOL, ServerMsg, direct_members, direct_room,
 };

@@ -376,6 +376,7 @@ mod tests {
                 nick: "alice".into(),
                 text: text.into(),
                 kind,
+                attachment: None,
             })
         };
         assert_eq!(

@@ -113,6 +113,7 @@ mod tests {
                 nick: "alice".into(),
                 text: "hi <b>".into(),
                 kind,
+                attachment: None,
             })
         };
         assert_eq!(render(&msg(MessageKind::Text)).unwrap(), "alice: hi <b>");
@@ -151,6 +152,7 @@ mod tests {
                     nick: "ann".into(),
                     text: "one".into(),
                     kind: MessageKind::Text,
+                    attachment: None,
                 },
                 ChatMessage {
                     room: "lobby".into(),
@@ -159,6 +161,7 @@ mod tests {
                     nick: "ann".into(),
                     text: "two".into(),
                     kind: MessageKind::Action,
+                    attachment: None,
                 },
             ],
             has_older: false,

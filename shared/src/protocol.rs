@@ -193,6 +193,50 @@ pub struct ChatMessage {
     pub text: String,
     #[serde(default, skip_serializing_if = "MessageKind::is_text")]
     pub kind: MessageKind,
+    /// The file this message shares, if it announces an upload. Its `text` is
+    /// then the file's name, so clients that do not show attachments still say
+    /// what was shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+/// A file shared in a room, as the message announcing it describes it. The
+/// bytes are fetched over HTTP: [`Attachment::download_path`] always as a
+/// download, [`Attachment::preview_path`] inline, for the image types
+/// [`Attachment::is_previewable`] names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The server's id of this upload (not the hash of its bytes).
+    pub id: String,
+    /// The file's name as the uploader gave it, cleaned: no path separators,
+    /// no control characters, at most 255 bytes.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The media type the server determined, such as `image/png`.
+    #[serde(rename = "type")]
+    pub content_type: String,
+}
+
+/// The image types shown inline; the server verifies their magic bytes
+/// before it labels an upload with one of them.
+pub const PREVIEW_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+impl Attachment {
+    /// Where the file is downloaded, relative to the server's HTTP root.
+    pub fn download_path(&self) -> String {
+        format!("/api/files/{}", self.id)
+    }
+
+    /// Where an image is served for showing inline.
+    pub fn preview_path(&self) -> String {
+        format!("/api/files/{}/inline", self.id)
+    }
+
+    /// Whether the server serves this file inline (verified images only).
+    pub fn is_previewable(&self) -> bool {
+        PREVIEW_TYPES.contains(&self.content_type.as_str())
+    }
 }
 
 /// How a message is meant to be shown.
@@ -412,6 +456,7 @@ mod golden {
                     nick: "bob".into(),
                     text: "earlier".into(),
                     kind: MessageKind::Text,
+                    attachment: None,
                 }],
                 has_older: true,
             },
@@ -477,6 +522,7 @@ mod golden {
                 nick: "alice".into(),
                 text: "hello".into(),
                 kind: MessageKind::Text,
+                attachment: None,
             }),
             r#"{"type":"message","room":"lobby","seq":42,"ts":1764028800000,"nick":"alice","text":"hello"}"#,
         );
@@ -488,8 +534,26 @@ mod golden {
                 nick: "alice".into(),
                 text: "waves".into(),
                 kind: MessageKind::Action,
+                attachment: None,
             }),
             r#"{"type":"message","room":"lobby","seq":43,"ts":1764028800500,"nick":"alice","text":"waves","kind":"action"}"#,
+        );
+        server(
+            ServerMsg::Message(ChatMessage {
+                room: "lobby".into(),
+                seq: 44,
+                ts: 1_764_028_801_000,
+                nick: "alice".into(),
+                text: "cat.png".into(),
+                kind: MessageKind::Text,
+                attachment: Some(Attachment {
+                    id: "3f2a9c0d41b6e8f7".into(),
+                    name: "cat.png".into(),
+                    size: 48_213,
+                    content_type: "image/png".into(),
+                }),
+            }),
+            r#"{"type":"message","room":"lobby","seq":44,"ts":1764028801000,"nick":"alice","text":"cat.png","attachment":{"id":"3f2a9c0d41b6e8f7","name":"cat.png","size":48213,"type":"image/png"}}"#,
         );
         server(
             ServerMsg::Ack {

@@ -286,6 +286,7 @@ mod tests {
             nick: "a".into(),
             text: "x".repeat(len),
             kind: MessageKind::Text,
+            attachment: None,
         }
     }
 

@@ -177,6 +177,7 @@ fn query_messages(
                     "message {seq} of room {room:?} has the unknown kind {kind:?}"
                 ))
             })?,
+            attachment: None,
         });
     }
     Ok(messages)

@@ -466,6 +466,7 @@ fn a_resend_in_the_same_group_does_not_fail_the_group() {
         nick: "alice".into(),
         text: "a".into(),
         kind: MessageKind::Text,
+        attachment: None,
     };
     assert_eq!(
         outcomes,

@@ -259,6 +259,7 @@ impl Outcome {
                     nick: message.nick,
                     text: message.text,
                     kind: message.kind,
+                    attachment: None,
                 },
                 duplicate: false,
             }),
@@ -440,6 +441,7 @@ fn original(tx: &Connection, message: &NewMessage) -> rusqlite::Result<Option<Ch
             nick: message.nick.clone(),
             text,
             kind: schema::kind_from_sql(&kind)?,
+            attachment: None,
         })
     }))
 }

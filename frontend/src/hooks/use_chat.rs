@@ -191,6 +191,7 @@ pub fn use_chat() -> UseChatHandle {
                         nick,
                         text: text.clone(),
                         kind: shared::MessageKind::Text,
+                        attachment: None,
                     };
                     dispatcher.dispatch(Action::DirectRequested { to: to.clone() });
                     dispatcher.dispatch(Action::Queued(Pending::queued(id.clone(), draft)));
@@ -210,6 +211,7 @@ pub fn use_chat() -> UseChatHandle {
                         nick: me.clone().unwrap_or_default(),
                         text: text.clone(),
                         kind,
+                        attachment: None,
                     };
                     // Recorded before the task can send it, so its ack always
                     // finds it.
