@@ -9,6 +9,7 @@ pub mod limits;
 pub mod line;
 pub mod plain;
 pub mod protocol;
+pub mod udp;
 pub mod validate;
 
 pub use limits::Limits;
