@@ -14,6 +14,9 @@ pub struct Config {
     pub http: String,
     /// Where the terminal door (`nc`, `telnet`) listens, written like `http`.
     pub tcp: String,
+    /// Where the datagram door (UDP sessions, the `hubbub` client) listens,
+    /// written like `http`.
+    pub udp: String,
     /// Where Hubbub keeps its data.
     pub data_dir: PathBuf,
     /// The built web client (trunk's `dist` folder).
@@ -31,6 +34,7 @@ impl Default for Config {
         Self {
             http: "0.0.0.0:8080".to_owned(),
             tcp: "0.0.0.0:8001".to_owned(),
+            udp: "0.0.0.0:8001".to_owned(),
             data_dir: PathBuf::from("./data"),
             web_dir: default_web_dir(),
             log: "info".to_owned(),

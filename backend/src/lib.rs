@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -26,10 +26,11 @@ pub use config::Config;
 
 /// The sockets the server listens on, bound by the caller. A door may listen
 /// on several addresses (a host name that resolves to IPv4 and IPv6); the
-/// terminal door may have none (it is then off).
+/// terminal and datagram doors may have none (they are then off).
 pub struct Listeners {
     pub http: Vec<TcpListener>,
     pub tcp: Vec<TcpListener>,
+    pub udp: Vec<UdpSocket>,
 }
 
 /// Runs Hubbub until `shutdown` resolves, then closes every connection with a
@@ -72,6 +73,14 @@ pub async fn run(
         stop: stop.clone(),
         tracker: tracker.clone(),
     };
+    let datagram = doors::udp::Door {
+        hub: hub.clone(),
+        guards: Arc::clone(&guards),
+        heartbeat: config.heartbeat,
+        store: Arc::clone(&store),
+        stop: stop.clone(),
+        tracker: tracker.clone(),
+    };
     let state = http::AppState {
         hub,
         tracker: tracker.clone(),
@@ -95,6 +104,9 @@ pub async fn run(
         tracker: tracker.clone(),
     };
     let terminal = tokio::spawn(terminal.serve(listeners.tcp));
+    // Its receive loops run on the tracker: after the stop they still carry
+    // acknowledgements to sessions that are saying goodbye.
+    datagram.start(listeners.udp);
     server.serve(listeners.http).await;
     let _ = terminal.await;
 

@@ -117,10 +117,29 @@ async fn serve(settings: Settings) -> ExitCode {
             Err(error) => tracing::warn!(%error, "cannot read a bound address"),
         }
     }
+    let (udp, _) = match address::bind_udp("datagram", &config.udp, &settings.source("udp")).await {
+        Ok(bound) => bound,
+        Err(error) => return fail(&error.to_string()),
+    };
+    for socket in &udp {
+        match socket.local_addr() {
+            Ok(addr) => tracing::info!(
+                door = "udp",
+                "datagram door listening on {addr}; try hubbub --udp {}:{}",
+                match addr.ip() {
+                    ip if ip.is_unspecified() || ip.is_loopback() => "localhost".to_owned(),
+                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                    ip => ip.to_string(),
+                },
+                addr.port()
+            ),
+            Err(error) => tracing::warn!(%error, "cannot read a bound address"),
+        }
+    }
     if let Some(path) = &settings.file {
         tracing::info!("configuration file: {}", path.display());
     }
-    match backend::run(config, Listeners { http, tcp }, shutdown).await {
+    match backend::run(config, Listeners { http, tcp, udp }, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             say(&mut std::io::stderr(), &format!("error: {error:#}"));

@@ -15,6 +15,9 @@
 //! | `hubbub_rejected_handshakes_total` | counter | `reason` |
 //! | `hubbub_rejected_connections_total` | counter | `reason` |
 //! | `hubbub_rate_limited_total` | counter: messages refused by the rate limit | |
+//! | `hubbub_udp_sessions` | gauge: datagram sessions open now | |
+//! | `hubbub_udp_dropped_total` | counter: datagrams dropped before reaching a session | `reason` |
+//! | `hubbub_udp_retransmissions_total` | counter: datagrams the server sent again | |
 //! | `hubbub_store_commit_seconds` | histogram: one group commit of the message store, fsync included | |
 //! | `hubbub_store_commit_messages` | histogram: messages in one group commit | |
 //!
@@ -36,11 +39,24 @@ pub const SLOW_DISCONNECTS: &str = "hubbub_slow_disconnects_total";
 pub const REJECTED_HANDSHAKES: &str = "hubbub_rejected_handshakes_total";
 pub const REJECTED_CONNECTIONS: &str = "hubbub_rejected_connections_total";
 pub const RATE_LIMITED: &str = "hubbub_rate_limited_total";
+pub const UDP_SESSIONS: &str = "hubbub_udp_sessions";
+pub const UDP_DROPPED: &str = "hubbub_udp_dropped_total";
+pub const UDP_RETRANSMISSIONS: &str = "hubbub_udp_retransmissions_total";
 pub const STORE_COMMIT_SECONDS: &str = "hubbub_store_commit_seconds";
 pub const STORE_COMMIT_MESSAGES: &str = "hubbub_store_commit_messages";
 
-/// The `door` label's values. The datagram door joins here.
-const DOORS: &[&str] = &["ws", "tcp"];
+/// The `door` label's values.
+const DOORS: &[&str] = &["ws", "tcp", "udp"];
+
+/// Why the datagram door drops a datagram before any session sees it.
+pub const UDP_DROP_REASONS: &[&str] = &[
+    "oversized",
+    "malformed",
+    "unexpected",
+    "bad_cookie",
+    "unknown_session",
+    "session_busy",
+];
 
 /// Messages per group commit: 1 to the writer's largest group.
 const COMMIT_SIZE_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
@@ -104,6 +120,11 @@ fn register_at_zero() {
     for reason in ["per_ip", "total"] {
         metrics::counter!(REJECTED_CONNECTIONS, "reason" => reason).absolute(0);
     }
+    metrics::gauge!(UDP_SESSIONS).set(0.0);
+    metrics::counter!(UDP_RETRANSMISSIONS).absolute(0);
+    for &reason in UDP_DROP_REASONS {
+        metrics::counter!(UDP_DROPPED, "reason" => reason).absolute(0);
+    }
 }
 
 fn describe() {
@@ -132,11 +153,20 @@ fn describe() {
     );
     describe_counter!(
         REJECTED_CONNECTIONS,
-        "TCP connections refused at accept, by reason."
+        "Connections refused at accept (or UDP sessions at connect), by reason."
     );
     describe_counter!(
         RATE_LIMITED,
         "Messages refused by the per-connection rate limit."
+    );
+    describe_gauge!(UDP_SESSIONS, "Datagram sessions open now.");
+    describe_counter!(
+        UDP_DROPPED,
+        "Datagrams dropped before reaching a session, by reason."
+    );
+    describe_counter!(
+        UDP_RETRANSMISSIONS,
+        "Datagrams the server sent again because they were not acknowledged."
     );
 }
 

@@ -146,7 +146,7 @@ fn the_example_file_loads_and_every_key_is_printed() {
     };
     assert_eq!(values(&out.stdout), values(&with_defaults.stdout));
     let assignments = out.stdout.lines().filter(|l| l.contains(" = ")).count();
-    assert_eq!(assignments, 18, "one line per key:\n{}", out.stdout);
+    assert_eq!(assignments, 19, "one line per key:\n{}", out.stdout);
     for line in out.stdout.lines().filter(|l| l.contains(" = ")) {
         let source = line.split("  # ").nth(1).unwrap();
         if line.starts_with("web_dir") {
@@ -407,7 +407,14 @@ fn an_address_in_use_is_named() {
 fn starts_and_stops(spec: &str, expected_url_host: &str) {
     let dir = workdir();
     let mut command = backend(dir.path());
-    command.args(["--http", spec, "--tcp", "127.0.0.1:0"]);
+    command.args([
+        "--http",
+        spec,
+        "--tcp",
+        "127.0.0.1:0",
+        "--udp",
+        "127.0.0.1:0",
+    ]);
     let mut server = Running::start(command);
     let line = server.wait_for_line("HTTP door listening on ");
     let bound = line
@@ -492,7 +499,14 @@ async fn sigterm_says_goodbye_exits_0_and_frees_the_port_at_once() {
 
     let dir = workdir();
     let mut command = backend(dir.path());
-    command.args(["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"]);
+    command.args([
+        "--http",
+        "127.0.0.1:0",
+        "--tcp",
+        "127.0.0.1:0",
+        "--udp",
+        "127.0.0.1:0",
+    ]);
     let mut server = Running::start(command);
     let addr = bound_address(&mut server);
     let url = format!("ws://{addr}/ws");
@@ -522,7 +536,14 @@ async fn sigterm_says_goodbye_exits_0_and_frees_the_port_at_once() {
 
     // The same port, at once.
     let mut command = backend(dir.path());
-    command.args(["--http", &addr.to_string(), "--tcp", "127.0.0.1:0"]);
+    command.args([
+        "--http",
+        &addr.to_string(),
+        "--tcp",
+        "127.0.0.1:0",
+        "--udp",
+        "127.0.0.1:0",
+    ]);
     let mut again = Running::start(command);
     assert_eq!(bound_address(&mut again), addr);
     again.signal("TERM");

@@ -28,6 +28,8 @@ fn start(dir: &std::path::Path) -> (Running, SocketAddr) {
         "127.0.0.1:0",
         "--tcp",
         "127.0.0.1:0",
+        "--udp",
+        "127.0.0.1:0",
         "--websocket-messages-per-second",
         "1000000",
         "--websocket-message-burst",

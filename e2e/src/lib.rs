@@ -180,6 +180,7 @@ impl Server {
             backend::Listeners {
                 http: vec![http],
                 tcp: Vec::new(),
+                udp: Vec::new(),
             },
             async move {
                 let _ = rx.await;

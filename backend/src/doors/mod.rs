@@ -4,6 +4,8 @@
 mod meter;
 mod recall;
 pub mod tcp;
+pub mod typed;
+pub mod udp;
 pub mod ws;
 
 use std::net::SocketAddr;

@@ -49,6 +49,8 @@ pub enum Door {
     WebSocket,
     /// A line-based TCP client: `nc`, `telnet`.
     Terminal,
+    /// A UDP session: the `hubbub` terminal client.
+    Datagram,
 }
 
 /// What a connection asks of the hub.

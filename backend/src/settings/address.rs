@@ -14,7 +14,9 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use tokio::net::TcpListener;
+use std::future::Future;
+
+use tokio::net::{TcpListener, UdpSocket};
 
 use super::Source;
 
@@ -176,25 +178,58 @@ pub async fn bind_tcp(
 
 /// Binds every address, or none: the first failure is the error.
 async fn bind_all(addrs: Vec<SocketAddr>) -> Result<Vec<TcpListener>, String> {
-    let mut listeners: Vec<TcpListener> = Vec::with_capacity(addrs.len());
+    bind_each(addrs, TcpListener::bind, TcpListener::local_addr).await
+}
+
+/// Binds a UDP socket on every address the datagram door's address
+/// resolves to, like [`bind_tcp`] does for listeners.
+pub async fn bind_udp(
+    door: &'static str,
+    address: &str,
+    source: &Source,
+) -> Result<(Vec<UdpSocket>, ListenAddress), DoorError> {
+    let fail = |problem: String| DoorError {
+        door,
+        address: address.to_owned(),
+        source: source.clone(),
+        problem,
+    };
+    let parsed = ListenAddress::parse(address).map_err(fail)?;
+    let addrs = parsed.resolve().await.map_err(fail)?;
+    let sockets = bind_each(addrs, UdpSocket::bind, UdpSocket::local_addr)
+        .await
+        .map_err(fail)?;
+    Ok((sockets, parsed))
+}
+
+/// Binds every address with `bind`, or none: the first failure is the error.
+async fn bind_each<S, F, Fut>(
+    addrs: Vec<SocketAddr>,
+    bind: F,
+    local_addr: fn(&S) -> io::Result<SocketAddr>,
+) -> Result<Vec<S>, String>
+where
+    F: Fn(SocketAddr) -> Fut,
+    Fut: Future<Output = io::Result<S>>,
+{
+    let mut bound: Vec<S> = Vec::with_capacity(addrs.len());
     for mut addr in addrs {
         // With port 0 the first address picks a free port; the others take
         // the same one, so that the door has one port.
         if addr.port() == 0
-            && let Some(first) = listeners.first()
+            && let Some(first) = bound.first()
         {
-            let port = first
-                .local_addr()
+            let port = local_addr(first)
                 .map_err(|error| format!("cannot read the bound address: {error}"))?
                 .port();
             addr.set_port(port);
         }
-        let listener = TcpListener::bind(addr)
+        let socket = bind(addr)
             .await
             .map_err(|error| bind_problem(addr, &error))?;
-        listeners.push(listener);
+        bound.push(socket);
     }
-    Ok(listeners)
+    Ok(bound)
 }
 
 fn bind_problem(addr: SocketAddr, error: &io::Error) -> String {

@@ -66,7 +66,7 @@ impl Key {
     /// What `--help` shows as the flag's value.
     pub fn value_name(&self) -> &'static str {
         match self.path {
-            "http" | "tcp" => "ADDR",
+            "http" | "tcp" | "udp" => "ADDR",
             "log" => "FILTER",
             _ => self.slot.value_name(),
         }
@@ -96,6 +96,13 @@ pub const KEYS: &[Key] = &[
         flag: "tcp",
         slot: Slot::Text(|c| &mut c.tcp),
         help: "Address of the terminal door (nc, telnet), written like --http",
+    },
+    Key {
+        path: "udp",
+        env: "HUBBUB_UDP",
+        flag: "udp",
+        slot: Slot::Text(|c| &mut c.udp),
+        help: "Address of the datagram door (UDP sessions for the hubbub client), written like --http",
     },
     Key {
         path: "data_dir",
@@ -640,6 +647,7 @@ mod tests {
         let Config {
             http,
             tcp,
+            udp,
             data_dir,
             web_dir,
             log,
@@ -665,6 +673,7 @@ mod tests {
         } = &config;
         assert_ne!(http, &d.http);
         assert_ne!(tcp, &d.tcp);
+        assert_ne!(udp, &d.udp);
         assert_ne!(data_dir, &d.data_dir);
         assert_ne!(web_dir, &d.web_dir);
         assert_ne!(log, &d.log);

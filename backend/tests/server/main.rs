@@ -5,5 +5,7 @@ mod chat;
 mod guard;
 mod history;
 mod http;
+mod lossy;
 mod support;
 mod tcp;
+mod udp;

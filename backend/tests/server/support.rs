@@ -14,7 +14,7 @@ use backend::{Config, Listeners};
 use futures_util::{SinkExt, StreamExt};
 use shared::{ClientMsg, SUBPROTOCOL, ServerMsg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,6 +31,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The terminal door.
     pub tcp_addr: SocketAddr,
+    /// The datagram door.
+    pub udp_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     _data: tempfile::TempDir,
@@ -63,12 +65,15 @@ impl TestServer {
         let addr = http.local_addr().unwrap();
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let tcp_addr = tcp.local_addr().unwrap();
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let udp_addr = udp.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(backend::run(
             config,
             Listeners {
                 http: vec![http],
                 tcp: vec![tcp],
+                udp: vec![udp],
             },
             async {
                 let _ = stopped.await;
@@ -77,6 +82,7 @@ impl TestServer {
         Self {
             addr,
             tcp_addr,
+            udp_addr,
             stop: Some(stop),
             task,
             _data: data,

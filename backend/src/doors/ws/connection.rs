@@ -15,10 +15,11 @@ use shared::{ErrorCode, ServerMsg};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep, timeout};
 use tokio_tungstenite::tungstenite;
 
-use super::wire::{Inbound, Mode};
+use super::wire::Mode;
 use crate::config::Heartbeat;
 use crate::doors::meter::Meter;
 use crate::doors::recall::Recall;
+use crate::doors::typed::{self, Inbound};
 use crate::guard::{MessageRate, Permit, Verdict};
 use crate::hub::{Door, Hub, Request};
 use crate::outbox::{CloseReason, Inbox, Outgoing};
@@ -128,7 +129,7 @@ pub(super) async fn serve(
                             }
                             Verdict::Refuse => {
                                 metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
-                                Some(rate_limited(&request))
+                                Some(typed::rate_limited(&request))
                             }
                             Verdict::Disconnect => break End::Close(CloseReason::Flooding),
                         },
@@ -302,19 +303,5 @@ fn classify(error: axum::Error) -> End {
         tungstenite::Error::Utf8(_) => End::Close(CloseReason::InvalidUtf8),
         tungstenite::Error::Protocol(_) => End::Close(CloseReason::ProtocolError),
         _ => End::PeerGone,
-    }
-}
-
-/// The refusal of a message over the rate limit, naming the message when it
-/// has an id so that the client can mark it as not sent.
-fn rate_limited(request: &Request) -> ServerMsg {
-    let id = match request {
-        Request::Send { id, .. } => id.clone(),
-        _ => None,
-    };
-    ServerMsg::Error {
-        code: ErrorCode::RateLimited,
-        message: "slow down: you are sending too fast; this message was not delivered".to_owned(),
-        id,
     }
 }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use shared::plain::{self, PlainInput};
-use shared::{ClientMsg, DEFAULT_ROOM, ErrorCode, MessageKind, ServerMsg};
+use shared::{DEFAULT_ROOM, ErrorCode, MessageKind, ServerMsg};
 
+use crate::doors::typed::{self, Inbound};
 use crate::hub::Request;
 use crate::outbox::Outgoing;
 
@@ -19,31 +20,10 @@ pub enum Mode {
     Plain,
 }
 
-/// What a client's text frame amounts to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Inbound {
-    /// A request for the hub.
-    Request(Request),
-    /// Older messages of a room, which the door reads from the store itself.
-    History {
-        room: String,
-        before: u64,
-        limit: Option<u32>,
-    },
-    /// A mistake the door answers itself, without bothering the hub.
-    Reply(ServerMsg),
-}
-
 impl Mode {
     pub fn decode(self, frame: &str) -> Inbound {
         match self {
-            Mode::Typed => match ClientMsg::from_json(frame) {
-                Ok(msg) => typed(msg),
-                Err(error) => Inbound::Reply(ServerMsg::error(
-                    ErrorCode::Malformed,
-                    format!("not a hubbub.v1 message: {error}"),
-                )),
-            },
+            Mode::Typed => typed::decode(frame),
             Mode::Plain => match plain::parse_input(frame) {
                 PlainInput::Say(text) => Inbound::Request(say(text, MessageKind::Text)),
                 PlainInput::Action(text) => Inbound::Request(say(text, MessageKind::Action)),
@@ -95,46 +75,6 @@ impl Mode {
             }
         }
     }
-}
-
-/// Translates a `hubbub.v1` message to what the door does with it.
-fn typed(msg: ClientMsg) -> Inbound {
-    Inbound::Request(match msg {
-        ClientMsg::Hello { nick, resume } => Request::Hello { nick, resume },
-        ClientMsg::Nick { nick } => Request::Nick { nick },
-        ClientMsg::Join { room } => Request::Join { room },
-        ClientMsg::Leave { room } => Request::Leave { room },
-        ClientMsg::Send {
-            id,
-            room,
-            text,
-            kind,
-        } => Request::Send {
-            id: Some(id),
-            room,
-            text,
-            kind,
-        },
-        ClientMsg::Direct { id, to, text, kind } => Request::Direct {
-            id: Some(id),
-            to,
-            text,
-            kind,
-        },
-        ClientMsg::Typing { room } => Request::Typing { room },
-        ClientMsg::Rooms => Request::Rooms,
-        ClientMsg::History {
-            room,
-            before,
-            limit,
-        } => {
-            return Inbound::History {
-                room,
-                before,
-                limit,
-            };
-        }
-    })
 }
 
 fn say(text: &str, kind: MessageKind) -> Request {

@@ -1,0 +1,375 @@
+//! The datagram door, spoken to over real UDP sockets: raw datagrams for
+//! the handshake's guarantees, and the `hubbub` client's own transport for
+//! chatting with web users, through a lossy link too.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a panic here is a failed test"
+)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cli::link::{Incoming, Link};
+use shared::udp::wire::{HELLO_LEN, SESSION_HEADER_LEN};
+use shared::udp::{Body, Header, MAX_DATAGRAM, Packet, SessionId, VERSION};
+use shared::{ClientMsg, DEFAULT_ROOM, MessageKind, ServerMsg};
+use tokio::net::UdpSocket;
+
+use crate::lossy::{Impairment, LossyLink};
+use crate::support::{Client, PATIENCE, TestServer, http_get};
+
+/// A bare UDP socket that counts what it sends and receives.
+struct Probe {
+    socket: UdpSocket,
+    sent: usize,
+    received: usize,
+}
+
+impl Probe {
+    async fn new(server: SocketAddr) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        socket.connect(server).await.unwrap();
+        Self {
+            socket,
+            sent: 0,
+            received: 0,
+        }
+    }
+
+    async fn send(&mut self, datagram: &[u8]) {
+        self.sent += self.socket.send(datagram).await.unwrap();
+    }
+
+    async fn send_packet(&mut self, packet: Packet<'_>) {
+        self.send(&encode(packet)).await;
+    }
+
+    async fn recv(&mut self) -> Vec<u8> {
+        let mut buf = vec![0; 2048];
+        let len = tokio::time::timeout(PATIENCE, self.socket.recv(&mut buf))
+            .await
+            .expect("no datagram from the server")
+            .unwrap();
+        self.received += len;
+        buf.truncate(len);
+        buf
+    }
+
+    async fn cookie(&mut self) -> [u8; 32] {
+        self.send_packet(Packet::Hello { version: VERSION }).await;
+        let reply = self.recv().await;
+        match Packet::decode(&reply) {
+            Ok(Packet::Cookie(cookie)) => *cookie,
+            other => panic!("expected a cookie, got {other:?}"),
+        }
+    }
+}
+
+fn encode(packet: Packet<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    packet.encode(&mut out);
+    out
+}
+
+async fn clients(server: &TestServer) -> u64 {
+    let health = http_get(server.addr, "/healthz", &[]).await;
+    let json: serde_json::Value = serde_json::from_str(&health.text()).unwrap();
+    json["connections"]["clients"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn before_a_client_proves_its_address_the_server_keeps_nothing_and_never_amplifies() {
+    let server = TestServer::start().await;
+    let mut probe = Probe::new(server.udp_addr).await;
+
+    // Garbage, a hello too short to be answered, a forged cookie, an
+    // oversized datagram: none of them gets an answer. The proof is the
+    // order of replies: the first thing that comes back answers the valid
+    // hello sent after them.
+    probe.send(&[]).await;
+    probe.send(b"GET / HTTP/1.1\r\n\r\n").await;
+    probe.send(&[0x01, VERSION]).await;
+    probe
+        .send_packet(Packet::Connect {
+            version: VERSION,
+            cookie: &[7; 32],
+        })
+        .await;
+    probe.send(&vec![0x01; MAX_DATAGRAM + 100]).await;
+    let hello = encode(Packet::Hello { version: VERSION });
+    assert_eq!(hello.len(), HELLO_LEN);
+    probe.send(&hello).await;
+    let reply = probe.recv().await;
+    assert!(matches!(Packet::decode(&reply), Ok(Packet::Cookie(_))));
+    assert!(
+        reply.len() <= hello.len(),
+        "a cookie of {} bytes answers a hello of {}",
+        reply.len(),
+        hello.len()
+    );
+
+    // Datagrams for sessions that do not exist are told so, in fewer bytes.
+    for n in 0..50u8 {
+        let session: SessionId = [n; 16];
+        let datagram = encode(Packet::Session {
+            session,
+            header: Header {
+                seq: 1,
+                ack: 0,
+                sack: 0,
+            },
+            body: Body::Data {
+                last: true,
+                chunk: b"{\"type\":\"rooms\"}",
+            },
+        });
+        probe.send(&datagram).await;
+        let reply = probe.recv().await;
+        assert_eq!(Packet::decode(&reply), Ok(Packet::Unknown(session)));
+        assert!(reply.len() < SESSION_HEADER_LEN);
+    }
+
+    assert!(
+        probe.received <= probe.sent,
+        "the server sent {} bytes to an unproven address that sent {}",
+        probe.received,
+        probe.sent
+    );
+    assert_eq!(clients(&server).await, 0, "no session was opened");
+}
+
+#[tokio::test]
+async fn a_cookie_opens_a_session_only_from_the_address_it_was_given_to() {
+    let server = TestServer::start().await;
+    let mut alice = Probe::new(server.udp_addr).await;
+    let cookie = alice.cookie().await;
+
+    // Mallory saw Alice's cookie on the wire and tries it from her own
+    // address: dropped. Her next hello is the first thing answered.
+    let mut mallory = Probe::new(server.udp_addr).await;
+    mallory
+        .send_packet(Packet::Connect {
+            version: VERSION,
+            cookie: &cookie,
+        })
+        .await;
+    let mallorys = mallory.cookie().await;
+    assert_ne!(mallorys, cookie);
+    assert_eq!(clients(&server).await, 0);
+
+    // Alice's connect is accepted; sent again (as if the accept were lost)
+    // it gets the same session, not a second one.
+    let connect = Packet::Connect {
+        version: VERSION,
+        cookie: &cookie,
+    };
+    alice.send_packet(connect).await;
+    let Ok(Packet::Accept(first)) = Packet::decode(&alice.recv().await) else {
+        panic!("the cookie should open a session");
+    };
+    alice.send_packet(connect).await;
+    let Ok(Packet::Accept(again)) = Packet::decode(&alice.recv().await) else {
+        panic!("a repeated connect is accepted again");
+    };
+    assert_eq!(first, again);
+    assert_eq!(clients(&server).await, 1);
+}
+
+/// A `hubbub` datagram client, through the client crate's transport.
+struct UdpUser {
+    link: Link,
+}
+
+impl UdpUser {
+    async fn hello(server: SocketAddr, nick: &str) -> Self {
+        let link = tokio::time::timeout(PATIENCE, cli::udp::connect_to(server))
+            .await
+            .expect("the handshake took too long")
+            .unwrap();
+        let mut user = Self { link };
+        user.send(&ClientMsg::Hello {
+            nick: nick.into(),
+            resume: Default::default(),
+        })
+        .await;
+        user.recv_until(|m| matches!(m, ServerMsg::Welcome { .. }))
+            .await;
+        user.recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
+            .await;
+        user
+    }
+
+    async fn send(&mut self, msg: &ClientMsg) {
+        self.link.outgoing.send(msg.to_json()).await.unwrap();
+    }
+
+    async fn recv(&mut self) -> ServerMsg {
+        let incoming = tokio::time::timeout(PATIENCE, self.link.incoming.recv())
+            .await
+            .expect("nothing from the server in time");
+        match incoming {
+            Some(Incoming::Message(text)) => ServerMsg::from_json(&text).unwrap(),
+            other => panic!("the session ended: {other:?}"),
+        }
+    }
+
+    async fn recv_until(&mut self, mut wanted: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
+        loop {
+            let msg = self.recv().await;
+            if wanted(&msg) {
+                return msg;
+            }
+        }
+    }
+}
+
+fn say(id: &str, text: &str) -> ClientMsg {
+    ClientMsg::Send {
+        id: id.into(),
+        room: DEFAULT_ROOM.into(),
+        text: text.into(),
+        kind: MessageKind::Text,
+    }
+}
+
+/// What one side saw of the lobby: each message's author and text, checked
+/// on the way to arrive once and in order (sequence numbers only rise).
+#[derive(Default)]
+struct Seen {
+    last_seq: u64,
+    texts: Vec<(String, String)>,
+    acked: BTreeSet<String>,
+}
+
+impl Seen {
+    fn take(&mut self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Message(m) => {
+                assert!(
+                    m.seq > self.last_seq,
+                    "message {} after {}: doubled or out of order",
+                    m.seq,
+                    self.last_seq
+                );
+                self.last_seq = m.seq;
+                self.texts.push((m.nick, m.text));
+            }
+            ServerMsg::Ack { id, .. } => {
+                assert!(self.acked.insert(id.clone()), "ack {id} twice");
+            }
+            ServerMsg::Error { message, .. } => panic!("refused: {message}"),
+            _ => {}
+        }
+    }
+
+    fn from(&self, nick: &str) -> Vec<&str> {
+        self.texts
+            .iter()
+            .filter(|(author, _)| author == nick)
+            .map(|(_, text)| text.as_str())
+            .collect()
+    }
+
+    fn has(&self, nick: &str, text: &str) -> bool {
+        self.texts.iter().any(|(a, t)| a == nick && t == text)
+    }
+}
+
+#[tokio::test]
+async fn web_and_udp_users_chat_through_a_lossy_link_and_nothing_is_lost_or_doubled() {
+    const COUNT: usize = 100;
+    let server = TestServer::start_with(|config| {
+        config.guard.messages_per_second = 10_000.0;
+        config.guard.message_burst = 10_000;
+    })
+    .await;
+    let link = LossyLink::start(
+        server.udp_addr,
+        Impairment {
+            loss: 0.2,
+            duplicate: 0.05,
+            max_delay: Duration::from_millis(20),
+        },
+        0x5EED_2026,
+    )
+    .await;
+    let mut web = Client::joined(&server, "webster").await;
+    let mut udp = UdpUser::hello(link.addr, "datagram").await;
+    web.recv_until(|m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "datagram"))
+        .await;
+
+    for i in 0..COUNT {
+        udp.send(&say(&format!("u{i}"), &format!("udp {i}"))).await;
+        web.send(&say(&format!("w{i}"), &format!("web {i}"))).await;
+    }
+    // A last message from each side closes the run: whatever the link
+    // doubled or held back would show before it.
+    udp.send(&say("u-end", "udp end")).await;
+    web.send(&say("w-end", "web end")).await;
+
+    let patience = PATIENCE * 6;
+    let (mut at_web, mut at_udp) = (Seen::default(), Seen::default());
+    tokio::time::timeout(patience, async {
+        while !(at_web.has("datagram", "udp end") && at_web.has("webster", "web end")) {
+            at_web.take(web.recv().await);
+        }
+    })
+    .await
+    .expect("the web user did not see everything in time");
+    tokio::time::timeout(patience, async {
+        while !(at_udp.has("webster", "web end") && at_udp.has("datagram", "udp end")) {
+            at_udp.take(udp.recv().await);
+        }
+    })
+    .await
+    .expect("the UDP user did not see everything in time");
+
+    let expected = |side: &str| -> Vec<String> {
+        (0..COUNT)
+            .map(|i| format!("{side} {i}"))
+            .chain([format!("{side} end")])
+            .collect()
+    };
+    assert_eq!(at_web.from("datagram"), expected("udp"));
+    assert_eq!(at_udp.from("webster"), expected("web"));
+    assert_eq!(
+        at_udp.from("datagram"),
+        expected("udp"),
+        "the UDP user sees its own messages once"
+    );
+    // Every UDP message was acknowledged once.
+    let wanted: BTreeSet<String> = (0..COUNT)
+        .map(|i| format!("u{i}"))
+        .chain(["u-end".to_owned()])
+        .collect();
+    let acked: BTreeSet<String> = at_udp
+        .acked
+        .iter()
+        .filter(|id| id.starts_with('u'))
+        .cloned()
+        .collect();
+    assert_eq!(acked, wanted);
+
+    let tally = link.tally();
+    assert!(
+        tally.dropped > 10 && tally.duplicated > 0,
+        "the link was not lossy: {tally:?}"
+    );
+}
+
+#[tokio::test]
+async fn presence_follows_the_session() {
+    let server = TestServer::start().await;
+    let mut web = Client::joined(&server, "watcher").await;
+    let udp = UdpUser::hello(server.udp_addr, "visitor").await;
+    web.recv_until(|m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "visitor"))
+        .await;
+    // The client closes its session: the server hears the `close` and the
+    // visitor leaves the room at once.
+    drop(udp);
+    web.recv_until(|m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "visitor"))
+        .await;
+}
