@@ -49,7 +49,7 @@ fn short_hello_is_refused() {
         );
     }
     // Longer is fine: the padding is a floor, and what follows is ignored.
-    let mut longer = bytes.clone();
+    let mut longer = bytes;
     longer.extend_from_slice(&[7; 10]);
     assert_eq!(Packet::decode(&longer), Ok(Packet::Hello { version: 1 }));
 }
