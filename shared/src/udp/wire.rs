@@ -6,7 +6,7 @@
 //! allocates: a datagram that is not exactly one of these is a [`DecodeError`].
 //!
 //! ```text
-//! hello    01 version padding…             (HELLO_LEN bytes in all)
+//! hello    01 version padding…             (HELLO_LEN bytes or more)
 //! cookie   02 cookie[32]
 //! connect  03 version cookie[32]
 //! accept   04 session[16]
@@ -101,24 +101,190 @@ pub enum DecodeError {
     Invalid,
 }
 
+const HELLO: u8 = 0x01;
+const COOKIE: u8 = 0x02;
+const CONNECT: u8 = 0x03;
+const ACCEPT: u8 = 0x04;
+const REFUSE: u8 = 0x05;
+const UNKNOWN: u8 = 0x06;
+const DATA: u8 = 0x10;
+const ACK: u8 = 0x11;
+const PING: u8 = 0x12;
+const CLOSE: u8 = 0x13;
+
 impl Packet<'_> {
     /// Appends the datagram to `out`. A hello is padded to [`HELLO_LEN`].
+    ///
+    /// A reason longer than [`MAX_REASON`] is cut at the last character
+    /// boundary within it, so that what is encoded always decodes. A chunk
+    /// longer than [`MAX_CHUNK`] is the caller's mistake: it is encoded, and
+    /// the receiver refuses it.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let _ = out;
-        unimplemented!()
+        match *self {
+            Packet::Hello { version } => {
+                let start = out.len();
+                out.extend_from_slice(&[HELLO, version]);
+                out.resize(start + HELLO_LEN, 0);
+            }
+            Packet::Cookie(cookie) => {
+                out.push(COOKIE);
+                out.extend_from_slice(cookie);
+            }
+            Packet::Connect { version, cookie } => {
+                out.extend_from_slice(&[CONNECT, version]);
+                out.extend_from_slice(cookie);
+            }
+            Packet::Accept(session) => {
+                out.push(ACCEPT);
+                out.extend_from_slice(&session);
+            }
+            Packet::Refuse(reason) => {
+                out.push(REFUSE);
+                out.extend_from_slice(truncate_reason(reason).as_bytes());
+            }
+            Packet::Unknown(session) => {
+                out.push(UNKNOWN);
+                out.extend_from_slice(&session);
+            }
+            Packet::Session {
+                session,
+                header,
+                body,
+            } => {
+                let kind = match body {
+                    Body::Data { .. } => DATA,
+                    Body::Ack => ACK,
+                    Body::Ping => PING,
+                    Body::Close(_) => CLOSE,
+                };
+                out.push(kind);
+                out.extend_from_slice(&session);
+                out.extend_from_slice(&header.seq.to_be_bytes());
+                out.extend_from_slice(&header.ack.to_be_bytes());
+                out.extend_from_slice(&header.sack.to_be_bytes());
+                match body {
+                    Body::Data { last, chunk } => {
+                        debug_assert!(chunk.len() <= MAX_CHUNK, "chunk of {} bytes", chunk.len());
+                        out.push(u8::from(last));
+                        out.extend_from_slice(chunk);
+                    }
+                    Body::Ack | Body::Ping => {}
+                    Body::Close(reason) => {
+                        out.extend_from_slice(truncate_reason(reason).as_bytes());
+                    }
+                }
+            }
+        }
     }
 
     /// Reads one datagram.
+    ///
+    /// Besides the layout, it checks what the layout alone cannot say: a hello
+    /// is at least [`HELLO_LEN`] bytes, no datagram exceeds
+    /// [`MAX_DATAGRAM`](super::MAX_DATAGRAM), data and pings carry a sequence
+    /// number from 1 and acks and closes carry 0.
     pub fn decode(datagram: &[u8]) -> Result<Packet<'_>, DecodeError> {
-        let _ = datagram;
-        unimplemented!()
+        let (&kind, rest) = datagram.split_first().ok_or(DecodeError::Empty)?;
+        if !matches!(kind, HELLO..=UNKNOWN | DATA..=CLOSE) {
+            return Err(DecodeError::UnknownKind(kind));
+        }
+        if datagram.len() > super::MAX_DATAGRAM {
+            return Err(DecodeError::Length);
+        }
+        match kind {
+            HELLO => {
+                if datagram.len() < HELLO_LEN {
+                    return Err(DecodeError::Length);
+                }
+                Ok(Packet::Hello { version: rest[0] })
+            }
+            COOKIE => Ok(Packet::Cookie(exact(rest)?)),
+            CONNECT => {
+                let (&version, cookie) = rest.split_first().ok_or(DecodeError::Length)?;
+                Ok(Packet::Connect {
+                    version,
+                    cookie: exact(cookie)?,
+                })
+            }
+            ACCEPT => Ok(Packet::Accept(*exact(rest)?)),
+            REFUSE => Ok(Packet::Refuse(reason(rest)?)),
+            UNKNOWN => Ok(Packet::Unknown(*exact(rest)?)),
+            _ => decode_session(kind, rest),
+        }
     }
+}
+
+fn decode_session(kind: u8, rest: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let (fixed, payload) = rest
+        .split_first_chunk::<{ SESSION_HEADER_LEN - 1 }>()
+        .ok_or(DecodeError::Length)?;
+    let (session, fields) = fixed.split_first_chunk::<16>().ok_or(DecodeError::Length)?;
+    let field = |i: usize| -> u32 {
+        let mut bytes = [0; 4];
+        bytes.copy_from_slice(&fields[i * 4..i * 4 + 4]);
+        u32::from_be_bytes(bytes)
+    };
+    let header = Header {
+        seq: field(0),
+        ack: field(1),
+        sack: field(2),
+    };
+    let sequenced = matches!(kind, DATA | PING);
+    if sequenced == (header.seq == 0) {
+        return Err(DecodeError::Invalid);
+    }
+    let body = match kind {
+        DATA => {
+            let (&last, chunk) = payload.split_first().ok_or(DecodeError::Length)?;
+            let last = match last {
+                0 => false,
+                1 => true,
+                _ => return Err(DecodeError::Invalid),
+            };
+            Body::Data { last, chunk }
+        }
+        ACK | PING if !payload.is_empty() => return Err(DecodeError::Length),
+        ACK => Body::Ack,
+        PING => Body::Ping,
+        _ => Body::Close(reason(payload)?),
+    };
+    Ok(Packet::Session {
+        session: *session,
+        header,
+        body,
+    })
+}
+
+/// A fixed-size field that is the whole rest of the datagram.
+fn exact<const N: usize>(bytes: &[u8]) -> Result<&[u8; N], DecodeError> {
+    bytes.try_into().map_err(|_| DecodeError::Length)
+}
+
+fn reason(bytes: &[u8]) -> Result<&str, DecodeError> {
+    if bytes.len() > MAX_REASON {
+        return Err(DecodeError::Invalid);
+    }
+    std::str::from_utf8(bytes).map_err(|_| DecodeError::Invalid)
+}
+
+/// The longest prefix of `reason` that fits in [`MAX_REASON`] bytes.
+pub(crate) fn truncate_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(MAX_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
 }
 
 /// The session a datagram belongs to, read without decoding the rest, so the
 /// server can route it to its session cheaply. `None` for handshake datagrams
 /// and for anything too short.
 pub fn session_of(datagram: &[u8]) -> Option<SessionId> {
-    let _ = datagram;
-    unimplemented!()
+    if datagram.len() < SESSION_HEADER_LEN || !matches!(datagram[0], DATA..=CLOSE) {
+        return None;
+    }
+    datagram[1..17].try_into().ok()
 }
+
+#[cfg(test)]
+mod tests;

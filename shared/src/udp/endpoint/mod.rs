@@ -1,0 +1,597 @@
+//! One side of a reliable session, as a state machine without I/O.
+//!
+//! Driving it (the server's session task, the terminal client, the tests):
+//!
+//! ```text
+//! loop {
+//!     wait until a datagram arrives, a message is to be sent, or poll_timeout()
+//!     handle_datagram(now, bytes) for each datagram received
+//!     handle_timeout(now) when poll_timeout() has passed
+//!     send(message) for each message to send (Err(Full) = try again later)
+//!     while let Some(message) = recv() { deliver it }
+//!     while poll_transmit(now, &mut buf) { put buf on the wire }
+//!     if closed().is_some() { stop }
+//! }
+//! ```
+//!
+//! Sending: a message is split into pieces of at most
+//! [`MAX_CHUNK`](super::wire::MAX_CHUNK) bytes, each with its own sequence
+//! number (from 1; an empty message is one empty piece). At most
+//! `max_in_flight` sequence numbers are outstanding, counted from the oldest
+//! one not acknowledged; the rest wait in the send queue. A datagram
+//! unacknowledged after the retransmission timeout is sent again and the
+//! timeout doubles (RFC 6298 §5.5); one that three later datagrams overtook
+//! is sent again at once (fast retransmit, once per datagram). Round trips are
+//! sampled only from datagrams sent once (Karn's rule), and a sample ends the
+//! backoff. The timer starts when a sequenced datagram goes out and none is
+//! running, restarts whenever the cumulative ack moves, and stops when
+//! nothing is outstanding.
+//!
+//! Receiving: every session datagram carries the cumulative ack and the
+//! selective-ack bitmap of what is held beyond it, so acks ride on whatever
+//! goes out; when nothing else does, an `ack` datagram carries them.
+//! Datagrams with a sequence number already taken in are duplicates,
+//! acknowledged again (their ack was lost) and dropped; those more than
+//! [`RECV_WINDOW`] ahead are dropped; the rest are held until the gap before
+//! them fills, so messages come out of `recv` whole, in order, and once.
+//!
+//! Liveness: after `heartbeat` (± `heartbeat_jitter`) without sending, and
+//! with nothing outstanding (a retransmission already probes the peer), the
+//! endpoint sends a ping. Nothing heard from the peer for
+//! `missed_heartbeats` heartbeats ends the session as [`Closed::Expired`].
+//! The `max_retries`-th consecutive expiry of the retransmission timer with
+//! nothing heard in between ends it as [`Closed::PeerGone`]; any valid
+//! datagram from the peer starts the count again.
+//!
+//! Closing: [`Endpoint::close`] stops taking messages, sends what is queued,
+//! and once all of it is acknowledged sends one `close`; if that takes longer
+//! than the expiry time (`missed_heartbeats × heartbeat`), the `close` goes
+//! out anyway. [`Endpoint::abort`] and protocol errors send one `close` at
+//! once. A received `close` ends the session after the messages already
+//! complete; what this side had not yet sent is dropped.
+//!
+//! Sequence numbers do not wrap: 2³² − 1 datagrams in one direction is beyond
+//! any chat session, so a session that gets there ends as
+//! [`Closed::Protocol`] rather than reuse a number.
+
+mod jitter;
+mod recv;
+mod rtt;
+mod send;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, Instant};
+
+use self::jitter::SplitMix64;
+use self::recv::{Arrival, Held, Receiver};
+use self::rtt::RttEstimator;
+use self::send::Sender;
+use super::wire::{Body, Header, Packet, SessionId, truncate_reason};
+
+pub use self::recv::RECV_WINDOW;
+pub use self::rtt::CLOCK_GRANULARITY;
+
+/// The endpoint's tunables. [`Config::default`] is what the server and the
+/// terminal client use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Most sequence numbers sent and not yet acknowledged (32).
+    pub max_in_flight: u32,
+    /// Retransmission timeout before the first round-trip sample (1 s).
+    pub initial_rto: Duration,
+    /// Floor of the retransmission timeout (200 ms, acceptable on a LAN).
+    pub min_rto: Duration,
+    /// Ceiling of the retransmission timeout, backoff included (60 s).
+    pub max_rto: Duration,
+    /// Consecutive retransmission timeouts, with nothing heard from the peer,
+    /// after which the peer is gone (8).
+    pub max_retries: u32,
+    /// Send a ping after this long without sending anything (20 s).
+    pub heartbeat: Duration,
+    /// Each heartbeat interval is moved by up to this much either way (5 s),
+    /// so that many sessions do not ping in step.
+    pub heartbeat_jitter: Duration,
+    /// Heartbeat intervals of silence from the peer after which the session
+    /// has expired (3).
+    pub missed_heartbeats: u32,
+    /// Longest message `send` accepts and the receiver reassembles, in bytes.
+    pub max_message: usize,
+    /// Most bytes of messages waiting to be sent, beyond which `send` says
+    /// [`SendError::Full`].
+    pub max_queued_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_in_flight: 32,
+            initial_rto: Duration::from_secs(1),
+            min_rto: Duration::from_millis(200),
+            max_rto: Duration::from_secs(60),
+            max_retries: 8,
+            heartbeat: Duration::from_secs(20),
+            heartbeat_jitter: Duration::from_secs(5),
+            missed_heartbeats: 3,
+            max_message: crate::limits::MAX_FRAME_BYTES,
+            max_queued_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed {
+    /// This side called [`Endpoint::close`] and everything sent was acknowledged
+    /// (or [`Endpoint::abort`] was called).
+    Local,
+    /// The peer sent `close` with this reason.
+    ByPeer(String),
+    /// `max_retries` retransmission timeouts in a row went unanswered.
+    PeerGone,
+    /// Nothing was heard from the peer for `missed_heartbeats` heartbeats.
+    Expired,
+    /// The peer broke the protocol (for example a message longer than
+    /// `max_message`); the reason is for the peer.
+    Protocol(String),
+}
+
+/// Why `send` did not take a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// Longer than `max_message`.
+    TooLarge { len: usize, max: usize },
+    /// The send queue is full; try again once acknowledgements have made room.
+    Full,
+    /// The session is closing or closed.
+    Closed,
+}
+
+/// Counters for metrics and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub datagrams_sent: u64,
+    pub retransmissions: u64,
+    pub datagrams_received: u64,
+    /// Data and pings received again (after they were taken in).
+    pub duplicates: u64,
+    /// Dropped: malformed, another session's, outside the receive window,
+    /// acknowledging what was never sent, or arriving after the end.
+    pub dropped: u64,
+    /// Sequence numbers sent and not yet acknowledged.
+    pub in_flight: u32,
+    /// The smoothed round-trip time, once there is a sample.
+    pub srtt: Option<Duration>,
+    /// The current retransmission timeout, backoff included.
+    pub rto: Duration,
+    /// Retransmission timer expirations.
+    pub timeouts: u64,
+    /// Datagrams sent again because three later ones were acknowledged.
+    pub fast_retransmits: u64,
+    /// Round trips measured (Karn's rule leaves out retransmitted datagrams).
+    pub rtt_samples: u64,
+    /// Pings sent (retransmissions not counted).
+    pub pings_sent: u64,
+}
+
+/// Where the session stands.
+#[derive(Debug)]
+enum State {
+    Open,
+    /// [`Endpoint::close`] was called: draining until `deadline`.
+    Closing {
+        reason: String,
+        deadline: Option<Instant>,
+    },
+    Closed(Closed),
+}
+
+/// One side of a session.
+#[derive(Debug)]
+pub struct Endpoint {
+    session: SessionId,
+    config: Config,
+    state: State,
+    sender: Sender,
+    receiver: Receiver,
+    rtt: RttEstimator,
+    /// When the retransmission timer expires, while it runs.
+    rto_deadline: Option<Instant>,
+    /// Retransmission timer expiries since the peer was last heard.
+    timeouts_in_row: u32,
+    /// A data or ping datagram arrived since an ack last went out.
+    ack_pending: bool,
+    /// The heartbeat timer expired: a ping is to be sent.
+    ping_due: bool,
+    /// The current heartbeat interval, jitter included.
+    heartbeat_interval: Duration,
+    jitter: SplitMix64,
+    last_sent: Instant,
+    last_heard: Instant,
+    /// The reason of a `close` datagram still to be transmitted.
+    close_to_send: Option<String>,
+    stats: Stats,
+}
+
+/// `t + d`, or `None` if that is past what `Instant` can hold (a timer that
+/// never fires).
+fn later(t: Instant, d: Duration) -> Option<Instant> {
+    t.checked_add(d)
+}
+
+impl Endpoint {
+    /// A session that starts at `now`. `seed` drives the heartbeat jitter.
+    pub fn new(session: SessionId, config: Config, now: Instant, seed: u64) -> Self {
+        let mut endpoint = Endpoint {
+            session,
+            config,
+            state: State::Open,
+            sender: Sender::new(),
+            receiver: Receiver::new(config.max_message),
+            rtt: RttEstimator::new(config.initial_rto, config.min_rto, config.max_rto),
+            rto_deadline: None,
+            timeouts_in_row: 0,
+            ack_pending: false,
+            ping_due: false,
+            heartbeat_interval: config.heartbeat,
+            jitter: SplitMix64::new(seed),
+            last_sent: now,
+            last_heard: now,
+            close_to_send: None,
+            stats: Stats::default(),
+        };
+        endpoint.draw_heartbeat_interval();
+        endpoint
+    }
+
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Queues a whole message for sending.
+    pub fn send(&mut self, message: &[u8]) -> Result<(), SendError> {
+        if !matches!(self.state, State::Open) {
+            return Err(SendError::Closed);
+        }
+        if message.len() > self.config.max_message {
+            return Err(SendError::TooLarge {
+                len: message.len(),
+                max: self.config.max_message,
+            });
+        }
+        let queued = self.sender.queued_bytes() + Sender::cost_of(message);
+        if queued > self.config.max_queued_bytes {
+            return Err(SendError::Full);
+        }
+        self.sender.push(message.to_vec());
+        Ok(())
+    }
+
+    /// Bytes of messages queued and not yet acknowledged, for backpressure.
+    /// An empty message counts as one byte.
+    pub fn queued_bytes(&self) -> usize {
+        self.sender.queued_bytes()
+    }
+
+    /// Everything sent has been acknowledged and nothing waits to be sent.
+    pub fn is_idle(&self) -> bool {
+        self.sender.is_drained()
+    }
+
+    /// Takes in one datagram addressed to this session. Anything that is not
+    /// a valid datagram of this session is dropped (and counted).
+    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        if self.is_closed() {
+            self.stats.dropped += 1;
+            return;
+        }
+        let Ok(Packet::Session {
+            session,
+            header,
+            body,
+        }) = Packet::decode(datagram)
+        else {
+            self.stats.dropped += 1;
+            return;
+        };
+        let arrival = match body {
+            Body::Data { .. } | Body::Ping => self.receiver.classify(header.seq),
+            Body::Ack | Body::Close(_) => Arrival::Fresh,
+        };
+        if session != self.session
+            || !self.sender.is_plausible_ack(header.ack)
+            || arrival == Arrival::OutOfWindow
+        {
+            self.stats.dropped += 1;
+            return;
+        }
+
+        self.stats.datagrams_received += 1;
+        self.last_heard = now;
+        self.timeouts_in_row = 0;
+        self.on_ack(now, header);
+
+        let held = match body {
+            Body::Data { last, chunk } => Held::Data {
+                last,
+                chunk: chunk.to_vec(),
+            },
+            Body::Ping => Held::Ping,
+            Body::Ack => return,
+            Body::Close(reason) => {
+                self.end(Closed::ByPeer(reason.to_owned()));
+                return;
+            }
+        };
+        self.ack_pending = true;
+        if arrival == Arrival::Duplicate {
+            self.stats.duplicates += 1;
+            return;
+        }
+        if self.receiver.accept(header.seq, held).is_err() {
+            let max = self.config.max_message;
+            self.fail(format!("message longer than {max} bytes"));
+        }
+    }
+
+    fn on_ack(&mut self, now: Instant, header: Header) {
+        let outcome = self.sender.on_ack(header.ack, header.sack, now);
+        if let Some(rtt) = outcome.sample {
+            self.rtt.sample(rtt);
+            self.stats.rtt_samples += 1;
+        }
+        if outcome.advanced {
+            // RFC 6298 §5.2 and §5.3.
+            self.rto_deadline = if self.sender.has_in_flight() {
+                later(now, self.rtt.rto())
+            } else {
+                None
+            };
+        }
+        self.stats.fast_retransmits += self.sender.mark_overtaken();
+    }
+
+    /// The next whole message received, in order.
+    pub fn recv(&mut self) -> Option<Vec<u8>> {
+        self.receiver.recv()
+    }
+
+    /// Writes the next datagram to send into `out` (cleared first) and returns
+    /// true, or returns false when there is nothing to send now: new data
+    /// within the in-flight limit, retransmissions that are due, a pending
+    /// acknowledgement, a ping or a close.
+    pub fn poll_transmit(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        if let Some(reason) = self.close_to_send.take() {
+            self.encode(out, 0, Body::Close(&reason));
+            self.stats.datagrams_sent += 1;
+            return true;
+        }
+        if self.is_closed() {
+            return false;
+        }
+        let header = Header {
+            seq: 0,
+            ack: self.receiver.ack(),
+            sack: self.receiver.sack(),
+        };
+        let transmission =
+            self.sender
+                .next_transmission(now, self.config.max_in_flight, self.ping_due);
+        match transmission {
+            Ok(Some(transmission)) => {
+                let is_ping = matches!(transmission.body, Body::Ping);
+                Packet::Session {
+                    session: self.session,
+                    header: Header {
+                        seq: transmission.seq,
+                        ..header
+                    },
+                    body: transmission.body,
+                }
+                .encode(out);
+                if transmission.retransmission {
+                    self.stats.retransmissions += 1;
+                } else if is_ping {
+                    self.stats.pings_sent += 1;
+                }
+                if self.rto_deadline.is_none() {
+                    // RFC 6298 §5.1.
+                    self.rto_deadline = later(now, self.rtt.rto());
+                }
+                if self.ping_due {
+                    self.ping_due = false;
+                    self.draw_heartbeat_interval();
+                }
+                self.sent(now);
+                return true;
+            }
+            Ok(None) => {}
+            Err(send::Exhausted) => {
+                self.fail("sequence numbers exhausted".to_owned());
+                return self.poll_transmit(now, out);
+            }
+        }
+        if let State::Closing { reason, .. } = &mut self.state
+            && self.sender.is_drained()
+        {
+            let reason = std::mem::take(reason);
+            self.encode(out, 0, Body::Close(&reason));
+            self.end(Closed::Local);
+            self.stats.datagrams_sent += 1;
+            return true;
+        }
+        if self.ack_pending {
+            self.encode(out, 0, Body::Ack);
+            self.sent(now);
+            return true;
+        }
+        false
+    }
+
+    /// Encodes a session datagram carrying the current acknowledgement.
+    fn encode(&self, out: &mut Vec<u8>, seq: u32, body: Body<'_>) {
+        Packet::Session {
+            session: self.session,
+            header: Header {
+                seq,
+                ack: self.receiver.ack(),
+                sack: self.receiver.sack(),
+            },
+            body,
+        }
+        .encode(out);
+    }
+
+    fn sent(&mut self, now: Instant) {
+        self.stats.datagrams_sent += 1;
+        self.ack_pending = false;
+        self.last_sent = now;
+    }
+
+    /// When [`Endpoint::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let drain = match self.state {
+            State::Open => None,
+            State::Closing { deadline, .. } => deadline,
+            State::Closed(_) => return None,
+        };
+        [
+            self.rto_deadline,
+            self.heartbeat_deadline(),
+            self.expiry(),
+            drain,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn expiry(&self) -> Option<Instant> {
+        later(self.last_heard, self.silence_limit())
+    }
+
+    /// How long the peer may stay silent: `missed_heartbeats × heartbeat`.
+    fn silence_limit(&self) -> Duration {
+        self.config
+            .heartbeat
+            .saturating_mul(self.config.missed_heartbeats)
+    }
+
+    fn heartbeat_deadline(&self) -> Option<Instant> {
+        if self.ping_due || self.sender.has_in_flight() {
+            return None;
+        }
+        later(self.last_sent, self.heartbeat_interval)
+    }
+
+    fn draw_heartbeat_interval(&mut self) {
+        let jitter = u64::try_from(self.config.heartbeat_jitter.as_nanos()).unwrap_or(u64::MAX);
+        let offset = Duration::from_nanos(self.jitter.up_to(jitter.saturating_mul(2)));
+        self.heartbeat_interval = self
+            .config
+            .heartbeat
+            .saturating_sub(self.config.heartbeat_jitter)
+            .saturating_add(offset);
+    }
+
+    /// Runs the timers that are due: retransmission, heartbeat, expiry.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        if self.expiry().is_some_and(|expiry| now >= expiry) {
+            self.end(Closed::Expired);
+            return;
+        }
+        if let State::Closing {
+            reason,
+            deadline: Some(deadline),
+        } = &mut self.state
+            && now >= *deadline
+        {
+            self.close_to_send = Some(std::mem::take(reason));
+            self.end(Closed::Local);
+            return;
+        }
+        if self.rto_deadline.is_some_and(|deadline| now >= deadline) {
+            self.stats.timeouts += 1;
+            self.timeouts_in_row += 1;
+            if self.timeouts_in_row >= self.config.max_retries {
+                self.end(Closed::PeerGone);
+                return;
+            }
+            // RFC 6298 §5.4 to §5.6.
+            self.sender.mark_earliest();
+            self.rtt.back_off();
+            self.rto_deadline = later(now, self.rtt.rto());
+        }
+        if self.heartbeat_deadline().is_some_and(|ping| now >= ping) {
+            self.ping_due = true;
+        }
+    }
+
+    /// Ends the session gracefully: what was queued is still sent and must be
+    /// acknowledged, then a `close` with `reason` goes out and the endpoint is
+    /// [`Closed::Local`]. `send` refuses from now on. A reason longer than
+    /// [`MAX_REASON`](super::wire::MAX_REASON) bytes is cut.
+    pub fn close(&mut self, now: Instant, reason: &str) {
+        if let State::Open = self.state {
+            self.state = State::Closing {
+                reason: truncate_reason(reason).to_owned(),
+                deadline: later(now, self.silence_limit()),
+            };
+        }
+    }
+
+    /// Ends the session at once, with one `close` datagram still to transmit.
+    /// Does nothing once the session has ended.
+    pub fn abort(&mut self, reason: &str) {
+        if !self.is_closed() {
+            self.close_to_send = Some(truncate_reason(reason).to_owned());
+            self.end(Closed::Local);
+        }
+    }
+
+    /// The peer broke the protocol: tell it why and end.
+    fn fail(&mut self, reason: String) {
+        self.close_to_send = Some(truncate_reason(&reason).to_owned());
+        self.end(Closed::Protocol(reason));
+    }
+
+    fn end(&mut self, closed: Closed) {
+        self.state = State::Closed(closed);
+        self.sender.clear();
+        self.rto_deadline = None;
+        self.ack_pending = false;
+        self.ping_due = false;
+    }
+
+    fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed(_))
+    }
+
+    /// Why the session ended, once it has.
+    pub fn closed(&self) -> Option<&Closed> {
+        match &self.state {
+            State::Closed(closed) => Some(closed),
+            State::Open | State::Closing { .. } => None,
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            in_flight: self.sender.unacked(),
+            srtt: self.rtt.srtt(),
+            rto: self.rtt.rto(),
+            ..self.stats
+        }
+    }
+}
