@@ -301,31 +301,48 @@ async fn web_and_udp_users_chat_through_a_lossy_link_and_nothing_is_lost_or_doub
     web.recv_until(|m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "datagram"))
         .await;
 
+    // The UDP user types on while reading, through its own handle on the
+    // session; the web user's frames go straight to the socket.
+    let typing = udp.link.outgoing.clone();
+    let udp_typing = tokio::spawn(async move {
+        for i in 0..COUNT {
+            let msg = say(&format!("u{i}"), &format!("udp {i}"));
+            typing.send(msg.to_json()).await.unwrap();
+        }
+        // A last message from each side closes the run: whatever the link
+        // doubled or held back would show before it.
+        typing
+            .send(say("u-end", "udp end").to_json())
+            .await
+            .unwrap();
+    });
     for i in 0..COUNT {
-        udp.send(&say(&format!("u{i}"), &format!("udp {i}"))).await;
         web.send(&say(&format!("w{i}"), &format!("web {i}"))).await;
     }
-    // A last message from each side closes the run: whatever the link
-    // doubled or held back would show before it.
-    udp.send(&say("u-end", "udp end")).await;
     web.send(&say("w-end", "web end")).await;
 
+    // Both read at once, as real clients do: a client that stops reading
+    // stops acknowledging, and its sender waits for it.
     let patience = PATIENCE * 6;
-    let (mut at_web, mut at_udp) = (Seen::default(), Seen::default());
-    tokio::time::timeout(patience, async {
-        while !(at_web.has("datagram", "udp end") && at_web.has("webster", "web end")) {
-            at_web.take(web.recv().await);
+    let web_reads = async {
+        let mut seen = Seen::default();
+        while !(seen.has("datagram", "udp end") && seen.has("webster", "web end")) {
+            seen.take(web.recv().await);
         }
-    })
-    .await
-    .expect("the web user did not see everything in time");
-    tokio::time::timeout(patience, async {
-        while !(at_udp.has("webster", "web end") && at_udp.has("datagram", "udp end")) {
-            at_udp.take(udp.recv().await);
+        seen
+    };
+    let udp_reads = async {
+        let mut seen = Seen::default();
+        while !(seen.has("webster", "web end") && seen.has("datagram", "udp end")) {
+            seen.take(udp.recv().await);
         }
-    })
-    .await
-    .expect("the UDP user did not see everything in time");
+        seen
+    };
+    let (at_web, at_udp) =
+        tokio::time::timeout(patience, async { tokio::join!(web_reads, udp_reads) })
+            .await
+            .expect("the users did not see everything in time");
+    udp_typing.await.unwrap();
 
     let expected = |side: &str| -> Vec<String> {
         (0..COUNT)

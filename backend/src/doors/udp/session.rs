@@ -69,6 +69,7 @@ enum End {
 fn endpoint_config() -> Config {
     Config {
         max_message: MAX_FRAME_BYTES,
+        max_sent_message: MAX_SENT_MESSAGE,
         max_queued_bytes: SEND_HIGH_WATER + MAX_SENT_MESSAGE,
         ..Config::default()
     }

@@ -98,8 +98,13 @@ pub struct Config {
     /// Heartbeat intervals of silence from the peer after which the session
     /// has expired (3).
     pub missed_heartbeats: u32,
-    /// Longest message `send` accepts and the receiver reassembles, in bytes.
+    /// Longest message the receiver reassembles, in bytes: what the peer may
+    /// send. A longer one ends the session as [`Closed::Protocol`].
     pub max_message: usize,
+    /// Longest message `send` accepts, in bytes. The two sides of a session
+    /// can differ: a server sends pages of history larger than any message
+    /// it accepts from a client.
+    pub max_sent_message: usize,
     /// Most bytes of messages waiting to be sent, beyond which `send` says
     /// [`SendError::Full`].
     pub max_queued_bytes: usize,
@@ -117,6 +122,7 @@ impl Default for Config {
             heartbeat_jitter: Duration::from_secs(5),
             missed_heartbeats: 3,
             max_message: crate::limits::MAX_FRAME_BYTES,
+            max_sent_message: crate::limits::MAX_FRAME_BYTES,
             max_queued_bytes: 1024 * 1024,
         }
     }
@@ -142,7 +148,7 @@ pub enum Closed {
 /// Why `send` did not take a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendError {
-    /// Longer than `max_message`.
+    /// Longer than `max_sent_message`.
     TooLarge { len: usize, max: usize },
     /// The send queue is full; try again once acknowledgements have made room.
     Full,
@@ -260,10 +266,10 @@ impl Endpoint {
         if !matches!(self.state, State::Open) {
             return Err(SendError::Closed);
         }
-        if message.len() > self.config.max_message {
+        if message.len() > self.config.max_sent_message {
             return Err(SendError::TooLarge {
                 len: message.len(),
-                max: self.config.max_message,
+                max: self.config.max_sent_message,
             });
         }
         let queued = self.sender.queued_bytes() + Sender::cost_of(message);

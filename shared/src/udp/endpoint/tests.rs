@@ -627,7 +627,7 @@ fn send_refuses_too_large_full_and_closed() {
         ..Config::default()
     };
     let (mut a, mut b) = (endpoint(config, t0), endpoint(config, t0));
-    let max = config.max_message;
+    let max = config.max_sent_message;
     assert_eq!(
         a.send(&vec![0; max + 1]),
         Err(SendError::TooLarge { len: max + 1, max })

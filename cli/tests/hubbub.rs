@@ -1,0 +1,238 @@
+//! The `hubbub` binary, run as a person runs it, against the real server,
+//! with a web user (a WebSocket client) in the same room.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a panic here is a failed test"
+)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use backend::{Config, Listeners};
+use futures_util::{SinkExt, StreamExt};
+use shared::{ClientMsg, DEFAULT_ROOM, MessageKind, SUBPROTOCOL, ServerMsg};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+struct Server {
+    http: std::net::SocketAddr,
+    udp: std::net::SocketAddr,
+    _stop: oneshot::Sender<()>,
+    _data: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: data.path().join("data"),
+        web_dir: data.path().join("no-web-client"),
+        ..Config::default()
+    };
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (http_addr, udp_addr) = (http.local_addr().unwrap(), udp.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(backend::run(
+        config,
+        Listeners {
+            http: vec![http],
+            tcp: Vec::new(),
+            udp: vec![udp],
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    Server {
+        http: http_addr,
+        udp: udp_addr,
+        _stop: stop,
+        _data: data,
+    }
+}
+
+/// The `hubbub` process, its input and its output lines.
+struct Hubbub {
+    child: Child,
+    output: Lines<BufReader<ChildStdout>>,
+}
+
+impl Hubbub {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hubbub"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let output = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self { child, output }
+    }
+
+    async fn type_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Reads lines until one contains `wanted`.
+    async fn shows(&mut self, wanted: &str) -> String {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let line = self.output.next_line().await.unwrap();
+                let line = line.unwrap_or_else(|| panic!("hubbub ended before showing {wanted:?}"));
+                if line.contains(wanted) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("hubbub did not show {wanted:?}"))
+    }
+
+    async fn exits_cleanly(mut self) {
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("hubbub did not exit")
+            .unwrap();
+        assert!(status.success(), "{status}");
+    }
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A web user: a `hubbub.v1` WebSocket client in the lobby.
+async fn web_user(server: &Server, nick: &str) -> Socket {
+    let mut request = format!("ws://{}/ws", server.http)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static(SUBPROTOCOL),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(
+        &mut ws,
+        &ClientMsg::Hello {
+            nick: nick.into(),
+            resume: Default::default(),
+        },
+    )
+    .await;
+    recv_until(&mut ws, |m| matches!(m, ServerMsg::Joined { .. })).await;
+    ws
+}
+
+async fn send(ws: &mut Socket, msg: &ClientMsg) {
+    ws.send(Message::text(msg.to_json())).await.unwrap();
+}
+
+async fn recv_until(ws: &mut Socket, mut wanted: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let Some(Ok(Message::Text(text))) = ws.next().await else {
+                continue;
+            };
+            let msg = ServerMsg::from_json(&text).unwrap();
+            if wanted(&msg) {
+                return msg;
+            }
+        }
+    })
+    .await
+    .expect("the web user waited in vain")
+}
+
+/// A person chats from a terminal with `hubbub` and a web user answers.
+async fn chats_with_a_web_user(door: impl Fn(&Server) -> Vec<String>) {
+    let server = server().await;
+    let mut web = web_user(&server, "bob").await;
+    let mut args = door(&server);
+    args.extend(["--nick".to_owned(), "carol".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut hubbub = Hubbub::start(&args);
+    hubbub.shows("-- you joined [lobby]").await;
+    recv_until(
+        &mut web,
+        |m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "carol"),
+    )
+    .await;
+
+    hubbub.type_line("hello from a terminal \u{1b}[2J").await;
+    let ServerMsg::Message(heard) =
+        recv_until(&mut web, |m| matches!(m, ServerMsg::Message(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (heard.nick.as_str(), heard.text.as_str()),
+        ("carol", "hello from a terminal \u{1b}[2J")
+    );
+
+    send(
+        &mut web,
+        &ClientMsg::Send {
+            id: "b1".into(),
+            room: DEFAULT_ROOM.into(),
+            text: "hi carol \u{1b}[31mred".into(),
+            kind: MessageKind::Text,
+        },
+    )
+    .await;
+    // Shown as a terminal line, escape sequences stripped.
+    let line = hubbub.shows("<bob>").await;
+    assert!(line.ends_with("[lobby] <bob> hi carol red"), "{line:?}");
+
+    hubbub.type_line("/quit").await;
+    hubbub.shows("-- bye").await;
+    hubbub.exits_cleanly().await;
+    recv_until(
+        &mut web,
+        |m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "carol"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn chats_over_the_datagram_door() {
+    chats_with_a_web_user(|server| vec!["--udp".into(), server.udp.to_string()]).await;
+}
+
+#[tokio::test]
+async fn chats_over_websocket() {
+    chats_with_a_web_user(|server| vec!["--ws".into(), format!("ws://{}/ws", server.http)]).await;
+}
+
+#[tokio::test]
+async fn says_clearly_when_no_server_answers() {
+    // A port with nothing behind it: the socket is bound, then closed.
+    let free = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let output = Command::new(env!("CARGO_BIN_EXE_hubbub"))
+        .args(["--udp", &addr, "--nick", "carol"])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nothing answers at") || stderr.contains("no answer from"),
+        "{stderr}"
+    );
+}
