@@ -35,6 +35,8 @@ pub struct Chat {
     id_prefix: String,
     next_id: u64,
     welcomed: bool,
+    /// The server's HTTP root, for links to shared files.
+    base_url: String,
     /// Welcomed and in a room: plain lines have somewhere to go.
     ready: bool,
 }
@@ -43,7 +45,9 @@ impl Chat {
     /// `id_prefix` keeps this client's message ids apart from those of its
     /// earlier runs under the same nickname (the server drops a message whose
     /// id it has seen from that nickname in that room).
-    pub fn new(nick: &str, first_room: Option<&str>, id_prefix: &str) -> Self {
+    /// `base_url` is the server's HTTP root (`http://host:8080`), under
+    /// which shared files are linked.
+    pub fn new(nick: &str, first_room: Option<&str>, id_prefix: &str, base_url: &str) -> Self {
         Chat {
             nick: nick.to_owned(),
             first_room: first_room.map(str::to_owned),
@@ -54,6 +58,7 @@ impl Chat {
             id_prefix: id_prefix.to_owned(),
             next_id: 1,
             welcomed: false,
+            base_url: base_url.trim_end_matches('/').to_owned(),
             ready: false,
         }
     }
@@ -225,7 +230,7 @@ impl Chat {
             }
             ServerMsg::Gap { .. } | ServerMsg::Typing { .. } | ServerMsg::Rooms { .. } => {}
         }
-        if let Some(text) = line::render(msg) {
+        if let Some(text) = line::render(msg, &self.base_url) {
             steps.extend(
                 text.split(line::EOL)
                     .filter(|shown| !shown.is_empty())
@@ -321,7 +326,7 @@ mod tests {
 
     #[test]
     fn lines_go_to_the_current_room_with_fresh_ids() {
-        let mut chat = Chat::new("ada", None, "run1");
+        let mut chat = Chat::new("ada", None, "run1", "http://hub:8080");
         assert_eq!(chat.input("hi"), vec![not_in_a_room()]);
         welcomed(&mut chat);
         let Step::Send(ClientMsg::Send { id, room, text, .. }) = &chat.input("hello")[0] else {
@@ -340,7 +345,7 @@ mod tests {
 
     #[test]
     fn events_show_as_terminal_lines() {
-        let mut chat = Chat::new("ada", None, "run1");
+        let mut chat = Chat::new("ada", None, "run1", "http://hub:8080");
         welcomed(&mut chat);
         assert_eq!(
             chat.event(&message("lobby", 7, "bob", "hi \u{1b}[31mthere")),
@@ -361,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_reconnect_resumes_and_resends_what_was_not_acknowledged() {
-        let mut chat = Chat::new("ada", Some("rust"), "run1");
+        let mut chat = Chat::new("ada", Some("rust"), "run1", "http://hub:8080");
         welcomed(&mut chat);
         chat.event(&message("lobby", 41, "bob", "one"));
         chat.event(&message("lobby", 42, "bob", "two"));
@@ -396,7 +401,7 @@ mod tests {
 
     #[test]
     fn history_asks_for_the_latest_messages_of_the_current_room() {
-        let mut chat = Chat::new("ada", None, "run1");
+        let mut chat = Chat::new("ada", None, "run1", "http://hub:8080");
         welcomed(&mut chat);
         chat.event(&message("lobby", 9, "bob", "x"));
         assert_eq!(
@@ -415,7 +420,7 @@ mod tests {
 
     #[test]
     fn a_nick_change_follows_the_person() {
-        let mut chat = Chat::new("ada", None, "run1");
+        let mut chat = Chat::new("ada", None, "run1", "http://hub:8080");
         welcomed(&mut chat);
         chat.event(&ServerMsg::NickChanged {
             old: "ada".into(),

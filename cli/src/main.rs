@@ -1,5 +1,6 @@
 //! The `hubbub` command.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -16,12 +17,13 @@ use tokio::io::BufReader;
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    #[command(flatten)]
-    chat: ChatArgs,
-}
-
-#[derive(clap::Args, Debug)]
-struct ChatArgs {
+    /// Your nickname (default: your login name).
+    #[arg(long, env = "HUBBUB_NICK", global = true)]
+    nick: Option<String>,
+    /// The server's web address, for files (default: from --ws, or the
+    /// --udp host on port 8080).
+    #[arg(long, env = "HUBBUB_URL", global = true)]
+    url: Option<String>,
     /// The server's datagram door (UDP), host:port.
     #[arg(
         long,
@@ -33,9 +35,6 @@ struct ChatArgs {
     /// Chat over WebSocket instead, at this URL (ws://localhost:8080/ws).
     #[arg(long, env = "HUBBUB_WS")]
     ws: Option<String>,
-    /// Your nickname (default: your login name).
-    #[arg(long, env = "HUBBUB_NICK")]
-    nick: Option<String>,
     /// A room to join and write to once connected (besides the lobby).
     #[arg(long)]
     room: Option<String>,
@@ -46,38 +45,65 @@ enum Command {
     /// Chat (the default): lines you type go to the current room; /help
     /// lists the commands.
     Chat,
+    /// Shares a file in a room, with a progress bar.
+    SendFile {
+        /// The room (`lobby`, or `@you+them` for a conversation).
+        room: String,
+        /// The file to send.
+        path: PathBuf,
+    },
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match args.command.unwrap_or(Command::Chat) {
-        Command::Chat => chat(args.chat).await,
-    }
-}
-
-async fn chat(args: ChatArgs) -> ExitCode {
-    let door = match args.ws {
-        Some(url) => Door::WebSocket(url),
-        None => Door::Udp(args.udp),
-    };
     let nick = args
         .nick
+        .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "guest".to_owned());
-    let mut id_prefix = [0u8; 6];
-    if getrandom::fill(&mut id_prefix).is_err() {
-        eprintln!("hubbub: no randomness available for message ids");
-        return ExitCode::FAILURE;
-    }
-    let prefix: String = id_prefix.iter().map(|b| format!("{b:02x}")).collect();
-    let mut chat = Chat::new(&nick, args.room.as_deref(), &prefix);
-    let input = BufReader::new(tokio::io::stdin());
-    match run::chat(&door, &mut chat, input, tokio::io::stdout()).await {
+    let url = args.url.clone().unwrap_or_else(|| web_address(&args));
+    let result = match args.command {
+        None | Some(Command::Chat) => chat(&args, &nick, &url).await,
+        Some(Command::SendFile { room, path }) => {
+            cli::files::send_file_with_progress(&url, &room, &path, &nick).await
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("hubbub: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The server's web address when none is given: the WebSocket URL's host,
+/// or the datagram door's host on the default HTTP port.
+fn web_address(args: &Args) -> String {
+    if let Some(ws) = &args.ws {
+        let root = ws.strip_suffix("/ws").unwrap_or(ws);
+        return root
+            .replacen("wss://", "https://", 1)
+            .replacen("ws://", "http://", 1);
+    }
+    let host = args
+        .udp
+        .rsplit_once(':')
+        .map_or(args.udp.as_str(), |(host, _port)| host);
+    format!("http://{host}:8080")
+}
+
+async fn chat(args: &Args, nick: &str, url: &str) -> anyhow::Result<()> {
+    let door = match &args.ws {
+        Some(ws) => Door::WebSocket(ws.clone()),
+        None => Door::Udp(args.udp.clone()),
+    };
+    let mut id_prefix = [0u8; 6];
+    getrandom::fill(&mut id_prefix)
+        .map_err(|error| anyhow::anyhow!("no randomness for message ids: {error}"))?;
+    let prefix: String = id_prefix.iter().map(|b| format!("{b:02x}")).collect();
+    let mut chat = Chat::new(nick, args.room.as_deref(), &prefix, url);
+    let input = BufReader::new(tokio::io::stdin());
+    run::chat(&door, &mut chat, input, tokio::io::stdout()).await
 }

@@ -236,3 +236,83 @@ async fn says_clearly_when_no_server_answers() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn sends_a_file_that_the_room_sees_and_anyone_can_download() {
+    let server = server().await;
+    let mut web = web_user(&server, "bob").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes from the meeting.txt");
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &content).unwrap();
+
+    let url = format!("http://{}", server.http);
+    let output = Command::new(env!("CARGO_BIN_EXE_hubbub"))
+        .args(["send-file", "lobby"])
+        .arg(&path)
+        .args(["--url", &url, "--nick", "carol"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("sent notes from the meeting.txt (2.9 MiB) to [lobby]"),
+        "{stdout}"
+    );
+
+    let ServerMsg::Message(announced) = recv_until(
+        &mut web,
+        |m| matches!(m, ServerMsg::Message(m) if m.attachment.is_some()),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    let attachment = announced.attachment.unwrap();
+    assert_eq!(announced.nick, "carol");
+    assert_eq!(attachment.name, "notes from the meeting.txt");
+    assert_eq!(attachment.size, content.len() as u64);
+    assert!(
+        stdout.contains(&format!("{url}{}", attachment.download_path())),
+        "{stdout}"
+    );
+
+    let downloaded = reqwest::get(format!("{url}{}", attachment.download_path()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        downloaded.as_ref() == content.as_slice(),
+        "the download differs from the file sent"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_file_says_why() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.txt");
+    std::fs::write(&path, b"hello").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hubbub"))
+        .args(["send-file", "Not A Room!"])
+        .arg(&path)
+        .args([
+            "--url",
+            &format!("http://{}", server.http),
+            "--nick",
+            "carol",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("400"), "{stderr}");
+}
