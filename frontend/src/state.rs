@@ -305,11 +305,15 @@ pub enum UploadStatus {
     Uploading,
     /// Stored by the server at `at` (ms since the epoch); it announces the
     /// file in the room.
-    Done { at: i64 },
+    Done {
+        at: i64,
+    },
     /// Not stored, and why (the server's sentence when it gave one).
     Failed(String),
     /// Cancelled by the person at `at`.
-    Cancelled { at: i64 },
+    Cancelled {
+        at: i64,
+    },
 }
 
 /// A file the person is sharing, from choosing it until its row goes.
@@ -339,7 +343,9 @@ impl Upload {
     /// When its row goes by itself, if it does.
     fn expires_at(&self) -> Option<i64> {
         match self.status {
-            UploadStatus::Done { at } | UploadStatus::Cancelled { at } => Some(at + UPLOAD_SHOWN_MS),
+            UploadStatus::Done { at } | UploadStatus::Cancelled { at } => {
+                Some(at + UPLOAD_SHOWN_MS)
+            }
             UploadStatus::Uploading | UploadStatus::Failed(_) => None,
         }
     }
@@ -717,7 +723,8 @@ impl ChatState {
                 {
                     // The framing makes the request a little larger than
                     // the file: scale, so that the bar tracks the file.
-                    let sent = u128::from(loaded.min(total)) * u128::from(u.size) / u128::from(total);
+                    let sent =
+                        u128::from(loaded.min(total)) * u128::from(u.size) / u128::from(total);
                     u.sent = u.sent.max(sent as u64);
                 }
             }
@@ -2047,13 +2054,19 @@ mod tests {
             id: 1,
             reason: reason.into(),
         });
-        assert_eq!(upload(&state, 1).status, UploadStatus::Failed(reason.into()));
+        assert_eq!(
+            upload(&state, 1).status,
+            UploadStatus::Failed(reason.into())
+        );
         // It stays for the person to read: no expiry, and nothing later
         // (a late progress event, a cancel) changes it.
         state.apply(Action::ExpireUploads(i64::MAX));
         state.apply(Action::UploadCancelled { id: 1, at: 5 });
         state.apply(Action::UploadDone { id: 1, at: 5 });
-        assert_eq!(upload(&state, 1).status, UploadStatus::Failed(reason.into()));
+        assert_eq!(
+            upload(&state, 1).status,
+            UploadStatus::Failed(reason.into())
+        );
         assert_eq!(upload(&state, 1).percent(), 3);
         state.apply(Action::UploadDismissed(1));
         assert!(state.uploads.is_empty());

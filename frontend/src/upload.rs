@@ -227,7 +227,10 @@ mod tests {
         assert_eq!(upload_url("lobby"), "/api/rooms/lobby/files");
         assert_eq!(upload_url("dev-ops_2"), "/api/rooms/dev-ops_2/files");
         assert_eq!(upload_url("@alice+bob"), "/api/rooms/%40alice%2Bbob/files");
-        assert_eq!(upload_url("@zoë+a/b"), "/api/rooms/%40zo%C3%AB%2Ba%2Fb/files");
+        assert_eq!(
+            upload_url("@zoë+a/b"),
+            "/api/rooms/%40zo%C3%AB%2Ba%2Fb/files"
+        );
     }
 
     #[test]

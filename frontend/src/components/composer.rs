@@ -161,7 +161,10 @@ pub fn Composer(props: &ComposerProps) -> Html {
         let onfiles = props.onfiles.clone();
         let enabled = props.enabled;
         Callback::from(move |e: Event| {
-            let Some(dt) = e.dyn_ref::<ClipboardEvent>().and_then(|c| c.clipboard_data()) else {
+            let Some(dt) = e
+                .dyn_ref::<ClipboardEvent>()
+                .and_then(|c| c.clipboard_data())
+            else {
                 return;
             };
             if !enabled || dt.types().includes(&"text/plain".into(), 0) {

@@ -61,7 +61,10 @@ pub fn DropZone(props: &DropZoneProps) -> Html {
         })
     };
     let ondragover = Callback::from(move |e: DragEvent| {
-        if enabled && let Some(dt) = e.data_transfer().filter(|dt| carries_files(Some(dt.clone())))
+        if enabled
+            && let Some(dt) = e
+                .data_transfer()
+                .filter(|dt| carries_files(Some(dt.clone())))
         {
             e.prevent_default();
             dt.set_drop_effect("copy");
