@@ -9,8 +9,9 @@ pub fn human_size(bytes: u64) -> String {
         return format!("{bytes} B");
     }
     // Rounded to tenths first, so that 1,048,575 bytes reads `1.0 MB`, not
-    // `1024.0 KB`.
-    let mut tenths = (u128::from(bytes) * 10 + 512) / 1024;
+    // `1024.0 KB`. In u64 without overflow (no u128: its division routine
+    // costs bundle size).
+    let mut tenths = bytes / 1024 * 10 + (bytes % 1024 * 10 + 512) / 1024;
     let mut unit = 0;
     while tenths >= 10 * 1024 && unit + 1 < UNITS.len() {
         tenths = (tenths + 512) / 1024;

@@ -81,9 +81,7 @@ impl Transfer {
         name: &str,
         on_event: impl Fn(Event) + 'static,
     ) -> Result<Transfer, String> {
-        let failed = |err: wasm_bindgen::JsValue| {
-            format!("The browser could not start the upload ({err:?}).")
-        };
+        let failed = |_| "The browser could not start the upload.".to_owned();
         let xhr = XmlHttpRequest::new().map_err(failed)?;
         let upload = xhr.upload().map_err(failed)?;
         let form = FormData::new().map_err(failed)?;
@@ -164,6 +162,13 @@ pub fn upload_url(room: &str) -> String {
     url
 }
 
+/// The server's answer to a refused upload. A struct rather than
+/// `serde_json::Value`, whose parser would add several KB to the bundle.
+#[derive(serde::Deserialize)]
+struct Refusal {
+    error: String,
+}
+
 /// Longest reason from the server shown as it is.
 const MAX_REASON_CHARS: usize = 300;
 
@@ -171,9 +176,9 @@ const MAX_REASON_CHARS: usize = 300;
 /// sent one (`{"error": "…"}`), else a sentence for the status (0: no answer
 /// at all).
 pub fn failure_reason(status: u16, body: &str) -> String {
-    let said = serde_json::from_str::<serde_json::Value>(body)
+    let said = serde_json::from_str::<Refusal>(body)
         .ok()
-        .and_then(|v| v.get("error")?.as_str().map(str::trim).map(str::to_owned))
+        .map(|r| r.error.trim().to_owned())
         .filter(|s| !s.is_empty());
     if let Some(said) = said {
         return said.chars().take(MAX_REASON_CHARS).collect();
