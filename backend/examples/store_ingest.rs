@@ -104,6 +104,7 @@ async fn main() -> anyhow::Result<()> {
                         text: text.clone(),
                         kind: MessageKind::Text,
                         client_id: with_client_id.then(|| format!("c{i}")),
+                        file: None,
                     };
                     let sent = Instant::now();
                     let appended = store.append(message).await?;

@@ -14,6 +14,11 @@ pub struct Config {
     pub http: String,
     /// Where the terminal door (`nc`, `telnet`) listens, written like `http`.
     pub tcp: String,
+    /// The address people reach the HTTP door at (`https://chat.example.org`),
+    /// for the absolute links terminal users get to shared files. Empty:
+    /// derived from the first HTTP listen address (an unspecified IP shows
+    /// as `localhost`).
+    pub public_url: String,
     /// Where Hubbub keeps its data.
     pub data_dir: PathBuf,
     /// The built web client (trunk's `dist` folder).
@@ -24,6 +29,7 @@ pub struct Config {
     /// How long shutdown waits for connections to say goodbye.
     pub shutdown_grace: Duration,
     pub guard: Guard,
+    pub files: Files,
 }
 
 impl Default for Config {
@@ -31,12 +37,37 @@ impl Default for Config {
         Self {
             http: "0.0.0.0:8080".to_owned(),
             tcp: "0.0.0.0:8001".to_owned(),
+            public_url: String::new(),
             data_dir: PathBuf::from("./data"),
             web_dir: default_web_dir(),
             log: "info".to_owned(),
             heartbeat: Heartbeat::default(),
             shutdown_grace: Duration::from_secs(10),
             guard: Guard::default(),
+            files: Files::default(),
+        }
+    }
+}
+
+/// File sharing: limits on what uploads may take. Defaults and their
+/// reasons: shared/HARDENING.md.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Files {
+    /// The largest file one upload may carry, in bytes.
+    pub max_upload_bytes: u64,
+    /// Uploads one IP address may start per minute.
+    pub uploads_per_minute_per_ip: u32,
+    /// The most bytes all stored files may take together (each distinct
+    /// content counted once).
+    pub quota_bytes: u64,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 << 20,
+            uploads_per_minute_per_ip: 30,
+            quota_bytes: 10 << 30,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod doors;
+pub mod files;
 pub mod guard;
 pub mod http;
 pub mod hub;
@@ -56,6 +57,17 @@ pub async fn run(
         .await
         .context("opening the message store")??;
     let heads = store.heads().await?;
+    let (data_dir, files_config) = (config.data_dir.clone(), config.files.clone());
+    let files = tokio::task::spawn_blocking(move || files::Files::open(&data_dir, &files_config))
+        .await
+        .context("opening the file store")?
+        .with_context(|| {
+            format!(
+                "cannot open the file store in {}",
+                config.data_dir.join("files").display()
+            )
+        })?;
+    let public_url: Arc<str> = public_url(&config, &listeners)?.into();
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -69,6 +81,7 @@ pub async fn run(
         guards: Arc::clone(&guards),
         heartbeat: config.heartbeat,
         store: Arc::clone(&store),
+        public_url,
         stop: stop.clone(),
         tracker: tracker.clone(),
     };
@@ -80,6 +93,7 @@ pub async fn run(
         guards: Arc::clone(&guards),
         store: Arc::clone(&store),
         config: Arc::new(config),
+        files: Arc::new(files),
     };
 
     let stopping = stop.clone();
@@ -118,4 +132,26 @@ pub async fn run(
     store.close().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The HTTP root people reach the server at, without a trailing slash:
+/// `public_url` if set, else derived from the first HTTP listener (an
+/// unspecified address shown as `localhost`).
+fn public_url(config: &Config, listeners: &Listeners) -> anyhow::Result<String> {
+    if !config.public_url.is_empty() {
+        return Ok(config.public_url.trim_end_matches('/').to_owned());
+    }
+    let bound = listeners
+        .http
+        .first()
+        .context("the HTTP door has no address to listen on")?
+        .local_addr()
+        .context("the HTTP listener has no address")?;
+    let url = match settings::address::ListenAddress::parse(&config.http) {
+        Ok(address) => settings::address::open_url(&address, bound),
+        // `run` was given listeners for an address it cannot read: name
+        // what is bound.
+        Err(_) => format!("http://{bound}/"),
+    };
+    Ok(url.trim_end_matches('/').to_owned())
 }

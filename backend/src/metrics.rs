@@ -17,6 +17,9 @@
 //! | `hubbub_rate_limited_total` | counter: messages refused by the rate limit | |
 //! | `hubbub_store_commit_seconds` | histogram: one group commit of the message store, fsync included | |
 //! | `hubbub_store_commit_messages` | histogram: messages in one group commit | |
+//! | `hubbub_uploads_total` | counter: files uploaded and announced | |
+//! | `hubbub_upload_bytes_total` | counter: bytes of those files | |
+//! | `hubbub_upload_refusals_total` | counter: uploads refused | `reason` |
 //!
 //! The recorder is process-wide (the `metrics` facade has one), so several
 //! servers in one process, as in the tests, share their counters.
@@ -38,6 +41,22 @@ pub const REJECTED_CONNECTIONS: &str = "hubbub_rejected_connections_total";
 pub const RATE_LIMITED: &str = "hubbub_rate_limited_total";
 pub const STORE_COMMIT_SECONDS: &str = "hubbub_store_commit_seconds";
 pub const STORE_COMMIT_MESSAGES: &str = "hubbub_store_commit_messages";
+pub const UPLOADS: &str = "hubbub_uploads_total";
+pub const UPLOAD_BYTES: &str = "hubbub_upload_bytes_total";
+pub const UPLOAD_REFUSALS: &str = "hubbub_upload_refusals_total";
+
+/// The `reason` label's values of [`UPLOAD_REFUSALS`]: per-IP rate, over
+/// the size limit, quota full, a bad request (nick, room, fields), not a
+/// member of the conversation, a body cut off or malformed, a server fault.
+pub const UPLOAD_REFUSAL_REASONS: &[&str] = &[
+    "rate",
+    "too_large",
+    "quota",
+    "invalid",
+    "forbidden",
+    "cut_off",
+    "failed",
+];
 
 /// The `door` label's values. The datagram door joins here.
 const DOORS: &[&str] = &["ws", "tcp"];
@@ -95,7 +114,14 @@ fn register_at_zero() {
         metrics::counter!(FRAMES_IN, "door" => door).absolute(0);
         metrics::counter!(EVENTS_OUT, "door" => door).absolute(0);
     }
-    for name in [MESSAGES_IN, DELIVERIES, SLOW_DISCONNECTS, RATE_LIMITED] {
+    for name in [
+        MESSAGES_IN,
+        DELIVERIES,
+        SLOW_DISCONNECTS,
+        RATE_LIMITED,
+        UPLOADS,
+        UPLOAD_BYTES,
+    ] {
         metrics::counter!(name).absolute(0);
     }
     for reason in ["origin", "handshake_rate"] {
@@ -103,6 +129,9 @@ fn register_at_zero() {
     }
     for reason in ["per_ip", "total"] {
         metrics::counter!(REJECTED_CONNECTIONS, "reason" => reason).absolute(0);
+    }
+    for &reason in UPLOAD_REFUSAL_REASONS {
+        metrics::counter!(UPLOAD_REFUSALS, "reason" => reason).absolute(0);
     }
 }
 
@@ -138,6 +167,9 @@ fn describe() {
         RATE_LIMITED,
         "Messages refused by the per-connection rate limit."
     );
+    describe_counter!(UPLOADS, "Files uploaded and announced in a room.");
+    describe_counter!(UPLOAD_BYTES, Unit::Bytes, "Bytes of the files uploaded.");
+    describe_counter!(UPLOAD_REFUSALS, "Uploads refused, by reason.");
 }
 
 /// The text exposition of every metric.

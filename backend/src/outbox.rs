@@ -73,10 +73,13 @@ impl Outgoing {
     }
 
     /// The terminal door's lines (each ending in CR LF, controls stripped),
-    /// if this event means anything to a terminal.
-    pub fn terminal(&self) -> Option<&str> {
+    /// if this event means anything to a terminal. `public_url` is the
+    /// server's HTTP root, for links to shared files: it is the same for
+    /// every terminal of a server, so the first recipient's encoding serves
+    /// them all.
+    pub fn terminal(&self, public_url: &str) -> Option<&str> {
         self.terminal
-            .get_or_init(|| shared::line::render(&self.msg).map(String::into_boxed_str))
+            .get_or_init(|| shared::line::render(&self.msg, public_url).map(String::into_boxed_str))
             .as_deref()
     }
 }

@@ -209,16 +209,46 @@ pub fn clock(ts_millis: i64, offset_minutes: i32) -> String {
 }
 
 /// One chat message as a terminal line (without its line ending):
-/// `HH:MM [room] <nick> text`, or `HH:MM [room] * nick action`.
-pub fn message_line(msg: &ChatMessage) -> String {
+/// `HH:MM [room] <nick> text`, or `HH:MM [room] * nick action`. A shared
+/// file is `HH:MM [room] <nick> shared NAME (SIZE) URL`, where the URL is
+/// the download path under `base_url`, the server's public HTTP root
+/// (`http://host:port`, no trailing slash): a terminal cannot follow a
+/// relative link.
+pub fn message_line(msg: &ChatMessage, base_url: &str) -> String {
     let time = clock(msg.ts, 0);
     let room = strip_controls(&msg.room);
     let nick = strip_controls(&msg.nick);
+    if let Some(file) = &msg.attachment {
+        return format!(
+            "{time} [{room}] <{nick}> shared {} ({}) {}{}",
+            strip_controls(&file.name),
+            size_label(file.size),
+            strip_controls(base_url),
+            // The id is the server's own hex, but a terminal gets nothing
+            // unstripped.
+            strip_controls(&file.download_path()),
+        );
+    }
     let text = strip_controls(&msg.text);
     match msg.kind {
         MessageKind::Text => format!("{time} [{room}] <{nick}> {text}"),
         MessageKind::Action => format!("{time} [{room}] * {nick} {text}"),
     }
+}
+
+/// A size for people: `512 B`, `47.1 KiB`, `3.0 MiB`, `1.2 GiB`.
+pub fn size_label(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// The online list of a room: `-- [room] online: a, b`.
@@ -238,8 +268,10 @@ pub fn error_line(message: &str) -> String {
 }
 
 /// The lines a terminal shows for an event, each ending in [`EOL`], or
-/// `None` for events a terminal does not show (acks, typing).
-pub fn render(msg: &ServerMsg) -> Option<String> {
+/// `None` for events a terminal does not show (acks, typing). `base_url` is
+/// the server's public HTTP root, for shared files' links (see
+/// [`message_line`]).
+pub fn render(msg: &ServerMsg, base_url: &str) -> Option<String> {
     let lines: Vec<String> = match msg {
         ServerMsg::Welcome { nick, .. } => vec![format!(
             "-- you are {}; /help lists the commands",
@@ -251,7 +283,9 @@ pub fn render(msg: &ServerMsg) -> Option<String> {
                 who_line(room, members),
             ]
         }
-        ServerMsg::History { messages, .. } => messages.iter().map(message_line).collect(),
+        ServerMsg::History { messages, .. } => {
+            messages.iter().map(|m| message_line(m, base_url)).collect()
+        }
         ServerMsg::Gap { room, from, to } => vec![format!(
             "-- [{}] {} older messages skipped",
             strip_controls(room),
@@ -274,7 +308,7 @@ pub fn render(msg: &ServerMsg) -> Option<String> {
             strip_controls(old),
             strip_controls(new)
         )],
-        ServerMsg::Message(m) => vec![message_line(m)],
+        ServerMsg::Message(m) => vec![message_line(m, base_url)],
         ServerMsg::Error { message, .. } => vec![error_line(message)],
         ServerMsg::Typing { .. } | ServerMsg::Ack { .. } => return None,
     };
@@ -366,6 +400,54 @@ mod tests {
         assert_eq!(clock(-60_000, 0), "23:59");
     }
 
+    const BASE: &str = "http://chat.example:8080";
+
+    fn render_at(msg: &ServerMsg) -> Option<String> {
+        render(msg, BASE)
+    }
+
+    #[test]
+    fn sizes_are_for_people() {
+        assert_eq!(size_label(0), "0 B");
+        assert_eq!(size_label(1023), "1023 B");
+        assert_eq!(size_label(1024), "1.0 KiB");
+        assert_eq!(size_label(48_230), "47.1 KiB");
+        assert_eq!(size_label(25 << 20), "25.0 MiB");
+        assert_eq!(size_label(3 << 30), "3.0 GiB");
+        assert_eq!(size_label(u64::MAX), "16777216.0 TiB");
+    }
+
+    #[test]
+    fn a_shared_file_is_its_name_size_and_absolute_link() {
+        let shared = |name: &str| {
+            ServerMsg::Message(ChatMessage {
+                room: "lobby".into(),
+                seq: 3,
+                ts: 1_704_203_159_000,
+                nick: "alice".into(),
+                text: name.into(),
+                kind: MessageKind::Text,
+                attachment: Some(crate::protocol::Attachment {
+                    id: "0123456789abcdef0123456789abcdef".into(),
+                    name: name.into(),
+                    size: 48_230,
+                    content_type: "image/png".into(),
+                }),
+            })
+        };
+        assert_eq!(
+            render_at(&shared("cat.png")).unwrap(),
+            "13:45 [lobby] <alice> shared cat.png (47.1 KiB) \
+             http://chat.example:8080/api/files/0123456789abcdef0123456789abcdef\r\n"
+        );
+        // A name cannot drive the terminal either.
+        assert!(
+            render_at(&shared("\u{1b}]0;pwned\u{7}x.png"))
+                .unwrap()
+                .contains("<alice> shared x.png (47.1 KiB) http://")
+        );
+    }
+
     #[test]
     fn events_render_as_lines() {
         let msg = |kind, text: &str| {
@@ -380,19 +462,19 @@ mod tests {
             })
         };
         assert_eq!(
-            render(&msg(MessageKind::Text, "hi <b>")).unwrap(),
+            render_at(&msg(MessageKind::Text, "hi <b>")).unwrap(),
             "13:45 [lobby] <alice> hi <b>\r\n"
         );
         assert_eq!(
-            render(&msg(MessageKind::Action, "waves")).unwrap(),
+            render_at(&msg(MessageKind::Action, "waves")).unwrap(),
             "13:45 [lobby] * alice waves\r\n"
         );
         assert_eq!(
-            render(&msg(MessageKind::Text, "\u{1b}[31mred\nline")).unwrap(),
+            render_at(&msg(MessageKind::Text, "\u{1b}[31mred\nline")).unwrap(),
             "13:45 [lobby] <alice> red⏎line\r\n"
         );
         assert_eq!(
-            render(&ServerMsg::UserJoined {
+            render_at(&ServerMsg::UserJoined {
                 room: "rust".into(),
                 nick: "bob".into()
             })
@@ -400,7 +482,7 @@ mod tests {
             "-- bob joined [rust]\r\n"
         );
         assert_eq!(
-            render(&ServerMsg::Joined {
+            render_at(&ServerMsg::Joined {
                 room: "rust".into(),
                 members: vec!["ann".into(), "bob".into()],
                 head: 0,
@@ -409,11 +491,11 @@ mod tests {
             "-- you joined [rust]\r\n-- [rust] online (2): ann, bob\r\n"
         );
         assert_eq!(
-            render(&ServerMsg::error(ErrorCode::TextTooLong, "too long")).unwrap(),
+            render_at(&ServerMsg::error(ErrorCode::TextTooLong, "too long")).unwrap(),
             "! too long\r\n"
         );
         assert_eq!(
-            render(&ServerMsg::Rooms {
+            render_at(&ServerMsg::Rooms {
                 rooms: vec![RoomInfo {
                     room: "lobby".into(),
                     members: 2
@@ -428,12 +510,12 @@ mod tests {
             seq: 1,
             ts: 0,
         };
-        assert_eq!(render(&ack), None);
+        assert_eq!(render_at(&ack), None);
         let empty = ServerMsg::History {
             room: "lobby".into(),
             messages: Vec::new(),
             has_older: false,
         };
-        assert_eq!(render(&empty), None);
+        assert_eq!(render_at(&empty), None);
     }
 }

@@ -78,8 +78,22 @@ pub fn render(msg: &ServerMsg) -> Option<String> {
 
 fn chat_line(msg: &ChatMessage) -> String {
     let ChatMessage {
-        nick, text, kind, ..
+        nick,
+        text,
+        kind,
+        attachment,
+        ..
     } = msg;
+    // The download path is relative: a plain-text client is a page (or a
+    // program) that already knows the server it talks to.
+    if let Some(file) = attachment {
+        return format!(
+            "{nick} shared {} ({}) {}",
+            file.name,
+            crate::line::size_label(file.size),
+            file.download_path()
+        );
+    }
     match kind {
         MessageKind::Text => format!("{nick}: {text}"),
         MessageKind::Action => format!("* {nick} {text}"),
@@ -167,5 +181,26 @@ mod tests {
             has_older: false,
         };
         assert_eq!(render(&history).unwrap(), "ann: one\n* ann two");
+        let shared = ServerMsg::Message(ChatMessage {
+            room: "lobby".into(),
+            seq: 3,
+            ts: 0,
+            nick: "ann".into(),
+            text: "notes.txt".into(),
+            kind: MessageKind::Text,
+            attachment: Some(crate::protocol::Attachment {
+                id: "ab".repeat(16),
+                name: "notes.txt".into(),
+                size: 2048,
+                content_type: "application/octet-stream".into(),
+            }),
+        });
+        assert_eq!(
+            render(&shared).unwrap(),
+            format!(
+                "ann shared notes.txt (2.0 KiB) /api/files/{}",
+                "ab".repeat(16)
+            )
+        );
     }
 }

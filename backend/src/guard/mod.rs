@@ -9,7 +9,7 @@ mod rate;
 
 pub use caps::{CapRefusal, ConnectionCaps, Permit};
 pub use origin::OriginPolicy;
-pub use rate::{HandshakeRate, MessageRate, Verdict};
+pub use rate::{IpRate, MessageRate, Verdict};
 
 use crate::config::Guard;
 
@@ -17,7 +17,7 @@ use crate::config::Guard;
 pub struct Guards {
     pub caps: std::sync::Arc<ConnectionCaps>,
     pub origins: OriginPolicy,
-    pub handshakes: HandshakeRate,
+    pub handshakes: IpRate,
     config: Guard,
 }
 
@@ -29,7 +29,7 @@ impl Guards {
                 config.max_connections,
             )),
             origins: OriginPolicy::new(&config.allowed_origins),
-            handshakes: HandshakeRate::new(config.handshakes_per_minute_per_ip),
+            handshakes: IpRate::per_minute(config.handshakes_per_minute_per_ip),
             config: config.clone(),
         }
     }

@@ -1,5 +1,5 @@
-//! Rates: messages per connection and handshakes per IP address, as token
-//! buckets from `governor`.
+//! Rates: messages per connection, and handshakes and uploads per IP
+//! address, as token buckets from `governor`.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -60,8 +60,8 @@ impl MessageRate {
     }
 }
 
-/// WebSocket handshakes per IP address per minute.
-pub struct HandshakeRate {
+/// Events per IP address per minute: WebSocket handshakes, uploads.
+pub struct IpRate {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU32,
 }
@@ -69,8 +69,8 @@ pub struct HandshakeRate {
 /// How often the keyed limiter forgets addresses whose buckets are full again.
 const FORGET_EVERY: u32 = 1024;
 
-impl HandshakeRate {
-    pub fn new(per_minute: u32) -> Self {
+impl IpRate {
+    pub fn per_minute(per_minute: u32) -> Self {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
@@ -78,7 +78,7 @@ impl HandshakeRate {
         }
     }
 
-    /// Whether `ip` may make another handshake now.
+    /// Whether `ip` may do it once more now.
     pub fn allow(&self, ip: IpAddr) -> bool {
         if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
             // Bounded memory: addresses that went quiet are dropped.
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn handshakes_are_counted_per_address() {
-        let rate = HandshakeRate::new(2);
+        let rate = IpRate::per_minute(2);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         assert!(rate.allow(a));

@@ -9,7 +9,7 @@ use shared::ChatMessage;
 use shared::limits::MAX_HISTORY_PAGE;
 use shared::validate::normalize_room;
 
-use super::AppState;
+use super::{AppState, problem};
 
 #[derive(Deserialize)]
 pub(super) struct Page {
@@ -25,21 +25,6 @@ struct Messages {
     /// Whether older messages exist: ask again with `before` set to the
     /// first message's `seq`.
     has_older: bool,
-}
-
-#[derive(Serialize)]
-struct Problem {
-    error: String,
-}
-
-fn problem(status: StatusCode, error: impl Into<String>) -> Response {
-    (
-        status,
-        Json(Problem {
-            error: error.into(),
-        }),
-    )
-        .into_response()
 }
 
 /// `GET /api/rooms/{room}/messages?before=SEQ&limit=N`: the newest `limit`

@@ -7,10 +7,10 @@ pub mod server;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio_util::task::TaskTracker;
@@ -18,6 +18,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{Config, Heartbeat};
 use crate::doors;
+use crate::files::{self, Files};
 use crate::guard::Guards;
 use crate::hub::Hub;
 use crate::store::Store;
@@ -34,17 +35,26 @@ pub struct AppState {
     pub guards: Arc<Guards>,
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
+    pub files: Arc<Files>,
 }
 
 /// The whole HTTP surface. A function of its state, so tests can call it
 /// without a socket.
 pub fn router(state: AppState) -> Router {
     let web_dir = state.config.web_dir.clone();
+    // Only the upload route takes large bodies.
+    let upload_limit = DefaultBodyLimit::max(state.files.body_limit());
     Router::new()
         .route("/ws", get(doors::ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/rooms/{room}/messages", get(api::room_messages))
+        .route(
+            "/api/rooms/{room}/files",
+            post(files::upload).layer(upload_limit),
+        )
+        .route("/api/files/{id}", get(files::download))
+        .route("/api/files/{id}/inline", get(files::inline))
         .fallback_service(assets::service(web_dir))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -55,6 +65,25 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Problem {
+    error: String,
+}
+
+/// An error answer of the JSON API: `{"error": "<a sentence for a person>"}`.
+pub(crate) fn problem(
+    status: axum::http::StatusCode,
+    error: impl Into<String>,
+) -> axum::response::Response {
+    (
+        status,
+        Json(Problem {
+            error: error.into(),
+        }),
+    )
+        .into_response()
 }
 
 #[derive(Serialize)]

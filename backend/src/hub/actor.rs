@@ -18,13 +18,13 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use shared::validate::{self, nick_key};
 use shared::{
-    ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg, direct_members,
-    direct_room,
+    ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg,
+    direct_members, direct_room,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::room::Room;
-use super::{ClientId, Command, Door, Request};
+use super::{ClientId, Command, Door, Request, Share, ShareRefusal, check_share};
 use crate::outbox::{CloseReason, Outbox, Outgoing, Pushed};
 use crate::store::{Appended, NewMessage, Store, StoreError};
 
@@ -35,9 +35,14 @@ const MAX_IN_FLIGHT: usize = 4_096;
 const TYPING_EVERY: Duration = Duration::from_secs(3);
 
 /// A message on its way through the store, and who is waiting for it.
-struct Pending {
-    sender: ClientId,
-    msg_id: Option<ClientMsgId>,
+enum Pending {
+    /// A connected client's message, acknowledged through its outbox.
+    Client {
+        sender: ClientId,
+        msg_id: Option<ClientMsgId>,
+    },
+    /// A shared file's announcement; the upload waits for it.
+    Share(oneshot::Sender<Result<ChatMessage, ShareRefusal>>),
 }
 
 type Commit = BoxFuture<'static, (Pending, Result<Appended, StoreError>)>;
@@ -145,6 +150,7 @@ impl State {
                 self.clients.insert(id, client);
             }
             Command::Request { id, request } => self.request(id, request, commits),
+            Command::Share { share, reply } => self.share(share, reply, commits),
             Command::Disconnect { id } => self.remove(id),
             Command::CatchUp {
                 id,
@@ -472,8 +478,9 @@ impl State {
             text,
             kind,
             client_id: msg_id.clone(),
+            file: None,
         });
-        let pending = Pending { sender: id, msg_id };
+        let pending = Pending::Client { sender: id, msg_id };
         commits.push_back(Box::pin(async move { (pending, append.await) }));
         if let Some(client) = self.clients.get_mut(&id) {
             client.in_flight += 1;
@@ -481,27 +488,56 @@ impl State {
         Ok(())
     }
 
+    /// Hands the announcement of a shared file to the store. Nobody need be
+    /// in the room: like any message, it is kept for those who come later.
+    fn share(
+        &mut self,
+        share: Share,
+        reply: oneshot::Sender<Result<ChatMessage, ShareRefusal>>,
+        commits: &mut FuturesOrdered<Commit>,
+    ) {
+        let Share { nick, room, file } = share;
+        let (nick, room) = match check_share(&nick, &room) {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                let _ = reply.send(Err(refusal));
+                return;
+            }
+        };
+        if commits.len() >= MAX_IN_FLIGHT {
+            let _ = reply.send(Err(ShareRefusal::Busy));
+            return;
+        }
+        let append = self.store.append(NewMessage {
+            room,
+            nick,
+            // The name is cleaned and at most 255 bytes: a valid text.
+            text: file.attachment.name.clone(),
+            kind: MessageKind::Text,
+            client_id: None,
+            file: Some(Box::new(file)),
+        });
+        let pending = Pending::Share(reply);
+        commits.push_back(Box::pin(async move { (pending, append.await) }));
+    }
+
     /// A message the store has answered for: acknowledge it to its sender
     /// and deliver it to its room, or tell the sender why it was not kept.
     fn committed(&mut self, pending: Pending, result: Result<Appended, StoreError>) {
-        let Pending { sender, msg_id } = pending;
-        let answer = match &result {
-            Ok(Appended { msg, .. }) => msg_id.map(|id| ServerMsg::Ack {
-                id,
-                room: msg.room.clone(),
-                seq: msg.seq,
-                ts: msg.ts,
-            }),
-            Err(error) => {
-                tracing::error!(%error, "a message could not be stored");
-                Some(ServerMsg::Error {
-                    code: ErrorCode::StoreFailed,
-                    message: format!("your message was not delivered: {error}"),
-                    id: msg_id,
-                })
+        match pending {
+            Pending::Client { sender, msg_id } => self.acknowledge(sender, msg_id, &result),
+            Pending::Share(reply) => {
+                let answer = match &result {
+                    Ok(appended) => Ok(appended.msg.clone()),
+                    Err(error) => {
+                        tracing::error!(%error, "a shared file could not be announced");
+                        Err(ShareRefusal::Store(error.clone()))
+                    }
+                };
+                // An uploader that went away misses only the answer.
+                let _ = reply.send(answer);
             }
-        };
-        self.answer(sender, answer);
+        }
         let Ok(Appended { msg, duplicate }) = result else {
             return;
         };
@@ -518,6 +554,33 @@ impl State {
             let delivered = room.broadcast(&event, None, &mut self.gone, &mut self.behind);
             self.deliveries.increment(delivered as u64);
         }
+    }
+
+    /// Answers a client about one of its messages: the ack, or why it was
+    /// not kept.
+    fn acknowledge(
+        &mut self,
+        sender: ClientId,
+        msg_id: Option<ClientMsgId>,
+        result: &Result<Appended, StoreError>,
+    ) {
+        let answer = match result {
+            Ok(Appended { msg, .. }) => msg_id.map(|id| ServerMsg::Ack {
+                id,
+                room: msg.room.clone(),
+                seq: msg.seq,
+                ts: msg.ts,
+            }),
+            Err(error) => {
+                tracing::error!(%error, "a message could not be stored");
+                Some(ServerMsg::Error {
+                    code: ErrorCode::StoreFailed,
+                    message: format!("your message was not delivered: {error}"),
+                    id: msg_id,
+                })
+            }
+        };
+        self.answer(sender, answer);
     }
 
     /// Answers one of `sender`'s messages, whether it is still here or left

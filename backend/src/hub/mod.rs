@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use shared::{ClientMsgId, MessageKind};
+use shared::validate;
+use shared::{ChatMessage, ClientMsgId, MessageKind, direct_members};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -27,7 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{self, Closer, Inbox};
-use crate::store::Store;
+use crate::store::{FileRecord, Store, StoreError};
 
 /// How many requests may wait for the hub. Doors wait (asynchronously) when it
 /// is full, which slows the clients that send, never the ones that read.
@@ -107,12 +108,73 @@ enum Command {
     Disconnect {
         id: ClientId,
     },
+    /// Announce a shared file (from the HTTP door, which has no session).
+    Share {
+        share: Share,
+        reply: oneshot::Sender<Result<ChatMessage, ShareRefusal>>,
+    },
     /// A reader that was behind has read up to `positions` (room → seq).
     CatchUp {
         id: ClientId,
         positions: HashMap<String, u64>,
         reply: oneshot::Sender<bool>,
     },
+}
+
+/// An uploaded file to announce in `room` as a message from `nick`: the
+/// message's text is the file's name and its attachment the file. The HTTP
+/// door sends it on the uploader's behalf; the uploader need not be
+/// connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub nick: String,
+    pub room: String,
+    pub file: FileRecord,
+}
+
+/// Why a file could not be announced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShareRefusal {
+    #[error("{0}")]
+    NickInvalid(String),
+    #[error("{0}")]
+    RoomInvalid(String),
+    /// The room is a conversation of two others.
+    #[error("{room} is a conversation of other people")]
+    NotMember { room: String },
+    /// Too many messages are on their way to the store.
+    #[error("the server is busy storing messages; try again in a moment")]
+    Busy,
+    #[error("the announcement could not be stored: {0}")]
+    Store(StoreError),
+    /// The hub has stopped (the server is shutting down).
+    #[error("the server is shutting down")]
+    Stopped,
+}
+
+/// Checks who may share a file where, without asking the hub: a valid
+/// nickname, and a valid room, or a conversation that nickname is one of
+/// the two of. Returns the nickname normalized and the room's canonical
+/// name. The HTTP door asks before it reads an upload; the hub asks again
+/// before it posts one.
+pub fn check_share(nick: &str, room: &str) -> Result<(String, String), ShareRefusal> {
+    let nick =
+        validate::normalize_nick(nick).map_err(|e| ShareRefusal::NickInvalid(e.to_string()))?;
+    let room = match direct_members(room) {
+        Some((a, b)) => {
+            let me = nick.to_lowercase();
+            if a != me && b != me {
+                return Err(ShareRefusal::NotMember {
+                    room: room.to_owned(),
+                });
+            }
+            room.to_owned()
+        }
+        None => {
+            validate::normalize_room(room).map_err(|e| ShareRefusal::RoomInvalid(e.to_string()))?
+        }
+    };
+    Ok((nick, room))
 }
 
 /// A cloneable handle to the hub, held by the doors.
@@ -158,6 +220,17 @@ impl Hub {
     /// How many clients are connected, from every door.
     pub fn clients(&self) -> usize {
         self.clients.load(Ordering::Relaxed)
+    }
+
+    /// Posts `share` to its room like any message (numbered, committed,
+    /// broadcast) and returns the message once it is committed.
+    pub async fn share(&self, share: Share) -> Result<ChatMessage, ShareRefusal> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Share { share, reply })
+            .await
+            .map_err(|_| ShareRefusal::Stopped)?;
+        answer.await.unwrap_or(Err(ShareRefusal::Stopped))
     }
 
     /// Registers a new connection. Returns `None` if the hub has stopped.

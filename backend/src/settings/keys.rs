@@ -15,6 +15,8 @@ use crate::config::Config;
 /// Durations longer than a day are a mistake rather than a wish, and keeping
 /// them bounded keeps `Instant + duration` far from overflowing.
 const MAX_SECS: u64 = 86_400;
+/// Byte counts stay within what SQLite and `i64` arithmetic hold.
+const MAX_BYTES: u64 = i64::MAX as u64;
 
 /// Where a setting lives in [`Config`], and what kind of value it takes.
 #[derive(Clone, Copy)]
@@ -38,6 +40,14 @@ pub enum Slot {
         field: fn(&mut Config) -> &mut u32,
         min: u32,
     },
+    /// A number of bytes, at least `min`.
+    Bytes {
+        field: fn(&mut Config) -> &mut u64,
+        min: u64,
+    },
+    /// An `http://` or `https://` URL without query or fragment, kept
+    /// without a trailing slash; or empty, for "derive it".
+    Url(fn(&mut Config) -> &mut String),
     /// A positive, finite number (a rate per second).
     Rate(fn(&mut Config) -> &mut f64),
     /// A list of web origins (`scheme://host[:port]`).
@@ -67,6 +77,7 @@ impl Key {
     pub fn value_name(&self) -> &'static str {
         match self.path {
             "http" | "tcp" => "ADDR",
+            "public_url" => "URL",
             "log" => "FILTER",
             _ => self.slot.value_name(),
         }
@@ -96,6 +107,13 @@ pub const KEYS: &[Key] = &[
         flag: "tcp",
         slot: Slot::Text(|c| &mut c.tcp),
         help: "Address of the terminal door (nc, telnet), written like --http",
+    },
+    Key {
+        path: "public_url",
+        env: "HUBBUB_PUBLIC_URL",
+        flag: "public-url",
+        slot: Slot::Url(|c| &mut c.public_url),
+        help: "The URL people reach the HTTP door at, for links to shared files in terminals; empty: derived from --http",
     },
     Key {
         path: "data_dir",
@@ -242,6 +260,36 @@ pub const KEYS: &[Key] = &[
         },
         help: "Seconds a client has to send a request's headers (slowloris)",
     },
+    Key {
+        path: "files.max_upload_bytes",
+        env: "HUBBUB_FILES_MAX_UPLOAD_BYTES",
+        flag: "files-max-upload-bytes",
+        slot: Slot::Bytes {
+            field: |c| &mut c.files.max_upload_bytes,
+            min: 1,
+        },
+        help: "The largest file one upload may carry, in bytes",
+    },
+    Key {
+        path: "files.uploads_per_minute_per_ip",
+        env: "HUBBUB_FILES_UPLOADS_PER_MINUTE_PER_IP",
+        flag: "files-uploads-per-minute-per-ip",
+        slot: Slot::Count {
+            field: |c| &mut c.files.uploads_per_minute_per_ip,
+            min: 1,
+        },
+        help: "Uploads one IP address may start per minute",
+    },
+    Key {
+        path: "files.quota_bytes",
+        env: "HUBBUB_FILES_QUOTA_BYTES",
+        flag: "files-quota-bytes",
+        slot: Slot::Bytes {
+            field: |c| &mut c.files.quota_bytes,
+            min: 0,
+        },
+        help: "The most bytes all stored files may take together; uploads beyond it are refused",
+    },
 ];
 
 /// The key at a dotted path.
@@ -258,6 +306,8 @@ impl Slot {
             Slot::Secs { .. } => "SECS",
             Slot::Millis { .. } => "MS",
             Slot::Count { .. } => "N",
+            Slot::Bytes { .. } => "BYTES",
+            Slot::Url(_) => "URL",
             Slot::Rate(_) => "RATE",
             Slot::Origins(_) => "ORIGINS",
         }
@@ -289,6 +339,8 @@ impl Slot {
                 let n = whole(text, min.into(), u32::MAX.into(), "")?;
                 *field(config) = u32::try_from(n).map_err(|_| out_of_range(text))?;
             }
+            Slot::Bytes { field, min } => *field(config) = whole(text, min, MAX_BYTES, "bytes")?,
+            Slot::Url(field) => *field(config) = check_url(text)?,
             Slot::Rate(field) => {
                 let rate = text
                     .trim()
@@ -330,6 +382,10 @@ impl Slot {
                 let n = integer(int, min.into(), u32::MAX.into(), "")?;
                 *field(config) = u32::try_from(n).map_err(|_| out_of_range(int.as_str()))?;
             }
+            (Slot::Bytes { field, min }, DeValue::Integer(int)) => {
+                *field(config) = integer(int, min, MAX_BYTES, "bytes")?;
+            }
+            (Slot::Url(field), DeValue::String(text)) => *field(config) = check_url(text)?,
             (Slot::Rate(field), DeValue::Integer(int)) => {
                 let n = i64::from_str_radix(int.as_str(), int.radix())
                     .map_err(|_| out_of_range(int.as_str()))?;
@@ -376,6 +432,8 @@ impl Slot {
             Slot::Secs { field, .. } => field(config).as_secs().to_string(),
             Slot::Millis { field, .. } => field(config).as_millis().to_string(),
             Slot::Count { field, .. } => field(config).to_string(),
+            Slot::Bytes { field, .. } => field(config).to_string(),
+            Slot::Url(field) => quote(field(config)),
             Slot::Rate(field) => format!("{:?}", *field(config)),
             Slot::Origins(field) => {
                 let items: Vec<String> = field(config).iter().map(|o| quote(o)).collect();
@@ -388,6 +446,8 @@ impl Slot {
     fn expected(self) -> &'static str {
         match self {
             Slot::Text(_) | Slot::Path(_) => "a string",
+            Slot::Url(_) => "a URL string",
+            Slot::Bytes { .. } => "a whole number of bytes",
             Slot::Secs { .. } => "a whole number of seconds",
             Slot::Millis { .. } => "a whole number of milliseconds",
             Slot::Count { .. } => "a whole number",
@@ -559,6 +619,42 @@ fn split_port(authority: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// A public URL as `public_url` takes it: empty, or `http(s)://host[:port]`
+/// with an optional path (a server behind a reverse proxy under
+/// `/chat`), no query, no fragment, no user name. Returned without its
+/// trailing slash, since links are made by appending `/api/...`.
+pub fn check_url(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+    else {
+        return Err(format!(
+            "{url:?} is not a URL: it must start with http:// or https://"
+        ));
+    };
+    if rest.contains(['?', '#']) {
+        return Err(format!("{url:?}: a public URL has no query or fragment"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?}: a URL has no spaces or control characters"
+        ));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("{url:?} is not a URL: it has no host"));
+    }
+    if authority.contains('@') {
+        return Err(format!("{url:?}: a public URL has no user name"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
 /// A TOML basic string.
 pub fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -581,7 +677,7 @@ pub fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Guard, Heartbeat};
+    use crate::config::{Files, Guard, Heartbeat};
 
     #[test]
     fn names_are_derived_mechanically_and_unique() {
@@ -632,6 +728,8 @@ mod tests {
                 Slot::Secs { field, .. } => *field(&mut config) += Duration::from_secs(1),
                 Slot::Millis { field, .. } => *field(&mut config) += Duration::from_millis(1),
                 Slot::Count { field, .. } => *field(&mut config) += 1,
+                Slot::Bytes { field, .. } => *field(&mut config) += 1,
+                Slot::Url(f) => *f(&mut config) = "https://changed.example".to_owned(),
                 Slot::Rate(f) => *f(&mut config) += 1.0,
                 Slot::Origins(f) => f(&mut config).push("https://changed.example".to_owned()),
             }
@@ -640,6 +738,7 @@ mod tests {
         let Config {
             http,
             tcp,
+            public_url,
             data_dir,
             web_dir,
             log,
@@ -662,9 +761,16 @@ mod tests {
                     max_connections,
                     header_read_timeout,
                 },
+            files:
+                Files {
+                    max_upload_bytes,
+                    uploads_per_minute_per_ip,
+                    quota_bytes,
+                },
         } = &config;
         assert_ne!(http, &d.http);
         assert_ne!(tcp, &d.tcp);
+        assert_ne!(public_url, &d.public_url);
         assert_ne!(data_dir, &d.data_dir);
         assert_ne!(web_dir, &d.web_dir);
         assert_ne!(log, &d.log);
@@ -684,6 +790,52 @@ mod tests {
         );
         assert_ne!(max_connections, &d.guard.max_connections);
         assert_ne!(header_read_timeout, &d.guard.header_read_timeout);
+        assert_ne!(max_upload_bytes, &d.files.max_upload_bytes);
+        assert_ne!(
+            uploads_per_minute_per_ip,
+            &d.files.uploads_per_minute_per_ip
+        );
+        assert_ne!(quota_bytes, &d.files.quota_bytes);
+    }
+
+    #[test]
+    fn public_urls_are_checked_and_kept_without_a_trailing_slash() {
+        assert_eq!(check_url(""), Ok(String::new()));
+        assert_eq!(
+            check_url("https://chat.example.org/"),
+            Ok("https://chat.example.org".to_owned())
+        );
+        assert_eq!(
+            check_url("http://[::1]:8080/chat/"),
+            Ok("http://[::1]:8080/chat".to_owned())
+        );
+        assert!(
+            check_url("chat.example.org")
+                .unwrap_err()
+                .contains("http://")
+        );
+        assert!(check_url("https://").unwrap_err().contains("no host"));
+        assert!(
+            check_url("https://a.example/?x=1")
+                .unwrap_err()
+                .contains("query")
+        );
+        assert!(
+            check_url("https://u@a.example")
+                .unwrap_err()
+                .contains("user")
+        );
+        assert!(
+            check_url("https://a.example/a b")
+                .unwrap_err()
+                .contains("spaces")
+        );
+        let c = set("files.max_upload_bytes", "1048576").unwrap();
+        assert_eq!(c.files.max_upload_bytes, 1 << 20);
+        assert_eq!(
+            set("files.max_upload_bytes", "0").unwrap_err(),
+            "must be at least 1 byte, got 0"
+        );
     }
 
     fn set(path: &str, raw: &str) -> Result<Config, String> {

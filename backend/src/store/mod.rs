@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use shared::{ChatMessage, ClientMsgId, MessageKind};
+use shared::{Attachment, ChatMessage, ClientMsgId, MessageKind};
 
 pub use sqlite::SqliteStore;
 pub use writer::WriterStats;
@@ -55,6 +55,21 @@ pub struct NewMessage {
     /// same id from the same nickname in the same room is not stored again:
     /// its append answers with the original ([`Appended::duplicate`]).
     pub client_id: Option<ClientMsgId>,
+    /// The file this message shares: its record is stored in the same
+    /// transaction as the message, so a file is known exactly when its
+    /// announcement is. Boxed: rare, and messages wait in queues by the
+    /// thousand.
+    pub file: Option<Box<FileRecord>>,
+}
+
+/// A shared file as the store keeps it: what its messages show, and the hash
+/// that names its bytes on disk. The uploader, room and time are the
+/// announcing message's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub attachment: Attachment,
+    /// The SHA-256 of the bytes, in lowercase hex.
+    pub sha256: String,
 }
 
 /// A committed message: what the sender's acknowledgement and the room's
@@ -125,6 +140,8 @@ pub trait Store: Send + Sync + 'static {
         nick: &str,
         client_id: &str,
     ) -> BoxFuture<'static, Result<Option<Committed>, StoreError>>;
+    /// The shared file with this id, if there is one.
+    fn file(&self, id: &str) -> BoxFuture<'static, Result<Option<FileRecord>, StoreError>>;
     /// Waits for every append already made to be committed (graceful
     /// shutdown), then refuses appends. Reads keep working.
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>>;

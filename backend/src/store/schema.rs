@@ -50,6 +50,24 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE UNIQUE INDEX messages_client_id
         ON messages (room, nick, client_id) WHERE client_id IS NOT NULL;",
+    // v2: shared files. The bytes live in the data directory under their
+    // SHA-256 (`files::blobs`); a row here is one upload of them, under a
+    // random id, with the name its uploader gave (cleaned). A message that
+    // announces an upload names it in `file_id`. The reference is checked at
+    // commit (DEFERRED), so the writer can store the message first and the
+    // file after it, once the message has its number.
+    "CREATE TABLE files (
+        id       TEXT    NOT NULL PRIMARY KEY,
+        sha256   TEXT    NOT NULL,
+        name     TEXT    NOT NULL,
+        size     INTEGER NOT NULL CHECK (size >= 0),
+        type     TEXT    NOT NULL,
+        uploader TEXT    NOT NULL,
+        room     TEXT    NOT NULL,
+        ts       INTEGER NOT NULL
+    ) STRICT;
+    ALTER TABLE messages ADD COLUMN file_id TEXT
+        REFERENCES files (id) DEFERRABLE INITIALLY DEFERRED;",
 ];
 
 /// The schema version this build writes.

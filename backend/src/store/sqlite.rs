@@ -16,13 +16,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::FutureExt as _;
 use futures_util::future::{self, BoxFuture};
 use rusqlite::{Connection, OptionalExtension as _, params};
-use shared::ChatMessage;
+use shared::{Attachment, ChatMessage};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::schema;
 use super::writer::{self, Command, Counters, Job, WriterStats};
-use super::{Appended, Committed, MAX_READ, NewMessage, QUEUE_CAPACITY, Store, StoreError};
+use super::{
+    Appended, Committed, FileRecord, MAX_READ, NewMessage, QUEUE_CAPACITY, Store, StoreError,
+};
 
 /// The most reads that run at once (each on its own connection and blocking
 /// thread). More wait their turn, so a burst of joins cannot take every
@@ -147,8 +149,12 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit.min(MAX_READ)).unwrap_or(0)
 }
 
+/// What history reads select: the message, and the file it shares if any.
+const MESSAGE_COLUMNS: &str = "m.seq, m.ts, m.nick, m.text, m.kind, f.id, f.name, f.size, f.type
+     FROM messages AS m LEFT JOIN files AS f ON f.id = m.file_id";
+
 /// Runs a query with parameters `(room, bound, limit)` that selects
-/// `seq, ts, nick, text, kind` and turns its rows into messages of `room`.
+/// [`MESSAGE_COLUMNS`] and turns its rows into messages of `room`.
 fn query_messages(
     conn: &Connection,
     sql: &str,
@@ -177,10 +183,24 @@ fn query_messages(
                     "message {seq} of room {room:?} has the unknown kind {kind:?}"
                 ))
             })?,
-            attachment: None,
+            attachment: attachment(row).map_err(read_error)?,
         });
     }
     Ok(messages)
+}
+
+/// The file of a [`MESSAGE_COLUMNS`] row, if it shares one.
+fn attachment(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Attachment>> {
+    let Some(id) = row.get::<_, Option<String>>(5)? else {
+        return Ok(None);
+    };
+    let size: i64 = row.get(7)?;
+    Ok(Some(Attachment {
+        id,
+        name: row.get(6)?,
+        size: u64::try_from(size).unwrap_or(0),
+        content_type: row.get(8)?,
+    }))
 }
 
 /// Every room's highest sequence number.
@@ -251,8 +271,10 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let mut messages = query_messages(
                 conn,
-                "SELECT seq, ts, nick, text, kind FROM messages
-                 WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS}
+                     WHERE m.room = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
+                ),
                 &room,
                 before,
                 limit,
@@ -280,8 +302,10 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             query_messages(
                 conn,
-                "SELECT seq, ts, nick, text, kind FROM messages
-                 WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS}
+                     WHERE m.room = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"
+                ),
                 &room,
                 after,
                 limit,
@@ -322,6 +346,30 @@ impl Store for SqliteStore {
                     Ok(Committed { seq, ts })
                 })
                 .transpose()
+        })
+    }
+
+    fn file(&self, id: &str) -> BoxFuture<'static, Result<Option<FileRecord>, StoreError>> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT sha256, name, size, type FROM files WHERE id = ?1")
+                .and_then(|mut statement| {
+                    statement
+                        .query_row([&id], |row| {
+                            let size: i64 = row.get(2)?;
+                            Ok(FileRecord {
+                                sha256: row.get(0)?,
+                                attachment: Attachment {
+                                    id: id.clone(),
+                                    name: row.get(1)?,
+                                    size: u64::try_from(size).unwrap_or(0),
+                                    content_type: row.get(3)?,
+                                },
+                            })
+                        })
+                        .optional()
+                })
+                .map_err(read_error)
         })
     }
 

@@ -30,6 +30,7 @@ fn message(room: &str, nick: &str, text: &str, client_id: Option<&str>) -> NewMe
         text: text.to_owned(),
         kind: MessageKind::Text,
         client_id: client_id.map(str::to_owned),
+        file: None,
     }
 }
 
@@ -268,7 +269,7 @@ async fn migrations_run_on_a_fresh_database_and_once() {
     assert!(!dir.path().join(schema::FILE_NAME).exists());
     let store = open_sqlite(dir.path()).unwrap();
     assert_eq!(user_version(dir.path()), schema::version());
-    assert_eq!(schema::version(), 1);
+    assert_eq!(schema::version(), 2);
     let objects: Vec<String> = raw(dir.path())
         .prepare("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap()
@@ -276,7 +277,7 @@ async fn migrations_run_on_a_fresh_database_and_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(objects, ["messages", "messages_client_id"]);
+    assert_eq!(objects, ["files", "messages", "messages_client_id"]);
     fill(store.as_ref(), "lobby", 1, 3).await;
     store.close().await.unwrap();
     drop(store);
@@ -290,6 +291,74 @@ async fn migrations_run_on_a_fresh_database_and_once() {
 }
 
 #[tokio::test]
+async fn a_shared_file_is_stored_with_its_message_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sqlite(dir.path()).unwrap();
+    let attachment = Attachment {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        name: "cat.png".into(),
+        size: 48_230,
+        content_type: "image/png".into(),
+    };
+    let mut announcement = message("lobby", "alice", "cat.png", None);
+    announcement.file = Some(Box::new(FileRecord {
+        attachment: attachment.clone(),
+        sha256: "ab".repeat(32),
+    }));
+    store
+        .append(message("lobby", "bob", "before", None))
+        .await
+        .unwrap();
+    let appended = store.append(announcement).await.unwrap();
+    assert_eq!(appended.msg.attachment.as_ref(), Some(&attachment));
+    assert_eq!(appended.msg.seq, 2);
+
+    let history = store.history("lobby", None, 10).await.unwrap();
+    assert_eq!(history[0].attachment, None);
+    assert_eq!(history[1].attachment.as_ref(), Some(&attachment));
+    let missed = store.since("lobby", 1, 10).await.unwrap();
+    assert_eq!(missed[0].attachment.as_ref(), Some(&attachment));
+
+    let record = store.file(&attachment.id).await.unwrap().unwrap();
+    assert_eq!(record.attachment, attachment);
+    assert_eq!(record.sha256, "ab".repeat(32));
+    assert_eq!(store.file(&"00".repeat(16)).await.unwrap(), None);
+    let (uploader, room): (String, String) = raw(dir.path())
+        .query_row("SELECT uploader, room FROM files", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((uploader.as_str(), room.as_str()), ("alice", "lobby"));
+}
+
+#[tokio::test]
+async fn a_version_1_database_gains_files_and_keeps_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = Connection::open(dir.path().join(schema::FILE_NAME)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE messages (
+                room TEXT NOT NULL, seq INTEGER NOT NULL CHECK (seq > 0),
+                ts INTEGER NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL,
+                kind TEXT NOT NULL, client_id TEXT, PRIMARY KEY (room, seq)
+            ) STRICT, WITHOUT ROWID;
+            CREATE UNIQUE INDEX messages_client_id
+                ON messages (room, nick, client_id) WHERE client_id IS NOT NULL;
+            INSERT INTO messages VALUES ('lobby', 1, 0, 'ann', 'old', 'text', NULL);
+            PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = open_sqlite(dir.path()).unwrap();
+    assert_eq!(user_version(dir.path()), 2);
+    let history = store.history("lobby", None, 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].text, "old");
+    assert_eq!(history[0].attachment, None);
+    assert_eq!(integrity_check(dir.path()), "ok");
+}
+
+#[tokio::test]
 async fn a_database_from_a_newer_build_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(open_sqlite(dir.path()).unwrap());
@@ -299,7 +368,7 @@ async fn a_database_from_a_newer_build_is_refused() {
     match open_sqlite(dir.path()) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 1,
+            known: 2,
         }) => {}
         Err(other) => panic!("wrong error: {other}"),
         Ok(_) => panic!("a newer schema was opened"),
@@ -620,7 +689,8 @@ fn failing_writer(
     conn.pragma_update(None, "foreign_keys", true).unwrap();
     conn.execute_batch(
         "CREATE TABLE messages (room TEXT, seq INTEGER, ts INTEGER, nick TEXT, text TEXT,
-                                kind TEXT, client_id TEXT, PRIMARY KEY (room, seq));
+                                kind TEXT, client_id TEXT, file_id TEXT,
+                                PRIMARY KEY (room, seq));
 ",
     )
     .unwrap();

@@ -32,7 +32,7 @@ use shared::ChatMessage;
 use tokio::sync::{mpsc, oneshot};
 
 use super::schema;
-use super::{Appended, NewMessage, StoreError};
+use super::{Appended, FileRecord, NewMessage, StoreError};
 
 /// The most messages committed in one transaction.
 pub(super) const MAX_BATCH: usize = 4_096;
@@ -61,6 +61,10 @@ impl Job {
             + message.nick.len()
             + message.text.len()
             + message.client_id.as_ref().map_or(0, String::len)
+            + message
+                .file
+                .as_ref()
+                .map_or(0, |file| 128 + file.attachment.name.len())
     }
 }
 
@@ -259,7 +263,7 @@ impl Outcome {
                     nick: message.nick,
                     text: message.text,
                     kind: message.kind,
-                    attachment: None,
+                    attachment: message.file.map(|file| file.attachment),
                 },
                 duplicate: false,
             }),
@@ -327,8 +331,8 @@ fn write_uncommitted<'c, 'a>(
     let mut outcomes = Vec::new();
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (room, seq, ts, nick, text, kind, client_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO messages (room, seq, ts, nick, text, kind, client_id, file_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for message in batch {
             outcomes.push(write_one(&tx, &mut insert, heads, ts, message)?);
@@ -373,8 +377,14 @@ fn write_one(
             message.text,
             schema::kind_to_sql(message.kind),
             message.client_id,
+            message.file.as_ref().map(|file| &file.attachment.id),
         ]);
         let Err(error) = inserted else {
+            if let Some(file) = &message.file {
+                // A failure here (an id taken twice: 128 random bits make
+                // that a broken random source) fails the group.
+                insert_file(tx, message, file, ts)?;
+            }
             heads.take(&message.room, seq);
             return Ok(Outcome::Stored { seq, ts });
         };
@@ -414,7 +424,34 @@ fn write_one(
     ))
 }
 
-/// The stored message that `message` resends, if any.
+/// The record of the file `message` announces.
+fn insert_file(
+    tx: &Connection,
+    message: &NewMessage,
+    file: &FileRecord,
+    ts: i64,
+) -> rusqlite::Result<()> {
+    let size = i64::try_from(file.attachment.size).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "INSERT INTO files (id, sha256, name, size, type, uploader, room, ts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        file.attachment.id,
+        file.sha256,
+        file.attachment.name,
+        size,
+        file.attachment.content_type,
+        message.nick,
+        message.room,
+        ts,
+    ])?;
+    Ok(())
+}
+
+/// The stored message that `message` resends, if any. (Only messages with a
+/// client id are resent, and announcements of files have none, so the
+/// original carries no attachment.)
 fn original(tx: &Connection, message: &NewMessage) -> rusqlite::Result<Option<ChatMessage>> {
     let mut find = tx.prepare_cached(
         "SELECT seq, ts, text, kind FROM messages

@@ -2,6 +2,7 @@
 //! One test binary, split by subject.
 
 mod chat;
+mod files;
 mod guard;
 mod history;
 mod http;

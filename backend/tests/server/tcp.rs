@@ -15,14 +15,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// An `nc`-style client: bytes in, text out.
-struct Nc {
+pub(crate) struct Nc {
     stream: TcpStream,
     /// What arrived and no expectation has consumed yet.
     unread: String,
 }
 
 impl Nc {
-    async fn connect(server: &TestServer) -> Self {
+    pub(crate) async fn connect(server: &TestServer) -> Self {
         let stream = TcpStream::connect(server.tcp_addr).await.unwrap();
         Self {
             stream,
@@ -31,7 +31,7 @@ impl Nc {
     }
 
     /// Connects and picks `nick`, up to the lobby's online list.
-    async fn login(server: &TestServer, nick: &str) -> Self {
+    pub(crate) async fn login(server: &TestServer, nick: &str) -> Self {
         let mut nc = Self::connect(server).await;
         nc.expect("nickname: ").await;
         nc.line(nick).await;
@@ -46,12 +46,12 @@ impl Nc {
     }
 
     /// Sends a line, ended as telnet ends it.
-    async fn line(&mut self, text: &str) {
+    pub(crate) async fn line(&mut self, text: &str) {
         self.send(format!("{text}\r\n").as_bytes()).await;
     }
 
     /// Reads until `needle` arrives; returns everything up to and with it.
-    async fn expect(&mut self, needle: &str) -> String {
+    pub(crate) async fn expect(&mut self, needle: &str) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             if let Some(at) = self.unread.find(needle) {

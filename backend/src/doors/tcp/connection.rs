@@ -137,6 +137,7 @@ pub(super) async fn serve(
     heartbeat: Heartbeat,
     mut rate: MessageRate,
     store: Arc<dyn Store>,
+    public_url: Arc<str>,
 ) {
     let Some((session, mut inbox)) = hub.connect(Door::Terminal).await else {
         return;
@@ -191,7 +192,7 @@ pub(super) async fn serve(
                     Some(End::Close(CloseReason::Shutdown))
                 } else {
                     recall.expand(&mut batch).await;
-                    let out = render(&batch, &mut term);
+                    let out = render(&batch, &mut term, &public_url);
                     meter.sent(&batch);
                     batch.clear();
                     match write(&mut stream, &out, heartbeat).await {
@@ -199,7 +200,7 @@ pub(super) async fn serve(
                             // Behind: catch up from the store (see `Recall::settled`).
                             let pages = recall.missed().await;
                             let wrote = !pages.is_empty();
-                            let written = write(&mut stream, &render(&pages, &mut term), heartbeat).await;
+                            let written = write(&mut stream, &render(&pages, &mut term, &public_url), heartbeat).await;
                             if written.is_some() || recall.settled(&session, wrote).await {
                                 break written;
                             }
@@ -220,7 +221,7 @@ pub(super) async fn serve(
                         meter.received();
                         let handled = match line {
                             Line::Text(text) => {
-                                handle(&text, &session, &mut rate, &mut recall, &term).await
+                                handle(&text, &session, &mut rate, &mut recall, &term, &public_url).await
                             }
                             Line::TooLong => Ok(format!(
                                 "! line too long: at most {MAX_LINE_BYTES} bytes; it was not sent{EOL}"
@@ -253,7 +254,7 @@ pub(super) async fn serve(
     if let End::Close(reason) = end
         && reason.delivers_backlog()
     {
-        deliver_backlog(&mut stream, &mut inbox, &mut term, heartbeat).await;
+        deliver_backlog(&mut stream, &mut inbox, &mut term, heartbeat, &public_url).await;
     }
     finish(&mut stream, end, heartbeat).await;
     let reason = match end {
@@ -283,6 +284,7 @@ async fn handle(
     rate: &mut MessageRate,
     recall: &mut Recall,
     term: &Term,
+    public_url: &str,
 ) -> Result<String, End> {
     let input = if term.registered {
         line::parse(text)
@@ -359,7 +361,7 @@ async fn handle(
             let mut out = String::new();
             let mut any = false;
             for page in &pages {
-                if let Some(lines) = line::render(page) {
+                if let Some(lines) = line::render(page, public_url) {
                     any = true;
                     out.push_str(&lines);
                 }
@@ -398,10 +400,10 @@ fn lines_of<S: AsRef<str>>(lines: &[S]) -> String {
 }
 
 /// The lines of a batch of events, noting what they change.
-fn render(batch: &[Arc<Outgoing>], term: &mut Term) -> String {
+fn render(batch: &[Arc<Outgoing>], term: &mut Term, public_url: &str) -> String {
     let mut out = String::new();
     for event in batch {
-        if let Some(lines) = event.terminal() {
+        if let Some(lines) = event.terminal(public_url) {
             out.push_str(lines);
         }
         if let Some(more) = term.observe(event.msg()) {
@@ -429,11 +431,12 @@ async fn deliver_backlog(
     inbox: &mut Inbox,
     term: &mut Term,
     heartbeat: Heartbeat,
+    public_url: &str,
 ) {
     let mut batch = Vec::new();
     let _ = timeout(heartbeat.write_deadline, async {
         while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let out = render(&batch, term);
+            let out = render(&batch, term, public_url);
             batch.clear();
             if write(stream, &out, heartbeat).await.is_some() {
                 break;

@@ -31,6 +31,8 @@ pub struct Door {
     pub guards: Arc<Guards>,
     pub heartbeat: Heartbeat,
     pub store: Arc<dyn Store>,
+    /// The server's public HTTP root, for the links to shared files.
+    pub public_url: Arc<str>,
     pub stop: CancellationToken,
     pub tracker: TaskTracker,
 }
@@ -57,6 +59,7 @@ impl Door {
                     self.heartbeat,
                     self.guards.message_rate(),
                     Arc::clone(&self.store),
+                    Arc::clone(&self.public_url),
                 ));
             }
             Err(refusal) => {

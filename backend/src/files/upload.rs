@@ -1,0 +1,333 @@
+//! `POST /api/rooms/{room}/files`: one upload, from the request body to a
+//! message in the room.
+//!
+//! The body is `multipart/form-data` with the field `nick` (the uploader's
+//! nickname) and then the field `file`. Checks that need no bytes come
+//! first (the rate per IP address, the declared length, the quota, who may
+//! post where), so a refused upload is refused before it is read. The file
+//! field is streamed chunk by chunk into a [`TempBlob`](super::blobs::TempBlob),
+//! counting against the limit as it goes: memory stays flat whatever the
+//! size, and one byte over the limit ends the upload with 413. Only a
+//! complete file is kept ([`Blobs::keep`](super::Blobs::keep)); the upload is
+//! answered with 201 once its announcement is committed in the room.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{ConnectInfo, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use shared::Attachment;
+
+use super::blobs::{KeepError, TempBlob};
+use super::{names, new_id};
+use crate::http::AppState;
+use crate::http::problem;
+use crate::hub::{Share, ShareRefusal, check_share};
+use crate::metrics;
+use crate::store::FileRecord;
+
+/// The longest `nick` field read (a nickname is at most 32 characters; this
+/// leaves room for what normalization removes).
+const MAX_NICK_FIELD: usize = 256;
+
+/// What a successful upload answers (201).
+#[derive(Serialize)]
+struct Uploaded {
+    id: String,
+    name: String,
+    size: u64,
+    #[serde(rename = "type")]
+    content_type: String,
+    room: String,
+    /// The announcing message's sequence number in the room.
+    seq: u64,
+    /// Where the file is downloaded, relative to the server.
+    url: String,
+}
+
+/// An upload refused: the status, the sentence for the person, and the
+/// reason the refusal metric counts it under.
+struct Refusal {
+    status: StatusCode,
+    reason: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    fn too_large(limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the file is too large: at most {} ({limit} bytes) may be uploaded",
+                shared::line::size_label(limit)
+            ),
+        )
+    }
+
+    fn quota() -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quota",
+            "the server has no room for more files",
+        )
+    }
+
+    fn failed() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "failed",
+            "the server could not store the file",
+        )
+    }
+}
+
+impl From<ShareRefusal> for Refusal {
+    fn from(refusal: ShareRefusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            ShareRefusal::NickInvalid(_) | ShareRefusal::RoomInvalid(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+            }
+            ShareRefusal::NotMember { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            ShareRefusal::Busy | ShareRefusal::Stopped => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "failed", message)
+            }
+            ShareRefusal::Store(_) => Self::failed(),
+        }
+    }
+}
+
+/// `POST /api/rooms/{room}/files`.
+pub async fn upload(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    match receive(&app, peer, &room, &headers, multipart).await {
+        Ok(uploaded) => {
+            ::metrics::counter!(metrics::UPLOADS).increment(1);
+            ::metrics::counter!(metrics::UPLOAD_BYTES).increment(uploaded.size);
+            tracing::info!(
+                %peer,
+                room = %uploaded.room,
+                id = %uploaded.id,
+                size = uploaded.size,
+                "file shared"
+            );
+            let location = uploaded.url.clone();
+            (
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(uploaded),
+            )
+                .into_response()
+        }
+        Err(refusal) => {
+            ::metrics::counter!(metrics::UPLOAD_REFUSALS, "reason" => refusal.reason).increment(1);
+            tracing::info!(%peer, reason = refusal.reason, "upload refused");
+            problem(refusal.status, refusal.message)
+        }
+    }
+}
+
+async fn receive(
+    app: &AppState,
+    peer: SocketAddr,
+    room: &str,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Uploaded, Refusal> {
+    let files = &app.files;
+    let limit = files.max_upload_bytes;
+    if !files.uploads.allow(peer.ip()) {
+        return Err(Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate",
+            "too many uploads from your address; wait a minute",
+        ));
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit.saturating_add(super::ENVELOPE_BYTES)) {
+        return Err(Refusal::too_large(limit));
+    }
+    if files.blobs.full().await {
+        return Err(Refusal::quota());
+    }
+    let mut multipart = multipart.map_err(|_| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "send the file as multipart/form-data with the fields nick and file",
+        )
+    })?;
+
+    let fields = read_fields(app, &mut multipart, room, limit).await;
+    let ((nick, room), name, temp) = match fields {
+        Ok(fields) => fields,
+        Err(refusal) => {
+            // The client may still be sending: read what is left (within the
+            // route's body limit), so that it gets this answer rather than a
+            // reset connection. A temporary file is gone already.
+            drain(&mut multipart).await;
+            return Err(refusal);
+        }
+    };
+
+    let kept = match files.blobs.keep(temp).await {
+        Ok(kept) => kept,
+        Err(KeepError::QuotaFull) => return Err(Refusal::quota()),
+        Err(KeepError::Io(error)) => {
+            tracing::error!(%error, "an upload could not be stored");
+            return Err(Refusal::failed());
+        }
+    };
+    let id = new_id().map_err(|error| {
+        tracing::error!(%error, "no random id for an upload");
+        Refusal::failed()
+    })?;
+    let attachment = Attachment {
+        id,
+        name,
+        size: kept.size,
+        content_type: kept.media_type.to_owned(),
+    };
+    let message = app
+        .hub
+        .share(Share {
+            nick,
+            room,
+            file: FileRecord {
+                attachment: attachment.clone(),
+                sha256: kept.sha256,
+            },
+        })
+        .await?;
+    Ok(Uploaded {
+        url: attachment.download_path(),
+        id: attachment.id,
+        name: attachment.name,
+        size: attachment.size,
+        content_type: attachment.content_type,
+        room: message.room,
+        seq: message.seq,
+    })
+}
+
+/// Reads the fields: the uploader and room checked, the file's cleaned
+/// name, and the file written to a temporary file.
+async fn read_fields(
+    app: &AppState,
+    multipart: &mut Multipart,
+    room: &str,
+    limit: u64,
+) -> Result<((String, String), String, TempBlob), Refusal> {
+    let invalid = |message: &str| Refusal::new(StatusCode::BAD_REQUEST, "invalid", message);
+    let mut who: Option<(String, String)> = None;
+    let mut received: Option<(String, TempBlob)> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => return Err(broken(&error, limit)),
+        };
+        match field.name() {
+            Some("nick") => {
+                let nick = small_text(field, limit).await?;
+                who = Some(check_share(&nick, room)?);
+            }
+            Some("file") => {
+                if who.is_none() {
+                    return Err(invalid("the nick field must come before the file field"));
+                }
+                if received.is_some() {
+                    return Err(invalid("send one file per upload"));
+                }
+                let name = names::clean(field.file_name().unwrap_or_default());
+                received = Some((name, stream_to_disk(app, field, limit).await?));
+            }
+            // Other fields are skipped by the next `next_field`.
+            _ => {}
+        }
+    }
+    let who = who.ok_or_else(|| invalid("the nick field is missing"))?;
+    let (name, temp) = received.ok_or_else(|| invalid("the file field is missing"))?;
+    Ok((who, name, temp))
+}
+
+/// Writes the file field to a temporary file, refusing it as soon as it
+/// passes `limit`.
+async fn stream_to_disk(
+    app: &AppState,
+    mut field: Field<'_>,
+    limit: u64,
+) -> Result<TempBlob, Refusal> {
+    let mut temp = app.files.blobs.temp().await.map_err(|error| {
+        tracing::error!(%error, "cannot create a temporary file for an upload");
+        Refusal::failed()
+    })?;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Ok(temp),
+            Err(error) => return Err(broken(&error, limit)),
+        };
+        if temp.size().saturating_add(chunk.len() as u64) > limit {
+            return Err(Refusal::too_large(limit));
+        }
+        temp.write(&chunk).await.map_err(|error| {
+            tracing::error!(%error, "writing an upload failed");
+            Refusal::failed()
+        })?;
+    }
+}
+
+/// A short text field, read up to [`MAX_NICK_FIELD`] bytes.
+async fn small_text(mut field: Field<'_>, limit: u64) -> Result<String, Refusal> {
+    let invalid = |message: &str| Refusal::new(StatusCode::BAD_REQUEST, "invalid", message);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| broken(&e, limit))? {
+        if bytes.len() + chunk.len() > MAX_NICK_FIELD {
+            return Err(invalid("the nick field is too long"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| invalid("the nick field is not UTF-8"))
+}
+
+/// Reads and drops the rest of the body, within the route's body limit.
+async fn drain(multipart: &mut Multipart) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
+}
+
+/// A body that ended early, passed the route's limit, or is not multipart.
+fn broken(error: &MultipartError, limit: u64) -> Refusal {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Refusal::too_large(limit);
+    }
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "cut_off",
+        "the upload was cut off or is not valid multipart/form-data",
+    )
+}
