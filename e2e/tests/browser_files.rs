@@ -1,7 +1,8 @@
 //! Sharing a file through the real server, in headless Chromium: alice
 //! attaches an image with the attach button and watches its upload reach
-//! 100%; bob, in another browser, sees the thumbnail appear and load, and a
-//! file that is not an image arrives as a card with a download link.
+//! 100%; bob, in another browser, sees the thumbnail appear and load, a
+//! file that is not an image arrives as a card with a download link, and a
+//! file over the server's limit is refused with the server's reason.
 //! Screenshots go to target/e2e-artifacts/.
 
 use anyhow::{Context, Result, ensure};
@@ -13,7 +14,8 @@ use serde_json::{Value, json};
 #[ignore = "needs Chromium and a built frontend: run `cargo xtask test`"]
 async fn an_attached_image_uploads_to_100_percent_and_appears_for_the_others() -> Result<()> {
     let _turn = take_turn().await;
-    let server = Server::start().await?;
+    // A low limit, so that a refusal is quick to provoke.
+    let server = Server::start_with(|config| config.files.max_upload_bytes = 256 << 10).await?;
     let driver = ChromeDriver::start().await?;
     let alice = driver.session(DESKTOP).await?;
     let bob = driver.session(PHONE).await?;
@@ -97,6 +99,23 @@ async fn an_attached_image_uploads_to_100_percent_and_appears_for_the_others() -
         download.attr("download").await?.as_deref() == Some("notes <b>v2.txt"),
         "the download link names the file"
     );
+
+    // Over the limit: the server's own sentence in alice's upload row, and
+    // nothing arrives for bob.
+    let big = files.path().join("too-big.bin");
+    std::fs::write(&big, vec![0u8; 1 << 20])?;
+    alice
+        .wait_for("file-input")
+        .await?
+        .send_keys(&big.display().to_string())
+        .await
+        .context("choosing the file over the limit")?;
+    let reason = alice.text_of("upload-reason").await?;
+    ensure!(
+        reason.starts_with("The file is too large"),
+        "alice was told {reason:?}"
+    );
+    ensure!(bob.count(&testid("attachment-file")).await? == 1);
 
     screenshots(&alice, "files-desktop").await?;
     screenshots(&bob, "files-phone").await?;

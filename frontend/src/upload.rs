@@ -181,7 +181,15 @@ pub fn failure_reason(status: u16, body: &str) -> String {
         .map(|r| r.error.trim().to_owned())
         .filter(|s| !s.is_empty());
     if let Some(said) = said {
-        return said.chars().take(MAX_REASON_CHARS).collect();
+        // The server's sentences begin in lower case; alone in a row they
+        // read better with a capital.
+        let mut chars = said.chars().take(MAX_REASON_CHARS);
+        return chars
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+            .into_iter()
+            .chain(chars)
+            .collect();
     }
     match status {
         0 => "The connection to the server was lost.".to_owned(),
@@ -243,8 +251,8 @@ mod tests {
         let body = r#"{"error": "The file is larger than 25 MiB."}"#;
         assert_eq!(failure_reason(413, body), "The file is larger than 25 MiB.");
         assert_eq!(
-            failure_reason(403, r#"{"error":"Only alice and bob share files here."}"#),
-            "Only alice and bob share files here."
+            failure_reason(403, r#"{"error":"only alice and bob share files here"}"#),
+            "Only alice and bob share files here"
         );
         // No sentence (a proxy's page, an empty body): one for the status.
         assert_eq!(failure_reason(413, "<html>"), "The file is too large.");
