@@ -93,7 +93,11 @@ async fn an_attached_image_uploads_to_100_percent_and_appears_for_the_others() -
     );
     let download = bob
         .client()
-        .find(Locator::Css(&testid("attachment-download")))
+        .find(Locator::Css(&format!(
+            "{} {}",
+            testid("attachment-file"),
+            testid("attachment-download")
+        )))
         .await?;
     ensure!(
         download.attr("download").await?.as_deref() == Some("notes <b>v2.txt"),
