@@ -1,7 +1,8 @@
 //! `POST /api/rooms/{room}/files`: one upload, from the request body to a
 //! message in the room.
 //!
-//! The body is `multipart/form-data` with the field `nick` (the uploader's
+//! A request from a page of another origin is refused, as the WebSocket
+//! handshake is. The body is `multipart/form-data` with the field `nick` (the uploader's
 //! nickname) and then the field `file`. Checks that need no bytes come
 //! first (the rate per IP address, the declared length, the quota, who may
 //! post where), so a refused upload is refused before it is read. The file
@@ -155,6 +156,20 @@ async fn receive(
 ) -> Result<Uploaded, Refusal> {
     let files = &app.files;
     let limit = files.max_upload_bytes;
+    // A page on another site must not post into the chat from its
+    // visitors' browsers (which may reach a server the site cannot): the
+    // WebSocket door's Origin rule holds here too. curl sends no Origin.
+    if !app
+        .guards
+        .origins
+        .allows(headers.get(header::ORIGIN), headers.get(header::HOST))
+    {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this page's origin may not upload files here",
+        ));
+    }
     if !files.uploads.allow(peer.ip()) {
         return Err(Refusal::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -30,6 +30,8 @@ struct Upload<'a> {
     name: &'a str,
     /// The part's own `Content-Type`, which the server must not trust.
     part_type: &'a str,
+    /// The `Origin` a browser would send.
+    origin: Option<&'a str>,
 }
 
 impl<'a> Upload<'a> {
@@ -39,6 +41,7 @@ impl<'a> Upload<'a> {
             nick: Some(nick),
             name,
             part_type: "application/octet-stream",
+            origin: None,
         }
     }
 
@@ -66,8 +69,12 @@ impl<'a> Upload<'a> {
         let (prefix, suffix) = self.envelope();
         let length = prefix.len() as u64 + size + suffix.len() as u64;
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let origin = self
+            .origin
+            .map(|origin| format!("Origin: {origin}\r\n"))
+            .unwrap_or_default();
         let head = format!(
-            "POST /api/rooms/{}/files HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+            "POST /api/rooms/{}/files HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{origin}\
              Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n",
             self.room, server.addr
         );
@@ -621,7 +628,7 @@ async fn bad_requests_are_400_with_a_reason() {
 }
 
 #[tokio::test]
-async fn only_the_two_of_a_conversation_share_files_in_it() {
+async fn only_the_two_of_a_conversation_and_same_origin_pages_share_files() {
     let server = TestServer::start().await;
     let outsider = Upload {
         room: "@alice+carol",
@@ -635,6 +642,18 @@ async fn only_the_two_of_a_conversation_share_files_in_it() {
         room: "@alice+carol",
         ..Upload::new("Alice", "a.txt")
     };
+    let elsewhere = Upload {
+        origin: Some("https://evil.example"),
+        ..Upload::new("Alice", "a.txt")
+    };
+    let refused = elsewhere.send(&server, b"from another site").await;
+    assert_problem(&refused, 403, "origin");
+    let same_site = format!("http://{}", server.addr);
+    let own_page = Upload {
+        origin: Some(&same_site),
+        ..Upload::new("Alice", "own.txt")
+    };
+    assert_eq!(own_page.send(&server, b"ok").await.status, 201);
     let response = member.send(&server, b"for carol").await;
     assert_eq!(response.status, 201, "{}", response.text());
     assert_eq!(json(&response)["room"], "@alice+carol");
