@@ -3,16 +3,18 @@
 use yew::prelude::*;
 
 use crate::components::{
-    Composer, ConnectionStatus, MessageList, NickPrompt, OnlineList, RoomList, RoomTab, TypingLine,
+    Composer, ConnectionStatus, DropZone, MessageList, NickPrompt, OnlineList, RoomList, RoomTab,
+    TypingLine, UploadList,
 };
-use crate::hooks::use_chat;
-use crate::state::{ConnState, Pending, room_label};
+use crate::hooks::{use_chat, use_uploads};
+use crate::state::{ConnState, Pending, Upload, room_label};
 
 /// The whole client: the nickname form until the server accepts a nickname,
 /// then the active room with its rooms and online list and the composer.
 #[component]
 pub fn App() -> Html {
     let chat = use_chat();
+    let files = use_uploads(&chat.state);
     let state = &*chat.state;
     let asking = state.needs_nick();
 
@@ -70,23 +72,36 @@ pub fn App() -> Html {
             .collect();
         let direct = room.is_some_and(|r| r.is_direct());
         let offline = !matches!(state.conn, ConnState::Connected) || !state.registered;
+        let uploads: Vec<Upload> = state.uploads_in(&state.active_room).cloned().collect();
+        let can_share = state.me.is_some();
         html! {
             <main class="app__main app__main--chat">
                 <section class="chat" aria-label={active_label.clone()}>
-                    // One list per room: scroll position and history window
-                    // belong to the room.
-                    <MessageList
-                        key={state.active_room.clone()}
-                        {lines}
-                        {pending}
-                        me={state.me.clone().map(AttrValue::from)}
-                        onretry={chat.retry.clone()}
-                        ondismiss={chat.dismiss.clone()}
-                        {has_older}
-                        {loading}
-                        onloadolder={chat.load_older.clone()}
-                    />
+                    <DropZone
+                        onfiles={files.share.clone()}
+                        target={active_label.clone()}
+                        enabled={can_share}
+                    >
+                        // One list per room: scroll position and history
+                        // window belong to the room.
+                        <MessageList
+                            key={state.active_room.clone()}
+                            {lines}
+                            {pending}
+                            me={state.me.clone().map(AttrValue::from)}
+                            onretry={chat.retry.clone()}
+                            ondismiss={chat.dismiss.clone()}
+                            {has_older}
+                            {loading}
+                            onloadolder={chat.load_older.clone()}
+                        />
+                    </DropZone>
                     <TypingLine names={typing} />
+                    <UploadList
+                        {uploads}
+                        oncancel={files.cancel.clone()}
+                        ondismiss={files.dismiss.clone()}
+                    />
                     <Composer
                         onsend={chat.send_text.clone()}
                         enabled={state.me.is_some()}
@@ -95,6 +110,7 @@ pub fn App() -> Html {
                         label={direct.then(|| AttrValue::from(active_label.clone()))}
                         max_bytes={state.limits.max_text_bytes}
                         ontyping={chat.typing.clone()}
+                        onfiles={files.share.clone()}
                     />
                 </section>
                 <aside class="side">

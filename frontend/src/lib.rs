@@ -16,17 +16,22 @@
 //! - `scrollback`, `timeline`, `linkify`: how a room's lines are stored
 //!   (shared chunks, cheap to copy), grouped (authors, days) and split into
 //!   text and links. Plain Rust.
-//! - `input`, `backoff`, `clock`: small pure helpers (composer commands,
-//!   reconnect delays, message times).
+//! - `upload`: the only code that touches `XMLHttpRequest`: sending a file to
+//!   a room with progress, and reading the server's answer. `hooks::use_uploads`
+//!   turns its events into actions.
+//! - `input`, `backoff`, `clock`, `filesize`: small pure helpers (composer
+//!   commands, reconnect delays, message times, `47.1 KB`).
 //!
 //! Invariants: user text is only ever rendered as text (no `inner_html`);
-//! nothing but `use_chat` knows there is a socket; this crate never depends
+//! nothing but `use_chat` knows there is a socket, nothing but `upload` makes
+//! HTTP requests; this crate never depends
 //! on the backend.
 
 pub mod app;
 pub mod backoff;
 pub mod clock;
 pub mod components;
+pub mod filesize;
 pub mod hooks;
 pub mod input;
 pub mod linkify;
@@ -34,5 +39,6 @@ pub mod scrollback;
 pub mod session;
 pub mod state;
 pub mod timeline;
+pub mod upload;
 
 pub use app::App;

@@ -295,6 +295,64 @@ pub fn typing_text(nicks: &[&str]) -> Option<String> {
     }
 }
 
+/// How long the row of a finished (or cancelled) upload stays: long enough to
+/// see it reach 100%, by which time the file is in the conversation.
+pub const UPLOAD_SHOWN_MS: i64 = 4_000;
+
+/// Where a file the person is sharing stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadStatus {
+    Uploading,
+    /// Stored by the server at `at` (ms since the epoch); it announces the
+    /// file in the room.
+    Done {
+        at: i64,
+    },
+    /// Not stored, and why (the server's sentence when it gave one).
+    Failed(String),
+    /// Cancelled by the person at `at`.
+    Cancelled {
+        at: i64,
+    },
+}
+
+/// A file the person is sharing, from choosing it until its row goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// Unique within this page's life.
+    pub id: u64,
+    pub room: String,
+    pub name: String,
+    /// The file's size in bytes.
+    pub size: u64,
+    /// How much of the file is sent, in bytes (at most `size`).
+    pub sent: u64,
+    pub status: UploadStatus,
+}
+
+impl Upload {
+    /// How far along it is, 0 to 100 (rounded down: 100 means all sent).
+    pub fn percent(&self) -> u8 {
+        match self.status {
+            UploadStatus::Done { .. } => 100,
+            _ if self.size == 0 => 0,
+            // Floats, not u128, whose division routine costs bundle size;
+            // exact enough for a bar.
+            _ => (self.sent.min(self.size) as f64 * 100.0 / self.size as f64) as u8,
+        }
+    }
+
+    /// When its row goes by itself, if it does.
+    fn expires_at(&self) -> Option<i64> {
+        match self.status {
+            UploadStatus::Done { at } | UploadStatus::Cancelled { at } => {
+                Some(at + UPLOAD_SHOWN_MS)
+            }
+            UploadStatus::Uploading | UploadStatus::Failed(_) => None,
+        }
+    }
+}
+
 /// Where a message the person sent stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -352,6 +410,9 @@ pub struct ChatState {
     pub hidden: bool,
     /// The rooms that exist, as the server last listed them (for joining).
     pub directory: Option<Vec<RoomInfo>>,
+    /// Files the person is sharing (or just shared, or could not), oldest
+    /// first.
+    pub uploads: Vec<Upload>,
     next_line_id: u64,
 }
 
@@ -371,6 +432,7 @@ impl Default for ChatState {
             pending: Vec::new(),
             hidden: false,
             directory: None,
+            uploads: Vec::new(),
             next_line_id: 0,
         }
     }
@@ -423,6 +485,26 @@ pub enum Action {
     ExpireTyping(i64),
     /// The tab became visible (`true`) or hidden.
     PageVisible(bool),
+    /// The person began sharing a file in `room`; `id` is this page's.
+    UploadStarted {
+        id: u64,
+        room: String,
+        name: String,
+        size: u64,
+    },
+    /// `loaded` of `total` bytes of an upload's request are sent (the
+    /// request is the file plus its multipart framing).
+    UploadProgress { id: u64, loaded: u64, total: u64 },
+    /// The server stored the file, at `at` (ms since the epoch).
+    UploadDone { id: u64, at: i64 },
+    /// The file was not stored, for this reason.
+    UploadFailed { id: u64, reason: String },
+    /// The person cancelled the upload, at `at`.
+    UploadCancelled { id: u64, at: i64 },
+    /// The person closed an upload's row.
+    UploadDismissed(u64),
+    /// Take away the rows of uploads that ended long enough before `now`.
+    ExpireUploads(i64),
     /// Something to tell the person in the active room, such as a mistyped
     /// command.
     Notice(String),
@@ -489,6 +571,17 @@ impl ChatState {
             }
             conn => conn,
         }
+    }
+
+    /// The uploads into `room`, oldest first.
+    pub fn uploads_in<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a Upload> {
+        self.uploads.iter().filter(move |u| u.room == room)
+    }
+
+    /// When the next finished upload's row runs out: the moment to dispatch
+    /// [`Action::ExpireUploads`].
+    pub fn next_upload_expiry(&self) -> Option<i64> {
+        self.uploads.iter().filter_map(Upload::expires_at).min()
     }
 
     /// Unread messages in all rooms: the page title shows this while the
@@ -613,6 +706,49 @@ impl ChatState {
                     }
                 }
             }
+            Action::UploadStarted {
+                id,
+                room,
+                name,
+                size,
+            } => self.uploads.push(Upload {
+                id,
+                room,
+                name,
+                size,
+                sent: 0,
+                status: UploadStatus::Uploading,
+            }),
+            Action::UploadProgress { id, loaded, total } => {
+                if let Some(u) = self.uploading_mut(id)
+                    && total > 0
+                {
+                    // The framing makes the request a little larger than
+                    // the file: scale, so that the bar tracks the file.
+                    let sent = loaded.min(total) as f64 / total as f64 * u.size as f64;
+                    u.sent = u.sent.max(sent as u64);
+                }
+            }
+            Action::UploadDone { id, at } => {
+                if let Some(u) = self.uploading_mut(id) {
+                    u.sent = u.size;
+                    u.status = UploadStatus::Done { at };
+                }
+            }
+            Action::UploadFailed { id, reason } => {
+                if let Some(u) = self.uploading_mut(id) {
+                    u.status = UploadStatus::Failed(reason);
+                }
+            }
+            Action::UploadCancelled { id, at } => {
+                if let Some(u) = self.uploading_mut(id) {
+                    u.status = UploadStatus::Cancelled { at };
+                }
+            }
+            Action::UploadDismissed(id) => self.uploads.retain(|u| u.id != id),
+            Action::ExpireUploads(now) => self
+                .uploads
+                .retain(|u| u.expires_at().is_none_or(|until| until > now)),
             Action::Notice(text) => {
                 let room = self.active_room.clone();
                 self.notice(&room, text, Tone::Error);
@@ -622,6 +758,13 @@ impl ChatState {
                 self.notice(&room, text, Tone::Info);
             }
         }
+    }
+
+    /// An upload still under way: one that ended stays as it ended.
+    fn uploading_mut(&mut self, id: u64) -> Option<&mut Upload> {
+        self.uploads
+            .iter_mut()
+            .find(|u| u.id == id && u.status == UploadStatus::Uploading)
     }
 
     fn pending_mut(&mut self, id: &str) -> Option<&mut Pending> {
@@ -1834,5 +1977,124 @@ mod tests {
             rooms: rooms.clone(),
         }));
         assert_eq!(state.directory, Some(rooms));
+    }
+
+    fn started(id: u64, name: &str, size: u64) -> Action {
+        Action::UploadStarted {
+            id,
+            room: DEFAULT_ROOM.into(),
+            name: name.into(),
+            size,
+        }
+    }
+
+    fn upload(state: &ChatState, id: u64) -> &Upload {
+        state.uploads.iter().find(|u| u.id == id).unwrap()
+    }
+
+    #[test]
+    fn an_upload_tracks_the_file_to_100_percent_and_its_row_then_goes() {
+        let mut state = in_lobby();
+        state.apply(started(1, "cat.png", 1_000));
+        assert_eq!(upload(&state, 1).status, UploadStatus::Uploading);
+        assert_eq!(upload(&state, 1).percent(), 0);
+        // The request is the file plus 200 bytes of multipart framing: the
+        // bar follows the file.
+        state.apply(Action::UploadProgress {
+            id: 1,
+            loaded: 600,
+            total: 1_200,
+        });
+        assert_eq!(upload(&state, 1).sent, 500);
+        assert_eq!(upload(&state, 1).percent(), 50);
+        // Progress never goes backwards.
+        state.apply(Action::UploadProgress {
+            id: 1,
+            loaded: 100,
+            total: 1_200,
+        });
+        assert_eq!(upload(&state, 1).percent(), 50);
+        state.apply(Action::UploadProgress {
+            id: 1,
+            loaded: 1_200,
+            total: 1_200,
+        });
+        assert_eq!(upload(&state, 1).percent(), 100);
+        assert_eq!(upload(&state, 1).status, UploadStatus::Uploading);
+        assert_eq!(state.next_upload_expiry(), None);
+
+        state.apply(Action::UploadDone { id: 1, at: 10_000 });
+        assert_eq!(upload(&state, 1).status, UploadStatus::Done { at: 10_000 });
+        assert_eq!(upload(&state, 1).sent, 1_000);
+        assert_eq!(state.uploads_in(DEFAULT_ROOM).count(), 1);
+        assert_eq!(state.uploads_in("rust").count(), 0);
+        assert_eq!(state.next_upload_expiry(), Some(10_000 + UPLOAD_SHOWN_MS));
+        state.apply(Action::ExpireUploads(10_000 + UPLOAD_SHOWN_MS - 1));
+        assert_eq!(state.uploads.len(), 1);
+        state.apply(Action::ExpireUploads(10_000 + UPLOAD_SHOWN_MS));
+        assert!(state.uploads.is_empty());
+
+        // An empty file is done when it is done.
+        state.apply(started(2, "empty.txt", 0));
+        assert_eq!(upload(&state, 2).percent(), 0);
+        state.apply(Action::UploadDone { id: 2, at: 1 });
+        assert_eq!(upload(&state, 2).percent(), 100);
+    }
+
+    #[test]
+    fn a_failed_upload_keeps_the_servers_reason_until_dismissed() {
+        let mut state = in_lobby();
+        state.apply(started(1, "huge.iso", 30 << 20));
+        state.apply(Action::UploadProgress {
+            id: 1,
+            loaded: 1 << 20,
+            total: 30 << 20,
+        });
+        let reason = "The file is larger than the server's limit of 25 MiB.";
+        state.apply(Action::UploadFailed {
+            id: 1,
+            reason: reason.into(),
+        });
+        assert_eq!(
+            upload(&state, 1).status,
+            UploadStatus::Failed(reason.into())
+        );
+        // It stays for the person to read: no expiry, and nothing later
+        // (a late progress event, a cancel) changes it.
+        state.apply(Action::ExpireUploads(i64::MAX));
+        state.apply(Action::UploadCancelled { id: 1, at: 5 });
+        state.apply(Action::UploadDone { id: 1, at: 5 });
+        assert_eq!(
+            upload(&state, 1).status,
+            UploadStatus::Failed(reason.into())
+        );
+        assert_eq!(upload(&state, 1).percent(), 3);
+        state.apply(Action::UploadDismissed(1));
+        assert!(state.uploads.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_upload_says_so_briefly_and_others_go_on() {
+        let mut state = in_lobby();
+        state.apply(started(1, "a.pdf", 100));
+        state.apply(started(2, "b.pdf", 100));
+        state.apply(Action::UploadCancelled { id: 1, at: 50 });
+        assert_eq!(upload(&state, 1).status, UploadStatus::Cancelled { at: 50 });
+        assert_eq!(upload(&state, 2).status, UploadStatus::Uploading);
+        // The abort that follows a cancel is not a failure.
+        state.apply(Action::UploadFailed {
+            id: 1,
+            reason: "aborted".into(),
+        });
+        assert_eq!(upload(&state, 1).status, UploadStatus::Cancelled { at: 50 });
+        state.apply(Action::ExpireUploads(50 + UPLOAD_SHOWN_MS));
+        let left: Vec<u64> = state.uploads.iter().map(|u| u.id).collect();
+        assert_eq!(left, [2]);
+        // A lost connection does not touch uploads: they travel over HTTP.
+        state.apply(Action::Disconnected {
+            attempt: 1,
+            retry_at: Some(1),
+        });
+        assert_eq!(upload(&state, 2).status, UploadStatus::Uploading);
     }
 }

@@ -3,10 +3,13 @@
 use std::rc::Rc;
 
 use shared::limits::MAX_TEXT_BYTES;
-use web_sys::HtmlTextAreaElement;
+use wasm_bindgen::JsCast;
+use web_sys::{ClipboardEvent, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use super::attach_button::AttachButton;
 use crate::input::{self, History};
+use crate::upload::{Chosen, files_in};
 
 /// Below this many bytes left, the composer shows how many remain.
 pub const SHOW_LEFT_BELOW: isize = 256;
@@ -35,6 +38,9 @@ pub struct ComposerProps {
     /// (not a command). Throttling is the receiver's business.
     #[prop_or_default]
     pub ontyping: Callback<()>,
+    /// Files to share: chosen with the attach button or pasted.
+    #[prop_or_default]
+    pub onfiles: Callback<Vec<Chosen>>,
 }
 
 /// A text area: Enter sends, Shift+Enter starts a new line, Up in an empty
@@ -148,6 +154,33 @@ pub fn Composer(props: &ComposerProps) -> Html {
             }
         })
     };
+    // An image pasted (a screenshot, an image copied in a browser) is shared.
+    // Not when the clipboard also holds text: spreadsheet cells come with a
+    // picture of themselves, and the person meant the text.
+    let onpaste = {
+        let onfiles = props.onfiles.clone();
+        let enabled = props.enabled;
+        Callback::from(move |e: Event| {
+            let Some(dt) = e
+                .dyn_ref::<ClipboardEvent>()
+                .and_then(|c| c.clipboard_data())
+            else {
+                return;
+            };
+            if !enabled || dt.types().includes(&"text/plain".into(), 0) {
+                return;
+            }
+            let now = js_sys::Date::now() as i64;
+            let files: Vec<Chosen> = files_in(dt.files())
+                .into_iter()
+                .map(|file| Chosen::pasted(file, now))
+                .collect();
+            if !files.is_empty() {
+                e.prevent_default();
+                onfiles.emit(files);
+            }
+        })
+    };
     let onsubmit = {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -200,6 +233,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     html! {
         <form class="composer" {onsubmit}>
             <div class={classes!("composer__row", over.then_some("composer__row--over"))}>
+                <AttachButton onfiles={props.onfiles.clone()} disabled={!props.enabled} />
                 <textarea
                     ref={area}
                     class="composer__input"
@@ -211,6 +245,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
                     {placeholder}
                     {oninput}
                     {onkeydown}
+                    {onpaste}
                 />
                 <button
                     type="submit"

@@ -220,7 +220,10 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         .filter(|line| line.id > *announced_after)
         .and_then(Line::chat)
         .filter(|msg| Some(msg.nick.as_str()) != props.me.as_deref())
-        .map(|msg| format!("{}: {}", msg.nick, msg.text));
+        .map(|msg| match msg.attachment {
+            Some(_) => format!("{} shared {}", msg.nick, msg.text),
+            None => format!("{}: {}", msg.nick, msg.text),
+        });
 
     html! {
         <div class="messages">

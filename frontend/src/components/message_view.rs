@@ -5,6 +5,7 @@ use std::rc::Rc;
 use shared::{ChatMessage, MessageKind};
 use yew::prelude::*;
 
+use super::attachment_view::AttachmentView;
 use crate::clock::{hh_mm, iso_utc, local_offset_minutes};
 use crate::linkify::{Segment, segments};
 use crate::state::Delivery;
@@ -94,7 +95,10 @@ pub fn MessageView(props: &MessageViewProps) -> Html {
             }) }
         </span>
     };
-    let body = if action {
+    let body = if let Some(file) = &msg.attachment {
+        // The text is the file's name, which the attachment shows.
+        html! { <div class="msg__body"><AttachmentView attachment={file.clone()} /></div> }
+    } else if action {
         html! {
             <div class="msg__body">
                 <span class="msg__star" aria-hidden="true">{ "* " }</span>

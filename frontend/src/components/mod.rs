@@ -2,22 +2,30 @@
 //! the person did through `on*` callbacks; none of them knows about the socket
 //! (that is `hooks::use_chat`'s job), so each can be mounted alone in a test.
 
+mod attach_button;
+mod attachment_view;
 mod composer;
 mod connection_status;
 mod day_separator;
+mod drop_zone;
 mod message_list;
 mod message_view;
 mod nick_prompt;
 mod online_list;
 mod room_list;
 mod typing_line;
+mod upload_list;
 
+pub use attach_button::{AttachButton, AttachButtonProps};
+pub use attachment_view::{AttachmentView, AttachmentViewProps, badge, is_plain_id};
 pub use composer::{Composer, ComposerProps};
 pub use connection_status::{ConnectionStatus, ConnectionStatusProps};
 pub use day_separator::{DaySeparator, DaySeparatorProps};
+pub use drop_zone::{DropZone, DropZoneProps};
 pub use message_list::{MessageList, MessageListProps, PAGE, WINDOW};
 pub use message_view::{MessageView, MessageViewProps};
 pub use nick_prompt::{NickPrompt, NickPromptProps};
 pub use online_list::{OnlineList, OnlineListProps};
 pub use room_list::{RoomList, RoomListProps, RoomTab};
 pub use typing_line::{TypingLine, TypingLineProps};
+pub use upload_list::{UploadList, UploadListProps};

@@ -1,5 +1,8 @@
-//! Custom hooks. `use_chat` is the client's connection to the server.
+//! Custom hooks. `use_chat` is the client's connection to the server;
+//! `use_uploads` runs the files the person shares.
 
 mod use_chat;
+mod use_uploads;
 
 pub use use_chat::{UseChatHandle, use_chat, ws_url};
+pub use use_uploads::{UseUploadsHandle, use_uploads};

@@ -1,0 +1,99 @@
+//! The files the person is sharing in this room: a row each with a progress
+//! bar and its percentage, a cancel button while it runs, and what became of
+//! it (the server's reason when it was refused).
+
+use yew::prelude::*;
+
+use crate::filesize::human_size;
+use crate::state::{Upload, UploadStatus};
+
+#[derive(Properties, PartialEq)]
+pub struct UploadListProps {
+    pub uploads: Vec<Upload>,
+    /// Stop an upload under way (by its id).
+    #[prop_or_default]
+    pub oncancel: Callback<u64>,
+    /// Close the row of one that ended (by its id).
+    #[prop_or_default]
+    pub ondismiss: Callback<u64>,
+}
+
+#[component]
+pub fn UploadList(props: &UploadListProps) -> Html {
+    if props.uploads.is_empty() {
+        return html! {};
+    }
+    html! {
+        <ul class="uploads" data-testid="uploads" aria-label="Uploads">
+            { for props.uploads.iter().map(|u| row(u, &props.oncancel, &props.ondismiss)) }
+        </ul>
+    }
+}
+
+fn row(upload: &Upload, oncancel: &Callback<u64>, ondismiss: &Callback<u64>) -> Html {
+    let id = upload.id;
+    let percent = upload.percent();
+    let (status, state) = match &upload.status {
+        UploadStatus::Uploading if percent == 100 => ("finishing…".to_owned(), "uploading"),
+        UploadStatus::Uploading => (String::new(), "uploading"),
+        UploadStatus::Done { .. } => ("shared".to_owned(), "done"),
+        UploadStatus::Failed(why) => (why.clone(), "failed"),
+        UploadStatus::Cancelled { .. } => ("cancelled".to_owned(), "cancelled"),
+    };
+    let failed = matches!(upload.status, UploadStatus::Failed(_));
+    let action = if upload.status == UploadStatus::Uploading {
+        let onclick = oncancel.reform(move |_: MouseEvent| id);
+        html! {
+            <button
+                type="button"
+                class="link-button upload__action"
+                data-testid="upload-cancel"
+                aria-label={format!("Cancel uploading {}", upload.name)}
+                {onclick}
+            >
+                { "Cancel" }
+            </button>
+        }
+    } else {
+        let onclick = ondismiss.reform(move |_: MouseEvent| id);
+        html! {
+            <button
+                type="button"
+                class="link-button upload__action"
+                data-testid="upload-dismiss"
+                aria-label={format!("Close {}", upload.name)}
+                {onclick}
+            >
+                { "Close" }
+            </button>
+        }
+    };
+    html! {
+        <li
+            key={id}
+            class={classes!("upload", format!("upload--{state}"))}
+            data-testid="upload"
+            data-status={state}
+        >
+            <span class="upload__name">{ upload.name.clone() }</span>
+            <span class="upload__size">{ human_size(upload.size) }</span>
+            if failed {
+                <span class="upload__reason" role="alert" data-testid="upload-reason">
+                    { status }
+                </span>
+            } else {
+                <progress
+                    class="upload__bar"
+                    max="100"
+                    value={percent.to_string()}
+                    aria-label={format!("Uploading {}", upload.name)}
+                />
+                <span class="upload__percent" data-testid="upload-percent">
+                    { format!("{percent}%") }
+                </span>
+                <span class="upload__status">{ status }</span>
+            }
+            { action }
+        </li>
+    }
+}
