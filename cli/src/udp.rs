@@ -50,6 +50,10 @@ pub async fn connect_to(addr: SocketAddr) -> anyhow::Result<Link> {
     let socket = UdpSocket::bind(local)
         .await
         .context("cannot open a UDP socket")?;
+    // Room for a burst from the server (a busy room's history, a flood of
+    // arrivals) beyond the system's small default; a datagram the buffer
+    // cannot hold is lost and must be sent again. Best effort.
+    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(1024 * 1024);
     socket
         .connect(addr)
         .await
@@ -136,7 +140,6 @@ async fn pump(socket: UdpSocket, mut endpoint: Endpoint, mut ends: TaskEnds) {
     let mut buf = vec![0; MAX_DATAGRAM + 1];
     let mut out = Vec::with_capacity(MAX_DATAGRAM);
     let mut pending: VecDeque<String> = VecDeque::new();
-    let session = endpoint.session();
     let mut closing: Option<tokio::time::Instant> = None;
     let mut close_called = false;
     let why = loop {
@@ -171,12 +174,9 @@ async fn pump(socket: UdpSocket, mut endpoint: Endpoint, mut ends: TaskEnds) {
         tokio::select! {
             received = socket.recv(&mut buf) => match received {
                 Ok(len) if len <= MAX_DATAGRAM => {
-                    if let Ok(Packet::Unknown(id)) = Packet::decode(&buf[..len])
-                        && id == session
-                    {
+                    if take_in(&socket, &mut buf, len, &mut endpoint) {
                         break "the server no longer knows this session (it restarted?)".to_owned();
                     }
-                    endpoint.handle_datagram(Instant::now(), &buf[..len]);
                 }
                 // Oversized, or an ICMP error for an earlier datagram: the
                 // retransmission timers decide whether the server is gone.
@@ -211,6 +211,28 @@ async fn pump(socket: UdpSocket, mut endpoint: Endpoint, mut ends: TaskEnds) {
         ends.incoming.send(Incoming::Closed(why)),
     )
     .await;
+}
+
+/// Hands the state machine the datagram in `buf` and every other one
+/// already waiting, before anything is sent back: one acknowledgement then
+/// covers a burst. True when the server says it has no such session.
+fn take_in(socket: &UdpSocket, buf: &mut [u8], first: usize, endpoint: &mut Endpoint) -> bool {
+    let now = Instant::now();
+    let mut len = first;
+    loop {
+        if len <= MAX_DATAGRAM {
+            if let Ok(Packet::Unknown(id)) = Packet::decode(&buf[..len])
+                && id == endpoint.session()
+            {
+                return true;
+            }
+            endpoint.handle_datagram(now, &buf[..len]);
+        }
+        match socket.try_recv(buf) {
+            Ok(next) => len = next,
+            Err(_) => return false,
+        }
+    }
 }
 
 fn describe(closed: &Closed) -> String {

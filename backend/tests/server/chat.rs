@@ -275,7 +275,7 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
 
 /// Posts `total` 4 KB messages as `alice`, as a well-behaved client does (at
 /// most 32 awaiting their acks, reading everything she is sent).
-fn flood(alice: Client, total: usize) -> tokio::task::JoinHandle<()> {
+pub(crate) fn flood(alice: Client, total: usize) -> tokio::task::JoinHandle<()> {
     let text = "z".repeat(4000);
     tokio::spawn(async move {
         let (mut sink, mut stream) = alice.ws.split();
@@ -306,7 +306,7 @@ fn flood(alice: Client, total: usize) -> tokio::task::JoinHandle<()> {
     })
 }
 
-fn unthrottled(config: &mut backend::Config) {
+pub(crate) fn unthrottled(config: &mut backend::Config) {
     config.guard.messages_per_second = 1e6;
     config.guard.message_burst = 100_000;
 }

@@ -279,3 +279,30 @@ async fn shutdown_says_goodbye_to_terminals() {
     );
     stopping.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_terminal_catches_up_without_delaying_others() {
+    let server = TestServer::start_with(crate::chat::unthrottled).await;
+    let alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    // The sloth logs in and then stops reading: the kernel's buffers fill,
+    // then its queue in the server.
+    let mut sloth = Nc::login(&server, "sloth").await;
+
+    let total = 3000; // 12 MB of lines: far more than loopback buffers hold.
+    let sender = crate::chat::flood(alice, total);
+    let mut seen = 0;
+    while seen < total {
+        match bob.recv().await {
+            ServerMsg::Message(_) => seen += 1,
+            ServerMsg::UserLeft { nick, .. } => panic!("{nick} was disconnected"),
+            _ => {}
+        }
+    }
+    sender.await.unwrap();
+    bob.say("b1", "still there?").await;
+
+    // The sloth reads again: every line once, then what came after.
+    let backlog = sloth.expect("<bob> still there?").await;
+    assert_eq!(backlog.matches("<alice> ").count(), total);
+}

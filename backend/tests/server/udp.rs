@@ -390,3 +390,40 @@ async fn presence_follows_the_session() {
     web.recv_until(|m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "visitor"))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_datagram_reader_catches_up_without_delaying_others() {
+    let server = TestServer::start_with(crate::chat::unthrottled).await;
+    let alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    // The sloth stops reading: its client stops acknowledging once its
+    // queue is full, and the server's session stops sending.
+    let mut sloth = UdpUser::hello(server.udp_addr, "sloth").await;
+
+    let total = 3000; // 12 MB: far more than a session has in flight.
+    let sender = crate::chat::flood(alice, total);
+    let mut seen = 0;
+    while seen < total {
+        match bob.recv().await {
+            ServerMsg::Message(_) => seen += 1,
+            ServerMsg::UserLeft { nick, .. } => panic!("{nick} was disconnected"),
+            _ => {}
+        }
+    }
+    sender.await.unwrap();
+
+    // It reads again: everything, once, in order, live or from the store.
+    let mut got: Vec<u64> = Vec::new();
+    tokio::time::timeout(PATIENCE * 6, async {
+        while got.len() < total {
+            match sloth.recv().await {
+                ServerMsg::Message(m) => got.push(m.seq),
+                ServerMsg::History { messages, .. } => got.extend(messages.iter().map(|m| m.seq)),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the sloth did not catch up in time");
+    assert_eq!(got, (1..=total as u64).collect::<Vec<_>>());
+}

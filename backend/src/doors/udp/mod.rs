@@ -33,6 +33,13 @@ use crate::guard::{CapRefusal, Guards};
 use crate::hub::Hub;
 use crate::store::Store;
 
+/// The socket buffers the door asks for. One socket serves every session,
+/// and a burst (a room of hundreds acknowledging one message at once) would
+/// overflow the system's default (about 200 KiB, some 300 datagrams) and be
+/// dropped before the receive loop sees it. The system caps the request at
+/// its maximum (`net.core.rmem_max`).
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+
 /// Datagrams waiting for a busy session task. Beyond this they are dropped,
 /// as a full network queue would drop them: the sender retransmits.
 const SESSION_QUEUE: usize = 128;
@@ -62,6 +69,13 @@ impl Door {
         }
         let cookies = Arc::new(Cookies::new(key));
         for socket in sockets {
+            let options = socket2::SockRef::from(&socket);
+            if let Err(error) = options
+                .set_recv_buffer_size(SOCKET_BUFFER)
+                .and_then(|()| options.set_send_buffer_size(SOCKET_BUFFER))
+            {
+                tracing::warn!(door = "udp", %error, "cannot enlarge the socket buffers");
+            }
             let demux = Demux {
                 socket: Arc::new(socket),
                 cookies: Arc::clone(&cookies),
