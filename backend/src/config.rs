@@ -133,6 +133,10 @@ pub struct Heartbeat {
     /// How long a reader may stay behind the live messages, catching up from
     /// the store, before it is closed as slow (it then resumes on reconnect).
     pub max_lag: Duration,
+    /// How long a datagram session may send nothing before it sends a
+    /// heartbeat (with a quarter of it as jitter); a session that hears
+    /// nothing from its client for three of them has expired.
+    pub datagram_every: Duration,
 }
 
 impl Default for Heartbeat {
@@ -145,6 +149,9 @@ impl Default for Heartbeat {
             write_deadline: Duration::from_secs(10),
             close_grace: Duration::from_secs(2),
             max_lag: Duration::from_secs(60),
+            // 15–25 s: NAT mappings last at least 2 minutes (RFC 4787), and
+            // three missed heartbeats are a minute of silence.
+            datagram_every: Duration::from_secs(20),
         }
     }
 }

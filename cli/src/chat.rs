@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use shared::limits::MAX_TEXT_BYTES;
 use shared::line::{self, Input};
 use shared::{ClientMsg, MessageKind, ServerMsg};
 
@@ -84,6 +85,14 @@ impl Chat {
 
     /// What a line typed by the person asks for.
     pub fn input(&mut self, typed: &str) -> Vec<Step> {
+        if typed.len() > MAX_TEXT_BYTES {
+            // Said here rather than by the server: a line far over the limit
+            // would not even fit in one message.
+            return vec![Step::Show(line::error_line(&format!(
+                "not sent: the line is {} bytes, the most is {MAX_TEXT_BYTES}",
+                typed.len()
+            )))];
+        }
         let in_room = |chat: &Self| chat.current.clone();
         match line::parse(typed) {
             Input::Blank => Vec::new(),
@@ -416,6 +425,25 @@ mod tests {
         assert!(
             matches!(&chat.input("/frobnicate")[0], Step::Show(s) if s.contains("unknown command"))
         );
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_refused_here() {
+        let mut chat = Chat::new("ada", None, "run1", "http://hub:8080");
+        welcomed(&mut chat);
+        let long = "x".repeat(MAX_TEXT_BYTES + 1);
+        assert_eq!(
+            chat.input(&long),
+            vec![Step::Show(format!(
+                "! not sent: the line is {} bytes, the most is {MAX_TEXT_BYTES}",
+                MAX_TEXT_BYTES + 1
+            ))]
+        );
+        assert_eq!(chat.unacked(), 0);
+        assert!(matches!(
+            &chat.input(&"y".repeat(MAX_TEXT_BYTES))[0],
+            Step::Send(_)
+        ));
     }
 
     #[test]

@@ -297,6 +297,16 @@ pub const KEYS: &[Key] = &[
         },
         help: "The most bytes all stored files may take together; uploads beyond it are refused",
     },
+    Key {
+        path: "datagram.heartbeat_secs",
+        env: "HUBBUB_DATAGRAM_HEARTBEAT_SECS",
+        flag: "datagram-heartbeat-secs",
+        slot: Slot::Secs {
+            field: |c| &mut c.heartbeat.datagram_every,
+            min: 1,
+        },
+        help: "Seconds a datagram session may be quiet before it sends a heartbeat; three missed ones end it",
+    },
 ];
 
 /// The key at a dotted path.
@@ -757,6 +767,7 @@ mod tests {
                     write_deadline,
                     close_grace,
                     max_lag,
+                    datagram_every,
                 },
             shutdown_grace,
             guard:
@@ -788,6 +799,7 @@ mod tests {
         assert_ne!(write_deadline, &d.heartbeat.write_deadline);
         assert_ne!(close_grace, &d.heartbeat.close_grace);
         assert_ne!(max_lag, &d.heartbeat.max_lag);
+        assert_ne!(datagram_every, &d.heartbeat.datagram_every);
         assert_ne!(shutdown_grace, &d.shutdown_grace);
         assert_ne!(allowed_origins, &d.guard.allowed_origins);
         assert_ne!(messages_per_second, &d.guard.messages_per_second);

@@ -427,3 +427,57 @@ async fn a_stalled_datagram_reader_catches_up_without_delaying_others() {
     .expect("the sloth did not catch up in time");
     assert_eq!(got, (1..=total as u64).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_client_that_falls_silent_expires_and_leaves_the_room() {
+    let server = TestServer::start_with(|config| {
+        config.heartbeat.datagram_every = Duration::from_millis(200);
+    })
+    .await;
+    let mut web = Client::joined(&server, "watcher").await;
+
+    // A client opens a session and says hello, then vanishes without a
+    // goodbye: it never acknowledges anything again.
+    let mut probe = Probe::new(server.udp_addr).await;
+    let cookie = probe.cookie().await;
+    probe
+        .send_packet(Packet::Connect {
+            version: VERSION,
+            cookie: &cookie,
+        })
+        .await;
+    let Ok(Packet::Accept(session)) = Packet::decode(&probe.recv().await) else {
+        panic!("the cookie should open a session");
+    };
+    let hello = ClientMsg::Hello {
+        nick: "ghost".into(),
+        resume: Default::default(),
+    }
+    .to_json();
+    probe
+        .send_packet(Packet::Session {
+            session,
+            header: Header {
+                seq: 1,
+                ack: 0,
+                sack: 0,
+            },
+            body: Body::Data {
+                last: true,
+                chunk: hello.as_bytes(),
+            },
+        })
+        .await;
+    web.recv_until(|m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "ghost"))
+        .await;
+    // Three heartbeats (0.6 s) of silence later the session has expired.
+    let left = std::time::Instant::now();
+    web.recv_until(|m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "ghost"))
+        .await;
+    assert!(
+        left.elapsed() >= Duration::from_millis(300),
+        "left too soon: {:?}",
+        left.elapsed()
+    );
+    assert_eq!(clients(&server).await, 1, "only the watcher is left");
+}

@@ -66,8 +66,10 @@ enum End {
 }
 
 /// The state machine's settings on the server.
-fn endpoint_config() -> Config {
+fn endpoint_config(heartbeat: &Heartbeat) -> Config {
     Config {
+        heartbeat: heartbeat.datagram_every,
+        heartbeat_jitter: heartbeat.datagram_every / 4,
         max_message: MAX_FRAME_BYTES,
         max_sent_message: MAX_SENT_MESSAGE,
         max_queued_bytes: SEND_HIGH_WATER + MAX_SENT_MESSAGE,
@@ -98,7 +100,7 @@ pub(super) async fn serve(setup: Setup) {
     tracing::info!(door = "udp", %peer, %client, "session opened");
 
     let mut link = Link {
-        endpoint: Endpoint::new(id, endpoint_config(), Instant::now(), seed),
+        endpoint: Endpoint::new(id, endpoint_config(&heartbeat), Instant::now(), seed),
         retransmissions: metrics::counter!(crate::metrics::UDP_RETRANSMISSIONS),
         counted: 0,
         socket,
