@@ -1,5 +1,7 @@
 //! Splits a terminal's byte stream into lines, with a bounded buffer.
 //!
+//! Telnet's commands are removed first ([`super::telnet`]).
+//!
 //! A line ends at LF (a CR before it is dropped, so CR LF works too). A line
 //! longer than the limit is reported once as [`Line::TooLong`] and the rest of
 //! it is discarded up to the next LF: the buffer never holds more than the
@@ -10,6 +12,8 @@
 //! error ends a `FramedRead` stream, where both mistakes must be one error
 //! line and the connection must go on.
 
+use super::telnet::TelnetFilter;
+
 /// One line from a terminal.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Line {
@@ -19,6 +23,9 @@ pub(super) enum Line {
 }
 
 pub(super) struct LineReader {
+    telnet: TelnetFilter,
+    /// What one read holds once telnet's commands are removed.
+    text: Vec<u8>,
     buf: Vec<u8>,
     /// The current line was too long: skip to its end.
     discarding: bool,
@@ -29,6 +36,8 @@ impl LineReader {
     /// A reader of lines of at most `max` bytes (line ending not counted).
     pub(super) fn new(max: usize) -> Self {
         Self {
+            telnet: TelnetFilter::default(),
+            text: Vec::new(),
             buf: Vec::new(),
             discarding: false,
             max,
@@ -36,7 +45,15 @@ impl LineReader {
     }
 
     /// Takes bytes read from the socket; appends the lines they complete.
-    pub(super) fn feed(&mut self, mut data: &[u8], out: &mut Vec<Line>) {
+    pub(super) fn feed(&mut self, data: &[u8], out: &mut Vec<Line>) {
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        self.telnet.filter(data, &mut text);
+        self.split(&text, out);
+        self.text = text;
+    }
+
+    fn split(&mut self, mut data: &[u8], out: &mut Vec<Line>) {
         while !data.is_empty() {
             let Some(end) = data.iter().position(|&b| b == b'\n') else {
                 if !self.discarding {
@@ -123,8 +140,21 @@ mod tests {
     fn invalid_utf8_is_an_error_line() {
         let mut reader = LineReader::new(10);
         assert_eq!(
-            read(&mut reader, &[b"a\xff\xfeb\n", "é\n".as_bytes()]),
-            [Line::InvalidUtf8, text("é")]
+            read(&mut reader, &[b"a\xe9b\n", b"\xc3\n", "é\n".as_bytes()]),
+            [Line::InvalidUtf8, Line::InvalidUtf8, text("é")]
+        );
+    }
+
+    #[test]
+    fn telnet_commands_are_not_text() {
+        let mut reader = LineReader::new(10);
+        // What `telnet` may send: negotiation, then a line with Ctrl-C in it.
+        assert_eq!(
+            read(
+                &mut reader,
+                &[b"\xff\xfb\x18\xff\xfd\x03hel", b"lo\xff\xf4\r\n"]
+            ),
+            [text("hello")]
         );
     }
 }

@@ -5,6 +5,7 @@
 
 mod connection;
 mod lines;
+mod telnet;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
