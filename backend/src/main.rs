@@ -107,11 +107,7 @@ async fn serve(settings: Settings) -> ExitCode {
             Ok(addr) => tracing::info!(
                 door = "tcp",
                 "terminal door listening on {addr}; try nc {} {}",
-                if addr.ip().is_unspecified() || addr.ip().is_loopback() {
-                    "localhost".to_owned()
-                } else {
-                    addr.ip().to_string()
-                },
+                host_to_try(addr),
                 addr.port()
             ),
             Err(error) => tracing::warn!(%error, "cannot read a bound address"),
@@ -126,11 +122,7 @@ async fn serve(settings: Settings) -> ExitCode {
             Ok(addr) => tracing::info!(
                 door = "udp",
                 "datagram door listening on {addr}; try hubbub --udp {}:{}",
-                match addr.ip() {
-                    ip if ip.is_unspecified() || ip.is_loopback() => "localhost".to_owned(),
-                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                    ip => ip.to_string(),
-                },
+                host_to_try(addr),
                 addr.port()
             ),
             Err(error) => tracing::warn!(%error, "cannot read a bound address"),
@@ -191,5 +183,16 @@ fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
+    }
+}
+
+/// The host to suggest for reaching a bound address from this machine:
+/// `localhost` for every interface or loopback, else the address (an IPv6
+/// one in brackets, ready for a port).
+fn host_to_try(addr: std::net::SocketAddr) -> String {
+    match addr.ip() {
+        ip if ip.is_unspecified() || ip.is_loopback() => "localhost".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip @ std::net::IpAddr::V4(_) => ip.to_string(),
     }
 }

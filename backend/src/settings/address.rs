@@ -164,16 +164,7 @@ pub async fn bind_tcp(
     address: &str,
     source: &Source,
 ) -> Result<(Vec<TcpListener>, ListenAddress), DoorError> {
-    let fail = |problem: String| DoorError {
-        door,
-        address: address.to_owned(),
-        source: source.clone(),
-        problem,
-    };
-    let parsed = ListenAddress::parse(address).map_err(fail)?;
-    let addrs = parsed.resolve().await.map_err(fail)?;
-    let listeners = bind_all(addrs).await.map_err(fail)?;
-    Ok((listeners, parsed))
+    bind_door(door, address, source, bind_all).await
 }
 
 /// Binds every address, or none: the first failure is the error.
@@ -188,6 +179,23 @@ pub async fn bind_udp(
     address: &str,
     source: &Source,
 ) -> Result<(Vec<UdpSocket>, ListenAddress), DoorError> {
+    bind_door(door, address, source, |addrs| {
+        bind_each(addrs, UdpSocket::bind, UdpSocket::local_addr)
+    })
+    .await
+}
+
+/// Parses and resolves a door's address and binds what it resolves to,
+/// naming the door, the address and where it was set in any error.
+async fn bind_door<S, Fut>(
+    door: &'static str,
+    address: &str,
+    source: &Source,
+    bind: impl FnOnce(Vec<SocketAddr>) -> Fut,
+) -> Result<(Vec<S>, ListenAddress), DoorError>
+where
+    Fut: Future<Output = Result<Vec<S>, String>>,
+{
     let fail = |problem: String| DoorError {
         door,
         address: address.to_owned(),
@@ -196,10 +204,8 @@ pub async fn bind_udp(
     };
     let parsed = ListenAddress::parse(address).map_err(fail)?;
     let addrs = parsed.resolve().await.map_err(fail)?;
-    let sockets = bind_each(addrs, UdpSocket::bind, UdpSocket::local_addr)
-        .await
-        .map_err(fail)?;
-    Ok((sockets, parsed))
+    let bound = bind(addrs).await.map_err(fail)?;
+    Ok((bound, parsed))
 }
 
 /// Binds every address with `bind`, or none: the first failure is the error.

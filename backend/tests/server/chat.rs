@@ -306,6 +306,21 @@ pub(crate) fn flood(alice: Client, total: usize) -> tokio::task::JoinHandle<()> 
     })
 }
 
+/// Floods the lobby from `alice` while `bob` reads: he must see every
+/// message, and nobody may be disconnected meanwhile.
+pub(crate) async fn flood_while_watching(alice: Client, bob: &mut Client, total: usize) {
+    let sender = flood(alice, total);
+    let mut seen = 0;
+    while seen < total {
+        match bob.recv().await {
+            ServerMsg::Message(_) => seen += 1,
+            ServerMsg::UserLeft { nick, .. } => panic!("{nick} was disconnected"),
+            _ => {}
+        }
+    }
+    sender.await.unwrap();
+}
+
 pub(crate) fn unthrottled(config: &mut backend::Config) {
     config.guard.messages_per_second = 1e6;
     config.guard.message_burst = 100_000;

@@ -290,16 +290,7 @@ async fn a_stalled_terminal_catches_up_without_delaying_others() {
     let mut sloth = Nc::login(&server, "sloth").await;
 
     let total = 3000; // 12 MB of lines: far more than loopback buffers hold.
-    let sender = crate::chat::flood(alice, total);
-    let mut seen = 0;
-    while seen < total {
-        match bob.recv().await {
-            ServerMsg::Message(_) => seen += 1,
-            ServerMsg::UserLeft { nick, .. } => panic!("{nick} was disconnected"),
-            _ => {}
-        }
-    }
-    sender.await.unwrap();
+    crate::chat::flood_while_watching(alice, &mut bob, total).await;
     bob.say("b1", "still there?").await;
 
     // The sloth reads again: every line once, then what came after.

@@ -68,6 +68,22 @@ impl Probe {
     }
 }
 
+/// The first data datagram of a session, carrying one whole message.
+fn first_message(session: SessionId, message: &[u8]) -> Vec<u8> {
+    encode(Packet::Session {
+        session,
+        header: Header {
+            seq: 1,
+            ack: 0,
+            sack: 0,
+        },
+        body: Body::Data {
+            last: true,
+            chunk: message,
+        },
+    })
+}
+
 fn encode(packet: Packet<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     packet.encode(&mut out);
@@ -114,18 +130,7 @@ async fn before_a_client_proves_its_address_the_server_keeps_nothing_and_never_a
     // Datagrams for sessions that do not exist are told so, in fewer bytes.
     for n in 0..50u8 {
         let session: SessionId = [n; 16];
-        let datagram = encode(Packet::Session {
-            session,
-            header: Header {
-                seq: 1,
-                ack: 0,
-                sack: 0,
-            },
-            body: Body::Data {
-                last: true,
-                chunk: b"{\"type\":\"rooms\"}",
-            },
-        });
+        let datagram = first_message(session, b"{\"type\":\"rooms\"}");
         probe.send(&datagram).await;
         let reply = probe.recv().await;
         assert_eq!(Packet::decode(&reply), Ok(Packet::Unknown(session)));
@@ -401,16 +406,7 @@ async fn a_stalled_datagram_reader_catches_up_without_delaying_others() {
     let mut sloth = UdpUser::hello(server.udp_addr, "sloth").await;
 
     let total = 3000; // 12 MB: far more than a session has in flight.
-    let sender = crate::chat::flood(alice, total);
-    let mut seen = 0;
-    while seen < total {
-        match bob.recv().await {
-            ServerMsg::Message(_) => seen += 1,
-            ServerMsg::UserLeft { nick, .. } => panic!("{nick} was disconnected"),
-            _ => {}
-        }
-    }
-    sender.await.unwrap();
+    crate::chat::flood_while_watching(alice, &mut bob, total).await;
 
     // It reads again: everything, once, in order, live or from the store.
     let mut got: Vec<u64> = Vec::new();
@@ -454,20 +450,7 @@ async fn a_client_that_falls_silent_expires_and_leaves_the_room() {
         resume: Default::default(),
     }
     .to_json();
-    probe
-        .send_packet(Packet::Session {
-            session,
-            header: Header {
-                seq: 1,
-                ack: 0,
-                sack: 0,
-            },
-            body: Body::Data {
-                last: true,
-                chunk: hello.as_bytes(),
-            },
-        })
-        .await;
+    probe.send(&first_message(session, hello.as_bytes())).await;
     web.recv_until(|m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "ghost"))
         .await;
     // Three heartbeats (0.6 s) of silence later the session has expired.
