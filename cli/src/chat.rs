@@ -208,6 +208,11 @@ impl Chat {
                     members.remove(nick);
                 }
             }
+            ServerMsg::Members { room, members } => {
+                if let Some(known) = self.members.get_mut(room) {
+                    *known = members.iter().cloned().collect();
+                }
+            }
             ServerMsg::NickChanged { old, new, rooms } => {
                 for room in rooms {
                     if let Some(members) = self.members.get_mut(room) {
@@ -444,6 +449,24 @@ mod tests {
             &chat.input(&"y".repeat(MAX_TEXT_BYTES))[0],
             Step::Send(_)
         ));
+    }
+
+    #[test]
+    fn a_members_snapshot_corrects_the_online_list() {
+        let mut chat = Chat::new("ada", None, "run1", "http://hub:8080");
+        welcomed(&mut chat);
+        let shown = chat.event(&ServerMsg::Members {
+            room: "lobby".into(),
+            members: vec!["ada".into(), "carol".into()],
+        });
+        assert_eq!(
+            shown,
+            vec![Step::Show("-- [lobby] online (2): ada, carol".into())]
+        );
+        assert_eq!(
+            chat.input("/who"),
+            vec![Step::Show("-- [lobby] online (2): ada, carol".into())]
+        );
     }
 
     #[test]

@@ -884,6 +884,18 @@ impl ChatState {
                     }
                 }
             }
+            ServerMsg::Members { room, members } => {
+                // A snapshot after this client fell behind: what it missed
+                // is not news to announce, only a list to correct.
+                let me = self.me.clone();
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    for member in &members {
+                        r.learn_peer(member, me.as_deref());
+                    }
+                    r.typing.retain(|(n, _)| members.contains(n));
+                    r.members = members;
+                }
+            }
             ServerMsg::NickChanged { old, new, rooms } => self.nick_changed(&old, &new, &rooms),
             ServerMsg::Message(msg) => {
                 let mine = self.me.as_deref() == Some(msg.nick.as_str());
@@ -1196,6 +1208,24 @@ mod tests {
             state.nick_error.as_deref(),
             Some("a nickname cannot be empty")
         );
+    }
+
+    #[test]
+    fn a_members_snapshot_replaces_the_online_list_quietly() {
+        let mut state = in_lobby();
+        state.apply(Action::Server(ServerMsg::Members {
+            room: DEFAULT_ROOM.into(),
+            members: vec!["alice".into(), "carol".into()],
+        }));
+        assert_eq!(lobby(&state).members, ["alice", "carol"]);
+        // Missed arrivals and departures are not announced after the fact.
+        assert!(notices(&state).is_empty());
+        // A room the client is not in stays unknown.
+        state.apply(Action::Server(ServerMsg::Members {
+            room: "elsewhere".into(),
+            members: vec!["dave".into()],
+        }));
+        assert!(!state.rooms.contains_key("elsewhere"));
     }
 
     #[test]

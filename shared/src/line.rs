@@ -292,6 +292,7 @@ pub fn render(msg: &ServerMsg, base_url: &str) -> Option<String> {
             to.saturating_sub(*from) + 1
         )],
         ServerMsg::Rooms { rooms } => rooms_lines(rooms),
+        ServerMsg::Members { room, members } => vec![who_line(room, members)],
         ServerMsg::Left { room } => vec![format!("-- you left [{}]", strip_controls(room))],
         ServerMsg::UserJoined { room, nick } => vec![format!(
             "-- {} joined [{}]",

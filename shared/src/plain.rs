@@ -48,7 +48,9 @@ pub fn render(msg: &ServerMsg) -> Option<String> {
         ServerMsg::Welcome { nick, .. } => Some(format!(
             "* you are {nick} in {DEFAULT_ROOM}; type /nick NAME to change your name"
         )),
-        ServerMsg::Joined { room, members, .. } if in_default_room(room) => {
+        ServerMsg::Joined { room, members, .. } | ServerMsg::Members { room, members }
+            if in_default_room(room) =>
+        {
             Some(format!("* online: {}", members.join(", ")))
         }
         ServerMsg::History { room, messages, .. }

@@ -130,6 +130,10 @@ pub enum ServerMsg {
     UserJoined { room: String, nick: String },
     /// Someone else left a room the client is in (or disconnected).
     UserLeft { room: String, nick: String },
+    /// The online list of `room` as it is now. Sent to a client that fell
+    /// behind and caught up (its arrivals, departures and renames were not
+    /// sent to it meanwhile): replace the room's list with this one.
+    Members { room: String, members: Vec<String> },
     /// A user changed nickname. `rooms` lists every room that user is in;
     /// receivers update the online lists of the ones they share. The user
     /// who changed nickname receives it too, as confirmation.
@@ -505,6 +509,13 @@ mod golden {
                 nick: "carol".into(),
             },
             r#"{"type":"user_left","room":"lobby","nick":"carol"}"#,
+        );
+        server(
+            ServerMsg::Members {
+                room: "lobby".into(),
+                members: vec!["alice".into(), "carol".into()],
+            },
+            r#"{"type":"members","room":"lobby","members":["alice","carol"]}"#,
         );
         server(
             ServerMsg::NickChanged {

@@ -177,6 +177,14 @@ impl State {
         if level {
             client.outbox.set_live();
             client.behind_since = None;
+            // Arrivals, departures and renames were not queued for it while
+            // it was behind, and the store does not keep them: its online
+            // lists are put right instead.
+            let rooms: Vec<String> = client.rooms.iter().cloned().collect();
+            for room in rooms {
+                let members = self.members_of(&room);
+                self.tell(id, ServerMsg::Members { room, members });
+            }
             return true;
         }
         self.behind.push(id);
@@ -342,11 +350,7 @@ impl State {
             room.broadcast(&event, None, &mut self.gone, &mut self.behind);
             room.add(id, outbox);
         }
-        let mut members: Vec<String> = room
-            .member_ids()
-            .filter_map(|member| self.clients.get(&member)?.nick.clone())
-            .collect();
-        members.sort_by_key(|nick| nick.to_lowercase());
+        let members = self.members_of(&name);
         let head = self.heads.get(&name).copied().unwrap_or(0);
         self.tell(
             id,
@@ -760,6 +764,19 @@ impl State {
     }
 
     /// Sends an event to one client.
+    /// The nicknames in `room`, sorted as people read them.
+    fn members_of(&self, room: &str) -> Vec<String> {
+        let Some(room) = self.rooms.get(room) else {
+            return Vec::new();
+        };
+        let mut members: Vec<String> = room
+            .member_ids()
+            .filter_map(|member| self.clients.get(&member)?.nick.clone())
+            .collect();
+        members.sort_by_key(|nick| nick.to_lowercase());
+        members
+    }
+
     fn tell(&mut self, id: ClientId, msg: ServerMsg) {
         self.push(id, &Outgoing::new(msg));
     }

@@ -370,6 +370,33 @@ async fn a_reader_that_stalls_catches_up_from_history_without_delaying_others() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_caught_up_has_the_online_list_right() {
+    let server = TestServer::start_with(unthrottled).await;
+    let alice = Client::joined(&server, "alice").await;
+    let mut bob = Client::joined(&server, "bob").await;
+    let mut sloth = Client::joined(&server, "sloth").await;
+    flood_while_watching(alice, &mut bob, 3000).await;
+    // While the sloth is still behind, carol arrives, and bob and alice
+    // (whose flood has ended) go: the sloth is sent none of it, and the
+    // store does not keep it.
+    let _carol = Client::joined(&server, "carol").await;
+    drop(bob);
+
+    // Once it has caught up, the sloth's list is put right.
+    let members = loop {
+        match sloth.recv().await {
+            ServerMsg::Members { room, members } if room == "lobby" => break members,
+            ServerMsg::UserJoined { nick, .. } | ServerMsg::UserLeft { nick, .. } => {
+                panic!("{nick}'s arrival or departure reached a reader that was behind")
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(members, ["carol", "sloth"]);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_behind_for_too_long_is_closed_as_slow() {
     let server = TestServer::start_with(|config| {
         unthrottled(config);

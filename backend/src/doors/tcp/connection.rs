@@ -106,6 +106,11 @@ impl Term {
                     members.retain(|m| m != nick);
                 }
             }
+            ServerMsg::Members { room, members } => {
+                if let Some(known) = self.rooms.get_mut(room) {
+                    known.clone_from(members);
+                }
+            }
             ServerMsg::NickChanged { old, new, .. } => {
                 for members in self.rooms.values_mut() {
                     for member in members.iter_mut().filter(|m| *m == old) {
