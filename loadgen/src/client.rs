@@ -34,7 +34,9 @@ pub enum Wire {
 /// keeps the network out of the figures.
 pub fn ensure_loopback(addr: SocketAddr) -> anyhow::Result<()> {
     if !addr.ip().is_loopback() {
-        bail!("{addr} is not a loopback address; hubbub-load only measures servers on this machine");
+        bail!(
+            "{addr} is not a loopback address; hubbub-load only measures servers on this machine"
+        );
     }
     Ok(())
 }
@@ -50,9 +52,10 @@ pub async fn open(addr: SocketAddr, wire: Wire, read_buffer: usize) -> anyhow::R
     tcp.set_nodelay(true)?;
     let mut request = format!("ws://{addr}/ws").into_client_request()?;
     if wire == Wire::Typed {
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", HeaderValue::from_static(SUBPROTOCOL));
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
     }
     let config = WebSocketConfig::default().read_buffer_size(read_buffer);
     let (ws, response) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))

@@ -97,8 +97,10 @@ pub struct Report {
     /// Acks the senders got (`hubbub.v1` only) and refusals anyone got.
     pub acks: u64,
     pub refusals: u64,
+    /// Server CPU time from the first send to the last delivery (or the
+    /// end of the drain), over the deliveries.
     pub server_cpu_us_per_delivery: Option<f64>,
-    /// Busy share of one core, over the measured window.
+    /// Busy share of one core while the senders sent.
     pub server_cpu_percent: Option<f64>,
     pub generator_cpu_percent: f64,
     /// How late the generator sent its most delayed message.
@@ -172,9 +174,9 @@ pub async fn run(spec: &ServerSpec, plan: Plan, deadline: Instant) -> anyhow::Re
     if !(plan.rate > 0.0 && plan.seconds > 0.0) {
         bail!("--rate and --seconds must be positive");
     }
-    let churn_slots = plan
-        .churn
-        .map_or(0, |churn| (churn.rate * churn.hold_ms as f64 / 1000.0 * 4.0) as usize + 100);
+    let churn_slots = plan.churn.map_or(0, |churn| {
+        (churn.rate * churn.hold_ms as f64 / 1000.0 * 4.0) as usize + 100
+    });
     let connections = u32::try_from(layout.clients() + churn_slots + 100)?;
     let server = Server::start(spec, connections).await?;
     let result = measure(&server, plan, deadline).await;
@@ -196,7 +198,11 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
     if per_sender.saturating_mul(senders as u64) > 50_000_000 {
         bail!("more than 50 million messages: lower --rate or --seconds");
     }
-    let tally = Rc::new(Tally::new(senders, per_sender, u32::try_from(layout.per_room)?));
+    let tally = Rc::new(Tally::new(
+        senders,
+        per_sender,
+        u32::try_from(layout.per_room)?,
+    ));
 
     let mut readers = Vec::with_capacity(clients.len());
     let mut sinks = Vec::with_capacity(senders);
@@ -205,9 +211,17 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
         if member < layout.senders_per_room {
             let (sink, stream) = ws.split();
             sinks.push((layout.room(room), sink));
-            readers.push(tokio::task::spawn_local(read_split(stream, Rc::clone(&tally), wire)));
+            readers.push(tokio::task::spawn_local(read_split(
+                stream,
+                Rc::clone(&tally),
+                wire,
+            )));
         } else {
-            readers.push(tokio::task::spawn_local(read_whole(ws, Rc::clone(&tally), wire)));
+            readers.push(tokio::task::spawn_local(read_whole(
+                ws,
+                Rc::clone(&tally),
+                wire,
+            )));
         }
     }
     let slow = if plan.slow_reader {
@@ -246,8 +260,12 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
     let rss_start = server.proc().map(Proc::rss_kib).transpose()?;
     let start_us = now_us();
     let stop_sending_us = start_us
-        + u64::try_from(deadline.saturating_duration_since(Instant::now()).as_micros())?
-            .saturating_sub(DRAIN.as_micros() as u64 + 3_000_000);
+        + u64::try_from(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .as_micros(),
+        )?
+        .saturating_sub(DRAIN.as_micros() as u64 + 3_000_000);
     let mut sending = Vec::with_capacity(senders);
     for (sender, (room, sink)) in sinks.into_iter().enumerate() {
         let schedule = Schedule {
@@ -266,7 +284,9 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
             Rc::clone(&tally),
         )));
     }
-    let rss = server.proc().map(|proc| tokio::task::spawn_local(sample_rss(proc)));
+    let rss = server
+        .proc()
+        .map(|proc| tokio::task::spawn_local(sample_rss(proc)));
     let churn = plan
         .churn
         .map(|churn| tokio::task::spawn_local(run_churn(server.addr, churn, layout.room(0))));
@@ -274,12 +294,15 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
     for sender in sending {
         sender.await?;
     }
+    // Busy shares over the sending only: a run that lost messages waits out
+    // the drain, idle.
+    let server_busy = server_cpu.map(|meter| meter.read()).transpose()?;
+    let my_busy = my_cpu.read()?;
     let drain_until = (Instant::now() + DRAIN).min(deadline);
     while tally.delivered.get() < tally.expected() && Instant::now() < drain_until {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let server_cpu = server_cpu.map(|meter| meter.read()).transpose()?;
-    let (my_cpu, my_wall) = my_cpu.read()?;
     tally.stopping.set(true);
 
     let churn = match churn {
@@ -333,9 +356,8 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
         server_cpu_us_per_delivery: server_cpu
             .filter(|_| delivered > 0)
             .map(|(cpu, _)| cpu.as_secs_f64() * 1e6 / delivered_f),
-        server_cpu_percent: server_cpu
-            .map(|(cpu, wall)| cpu.as_secs_f64() / wall.as_secs_f64() * 100.0),
-        generator_cpu_percent: my_cpu.as_secs_f64() / my_wall.as_secs_f64() * 100.0,
+        server_cpu_percent: server_busy.map(|(cpu, wall)| percent(cpu, wall)),
+        generator_cpu_percent: percent(my_busy.0, my_busy.1),
         generator_max_send_lag_ms: tally.max_send_lag_us.get() as f64 / 1000.0,
         setup_seconds,
         server_rss_kib_start: rss_start,
@@ -344,6 +366,10 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
         churn,
         server: ServerEnd::default(),
     })
+}
+
+fn percent(cpu: Duration, wall: Duration) -> f64 {
+    cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9) * 100.0
 }
 
 /// Connects every client and puts it in its room, a few at a time.
@@ -377,9 +403,7 @@ async fn read_split(mut stream: SplitStream<Ws>, tally: Rc<Tally>, wire: Wire) {
 
 async fn read<S>(stream: &mut S, tally: &Tally, wire: Wire)
 where
-    S: futures_util::Stream<
-            Item = Result<Message, tokio_tungstenite::tungstenite::Error>,
-        > + Unpin,
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     loop {
         match stream.next().await {

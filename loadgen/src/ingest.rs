@@ -83,8 +83,13 @@ async fn measure(
     let clients = futures_util::stream::iter(0..senders)
         .map(|index| async move {
             let mut ws = client::open(addr, Wire::Typed, 16 * 1024).await?;
-            client::enter(&mut ws, Wire::Typed, &format!("w{index}"), &format!("ingest{index}"))
-                .await?;
+            client::enter(
+                &mut ws,
+                Wire::Typed,
+                &format!("w{index}"),
+                &format!("ingest{index}"),
+            )
+            .await?;
             Ok::<_, anyhow::Error>((index, ws))
         })
         .buffer_unordered(64)
@@ -96,7 +101,12 @@ async fn measure(
         latency: RefCell::new(Some(tally::histogram())),
         ..Counts::default()
     });
-    let seconds = seconds.min(deadline.saturating_duration_since(Instant::now()).as_secs_f64() - 5.0);
+    let seconds = seconds.min(
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+            - 5.0,
+    );
     if seconds <= 0.0 {
         bail!("no time left to measure within --max-seconds");
     }
@@ -145,7 +155,12 @@ async fn send_acked(mut ws: Ws, index: usize, until: Instant, counts: Rc<Counts>
     let mut seq = 0u64;
     while Instant::now() < until {
         let sent = now_us();
-        let frame = client::send_frame(Wire::Typed, &seq.to_string(), &room, payload::text(seq, sent));
+        let frame = client::send_frame(
+            Wire::Typed,
+            &seq.to_string(),
+            &room,
+            payload::text(seq, sent),
+        );
         if ws.send(frame).await.is_err() {
             counts.disconnects.set(counts.disconnects.get() + 1);
             return;

@@ -196,7 +196,10 @@ fn main() -> ExitCode {
     if let Some(pinning) = pinning
         && let Err(error) = pin::pin_current_thread(pinning.generator)
     {
-        eprintln!("warning: cannot pin the generator to CPU {}: {error:#}", pinning.generator);
+        eprintln!(
+            "warning: cannot pin the generator to CPU {}: {error:#}",
+            pinning.generator
+        );
     }
     // One thread: the generator has one CPU, and one thread lets the
     // clients share their tally without locks.
@@ -226,7 +229,10 @@ async fn run(cli: Cli, pinning: Option<Pinning>) -> anyhow::Result<()> {
         Scenario::Sweep { .. } => 900,
         _ => 60,
     };
-    let max_seconds = global.max_seconds.unwrap_or(default_seconds).min(MAX_SECONDS);
+    let max_seconds = global
+        .max_seconds
+        .unwrap_or(default_seconds)
+        .min(MAX_SECONDS);
     let deadline = Instant::now() + Duration::from_secs(max_seconds);
     let spec = ServerSpec {
         bin: match global.server_bin {
@@ -267,7 +273,11 @@ async fn run(cli: Cli, pinning: Option<Pinning>) -> anyhow::Result<()> {
 
 type Outcome = (&'static str, Vec<String>, serde_json::Value);
 
-async fn scenario(scenario: Scenario, spec: &ServerSpec, deadline: Instant) -> anyhow::Result<Outcome> {
+async fn scenario(
+    scenario: Scenario,
+    spec: &ServerSpec,
+    deadline: Instant,
+) -> anyhow::Result<Outcome> {
     match scenario {
         Scenario::Fanout {
             room,
@@ -276,7 +286,11 @@ async fn scenario(scenario: Scenario, spec: &ServerSpec, deadline: Instant) -> a
         } => {
             let plan = room_plan(room, rate, seconds)?;
             let report = fanout::run(spec, plan, deadline).await?;
-            Ok(("fanout", vec![report.line()], serde_json::to_value(&report)?))
+            Ok((
+                "fanout",
+                vec![report.line()],
+                serde_json::to_value(&report)?,
+            ))
         }
         Scenario::Sweep {
             room,
@@ -380,7 +394,11 @@ async fn scenario(scenario: Scenario, spec: &ServerSpec, deadline: Instant) -> a
             check_clients(senders)?;
             check_seconds(seconds)?;
             let report = ingest::run(spec, senders, seconds, deadline).await?;
-            Ok(("ingest", vec![report.line()], serde_json::to_value(&report)?))
+            Ok((
+                "ingest",
+                vec![report.line()],
+                serde_json::to_value(&report)?,
+            ))
         }
     }
 }

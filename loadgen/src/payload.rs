@@ -66,6 +66,29 @@ pub fn find(frame: &str) -> Option<Stamp> {
     })
 }
 
+/// Every stamp in a frame that carries several messages: a `history` frame
+/// with what a reader that fell behind missed.
+pub fn find_all(frame: &str) -> impl Iterator<Item = Stamp> + '_ {
+    let mut rest = frame;
+    std::iter::from_fn(move || {
+        loop {
+            let start = rest.find(MARK)?;
+            let after = &rest[start + MARK.len_utf8()..];
+            let end = after.find(MARK)?;
+            let stamp = find(&rest[start..]);
+            rest = &after[end + MARK.len_utf8()..];
+            if stamp.is_some() {
+                return stamp;
+            }
+        }
+    })
+}
+
+/// Whether a `hubbub.v1` frame carries missed messages (see [`find_all`]).
+pub fn is_typed_history(frame: &str) -> bool {
+    frame.starts_with(r#"{"type":"history""#)
+}
+
 /// Whether a `hubbub.v1` frame is a chat message, the one kind receivers
 /// time. The server writes `type` first.
 pub fn is_typed_message(frame: &str) -> bool {
@@ -113,5 +136,36 @@ mod tests {
         assert_eq!(find(&joined.to_json()), None);
         assert_eq!(find("* r7 joined"), None);
         assert_eq!(find("s1: ~x.y~"), None);
+    }
+
+    #[test]
+    fn a_history_frame_carries_every_stamp() {
+        let message = |id: u64| ChatMessage {
+            room: "lobby".into(),
+            seq: id,
+            ts: 1,
+            nick: "s1".into(),
+            text: text(id, id * 10),
+            kind: MessageKind::Text,
+            attachment: None,
+        };
+        let history = ServerMsg::History {
+            room: "lobby".into(),
+            messages: vec![message(1), message(2), message(3)],
+            has_older: false,
+        }
+        .to_json();
+        assert!(is_typed_history(&history));
+        let ids: Vec<Stamp> = find_all(&history).collect();
+        assert_eq!(
+            ids,
+            (1..=3)
+                .map(|id| Stamp::Measured {
+                    id,
+                    sent_us: id * 10
+                })
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(find_all("~nothing~ here").count(), 0);
     }
 }

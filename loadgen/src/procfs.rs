@@ -82,10 +82,7 @@ impl CpuMeter {
 
     /// CPU time used since `start`, and the wall time that passed.
     pub fn read(&self) -> anyhow::Result<(Duration, Duration)> {
-        Ok((
-            self.proc.cpu()?.saturating_sub(self.cpu),
-            self.at.elapsed(),
-        ))
+        Ok((self.proc.cpu()?.saturating_sub(self.cpu), self.at.elapsed()))
     }
 }
 

@@ -124,7 +124,15 @@ impl Tally {
             Wire::Typed => {
                 if payload::is_typed_message(frame) {
                     self.stamp(payload::find(frame));
-                } else if frame.starts_with(r#"{"type":"ack""#) {
+                } else if payload::is_typed_history(frame) {
+                    // A reader that fell behind gets what it missed from the
+                    // store: late, but delivered.
+                    for stamp in payload::find_all(frame) {
+                        self.stamp(Some(stamp));
+                    }
+                } else if frame.starts_with(r#"{"type":"ack""#)
+                    && !frame.starts_with(r#"{"type":"ack","id":"warm""#)
+                {
                     self.acks.set(self.acks.get() + 1);
                 } else if frame.starts_with(r#"{"type":"error""#) {
                     self.refusals.set(self.refusals.get() + 1);
