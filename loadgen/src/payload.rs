@@ -109,7 +109,7 @@ mod tests {
             seq: 9,
             ts: 1,
             nick: "s1".into(),
-            text: text.clone(),
+            text,
             kind: MessageKind::Text,
             attachment: None,
         });
