@@ -577,6 +577,14 @@ impl Browser {
             .with_context(|| format!("waiting for [data-testid={id}]"))
     }
 
+    /// Opens `url`, joins as `nick` and waits until connected: a person
+    /// arriving in the chat.
+    pub async fn enter(&self, url: &str, nick: &str) -> Result<()> {
+        self.open(url).await?;
+        self.join_as(nick).await?;
+        self.wait_connected().await.context(nick.to_owned())
+    }
+
     /// Types a nickname into `nick-input` and presses Enter.
     pub async fn join_as(&self, nick: &str) -> Result<()> {
         let input = self.wait_for("nick-input").await?;

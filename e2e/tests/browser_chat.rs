@@ -233,9 +233,7 @@ async fn rooms_unread_counts_typing_and_direct_messages() -> Result<()> {
     let bob = driver.session(PHONE).await?;
     let carol = driver.session(DESKTOP).await?;
     for (browser, nick) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
-        browser.open(&server.url()).await?;
-        browser.join_as(nick).await.context(nick)?;
-        browser.wait_connected().await.context(nick)?;
+        browser.enter(&server.url(), nick).await.context(nick)?;
     }
 
     // Alice joins #rust with the '+' of the sidebar; bob with /join.
@@ -444,9 +442,7 @@ async fn a_page_back_online_gets_what_it_missed_once_and_in_order() -> Result<()
     let alice = driver.session(DESKTOP).await?;
     let bob = driver.session(PHONE).await?;
     for (browser, nick) in [(&alice, "alice"), (&bob, "bob")] {
-        browser.open(&server.url()).await?;
-        browser.join_as(nick).await.context(nick)?;
-        browser.wait_connected().await.context(nick)?;
+        browser.enter(&server.url(), nick).await.context(nick)?;
     }
     bob.send_with_enter("before the lid closed").await?;
     alice

@@ -20,9 +20,7 @@ async fn an_attached_image_uploads_to_100_percent_and_appears_for_the_others() -
     let alice = driver.session(DESKTOP).await?;
     let bob = driver.session(PHONE).await?;
     for (browser, nick) in [(&alice, "alice"), (&bob, "bob")] {
-        browser.open(&server.url()).await?;
-        browser.join_as(nick).await.context(nick)?;
-        browser.wait_connected().await.context(nick)?;
+        browser.enter(&server.url(), nick).await.context(nick)?;
     }
     alice.wait_online("bob").await?;
     bob.wait_online("alice").await?;
