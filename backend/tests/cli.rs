@@ -15,8 +15,8 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use cli_support::{
-    PATIENCE, Running, assert_no_panic, assert_usage_error, assert_usage_error_starting, backend,
-    printed, run,
+    OTHER_DOORS_ON_FREE_PORTS, PATIENCE, Running, assert_no_panic, assert_usage_error,
+    assert_usage_error_starting, backend, printed, run,
 };
 
 fn workdir() -> tempfile::TempDir {
@@ -407,22 +407,11 @@ fn an_address_in_use_is_named() {
 fn starts_and_stops(spec: &str, expected_url_host: &str) {
     let dir = workdir();
     let mut command = backend(dir.path());
-    command.args([
-        "--http",
-        spec,
-        "--tcp",
-        "127.0.0.1:0",
-        "--udp",
-        "127.0.0.1:0",
-    ]);
+    command
+        .args(["--http", spec])
+        .args(OTHER_DOORS_ON_FREE_PORTS);
     let mut server = Running::start(command);
-    let line = server.wait_for_line("HTTP door listening on ");
-    let bound = line
-        .split("HTTP door listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .unwrap();
-    let bound: SocketAddr = bound.parse().unwrap();
+    let (bound, line) = server.http_door();
     assert_ne!(bound.port(), 0, "the log shows the port actually bound");
     assert!(
         line.contains(&format!(
@@ -482,16 +471,6 @@ fn a_host_name_is_kept_in_the_url() {
 
 // ------------------------------------------------------------ shutdown
 
-/// The address the HTTP door reported, from its log line.
-fn bound_address(server: &mut Running) -> SocketAddr {
-    let line = server.wait_for_line("HTTP door listening on ");
-    line.split("HTTP door listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_says_goodbye_exits_0_and_frees_the_port_at_once() {
     use futures_util::{SinkExt as _, StreamExt as _};
@@ -499,16 +478,11 @@ async fn sigterm_says_goodbye_exits_0_and_frees_the_port_at_once() {
 
     let dir = workdir();
     let mut command = backend(dir.path());
-    command.args([
-        "--http",
-        "127.0.0.1:0",
-        "--tcp",
-        "127.0.0.1:0",
-        "--udp",
-        "127.0.0.1:0",
-    ]);
+    command
+        .args(["--http", "127.0.0.1:0"])
+        .args(OTHER_DOORS_ON_FREE_PORTS);
     let mut server = Running::start(command);
-    let addr = bound_address(&mut server);
+    let (addr, _) = server.http_door();
     let url = format!("ws://{addr}/ws");
 
     // A client that reads, and one that stops reading after hello and so
@@ -536,16 +510,11 @@ async fn sigterm_says_goodbye_exits_0_and_frees_the_port_at_once() {
 
     // The same port, at once.
     let mut command = backend(dir.path());
-    command.args([
-        "--http",
-        &addr.to_string(),
-        "--tcp",
-        "127.0.0.1:0",
-        "--udp",
-        "127.0.0.1:0",
-    ]);
+    command
+        .args(["--http", &addr.to_string()])
+        .args(OTHER_DOORS_ON_FREE_PORTS);
     let mut again = Running::start(command);
-    assert_eq!(bound_address(&mut again), addr);
+    assert_eq!(again.http_door().0, addr);
     again.signal("TERM");
     let out = again.finish();
     assert_eq!(out.status.code(), Some(0), "stderr: {}", out.stderr);

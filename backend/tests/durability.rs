@@ -14,7 +14,7 @@ mod cli_support;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use cli_support::{PATIENCE, Running, backend};
+use cli_support::{OTHER_DOORS_ON_FREE_PORTS, PATIENCE, Running, backend};
 use futures_util::{SinkExt as _, StreamExt as _};
 use shared::{ClientMsg, MessageKind, ServerMsg};
 use tokio_tungstenite::tungstenite::Message;
@@ -23,12 +23,8 @@ use tokio_tungstenite::tungstenite::Message;
 /// out of the way, and returns it with the address it bound.
 fn start(dir: &std::path::Path) -> (Running, SocketAddr) {
     let mut command = backend(dir);
-    command.args([
+    command.args(OTHER_DOORS_ON_FREE_PORTS).args([
         "--http",
-        "127.0.0.1:0",
-        "--tcp",
-        "127.0.0.1:0",
-        "--udp",
         "127.0.0.1:0",
         "--websocket-messages-per-second",
         "1000000",
@@ -36,13 +32,7 @@ fn start(dir: &std::path::Path) -> (Running, SocketAddr) {
         "100000",
     ]);
     let mut server = Running::start(command);
-    let line = server.wait_for_line("HTTP door listening on ");
-    let addr = line
-        .split("HTTP door listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let (addr, _) = server.http_door();
     (server, addr)
 }
 

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 /// for a failing test; a passing one never waits for it.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The terminal and datagram doors on ports the system picks, so that tests
+/// running at once (and a server already on 8001) never collide.
+pub const OTHER_DOORS_ON_FREE_PORTS: [&str; 4] = ["--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0"];
+
 /// The `backend` binary, started in `dir`, with none of the caller's
 /// `HUBBUB_*` or `RUST_LOG` variables, and with backtraces on, so that a
 /// panic would show.
@@ -56,6 +60,19 @@ pub struct Finished {
 }
 
 impl Running {
+    /// Waits for the HTTP door's log line; returns the address it reports
+    /// and the whole line.
+    pub fn http_door(&mut self) -> (std::net::SocketAddr, String) {
+        let line = self.wait_for_line("HTTP door listening on ");
+        let addr = line
+            .split("HTTP door listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        (addr, line)
+    }
+
     pub fn start(mut command: Command) -> Self {
         let mut child = command
             .stdin(Stdio::null())
