@@ -140,7 +140,7 @@ async fn pump(socket: UdpSocket, mut endpoint: Endpoint, mut ends: TaskEnds) {
     let mut buf = vec![0; MAX_DATAGRAM + 1];
     let mut out = Vec::with_capacity(MAX_DATAGRAM);
     let mut pending: VecDeque<String> = VecDeque::new();
-    let mut closing: Option<tokio::time::Instant> = None;
+    let mut closing: Option<Instant> = None;
     let mut close_called = false;
     let why = loop {
         while let Some(message) = pending.front() {
@@ -187,12 +187,12 @@ async fn pump(socket: UdpSocket, mut endpoint: Endpoint, mut ends: TaskEnds) {
                     Some(message) => pending.push_back(message),
                     None => {
                         // The client is done: send what is queued, then close.
-                        closing = Some(tokio::time::Instant::now() + CLOSE_WAIT);
+                        closing = Some(Instant::now() + CLOSE_WAIT);
                     }
                 }
             }
             () = sleep_until(wake), if wake.is_some() => endpoint.handle_timeout(Instant::now()),
-            () = sleep_until_tokio(closing), if closing.is_some() => {
+            () = sleep_until(closing), if closing.is_some() => {
                 endpoint.abort("bye");
             }
         }
@@ -254,13 +254,6 @@ fn encode(packet: Packet<'_>) -> Vec<u8> {
 async fn sleep_until(wake: Option<Instant>) {
     match wake {
         Some(wake) => tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_tokio(wake: Option<tokio::time::Instant>) {
-    match wake {
-        Some(wake) => tokio::time::sleep_until(wake).await,
         None => std::future::pending().await,
     }
 }

@@ -41,32 +41,28 @@ fn row(upload: &Upload, oncancel: &Callback<u64>, ondismiss: &Callback<u64>) -> 
         UploadStatus::Cancelled { .. } => ("cancelled".to_owned(), "cancelled"),
     };
     let failed = matches!(upload.status, UploadStatus::Failed(_));
-    let action = if upload.status == UploadStatus::Uploading {
-        let onclick = oncancel.reform(move |_: MouseEvent| id);
-        html! {
-            <button
-                type="button"
-                class="link-button upload__action"
-                data-testid="upload-cancel"
-                aria-label={format!("Cancel uploading {}", upload.name)}
-                {onclick}
-            >
-                { "Cancel" }
-            </button>
-        }
+    let (act, testid, label, text) = if upload.status == UploadStatus::Uploading {
+        let label = format!("Cancel uploading {}", upload.name);
+        (oncancel, "upload-cancel", label, "Cancel")
     } else {
-        let onclick = ondismiss.reform(move |_: MouseEvent| id);
-        html! {
-            <button
-                type="button"
-                class="link-button upload__action"
-                data-testid="upload-dismiss"
-                aria-label={format!("Close {}", upload.name)}
-                {onclick}
-            >
-                { "Close" }
-            </button>
-        }
+        (
+            ondismiss,
+            "upload-dismiss",
+            format!("Close {}", upload.name),
+            "Close",
+        )
+    };
+    let onclick = act.reform(move |_: MouseEvent| id);
+    let action = html! {
+        <button
+            type="button"
+            class="link-button upload__action"
+            data-testid={testid}
+            aria-label={label}
+            {onclick}
+        >
+            { text }
+        </button>
     };
     html! {
         <li
