@@ -260,8 +260,13 @@ impl Client {
 
     /// The next text frame, skipping pings.
     pub async fn recv_text(&mut self) -> String {
+        self.recv_text_within(PATIENCE).await
+    }
+
+    /// The next text frame, waiting up to `patience` for each frame.
+    pub async fn recv_text_within(&mut self, patience: Duration) -> String {
         loop {
-            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+            let frame = tokio::time::timeout(patience, self.ws.next())
                 .await
                 .expect("no frame from the server in time")
                 .expect("the connection ended")
@@ -276,7 +281,12 @@ impl Client {
 
     /// The next protocol message.
     pub async fn recv(&mut self) -> ServerMsg {
-        let text = self.recv_text().await;
+        self.recv_within(PATIENCE).await
+    }
+
+    /// The next protocol message, waiting up to `patience` for it.
+    pub async fn recv_within(&mut self, patience: Duration) -> ServerMsg {
+        let text = self.recv_text_within(patience).await;
         ServerMsg::from_json(&text).unwrap_or_else(|e| panic!("undecodable {text:?}: {e}"))
     }
 

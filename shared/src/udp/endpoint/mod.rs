@@ -18,14 +18,17 @@
 //! [`MAX_CHUNK`](super::wire::MAX_CHUNK) bytes, each with its own sequence
 //! number (from 1; an empty message is one empty piece). At most
 //! `max_in_flight` sequence numbers are outstanding, counted from the oldest
-//! one not acknowledged; the rest wait in the send queue. A datagram
-//! unacknowledged after the retransmission timeout is sent again and the
-//! timeout doubles (RFC 6298 §5.5); one that three later datagrams overtook
-//! is sent again at once (fast retransmit, once per datagram). Round trips are
-//! sampled only from datagrams sent once (Karn's rule), and a sample ends the
-//! backoff. The timer starts when a sequenced datagram goes out and none is
-//! running, restarts whenever the cumulative ack moves, and stops when
-//! nothing is outstanding.
+//! one not acknowledged; the rest wait in the send queue. When the
+//! retransmission timeout expires the oldest datagram unacknowledged is sent
+//! again and the timeout doubles (RFC 6298 §5.5); the first ack of anything
+//! new then resends everything that was outstanding at the expiry and ends
+//! the backoff. A datagram is also sent again at once when three datagrams
+//! transmitted after it have been acknowledged (fast retransmit by
+//! transmission order, as RACK does; see `send`). Round trips are sampled
+//! only from the newest datagram an ack covers, and only if it was sent once
+//! (Karn's rule). The timer starts when a sequenced datagram goes out and
+//! none is running, restarts whenever the cumulative ack moves, and stops
+//! when nothing is outstanding.
 //!
 //! Receiving: every session datagram carries the cumulative ack and the
 //! selective-ack bitmap of what is held beyond it, so acks ride on whatever
@@ -353,6 +356,9 @@ impl Endpoint {
             self.rtt.sample(rtt);
             self.stats.rtt_samples += 1;
         }
+        if outcome.newly_acked {
+            self.rtt.end_backoff();
+        }
         if outcome.advanced {
             // RFC 6298 §5.2 and §5.3.
             self.rto_deadline = if self.sender.has_in_flight() {
@@ -361,7 +367,7 @@ impl Endpoint {
                 None
             };
         }
-        self.stats.fast_retransmits += self.sender.mark_overtaken();
+        self.stats.fast_retransmits += outcome.overtaken;
     }
 
     /// The next whole message received, in order.
@@ -535,7 +541,7 @@ impl Endpoint {
                 return;
             }
             // RFC 6298 §5.4 to §5.6.
-            self.sender.mark_earliest();
+            self.sender.on_timeout();
             self.rtt.back_off();
             self.rto_deadline = later(now, self.rtt.rto());
         }

@@ -11,6 +11,8 @@ pub const CLOCK_GRANULARITY: Duration = Duration::from_millis(1);
 pub(super) struct RttEstimator {
     srtt: Option<Duration>,
     rttvar: Duration,
+    /// The timeout the samples give, before any backoff.
+    base_rto: Duration,
     rto: Duration,
     min_rto: Duration,
     max_rto: Duration,
@@ -21,6 +23,7 @@ impl RttEstimator {
         RttEstimator {
             srtt: None,
             rttvar: Duration::ZERO,
+            base_rto: initial_rto.max(min_rto).min(max_rto),
             rto: initial_rto.max(min_rto).min(max_rto),
             min_rto,
             max_rto,
@@ -44,7 +47,14 @@ impl RttEstimator {
         }
         let srtt = self.srtt.unwrap_or(rtt);
         let rto = srtt.saturating_add(CLOCK_GRANULARITY.max(self.rttvar.saturating_mul(4)));
-        self.rto = rto.max(self.min_rto).min(self.max_rto);
+        self.base_rto = rto.max(self.min_rto).min(self.max_rto);
+        self.rto = self.base_rto;
+    }
+
+    /// The peer acknowledged something new: the path delivers, so the
+    /// timeout goes back to what the samples say.
+    pub(super) fn end_backoff(&mut self) {
+        self.rto = self.base_rto;
     }
 
     /// The timer expired: double the timeout, up to the ceiling (§5.5).
@@ -143,6 +153,12 @@ mod tests {
         rtt.back_off();
         assert_eq!(rtt.rto(), Duration::from_secs(60));
         rtt.sample(ms(100));
+        assert_eq!(rtt.rto(), ms(300));
+        // Ending the backoff without a sample goes back to the last one's.
+        rtt.back_off();
+        rtt.back_off();
+        assert_eq!(rtt.rto(), ms(1200));
+        rtt.end_backoff();
         assert_eq!(rtt.rto(), ms(300));
     }
 }

@@ -1,13 +1,24 @@
 //! The sending half: messages waiting to go out, and the datagrams sent and
 //! not yet acknowledged.
+//!
+//! Loss is detected as RACK does it (RFC 8985), by the order of
+//! transmissions rather than of sequence numbers: a datagram is lost once
+//! three datagrams put on the wire after it, each sent only once (so that
+//! their acks are not ambiguous), have been acknowledged. That finds a lost
+//! retransmission as quickly as a lost first transmission. After the
+//! retransmission timer fires, the first ack of anything new shows the path
+//! delivers again, and every datagram outstanding since before the timeout
+//! goes again at once, as TCP does after a timeout (RFC 6675 §5.1), instead
+//! of one hole per timeout.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::udp::wire::{Body, MAX_CHUNK};
 
-/// Three later datagrams acknowledged mean a datagram was lost, not delayed
-/// (the duplicate-ack threshold of TCP, RFC 5681 §3.2).
+/// Three datagrams sent later and acknowledged mean a datagram was lost, not
+/// delayed (the duplicate-ack threshold of TCP, RFC 5681 §3.2, and RACK's
+/// packet threshold).
 const FAST_RETRANSMIT_THRESHOLD: usize = 3;
 
 /// What one sequence number carries.
@@ -23,6 +34,9 @@ struct Sent {
     payload: Payload,
     /// When it was last put on the wire.
     sent_at: Instant,
+    /// Its place among all transmissions, retransmissions included: what
+    /// "sent after" means for loss detection.
+    order: u64,
     /// 1 while it has been sent once: only then may its ack be timed.
     transmissions: u32,
     /// Acknowledged selectively; kept until the cumulative ack passes it.
@@ -38,6 +52,19 @@ pub(super) struct AckOutcome {
     pub(super) advanced: bool,
     /// A round trip measured from a datagram sent once.
     pub(super) sample: Option<Duration>,
+    /// The ack covered something not acknowledged before.
+    pub(super) newly_acked: bool,
+    /// Datagrams marked lost because three sent after them were acknowledged.
+    pub(super) overtaken: u64,
+}
+
+/// Keeps `latest` the highest orders seen, highest first.
+fn remember_latest(latest: &mut [u64; FAST_RETRANSMIT_THRESHOLD], order: u64) {
+    if order <= latest[FAST_RETRANSMIT_THRESHOLD - 1] || latest.contains(&order) {
+        return;
+    }
+    latest[FAST_RETRANSMIT_THRESHOLD - 1] = order;
+    latest.sort_unstable_by(|a, b| b.cmp(a));
 }
 
 /// The next sequenced datagram to put on the wire.
@@ -64,6 +91,14 @@ pub(super) struct Sender {
     in_flight: VecDeque<Sent>,
     /// Bytes in `unsent` (from the offset) and in `in_flight`.
     queued_bytes: usize,
+    /// The order the next transmission takes.
+    next_order: u64,
+    /// The orders of the latest datagrams sent once and acknowledged, newest
+    /// first (0: none yet).
+    latest_acked: [u64; FAST_RETRANSMIT_THRESHOLD],
+    /// Set when the retransmission timer fires: every datagram with a lower
+    /// order was outstanding then, and is resent on the next new ack.
+    timed_out_before: Option<u64>,
 }
 
 /// What a chunk counts for in the queue: its length, but at least one byte,
@@ -80,6 +115,9 @@ impl Sender {
             unsent_offset: 0,
             in_flight: VecDeque::new(),
             queued_bytes: 0,
+            next_order: 1,
+            latest_acked: [0; FAST_RETRANSMIT_THRESHOLD],
+            timed_out_before: None,
         }
     }
 
@@ -118,6 +156,7 @@ impl Sender {
         self.unsent_offset = 0;
         self.in_flight.clear();
         self.queued_bytes = 0;
+        self.timed_out_before = None;
     }
 
     /// An ack field the peer can truthfully send: nothing beyond what was sent.
@@ -134,15 +173,27 @@ impl Sender {
         self.in_flight.get_mut(usize::try_from(index).ok()?)
     }
 
-    /// Applies the peer's ack and selective-ack fields.
+    /// Applies the peer's ack and selective-ack fields, and marks for
+    /// retransmission what they show lost.
     pub(super) fn on_ack(&mut self, ack: u32, sack: u32, now: Instant) -> AckOutcome {
         let mut outcome = AckOutcome::default();
         // Of the datagrams acknowledged by this datagram for the first time,
-        // the one sent last gives the freshest round trip.
-        let mut newest_sent_once: Option<Instant> = None;
+        // the one sent last is the likeliest to have made the peer send it:
+        // it gives the round trip, unless it went more than once and the
+        // ack may answer either transmission (Karn's rule). An older
+        // datagram would measure a lost ack's wait too.
+        let mut newest: Option<(u64, Option<Instant>)> = None;
+        let mut latest_acked = self.latest_acked;
         let mut note = |sent: &Sent| {
-            if !sent.sacked && sent.transmissions == 1 {
-                newest_sent_once = newest_sent_once.max(Some(sent.sent_at));
+            if sent.sacked {
+                return;
+            }
+            let sent_once = sent.transmissions == 1;
+            if newest.is_none_or(|(order, _)| sent.order > order) {
+                newest = Some((sent.order, sent_once.then_some(sent.sent_at)));
+            }
+            if sent_once {
+                remember_latest(&mut latest_acked, sent.order);
             }
         };
         for bit in 0..32u32 {
@@ -166,22 +217,26 @@ impl Sender {
             };
             outcome.advanced = true;
         }
-        outcome.sample = newest_sent_once.map(|sent_at| now.saturating_duration_since(sent_at));
+        outcome.sample = newest
+            .and_then(|(_, sent_at)| sent_at)
+            .map(|sent_at| now.saturating_duration_since(sent_at));
+        self.latest_acked = latest_acked;
+        outcome.newly_acked = newest.is_some();
+        if outcome.newly_acked
+            && let Some(order) = self.timed_out_before.take()
+        {
+            self.mark_sent_before(order);
+        }
+        outcome.overtaken = self.mark_sent_before(self.latest_acked[FAST_RETRANSMIT_THRESHOLD - 1]);
         outcome
     }
 
-    /// Marks for retransmission each datagram sent once that three later
-    /// ones overtook. Returns how many were marked.
-    pub(super) fn mark_overtaken(&mut self) -> u64 {
-        let mut later_sacked = 0;
+    /// Marks for retransmission every datagram not acknowledged whose last
+    /// transmission came before `order`. Returns how many were marked.
+    fn mark_sent_before(&mut self, order: u64) -> u64 {
         let mut marked = 0;
-        for sent in self.in_flight.iter_mut().rev() {
-            if sent.sacked {
-                later_sacked += 1;
-            } else if later_sacked >= FAST_RETRANSMIT_THRESHOLD
-                && sent.transmissions == 1
-                && !sent.retransmit
-            {
+        for sent in &mut self.in_flight {
+            if !sent.sacked && !sent.retransmit && sent.order < order {
                 sent.retransmit = true;
                 marked += 1;
             }
@@ -190,11 +245,13 @@ impl Sender {
     }
 
     /// The retransmission timer expired: the earliest datagram not
-    /// acknowledged goes again (RFC 6298 §5.4).
-    pub(super) fn mark_earliest(&mut self) {
+    /// acknowledged goes again (RFC 6298 §5.4), and the rest outstanding go
+    /// once the peer acknowledges anything new.
+    pub(super) fn on_timeout(&mut self) {
         if let Some(sent) = self.in_flight.iter_mut().find(|sent| !sent.sacked) {
             sent.retransmit = true;
         }
+        self.timed_out_before = Some(self.next_order);
     }
 
     /// The next sequenced datagram: a retransmission that is due, else a new
@@ -212,6 +269,8 @@ impl Sender {
             sent.retransmit = false;
             sent.transmissions = sent.transmissions.saturating_add(1);
             sent.sent_at = now;
+            sent.order = self.next_order;
+            self.next_order += 1;
             return Ok(Some(Self::transmission(first + index as u64, sent, true)));
         }
         let window_open = (self.in_flight.len() as u64) < u64::from(max_in_flight);
@@ -239,10 +298,12 @@ impl Sender {
         self.in_flight.push_back(Sent {
             payload,
             sent_at: now,
+            order: self.next_order,
             transmissions: 1,
             sacked: false,
             retransmit: false,
         });
+        self.next_order += 1;
         Ok(self
             .in_flight
             .back()

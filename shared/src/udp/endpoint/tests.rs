@@ -195,7 +195,11 @@ fn karns_rule_no_sample_from_a_retransmitted_datagram() {
     assert_eq!(stats.in_flight, 0);
     assert_eq!(stats.rtt_samples, 0);
     assert_eq!(stats.srtt, None);
-    assert_eq!(stats.rto, secs(2), "the backoff stays until a valid sample");
+    assert_eq!(
+        stats.rto,
+        secs(1),
+        "the ack shows the path delivers: the backoff ends, back to the initial timeout"
+    );
 
     // The next datagram, sent once, gives the first sample and ends the backoff.
     let t1 = t0 + secs(2);
@@ -311,6 +315,89 @@ fn fast_retransmit_after_three_later_datagrams_are_acknowledged() {
 
     deliver(&mut b, t0 + ms(50), &again);
     assert_eq!(received(&mut b).len(), 5);
+}
+
+#[test]
+fn a_lost_retransmission_is_found_by_three_datagrams_sent_after_it() {
+    let t0 = Instant::now();
+    let mut a = endpoint(Config::default(), t0);
+    for n in 1..=8u8 {
+        a.send(&[n]).unwrap();
+    }
+    assert_eq!(seqs(&transmit(&mut a, t0)), (1..=8).collect::<Vec<_>>());
+    // 1 is lost; 2, 3 and 4 arrive: 1 goes again.
+    a.handle_datagram(t0 + ms(20), &datagram(0, 0, 0b111, Body::Ack));
+    for n in 9..=11u8 {
+        a.send(&[n]).unwrap();
+    }
+    let out = transmit(&mut a, t0 + ms(20));
+    assert_eq!(seqs(&out), [1, 9, 10, 11], "the retransmission first");
+
+    // The retransmission is lost too. Acks of 5 to 8, sent before it, say
+    // nothing about it.
+    a.handle_datagram(t0 + ms(30), &datagram(0, 0, 0b111_1111, Body::Ack));
+    assert!(transmit(&mut a, t0 + ms(30)).is_empty());
+    // 9, 10 and 11 went after it and arrived: it is lost, well before the
+    // timer (1 s).
+    a.handle_datagram(t0 + ms(40), &datagram(0, 0, 0b11_1111_1111, Body::Ack));
+    assert_eq!(seqs(&transmit(&mut a, t0 + ms(40))), [1]);
+    assert_eq!(a.stats().fast_retransmits, 2);
+    assert_eq!(a.stats().timeouts, 0);
+}
+
+#[test]
+fn after_a_timeout_the_first_new_ack_resends_everything_outstanding_since() {
+    let t0 = Instant::now();
+    let config = Config {
+        heartbeat: secs(3600),
+        ..Config::default()
+    };
+    let mut a = endpoint(config, t0);
+    for n in 1..=5u8 {
+        a.send(&[n]).unwrap();
+    }
+    assert_eq!(transmit(&mut a, t0).len(), 5, "all lost");
+    // The timer sends the earliest alone: a peer that is gone gets one
+    // datagram per timeout, not the whole window.
+    let t1 = a.poll_timeout().unwrap();
+    assert_eq!(t1, t0 + secs(1));
+    a.handle_timeout(t1);
+    assert_eq!(seqs(&transmit(&mut a, t1)), [1]);
+    assert_eq!(a.stats().rto, secs(2));
+
+    // It arrives and its ack comes back: the path delivers again, so the
+    // rest, outstanding since before the timeout, go at once rather than
+    // one per timeout, and the backoff ends.
+    a.handle_datagram(t1 + ms(20), &datagram(0, 1, 0, Body::Ack));
+    assert_eq!(seqs(&transmit(&mut a, t1 + ms(20))), [2, 3, 4, 5]);
+    assert_eq!(a.stats().rto, secs(1));
+    assert_eq!(a.stats().timeouts, 1);
+}
+
+#[test]
+fn the_round_trip_is_taken_from_the_newest_datagram_acknowledged() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = (
+        endpoint(Config::default(), t0),
+        endpoint(Config::default(), t0),
+    );
+    a.send(b"one").unwrap();
+    a.send(b"two").unwrap();
+    let out = transmit(&mut a, t0);
+    // 1 is lost; 2 arrives but its ack is lost.
+    deliver(&mut b, t0 + ms(10), &out[1..]);
+    transmit(&mut b, t0 + ms(10));
+    // The timer resends 1; its arrival makes b acknowledge both. 2 was
+    // sent once, but at t0: timing it would count the lost ack's wait as
+    // a round trip. The newest datagram acknowledged is the retransmission,
+    // which is ambiguous: no sample.
+    let t1 = t0 + secs(1);
+    a.handle_timeout(t1);
+    deliver(&mut b, t1 + ms(10), &transmit(&mut a, t1));
+    deliver(&mut a, t1 + ms(20), &transmit(&mut b, t1 + ms(10)));
+    assert_eq!(a.stats().in_flight, 0);
+    assert_eq!(a.stats().rtt_samples, 0);
+    assert_eq!(received(&mut b), [b"one".to_vec(), b"two".to_vec()]);
 }
 
 #[test]
