@@ -72,6 +72,7 @@ pub async fn run(
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
+    tokio::spawn(metrics::keep_up(stop.clone()));
     let (hub, hub_task) =
         hub::Hub::spawn(&stop, Arc::clone(&store), heads, config.heartbeat.max_lag);
     let guards = Arc::new(guard::Guards::new(&config.guard));
