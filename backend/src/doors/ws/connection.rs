@@ -50,7 +50,16 @@ pub(super) struct Peer {
     pub permit: Option<Arc<Permit>>,
 }
 
-pub(super) async fn serve(
+/// Serves one connection until it ends.
+///
+/// A plain function returning an `async move` block rather than an `async
+/// fn`: an `async fn` keeps its arguments in the task twice (rust-lang/rust
+/// #62958), which cost every connection 640 bytes, idle or not.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store the arguments twice"
+)]
+pub(super) fn serve(
     mut socket: WebSocket,
     mode: Mode,
     hub: Hub,
@@ -58,132 +67,136 @@ pub(super) async fn serve(
     heartbeat: Heartbeat,
     mut rate: MessageRate,
     store: Arc<dyn Store>,
-) {
-    let Some((session, mut inbox)) = hub.connect(Door::WebSocket).await else {
-        return;
-    };
-    drop(hub);
-    let Peer {
-        addr: peer,
-        permit: _permit,
-    } = peer;
-    let client = session.id();
-    let meter = Meter::new("ws");
-    tracing::info!(door = "ws", %peer, %client, ?mode, "connection opened");
-    if mode == Mode::Plain {
-        session.request(Request::HelloGuest).await;
-    }
+) -> impl Future<Output = ()> + Send {
+    async move {
+        // The rare paths' futures are boxed: kept inline, the largest of them
+        // would size every connection's task, idle or not.
+        let Some((session, mut inbox)) = Box::pin(hub.connect(Door::WebSocket)).await else {
+            return;
+        };
+        drop(hub);
+        let Peer {
+            addr: peer,
+            permit: _permit,
+        } = peer;
+        let client = session.id();
+        let meter = Meter::new("ws");
+        tracing::info!(door = "ws", %peer, %client, ?mode, "connection opened");
+        if mode == Mode::Plain {
+            session.request(Request::HelloGuest).await;
+        }
 
-    let closer = session.closer().clone();
-    let mut recall = Recall::new(store);
-    let mut batch: Vec<Arc<Outgoing>> = Vec::new();
-    let mut ping = interval_at(Instant::now() + heartbeat.ping_every, heartbeat.ping_every);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let idle = sleep(heartbeat.idle_after);
-    tokio::pin!(idle);
+        let closer = session.closer().clone();
+        let mut recall = Recall::new(store);
+        let mut batch: Vec<Arc<Outgoing>> = Vec::new();
+        let mut ping = interval_at(Instant::now() + heartbeat.ping_every, heartbeat.ping_every);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let idle = sleep(heartbeat.idle_after);
+        tokio::pin!(idle);
 
-    let end = 'serving: loop {
-        tokio::select! {
-            () = closer.closed() => break End::Close(closer.reason()),
-            () = &mut idle => break End::Close(CloseReason::Idle),
-            received = inbox.recv_many(&mut batch, MAX_BATCH) => {
-                if received == 0 {
-                    // The hub dropped this client: it is stopping.
-                    break End::Close(CloseReason::Shutdown);
-                }
-                recall.expand(&mut batch).await;
-                let frames = mode.frames(&batch);
-                meter.sent(&batch);
-                batch.clear();
-                if let Some(end) = write(&mut socket, frames, heartbeat).await {
-                    break end;
-                }
-                if inbox.needs_catch_up()
-                {
-                    // Behind: catch up from the store (see `Recall::settled`).
-                    loop {
-                        let pages = recall.missed().await;
-                        let wrote = !pages.is_empty();
-                        if let Some(end) = write(&mut socket, mode.frames(&pages), heartbeat).await {
-                            break 'serving end;
-                        }
-                        if recall.settled(&session, wrote).await {
-                            break;
+        let end = 'serving: loop {
+            tokio::select! {
+                () = closer.closed() => break End::Close(closer.reason()),
+                () = &mut idle => break End::Close(CloseReason::Idle),
+                received = inbox.recv_many(&mut batch, MAX_BATCH) => {
+                    if received == 0 {
+                        // The hub dropped this client: it is stopping.
+                        break End::Close(CloseReason::Shutdown);
+                    }
+                    recall.expand(&mut batch).await;
+                    let frames = mode.frames(&batch);
+                    meter.sent(&batch);
+                    batch.clear();
+                    if let Some(end) = write(&mut socket, frames, heartbeat).await {
+                        break end;
+                    }
+                    if inbox.needs_catch_up()
+                    {
+                        // Behind: catch up from the store (see `Recall::settled`).
+                        loop {
+                            let pages = Box::pin(recall.missed()).await;
+                            let wrote = !pages.is_empty();
+                            if let Some(end) = write(&mut socket, mode.frames(&pages), heartbeat).await {
+                                break 'serving end;
+                            }
+                            if Box::pin(recall.settled(&session, wrote)).await {
+                                break;
+                            }
                         }
                     }
                 }
-            }
-            frame = socket.recv() => {
-                idle.as_mut().reset(Instant::now() + heartbeat.idle_after);
-                meter.received();
-                let reply = match frame {
-                    None => break End::PeerGone,
-                    Some(Err(error)) => break classify(error),
-                    Some(Ok(Message::Close(_))) => break End::PeerClosed,
-                    Some(Ok(Message::Text(text))) => match mode.decode(&text) {
-                        Inbound::Request(request) => match rate.check() {
-                            Verdict::Allow => {
-                                recall.note(&request);
-                                session.request(request).await;
-                                None
-                            }
-                            Verdict::Refuse => {
-                                metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
-                                Some(typed::rate_limited(&request))
-                            }
-                            Verdict::Disconnect => break End::Close(CloseReason::Flooding),
-                        },
-                        Inbound::History { room, before, limit } => match rate.check() {
-                            Verdict::Allow => {
-                                let pages = recall.older(&room, before, limit).await;
-                                let frames = pages.into_iter().filter_map(|p| mode.frame_of(p)).collect();
-                                if let Some(end) = write(&mut socket, frames, heartbeat).await {
-                                    break end;
+                frame = socket.recv() => {
+                    idle.as_mut().reset(Instant::now() + heartbeat.idle_after);
+                    meter.received();
+                    let reply = match frame {
+                        None => break End::PeerGone,
+                        Some(Err(error)) => break classify(error),
+                        Some(Ok(Message::Close(_))) => break End::PeerClosed,
+                        Some(Ok(Message::Text(text))) => match mode.decode(&text) {
+                            Inbound::Request(request) => match rate.check() {
+                                Verdict::Allow => {
+                                    recall.note(&request);
+                                    session.request(request).await;
+                                    None
                                 }
-                                None
-                            }
-                            Verdict::Refuse => Some(ServerMsg::error(
-                                ErrorCode::RateLimited,
-                                "slow down: you are asking for history too fast",
-                            )),
-                            Verdict::Disconnect => break End::Close(CloseReason::Flooding),
+                                Verdict::Refuse => {
+                                    metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
+                                    Some(typed::rate_limited(&request))
+                                }
+                                Verdict::Disconnect => break End::Close(CloseReason::Flooding),
+                            },
+                            Inbound::History { room, before, limit } => match rate.check() {
+                                Verdict::Allow => {
+                                    let pages = Box::pin(recall.older(&room, before, limit)).await;
+                                    let frames = pages.into_iter().filter_map(|p| mode.frame_of(p)).collect();
+                                    if let Some(end) = write(&mut socket, frames, heartbeat).await {
+                                        break end;
+                                    }
+                                    None
+                                }
+                                Verdict::Refuse => Some(ServerMsg::error(
+                                    ErrorCode::RateLimited,
+                                    "slow down: you are asking for history too fast",
+                                )),
+                                Verdict::Disconnect => break End::Close(CloseReason::Flooding),
+                            },
+                            Inbound::Reply(reply) => Some(reply),
                         },
-                        Inbound::Reply(reply) => Some(reply),
-                    },
-                    Some(Ok(Message::Binary(_))) => Some(Mode::binary_refusal()),
-                    // tungstenite answers pings by itself; any frame proves life.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                };
-                if let Some(frame) = reply.and_then(|reply| mode.frame_of(reply))
-                    && let Some(end) = write(&mut socket, vec![frame], heartbeat).await
-                {
-                    break end;
+                        Some(Ok(Message::Binary(_))) => Some(Mode::binary_refusal()),
+                        // tungstenite answers pings by itself; any frame proves life.
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+                    };
+                    if let Some(frame) = reply.and_then(|reply| mode.frame_of(reply))
+                        && let Some(end) = write(&mut socket, vec![frame], heartbeat).await
+                    {
+                        break end;
+                    }
+                }
+                _ = ping.tick() => {
+                    if let Some(end) = write(&mut socket, vec![Message::Ping(Default::default())], heartbeat).await {
+                        break end;
+                    }
                 }
             }
-            _ = ping.tick() => {
-                if let Some(end) = write(&mut socket, vec![Message::Ping(Default::default())], heartbeat).await {
-                    break end;
-                }
-            }
-        }
-    };
+        };
 
-    // Leave the hub first: the people in the client's rooms learn it is gone
-    // now, not after the goodbye below has waited for a client that may
-    // never answer.
-    session.disconnect().await;
-    if let End::Close(reason) = end
-        && reason.delivers_backlog()
-    {
-        deliver_backlog(&mut socket, &mut inbox, mode, heartbeat).await;
+        // Leave the hub first: the people in the client's rooms learn it is gone
+        // now, not after the goodbye below has waited for a client that may
+        // never answer.
+        session.disconnect().await;
+        if let End::Close(reason) = end
+            && reason.delivers_backlog()
+        {
+            Box::pin(deliver_backlog(&mut socket, &mut inbox, mode, heartbeat)).await;
+        }
+        Box::pin(finish(&mut socket, end, heartbeat)).await;
+        let reason = match end {
+            End::Close(reason) => reason.describe(),
+            End::PeerClosed => "closed by client",
+            End::PeerGone => "connection lost",
+        };
+        tracing::info!(door = "ws", %peer, %client, reason, "connection closed");
     }
-    finish(&mut socket, end, heartbeat).await;
-    let reason = match end {
-        End::Close(reason) => reason.describe(),
-        End::PeerClosed => "closed by client",
-        End::PeerGone => "connection lost",
-    };
-    tracing::info!(door = "ws", %peer, %client, reason, "connection closed");
 }
 
 /// Writes frames with one flush under the write deadline. Returns how the

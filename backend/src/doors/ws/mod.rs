@@ -27,8 +27,9 @@ use wire::Mode;
 
 /// Bytes read from the socket at a time. Small, because it is allocated for
 /// every connection, idle or not (tungstenite's default is 128 KiB); frames
-/// larger than this still arrive, over several reads.
-const READ_BUFFER: usize = 4 * 1024;
+/// larger than this still arrive, over several reads. A client's frames are
+/// chat messages, most under a few hundred bytes.
+const READ_BUFFER: usize = 512;
 /// Writes collect up to this many bytes before going to the socket, so that a
 /// batch of queued events leaves in one write.
 const WRITE_BUFFER: usize = 16 * 1024;
