@@ -58,9 +58,11 @@ pub(super) struct AckOutcome {
     pub(super) overtaken: u64,
 }
 
-/// Keeps `latest` the highest orders seen, highest first.
+/// Keeps `latest` the highest orders seen, highest first. Each order is
+/// given once, and a datagram is noted only when first acknowledged, so no
+/// order comes twice.
 fn remember_latest(latest: &mut [u64; FAST_RETRANSMIT_THRESHOLD], order: u64) {
-    if order <= latest[FAST_RETRANSMIT_THRESHOLD - 1] || latest.contains(&order) {
+    if order <= latest[FAST_RETRANSMIT_THRESHOLD - 1] {
         return;
     }
     latest[FAST_RETRANSMIT_THRESHOLD - 1] = order;
