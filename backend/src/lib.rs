@@ -11,6 +11,7 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod outbox;
+pub mod pace;
 pub mod settings;
 pub mod store;
 

@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Utf8Bytes;
 use shared::ServerMsg;
 use tokio::sync::mpsc;
+use tokio::time::{Instant as TokioInstant, sleep_until};
 use tokio_util::sync::CancellationToken;
+
+use crate::pace::{WritePace, Writer};
 
 /// How many events may wait for one connection. gorilla's chat example uses
 /// 256 as well; at chat rates that is minutes of traffic for a person, and a
@@ -199,6 +202,8 @@ impl Outbox {
 pub struct Inbox {
     rx: mpsc::Receiver<Arc<Outgoing>>,
     behind: Arc<AtomicBool>,
+    pace: Arc<WritePace>,
+    writer: Writer,
 }
 
 impl Inbox {
@@ -207,6 +212,30 @@ impl Inbox {
     /// Returns 0 only when the hub has dropped the connection.
     pub async fn recv_many(&mut self, batch: &mut Vec<Arc<Outgoing>>, max: usize) -> usize {
         self.rx.recv_many(batch, max).await
+    }
+
+    /// Like [`Inbox::recv_many`], for a connection that writes each batch
+    /// to its socket at once: when many connections are busy, it first
+    /// waits out its share of the server's write budget (see
+    /// [`crate::pace`]), so that what arrives meanwhile joins the batch.
+    /// Events already in `batch` (a call cancelled while it waited) count:
+    /// it then waits for no new one.
+    pub async fn recv_paced(&mut self, batch: &mut Vec<Arc<Outgoing>>, max: usize) -> usize {
+        if batch.is_empty() && self.rx.recv_many(batch, max).await == 0 {
+            return 0;
+        }
+        let due = self.pace.next_write(&self.writer, TokioInstant::now());
+        if due > TokioInstant::now() {
+            sleep_until(due).await;
+        }
+        while batch.len() < max {
+            match self.rx.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        self.pace.wrote(&mut self.writer, TokioInstant::now());
+        batch.len()
     }
 
     /// Whether the hub stopped queueing room events because this reader
@@ -257,8 +286,9 @@ impl Closer {
     }
 }
 
-/// Creates a connection's queue, closable under `parent`.
-pub fn outbox(parent: &CancellationToken) -> (Outbox, Inbox) {
+/// Creates a connection's queue, closable under `parent`, whose writes share
+/// `pace`'s budget.
+pub fn outbox(parent: &CancellationToken, pace: &Arc<WritePace>) -> (Outbox, Inbox) {
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
     let behind = Arc::new(AtomicBool::new(false));
     let outbox = Outbox {
@@ -266,13 +296,23 @@ pub fn outbox(parent: &CancellationToken) -> (Outbox, Inbox) {
         closer: Closer::new(parent),
         behind: Arc::clone(&behind),
     };
-    (outbox, Inbox { rx, behind })
+    let inbox = Inbox {
+        rx,
+        behind,
+        pace: Arc::clone(pace),
+        writer: pace.writer(),
+    };
+    (outbox, inbox)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::ErrorCode;
+
+    fn pace() -> Arc<WritePace> {
+        Arc::new(WritePace::new(crate::pace::WRITES_PER_SECOND))
+    }
 
     #[test]
     fn encodings_are_computed_once_and_shared() {
@@ -299,7 +339,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_outbox_closes_the_connection_as_slow() {
         let server = CancellationToken::new();
-        let (outbox, _inbox) = outbox(&server);
+        let (outbox, _inbox) = outbox(&server, &pace());
         let event = Outgoing::new(ServerMsg::error(ErrorCode::Malformed, "x"));
         for _ in 0..OUTBOX_CAPACITY {
             assert_eq!(outbox.try_push(event.clone()), Pushed::Queued);
@@ -313,7 +353,7 @@ mod tests {
     #[tokio::test]
     async fn a_reader_falling_behind_stops_taking_room_events_but_keeps_its_own() {
         let server = CancellationToken::new();
-        let (outbox, mut inbox) = outbox(&server);
+        let (outbox, mut inbox) = outbox(&server, &pace());
         let event = Outgoing::new(ServerMsg::error(ErrorCode::Malformed, "x"));
         let room_share = OUTBOX_CAPACITY - UNICAST_HEADROOM;
         for _ in 0..room_share {
@@ -335,7 +375,7 @@ mod tests {
     #[tokio::test]
     async fn server_shutdown_closes_every_connection() {
         let server = CancellationToken::new();
-        let (outbox, _inbox) = outbox(&server);
+        let (outbox, _inbox) = outbox(&server, &pace());
         server.cancel();
         outbox.closer().closed().await;
         assert_eq!(outbox.closer().reason(), CloseReason::Shutdown);

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{self, Closer, Inbox};
+use crate::pace::{WRITES_PER_SECOND, WritePace};
 use crate::store::{FileRecord, Store, StoreError};
 
 /// How many requests may wait for the hub. Doors wait (asynchronously) when it
@@ -188,6 +189,8 @@ pub struct Hub {
     next_id: Arc<AtomicU64>,
     /// Parent of every connection's closer: cancelling it closes them all.
     connections: CancellationToken,
+    /// The write budget every connection's inbox shares.
+    pace: Arc<WritePace>,
 }
 
 impl Hub {
@@ -215,6 +218,7 @@ impl Hub {
             clients,
             next_id: Arc::new(AtomicU64::new(1)),
             connections: shutdown.clone(),
+            pace: Arc::new(WritePace::new(WRITES_PER_SECOND)),
         };
         (hub, task)
     }
@@ -238,7 +242,7 @@ impl Hub {
     /// Registers a new connection. Returns `None` if the hub has stopped.
     pub async fn connect(&self, door: Door) -> Option<(Session, Inbox)> {
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let (outbox, inbox) = outbox::outbox(&self.connections);
+        let (outbox, inbox) = outbox::outbox(&self.connections, &self.pace);
         let closer = outbox.closer().clone();
         self.commands
             .send(Command::Connect { id, door, outbox })

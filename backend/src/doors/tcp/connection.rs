@@ -192,7 +192,7 @@ pub(super) async fn serve(
                     write(&mut stream, &warning, heartbeat).await
                 }
             }
-            received = inbox.recv_many(&mut batch, MAX_BATCH) => {
+            received = inbox.recv_paced(&mut batch, MAX_BATCH) => {
                 if received == 0 {
                     Some(End::Close(CloseReason::Shutdown))
                 } else {

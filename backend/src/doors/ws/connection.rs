@@ -98,7 +98,7 @@ pub(super) fn serve(
             tokio::select! {
                 () = closer.closed() => break End::Close(closer.reason()),
                 () = &mut idle => break End::Close(CloseReason::Idle),
-                received = inbox.recv_many(&mut batch, MAX_BATCH) => {
+                received = inbox.recv_paced(&mut batch, MAX_BATCH) => {
                     if received == 0 {
                         // The hub dropped this client: it is stopping.
                         break End::Close(CloseReason::Shutdown);
