@@ -18,11 +18,14 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use shared::ServerMsg;
-use tokio::sync::mpsc;
 use tokio::time::{Instant as TokioInstant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::pace::{WritePace, Writer};
+
+mod queue;
+
+use queue::{Receiver, Refused, Sender};
 
 /// How many events may wait for one connection. gorilla's chat example uses
 /// 256 as well; at chat rates that is minutes of traffic for a person, and a
@@ -135,7 +138,7 @@ impl CloseReason {
 /// The hub's side of one connection's queue.
 #[derive(Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<Arc<Outgoing>>,
+    tx: Sender<Arc<Outgoing>>,
     closer: Closer,
     behind: Arc<AtomicBool>,
 }
@@ -157,12 +160,12 @@ impl Outbox {
     pub fn try_push(&self, event: Arc<Outgoing>) -> Pushed {
         match self.tx.try_send(event) {
             Ok(()) => Pushed::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Full) => {
                 metrics::counter!(crate::metrics::SLOW_DISCONNECTS).increment(1);
                 self.closer.close(CloseReason::Slow);
                 Pushed::Gone
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Pushed::Gone,
+            Err(Refused::Closed) => Pushed::Gone,
         }
     }
 
@@ -171,17 +174,24 @@ impl Outbox {
     /// marked behind. Only unicast events use the last [`UNICAST_HEADROOM`]
     /// places.
     pub fn try_broadcast(&self, event: Arc<Outgoing>) -> Pushed {
-        if self.tx.is_closed() {
-            return Pushed::Gone;
-        }
         if self.behind.load(Ordering::Acquire) {
-            return Pushed::Behind;
+            return if self.tx.is_closed() {
+                Pushed::Gone
+            } else {
+                Pushed::Behind
+            };
         }
-        if self.tx.capacity() <= UNICAST_HEADROOM {
-            self.behind.store(true, Ordering::Release);
-            return Pushed::Behind;
+        match self
+            .tx
+            .try_send_below(event, OUTBOX_CAPACITY - UNICAST_HEADROOM)
+        {
+            Ok(()) => Pushed::Queued,
+            Err(Refused::Full) => {
+                self.behind.store(true, Ordering::Release);
+                Pushed::Behind
+            }
+            Err(Refused::Closed) => Pushed::Gone,
         }
-        self.try_push(event)
     }
 
     /// The reader has caught up: room events are queued again.
@@ -200,7 +210,7 @@ impl Outbox {
 
 /// The connection's side of its queue.
 pub struct Inbox {
-    rx: mpsc::Receiver<Arc<Outgoing>>,
+    rx: Receiver<Arc<Outgoing>>,
     behind: Arc<AtomicBool>,
     pace: Arc<WritePace>,
     writer: Writer,
@@ -228,12 +238,7 @@ impl Inbox {
         if due > TokioInstant::now() {
             sleep_until(due).await;
         }
-        while batch.len() < max {
-            match self.rx.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => break,
-            }
-        }
+        self.rx.take_queued(batch, max.saturating_sub(batch.len()));
         self.pace.wrote(&mut self.writer, TokioInstant::now());
         batch.len()
     }
@@ -289,7 +294,7 @@ impl Closer {
 /// Creates a connection's queue, closable under `parent`, whose writes share
 /// `pace`'s budget.
 pub fn outbox(parent: &CancellationToken, pace: &Arc<WritePace>) -> (Outbox, Inbox) {
-    let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    let (tx, rx) = queue::queue(OUTBOX_CAPACITY);
     let behind = Arc::new(AtomicBool::new(false));
     let outbox = Outbox {
         tx,
