@@ -1,8 +1,9 @@
-//! The WebSocket transport: `hubbub.v1` over `/ws`, as the web client speaks it.
+//! The WebSocket transport: `hubbub.v2` over `/ws`, as the web client speaks
+//! it (`hubbub.v1`'s messages, several to a frame from the server).
 
 use anyhow::Context as _;
 use futures_util::{SinkExt, StreamExt};
-use shared::SUBPROTOCOL;
+use shared::{SUBPROTOCOL_BATCHED, frame_messages};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -16,7 +17,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Link> {
         .with_context(|| format!("{url} is not a WebSocket URL (ws://host:port/ws)"))?;
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
-        HeaderValue::from_static(SUBPROTOCOL),
+        HeaderValue::from_static(SUBPROTOCOL_BATCHED),
     );
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
@@ -27,7 +28,14 @@ pub async fn connect(url: &str) -> anyhow::Result<Link> {
             tokio::select! {
                 frame = socket.next() => match frame {
                     Some(Ok(Message::Text(text))) => {
-                        if ends.incoming.send(Incoming::Message(text.to_string())).await.is_err() {
+                        let mut delivered = true;
+                        for message in frame_messages(&text) {
+                            if ends.incoming.send(Incoming::Message(message.to_owned())).await.is_err() {
+                                delivered = false;
+                                break;
+                            }
+                        }
+                        if !delivered {
                             break "closed".to_owned();
                         }
                     }

@@ -1,5 +1,5 @@
 //! One benchmark client: a WebSocket connection over loopback that speaks
-//! `hubbub.v1` or the plain-text mode, registered and in its room.
+//! `hubbub.v2`, `hubbub.v1` or the plain-text mode, registered and in its room.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use futures_util::{SinkExt as _, StreamExt as _};
-use shared::{ClientMsg, DEFAULT_ROOM, SUBPROTOCOL, ServerMsg};
+use shared::{
+    ClientMsg, DEFAULT_ROOM, SUBPROTOCOL, SUBPROTOCOL_BATCHED, ServerMsg, frame_messages,
+};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -24,8 +26,11 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Wire {
-    /// `hubbub.v1`: JSON messages, acks.
+    /// JSON messages, acks: `hubbub.v2`, several messages to a frame, as
+    /// the web client speaks.
     Typed,
+    /// The same, under `hubbub.v1`: a frame per message.
+    TypedV1,
     /// No subprotocol: one line per event, as gorilla's chat example.
     Plain,
 }
@@ -51,23 +56,28 @@ pub async fn open(addr: SocketAddr, wire: Wire, read_buffer: usize) -> anyhow::R
         .with_context(|| format!("cannot connect to {addr}"))?;
     tcp.set_nodelay(true)?;
     let mut request = format!("ws://{addr}/ws").into_client_request()?;
-    if wire == Wire::Typed {
+    let subprotocol = match wire {
+        Wire::Typed => Some(SUBPROTOCOL_BATCHED),
+        Wire::TypedV1 => Some(SUBPROTOCOL),
+        Wire::Plain => None,
+    };
+    if let Some(subprotocol) = subprotocol {
         request.headers_mut().insert(
             "sec-websocket-protocol",
-            HeaderValue::from_static(SUBPROTOCOL),
+            HeaderValue::from_static(subprotocol),
         );
     }
     let config = WebSocketConfig::default().read_buffer_size(read_buffer);
     let (ws, response) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
         .await
         .context("WebSocket handshake failed")?;
-    if wire == Wire::Typed
+    if let Some(subprotocol) = subprotocol
         && response
             .headers()
             .get("sec-websocket-protocol")
-            .is_none_or(|protocol| protocol != SUBPROTOCOL)
+            .is_none_or(|protocol| protocol != subprotocol)
     {
-        bail!("the server did not accept {SUBPROTOCOL}");
+        bail!("the server did not accept {subprotocol}");
     }
     Ok(ws)
 }
@@ -79,7 +89,7 @@ pub async fn open(addr: SocketAddr, wire: Wire, read_buffer: usize) -> anyhow::R
 pub async fn enter(ws: &mut Ws, wire: Wire, nick: &str, room: &str) -> anyhow::Result<()> {
     tokio::time::timeout(SETUP_TIMEOUT, async {
         match wire {
-            Wire::Typed => {
+            Wire::Typed | Wire::TypedV1 => {
                 let resume = if room == DEFAULT_ROOM {
                     BTreeMap::new()
                 } else {
@@ -92,14 +102,16 @@ pub async fn enter(ws: &mut Ws, wire: Wire, nick: &str, room: &str) -> anyhow::R
                 ws.send(Message::text(hello.to_json())).await?;
                 loop {
                     let frame = next_text(ws).await?;
-                    match ServerMsg::from_json(&frame) {
-                        Ok(ServerMsg::Joined { room: joined, .. }) if joined == room => {
-                            return Ok(());
+                    for line in frame_messages(&frame) {
+                        match ServerMsg::from_json(line) {
+                            Ok(ServerMsg::Joined { room: joined, .. }) if joined == room => {
+                                return Ok(());
+                            }
+                            Ok(ServerMsg::Error { code, message, .. }) => {
+                                bail!("{nick} was refused: {code:?}: {message}")
+                            }
+                            _ => {}
                         }
-                        Ok(ServerMsg::Error { code, message, .. }) => {
-                            bail!("{nick} was refused: {code:?}: {message}")
-                        }
-                        _ => {}
                     }
                 }
             }
@@ -136,7 +148,7 @@ pub async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
 /// The frame a sender sends for a message with `text`.
 pub fn send_frame(wire: Wire, id: &str, room: &str, text: String) -> Message {
     match wire {
-        Wire::Typed => Message::text(
+        Wire::Typed | Wire::TypedV1 => Message::text(
             ClientMsg::Send {
                 id: id.to_owned(),
                 room: room.to_owned(),

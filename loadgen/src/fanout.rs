@@ -94,7 +94,7 @@ pub struct Report {
     pub deliveries_per_sec: f64,
     pub latency: Percentiles,
     pub disconnects: u64,
-    /// Acks the senders got (`hubbub.v1` only) and refusals anyone got.
+    /// Acks the senders got (typed wires only) and refusals anyone got.
     pub acks: u64,
     pub refusals: u64,
     /// Server CPU time from the first send to the last delivery (or the

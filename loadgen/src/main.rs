@@ -88,9 +88,13 @@ struct Room {
     /// How many of them send.
     #[arg(long, default_value_t = 10)]
     senders: usize,
-    /// Clients speak the plain-text mode instead of `hubbub.v1`.
-    #[arg(long)]
+    /// Clients speak the plain-text mode instead of `hubbub.v2`.
+    #[arg(long, conflicts_with = "v1")]
     plain: bool,
+    /// Clients speak `hubbub.v1` (a frame per message) instead of
+    /// `hubbub.v2` (what is queued for a client in one frame).
+    #[arg(long)]
+    v1: bool,
 }
 
 #[derive(Subcommand)]
@@ -468,7 +472,13 @@ fn room_plan(room: Room, rate: f64, seconds: f64) -> anyhow::Result<Plan> {
         },
         rate,
         seconds,
-        wire: if room.plain { Wire::Plain } else { Wire::Typed },
+        wire: if room.plain {
+            Wire::Plain
+        } else if room.v1 {
+            Wire::TypedV1
+        } else {
+            Wire::Typed
+        },
         slow_reader: false,
         churn: None,
     })

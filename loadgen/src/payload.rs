@@ -1,6 +1,6 @@
 //! What a measured message says: who sent it, its number, and when it was
 //! due, padded to the benchmark's message size. Receivers find it in a
-//! `hubbub.v1` frame or a plain-text line without decoding the rest.
+//! typed message or a plain-text line without decoding the rest.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -84,12 +84,12 @@ pub fn find_all(frame: &str) -> impl Iterator<Item = Stamp> + '_ {
     })
 }
 
-/// Whether a `hubbub.v1` frame carries missed messages (see [`find_all`]).
+/// Whether a typed message carries missed messages (see [`find_all`]).
 pub fn is_typed_history(frame: &str) -> bool {
     frame.starts_with(r#"{"type":"history""#)
 }
 
-/// Whether a `hubbub.v1` frame is a chat message, the one kind receivers
+/// Whether a typed message is a chat message, the one kind receivers
 /// time. The server writes `type` first.
 pub fn is_typed_message(frame: &str) -> bool {
     frame.starts_with(r#"{"type":"message""#)

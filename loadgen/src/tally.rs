@@ -121,21 +121,9 @@ impl Tally {
     /// Counts what one frame from the server says.
     pub fn frame(&self, wire: Wire, frame: &str) {
         match wire {
-            Wire::Typed => {
-                if payload::is_typed_message(frame) {
-                    self.stamp(payload::find(frame));
-                } else if payload::is_typed_history(frame) {
-                    // A reader that fell behind gets what it missed from the
-                    // store: late, but delivered.
-                    for stamp in payload::find_all(frame) {
-                        self.stamp(Some(stamp));
-                    }
-                } else if frame.starts_with(r#"{"type":"ack""#)
-                    && !frame.starts_with(r#"{"type":"ack","id":"warm""#)
-                {
-                    self.acks.set(self.acks.get() + 1);
-                } else if frame.starts_with(r#"{"type":"error""#) {
-                    self.refusals.set(self.refusals.get() + 1);
+            Wire::Typed | Wire::TypedV1 => {
+                for message in shared::frame_messages(frame) {
+                    self.typed_message(message);
                 }
             }
             Wire::Plain => {
@@ -147,6 +135,24 @@ impl Tally {
                     }
                 }
             }
+        }
+    }
+
+    fn typed_message(&self, message: &str) {
+        if payload::is_typed_message(message) {
+            self.stamp(payload::find(message));
+        } else if payload::is_typed_history(message) {
+            // A reader that fell behind gets what it missed from the
+            // store: late, but delivered.
+            for stamp in payload::find_all(message) {
+                self.stamp(Some(stamp));
+            }
+        } else if message.starts_with(r#"{"type":"ack""#)
+            && !message.starts_with(r#"{"type":"ack","id":"warm""#)
+        {
+            self.acks.set(self.acks.get() + 1);
+        } else if message.starts_with(r#"{"type":"error""#) {
+            self.refusals.set(self.refusals.get() + 1);
         }
     }
 

@@ -15,5 +15,6 @@ pub mod validate;
 pub use limits::Limits;
 pub use protocol::{
     Attachment, ChatMessage, ClientMsg, ClientMsgId, DEFAULT_ROOM, ErrorCode, MessageKind,
-    RoomInfo, SUBPROTOCOL, ServerMsg, direct_members, direct_room,
+    RoomInfo, SUBPROTOCOL, SUBPROTOCOL_BATCHED, ServerMsg, direct_members, direct_room,
+    frame_messages,
 };

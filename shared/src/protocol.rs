@@ -1,7 +1,9 @@
 //! Protocol v1: the messages a `hubbub.v1` WebSocket client and the server exchange.
 //!
-//! Every message is one JSON object in one WebSocket text frame, tagged by its
-//! `"type"` field. The golden tests at the bottom of this file pin the JSON of
+//! Every message is one JSON object, tagged by its `"type"` field. Under
+//! `hubbub.v1` each text frame carries one message; under `hubbub.v2` a text
+//! frame from the server carries one or more, one per line (see
+//! [`frame_messages`]). The golden tests at the bottom of this file pin the JSON of
 //! each message, so any change to the wire shows up as a diff there (and must be
 //! mirrored in `docs/protocol.md`).
 //!
@@ -19,6 +21,20 @@ use crate::limits::Limits;
 /// The WebSocket subprotocol that selects this protocol. A client that asks for
 /// no subprotocol gets the plain-text mode instead (see [`crate::plain`]).
 pub const SUBPROTOCOL: &str = "hubbub.v1";
+
+/// The same messages, but a text frame from the server may carry several,
+/// one per line: a server writing to a busy client sends what is queued for
+/// it as one frame rather than a frame per message, which is less work on
+/// both ends. A client that offers both subprotocols gets this one; frames
+/// from the client still carry one message each.
+pub const SUBPROTOCOL_BATCHED: &str = "hubbub.v2";
+
+/// The messages in one text frame from the server, under either
+/// subprotocol. A message's JSON never contains a line break (one inside a
+/// string is escaped as `\n`), so lines are messages.
+pub fn frame_messages(frame: &str) -> impl Iterator<Item = &str> {
+    frame.split('\n').filter(|line| !line.is_empty())
+}
 
 /// The room everybody is in after saying hello, and the only room of
 /// plain-text clients.
@@ -353,6 +369,26 @@ mod golden {
             ServerMsg::from_json(json).unwrap(),
             msg,
             "decoding of {json}"
+        );
+    }
+
+    #[test]
+    fn a_batched_frame_is_one_message_per_line_even_with_line_breaks_in_text() {
+        let first = ServerMsg::error(ErrorCode::Malformed, "two\nlines\r\n");
+        let second = ServerMsg::UserJoined {
+            room: "lobby".into(),
+            nick: "bob".into(),
+        };
+        let frame = format!("{}\n{}", first.to_json(), second.to_json());
+        let decoded: Vec<ServerMsg> = frame_messages(&frame)
+            .map(|line| ServerMsg::from_json(line).unwrap())
+            .collect();
+        assert_eq!(decoded, [first.clone(), second]);
+        // A hubbub.v1 frame is a frame of one line.
+        let single = first.to_json();
+        assert_eq!(
+            frame_messages(&single).collect::<Vec<_>>(),
+            [single.as_str()]
         );
     }
 

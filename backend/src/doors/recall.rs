@@ -29,7 +29,7 @@ pub(super) struct Recall {
     /// until the room's `joined` uses it.
     resume: BTreeMap<String, u64>,
     /// The last sequence number written to the client per room.
-    positions: HashMap<String, u64>,
+    positions: Positions,
 }
 
 impl Recall {
@@ -38,7 +38,7 @@ impl Recall {
             store,
             rooms: HashSet::new(),
             resume: BTreeMap::new(),
-            positions: HashMap::new(),
+            positions: Positions::default(),
         }
     }
 
@@ -56,7 +56,7 @@ impl Recall {
     pub(super) async fn expand(&mut self, batch: &mut Vec<Arc<Outgoing>>) {
         let mut joins = false;
         batch.retain(|event| match event.msg() {
-            ServerMsg::Message(m) => advance(&mut self.positions, &m.room, m.seq),
+            ServerMsg::Message(m) => self.positions.advance(&m.room, m.seq),
             ServerMsg::Joined { .. } | ServerMsg::Left { .. } => {
                 joins = true;
                 true
@@ -85,7 +85,7 @@ impl Recall {
                 }
                 // History covers the room up to its head; live messages
                 // follow it.
-                advance(&mut self.positions, &room, head);
+                self.positions.advance(&room, head);
             }
         }
     }
@@ -96,11 +96,11 @@ impl Recall {
         let mut pages = Vec::new();
         let rooms: Vec<String> = self.rooms.iter().cloned().collect();
         for room in rooms {
-            let after = self.positions.get(&room).copied().unwrap_or(0);
+            let after = self.positions.get(&room).unwrap_or(0);
             match self.store.since(&room, after, REPLAY_LIMIT).await {
                 Ok(messages) if !messages.is_empty() => {
                     if let Some(last) = messages.last() {
-                        advance(&mut self.positions, &room, last.seq);
+                        self.positions.advance(&room, last.seq);
                     }
                     pages.extend(page(&room, messages).into_iter().map(Outgoing::new));
                 }
@@ -132,7 +132,7 @@ impl Recall {
     fn positions(&self) -> HashMap<String, u64> {
         self.rooms
             .iter()
-            .map(|room| (room.clone(), self.positions.get(room).copied().unwrap_or(0)))
+            .map(|room| (room.clone(), self.positions.get(room).unwrap_or(0)))
             .collect()
     }
 
@@ -211,19 +211,56 @@ impl Recall {
     }
 }
 
-/// Moves a room's written position to `seq`; false if it was already there
-/// or past it (the message was written before).
-fn advance(positions: &mut HashMap<String, u64>, room: &str, seq: u64) -> bool {
-    match positions.get_mut(room) {
-        Some(at) if *at >= seq => false,
-        Some(at) => {
-            *at = seq;
-            true
+/// The last sequence number written to the client in each room. Looked up
+/// for every message written, so a short list rather than a hash map: a
+/// client is in a few rooms, and a run of messages is mostly of one room, so
+/// the room found last is tried first and usually costs one comparison.
+#[derive(Default)]
+struct Positions {
+    rooms: Vec<(String, u64)>,
+    last: usize,
+}
+
+impl Positions {
+    fn find(&mut self, room: &str) -> Option<usize> {
+        if self
+            .rooms
+            .get(self.last)
+            .is_some_and(|(name, _)| name == room)
+        {
+            return Some(self.last);
         }
-        None => {
-            positions.insert(room.to_owned(), seq);
-            true
+        let found = self.rooms.iter().position(|(name, _)| name == room)?;
+        self.last = found;
+        Some(found)
+    }
+
+    fn get(&self, room: &str) -> Option<u64> {
+        self.rooms
+            .iter()
+            .find(|(name, _)| name == room)
+            .map(|&(_, seq)| seq)
+    }
+
+    /// Moves a room's written position to `seq`; false if it was already
+    /// there or past it (the message was written before).
+    fn advance(&mut self, room: &str, seq: u64) -> bool {
+        match self.find(room) {
+            Some(index) => {
+                let at = &mut self.rooms[index].1;
+                if *at >= seq {
+                    return false;
+                }
+                *at = seq;
+            }
+            None => self.rooms.push((room.to_owned(), seq)),
         }
+        true
+    }
+
+    fn remove(&mut self, room: &str) {
+        self.rooms.retain(|(name, _)| name != room);
+        self.last = 0;
     }
 }
 

@@ -66,7 +66,8 @@ impl Outgoing {
         self.created.elapsed()
     }
 
-    /// The `hubbub.v1` encoding: one JSON text frame.
+    /// The typed encoding: one JSON message, a `hubbub.v1` frame or a line of
+    /// a `hubbub.v2` one.
     pub fn json(&self) -> &Utf8Bytes {
         self.json.get_or_init(|| self.msg.to_json().into())
     }

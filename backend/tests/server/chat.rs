@@ -74,6 +74,72 @@ async fn a_message_reaches_everyone_in_the_room_with_one_sequence_number() {
 }
 
 #[tokio::test]
+async fn a_hubbub_v2_client_gets_each_batch_in_one_frame_of_json_lines() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    alice.say("a1", "before bob").await;
+    alice
+        .recv_until(|m| matches!(m, ServerMsg::Message(_)))
+        .await;
+
+    // Offered both, the server chooses hubbub.v2 (asserted in `batched`).
+    let mut bob = Client::batched(&server).await;
+    bob.send(&ClientMsg::Hello {
+        nick: "bob".into(),
+        resume: Default::default(),
+    })
+    .await;
+    let mut frames: Vec<Vec<ServerMsg>> = Vec::new();
+    while !frames
+        .iter()
+        .flatten()
+        .any(|m| matches!(m, ServerMsg::History { .. }))
+    {
+        frames.push(bob.recv_frame().await);
+    }
+    let messages: Vec<&ServerMsg> = frames.iter().flatten().collect();
+    assert!(
+        matches!(
+            messages[..],
+            [
+                ServerMsg::Welcome { .. },
+                ServerMsg::Joined { .. },
+                ServerMsg::History { .. }
+            ]
+        ),
+        "{messages:?}"
+    );
+    // `joined` and the history that goes with it are one batch, so they
+    // share a frame.
+    let last = frames.last().unwrap();
+    assert!(
+        matches!(
+            last[..],
+            [.., ServerMsg::Joined { .. }, ServerMsg::History { .. }]
+        ),
+        "{frames:?}"
+    );
+
+    // A burst (within the rate limit's burst of 20) arrives whole and in
+    // order, however it is framed; a text with line breaks stays one message.
+    for i in 0..15 {
+        alice
+            .say(&format!("b{i}"), &format!("burst {i}\nsecond line"))
+            .await;
+    }
+    let mut texts = Vec::new();
+    while texts.len() < 15 {
+        for msg in bob.recv_frame().await {
+            if let ServerMsg::Message(m) = msg {
+                texts.push(m.text);
+            }
+        }
+    }
+    let expected: Vec<String> = (0..15).map(|i| format!("burst {i}\nsecond line")).collect();
+    assert_eq!(texts, expected);
+}
+
+#[tokio::test]
 async fn the_online_list_is_sent_on_join_and_kept_current() {
     let server = TestServer::start().await;
     let mut alice = Client::joined(&server, "alice").await;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use backend::{Config, Listeners};
 use futures_util::{SinkExt, StreamExt};
-use shared::{ClientMsg, SUBPROTOCOL, ServerMsg};
+use shared::{ClientMsg, SUBPROTOCOL, SUBPROTOCOL_BATCHED, ServerMsg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::oneshot;
@@ -140,6 +140,22 @@ impl Client {
         assert_eq!(
             response.headers().get("sec-websocket-protocol").unwrap(),
             SUBPROTOCOL
+        );
+        Self { ws }
+    }
+
+    /// Connects offering `hubbub.v2` and `hubbub.v1`, as a client that
+    /// reads batched frames does; the server must choose `hubbub.v2`.
+    pub async fn batched(server: &TestServer) -> Self {
+        let mut request = server.ws_url().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_str(&format!("{SUBPROTOCOL}, {SUBPROTOCOL_BATCHED}")).unwrap(),
+        );
+        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response.headers().get("sec-websocket-protocol").unwrap(),
+            SUBPROTOCOL_BATCHED
         );
         Self { ws }
     }
@@ -288,6 +304,16 @@ impl Client {
     pub async fn recv_within(&mut self, patience: Duration) -> ServerMsg {
         let text = self.recv_text_within(patience).await;
         ServerMsg::from_json(&text).unwrap_or_else(|e| panic!("undecodable {text:?}: {e}"))
+    }
+
+    /// The messages of the next text frame (several under `hubbub.v2`).
+    pub async fn recv_frame(&mut self) -> Vec<ServerMsg> {
+        let text = self.recv_text().await;
+        shared::frame_messages(&text)
+            .map(|line| {
+                ServerMsg::from_json(line).unwrap_or_else(|e| panic!("undecodable {line:?}: {e}"))
+            })
+            .collect()
     }
 
     /// Skips messages until one matches.

@@ -1,9 +1,10 @@
 //! `use_chat`: the client's one connection to the server, and the only code
 //! that touches the WebSocket.
 //!
-//! It owns: opening `ws(s)://<page host>/ws` with the `hubbub.v1`
-//! subprotocol once there is a nickname to say hello with; turning frames into
-//! [`Action`]s (frames that do not decode are logged and skipped); sending what
+//! It owns: opening `ws(s)://<page host>/ws` with the `hubbub.v2`
+//! subprotocol once there is a nickname to say hello with; turning frames
+//! (one or more messages each, one per line) into [`Action`]s (messages that
+//! do not decode are logged and skipped); sending what
 //! the UI asks for, or keeping it until the connection is back; reconnecting
 //! with capped exponential backoff and jitter (at once when the browser says
 //! it is back online or the tab becomes visible; the socket is dropped when
@@ -34,7 +35,10 @@ use gloo_storage::{LocalStorage, Storage};
 use gloo_timers::callback::Timeout;
 use shared::limits::MAX_HISTORY_PAGE;
 use shared::validate::precheck_nick;
-use shared::{ChatMessage, ClientMsg, ClientMsgId, SUBPROTOCOL, ServerMsg, direct_room};
+use shared::{
+    ChatMessage, ClientMsg, ClientMsgId, SUBPROTOCOL_BATCHED, ServerMsg, direct_room,
+    frame_messages,
+};
 use yew::platform::pinned::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use yew::platform::spawn_local;
 use yew::platform::time::sleep;
@@ -500,7 +504,9 @@ async fn connect(
     dispatch: &Dispatcher,
     session: &mut Session,
 ) -> End {
-    let mut ws = match WebSocket::open_with_protocol(url, SUBPROTOCOL) {
+    // The server that serves this page speaks hubbub.v2: a frame may carry
+    // several messages, one per line.
+    let mut ws = match WebSocket::open_with_protocol(url, SUBPROTOCOL_BATCHED) {
         Ok(ws) => ws,
         Err(err) => {
             warn(&format!("hubbub: cannot open {url}: {err}"));
@@ -552,8 +558,17 @@ async fn connect(
             Either::Right((command, _)) => Step::Command(command),
         };
         match step {
-            Step::Socket(Some(Ok(Message::Text(frame)))) => match ServerMsg::from_json(&frame) {
-                Ok(msg) => {
+            Step::Socket(Some(Ok(Message::Text(frame)))) => {
+                for line in frame_messages(&frame) {
+                    let msg = match ServerMsg::from_json(line) {
+                        Ok(msg) => msg,
+                        Err(err) => {
+                            warn(&format!(
+                                "hubbub: ignoring a message that does not decode ({err}): {line:.200}"
+                            ));
+                            continue;
+                        }
+                    };
                     let welcome = matches!(msg, ServerMsg::Welcome { .. });
                     match session.observe(&msg, js_sys::Date::now()) {
                         Verdict::Pass => dispatch.dispatch(action_for(msg)),
@@ -573,10 +588,7 @@ async fn connect(
                         return End::Lost;
                     }
                 }
-                Err(err) => warn(&format!(
-                    "hubbub: ignoring a frame that does not decode ({err}): {frame:.200}"
-                )),
-            },
+            }
             Step::Socket(Some(Ok(Message::Bytes(_)))) => {
                 warn("hubbub: ignoring a binary frame");
             }

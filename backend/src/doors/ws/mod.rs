@@ -1,7 +1,9 @@
 //! The WebSocket door at `/ws`.
 //!
 //! A client that asks for the `hubbub.v1` subprotocol speaks the typed JSON
-//! protocol of [`shared::protocol`]. A client that asks for none speaks the
+//! protocol of [`shared::protocol`]; one that offers `hubbub.v2` gets the
+//! same messages with each batch of events in one frame, one per line. A
+//! client that asks for none speaks the
 //! plain-text protocol of the gorilla/websocket chat example
 //! ([`shared::plain`]): its frames are messages to `lobby`, and it receives
 //! events as lines of text. Both kinds meet in the same rooms.
@@ -18,8 +20,8 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::SUBPROTOCOL;
 use shared::limits::MAX_FRAME_BYTES;
+use shared::{SUBPROTOCOL, SUBPROTOCOL_BATCHED};
 
 use crate::guard::Permit;
 use crate::http::AppState;
@@ -69,16 +71,17 @@ pub async fn upgrade(
         );
     }
     let ws = ws
-        .protocols([SUBPROTOCOL])
+        // The first of these that the client offers is the one it speaks.
+        .protocols([SUBPROTOCOL_BATCHED, SUBPROTOCOL])
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_WRITE_BUFFER);
-    let mode = if ws.selected_protocol().is_some() {
-        Mode::Typed
-    } else {
-        Mode::Plain
+    let mode = match ws.selected_protocol().and_then(|p| p.to_str().ok()) {
+        Some(SUBPROTOCOL_BATCHED) => Mode::Batched,
+        Some(_) => Mode::Typed,
+        None => Mode::Plain,
     };
     let rate = guards.message_rate();
     let AppState {

@@ -1,4 +1,4 @@
-//! The two wires of the WebSocket door: what a text frame from the client asks
+//! The wires of the WebSocket door: what a text frame from the client asks
 //! for, and how a batch of hub events becomes frames.
 
 use std::sync::Arc;
@@ -16,6 +16,9 @@ use crate::outbox::Outgoing;
 pub enum Mode {
     /// `hubbub.v1`: one JSON message per text frame.
     Typed,
+    /// `hubbub.v2`: the same messages, each batch of events in one text
+    /// frame, one message per line.
+    Batched,
     /// No subprotocol: the gorilla chat example's plain text.
     Plain,
 }
@@ -23,7 +26,7 @@ pub enum Mode {
 impl Mode {
     pub fn decode(self, frame: &str) -> Inbound {
         match self {
-            Mode::Typed => typed::decode(frame),
+            Mode::Typed | Mode::Batched => typed::decode(frame),
             Mode::Plain => match plain::parse_input(frame) {
                 PlainInput::Say(text) => Inbound::Request(say(text, MessageKind::Text)),
                 PlainInput::Action(text) => Inbound::Request(say(text, MessageKind::Action)),
@@ -55,16 +58,22 @@ impl Mode {
         frames.pop()
     }
 
-    /// Turns a batch of hub events into frames. The typed wire sends each event
+    /// Turns a batch of hub events into frames. `hubbub.v1` sends each event
     /// as its own frame, sharing the encoded bytes with every other recipient.
-    /// The plain wire joins the lines of a batch into one frame with `\n`, as
-    /// the gorilla example does with the messages queued for a client.
+    /// `hubbub.v2` and the plain wire join a batch into one frame with `\n`
+    /// (the plain wire as the gorilla example does with the messages queued
+    /// for a client): a frame per write rather than per event.
     pub fn frames(self, batch: &[Arc<Outgoing>]) -> Vec<Message> {
         match self {
             Mode::Typed => batch
                 .iter()
                 .map(|event| Message::Text(event.json().clone()))
                 .collect(),
+            Mode::Batched => match batch {
+                // One event: its shared bytes, no copy.
+                [event] => vec![Message::Text(event.json().clone())],
+                _ => join_lines(batch),
+            },
             Mode::Plain => {
                 let lines: Vec<&str> = batch.iter().filter_map(|event| event.plain()).collect();
                 if lines.is_empty() {
@@ -75,6 +84,50 @@ impl Mode {
             }
         }
     }
+}
+
+/// Most bytes of a joined `hubbub.v2` frame: a batch of long events (history
+/// pages) goes out as several frames rather than one the client must hold
+/// whole. A single event longer than this is a frame of its own.
+const BATCH_FRAME_BYTES: usize = 64 * 1024;
+
+/// Joins the events' JSON into frames of one message per line. A frame's
+/// buffer is sized to what it will hold, so that it becomes the frame's
+/// bytes without a copy or a second allocation.
+fn join_lines(batch: &[Arc<Outgoing>]) -> Vec<Message> {
+    let mut frames = Vec::new();
+    let mut frame = String::new();
+    for (index, event) in batch.iter().enumerate() {
+        let json = event.json().as_str();
+        if !frame.is_empty() && frame.len() + 1 + json.len() > BATCH_FRAME_BYTES {
+            frames.push(Message::Text(Utf8Bytes::from(std::mem::take(&mut frame))));
+        }
+        if frame.is_empty() {
+            frame.reserve_exact(frame_len(&batch[index..]));
+        }
+        if !frame.is_empty() {
+            frame.push('\n');
+        }
+        frame.push_str(json);
+    }
+    if !frame.is_empty() {
+        frames.push(Message::Text(Utf8Bytes::from(frame)));
+    }
+    frames
+}
+
+/// The length of the frame that starts with `events[0]`: as many of them as
+/// fit in [`BATCH_FRAME_BYTES`] (at least one), with a line break between.
+fn frame_len(events: &[Arc<Outgoing>]) -> usize {
+    let mut len = 0;
+    for event in events {
+        let next = event.json().len() + usize::from(len > 0);
+        if len > 0 && len + next > BATCH_FRAME_BYTES {
+            break;
+        }
+        len += next;
+    }
+    len
 }
 
 fn say(text: &str, kind: MessageKind) -> Request {
@@ -150,5 +203,42 @@ mod tests {
             text_of(&typed[0]),
             r#"{"type":"user_joined","room":"lobby","nick":"bob"}"#
         );
+    }
+
+    #[test]
+    fn a_batched_batch_is_one_frame_of_json_lines_up_to_a_size() {
+        let event = |nick: &str| {
+            Outgoing::new(ServerMsg::UserJoined {
+                room: "lobby".into(),
+                nick: nick.into(),
+            })
+        };
+        let (bob, eve) = (event("bob"), event("eve"));
+        let frames = Mode::Batched.frames(&[bob.clone(), eve.clone()]);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(
+            text_of(&frames[0]),
+            format!("{}\n{}", bob.json().as_str(), eve.json().as_str())
+        );
+        let single = Mode::Batched.frames(std::slice::from_ref(&bob));
+        assert_eq!(
+            text_of(&single[0]).as_ptr(),
+            bob.json().as_ptr(),
+            "shared, not copied"
+        );
+
+        let long = Outgoing::new(ServerMsg::error(
+            ErrorCode::Malformed,
+            "x".repeat(BATCH_FRAME_BYTES / 2),
+        ));
+        let frames = Mode::Batched.frames(&[long.clone(), long.clone(), long, bob]);
+        let sizes: Vec<usize> = frames.iter().map(|f| text_of(f).len()).collect();
+        assert_eq!(frames.len(), 3, "{sizes:?}");
+        assert!(
+            sizes.iter().all(|&size| size <= BATCH_FRAME_BYTES),
+            "{sizes:?}"
+        );
+        let lines: usize = frames.iter().map(|f| text_of(f).lines().count()).sum();
+        assert_eq!(lines, 4);
     }
 }
