@@ -10,21 +10,21 @@
 //! carries on with the queue: history and live messages meet without a gap
 //! and without a message twice.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use shared::limits::{JOIN_HISTORY, MAX_HISTORY_PAGE, REPLAY_LIMIT};
 use shared::{ChatMessage, ErrorCode, ServerMsg};
 
-use crate::hub::{Request, Session};
+use crate::hub::{Request, RoomSet, Session};
 use crate::outbox::Outgoing;
 use crate::store::Store;
 
 pub(super) struct Recall {
     store: Arc<dyn Store>,
     /// The rooms the client was told it is in.
-    rooms: HashSet<String>,
+    rooms: RoomSet,
     /// The last sequence number the client saw per room, from its hello,
     /// until the room's `joined` uses it.
     resume: BTreeMap<String, u64>,
@@ -36,7 +36,7 @@ impl Recall {
     pub(super) fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
-            rooms: HashSet::new(),
+            rooms: RoomSet::default(),
             resume: BTreeMap::new(),
             positions: Positions::default(),
         }
@@ -143,7 +143,12 @@ impl Recall {
         if head == 0 {
             return Vec::new();
         }
-        if let Some(seen) = self.resume.remove(room) {
+        let resumed = self.resume.remove(room);
+        if self.resume.is_empty() {
+            // Free the map's node: it would stay for the whole connection.
+            self.resume = BTreeMap::new();
+        }
+        if let Some(seen) = resumed {
             if seen >= head {
                 return Vec::new();
             }

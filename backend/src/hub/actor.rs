@@ -8,7 +8,7 @@
 //! handed over (`commits`), and only then is a message acknowledged to its
 //! sender and delivered to its room.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use shared::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::RoomSet;
 use super::room::Room;
 use super::{ClientId, Command, Door, Request, Share, ShareRefusal, check_share};
 use crate::outbox::{CloseReason, Outbox, Outgoing, Pushed};
@@ -82,7 +83,7 @@ struct Client {
     outbox: Outbox,
     /// `None` until the client has said hello.
     nick: Option<String>,
-    rooms: BTreeSet<String>,
+    rooms: RoomSet,
     /// When this client's last typing notice per room was passed on.
     typing: HashMap<String, Instant>,
     /// Its messages handed to the store and not answered yet.
@@ -141,7 +142,7 @@ impl State {
                 let client = Client {
                     outbox,
                     nick: None,
-                    rooms: BTreeSet::new(),
+                    rooms: RoomSet::default(),
                     typing: HashMap::new(),
                     in_flight: 0,
                     behind_since: None,

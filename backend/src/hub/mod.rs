@@ -14,6 +14,9 @@
 
 mod actor;
 mod room;
+mod room_set;
+
+pub use room_set::RoomSet;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
