@@ -140,13 +140,13 @@ impl Recall {
     /// `head`) gets: what it missed, if it is coming back, or the latest
     /// messages.
     async fn joined_history(&mut self, room: &str, head: u64) -> Vec<ServerMsg> {
-        if head == 0 {
-            return Vec::new();
-        }
         let resumed = self.resume.remove(room);
         if self.resume.is_empty() {
             // Free the map's node: it would stay for the whole connection.
             self.resume = BTreeMap::new();
+        }
+        if head == 0 {
+            return Vec::new();
         }
         if let Some(seen) = resumed {
             if seen >= head {

@@ -96,9 +96,13 @@ pub async fn upgrade(
     let permit = permit.map(|Extension(permit)| permit);
     ws.on_upgrade(move |socket| {
         let peer = connection::Peer { addr: peer, permit };
-        tracker.track_future(connection::serve(
+        // A task of its own rather than the rest of axum's upgrade task,
+        // which would keep the upgrade's state beside the connection's for
+        // as long as it lasts (about 500 bytes each).
+        tracker.spawn(connection::serve(
             socket, mode, hub, peer, heartbeat, rate, store,
-        ))
+        ));
+        std::future::ready(())
     })
 }
 
