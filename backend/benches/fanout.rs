@@ -115,6 +115,7 @@ impl Room {
             Arc::new(Forgetful::default()),
             HashMap::new(),
             Duration::from_secs(60),
+            backend::pace::WRITES_PER_SECOND,
         );
         let mut room = Room {
             _hub: hub.clone(),

@@ -96,6 +96,9 @@ pub struct Guard {
     pub max_connections: u32,
     /// A client must send a request's headers within this (slowloris).
     pub header_read_timeout: Duration,
+    /// Writes to sockets a second that busy connections share (see
+    /// `backend::pace`): lower spends less CPU on a flood, for more latency.
+    pub writes_per_second: u32,
 }
 
 impl Default for Guard {
@@ -108,6 +111,7 @@ impl Default for Guard {
             handshakes_per_minute_per_ip: 120,
             max_connections: 10_000,
             header_read_timeout: Duration::from_secs(10),
+            writes_per_second: crate::pace::WRITES_PER_SECOND,
         }
     }
 }

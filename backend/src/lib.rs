@@ -74,8 +74,13 @@ pub async fn run(
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
     tokio::spawn(metrics::keep_up(stop.clone()));
-    let (hub, hub_task) =
-        hub::Hub::spawn(&stop, Arc::clone(&store), heads, config.heartbeat.max_lag);
+    let (hub, hub_task) = hub::Hub::spawn(
+        &stop,
+        Arc::clone(&store),
+        heads,
+        config.heartbeat.max_lag,
+        config.guard.writes_per_second,
+    );
     let guards = Arc::new(guard::Guards::new(&config.guard));
     let grace = config.shutdown_grace;
     let header_read_timeout = config.guard.header_read_timeout;

@@ -25,9 +25,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Writes a second that busy connections share. About a quarter of a core's
-/// worth of writes on the benchmark machine: docs/benchmarks.md shows what
-/// other budgets cost in CPU and latency.
+/// Writes a second that busy connections share, by default
+/// (`limits.writes_per_second`). About a quarter of a core's worth of writes
+/// on the benchmark machine: docs/benchmarks.md shows what other budgets
+/// cost in CPU and latency.
 pub const WRITES_PER_SECOND: u32 = 50_000;
 
 /// The longest a connection ever waits between writes, however many are

@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{self, Closer, Inbox};
-use crate::pace::{WRITES_PER_SECOND, WritePace};
+use crate::pace::WritePace;
 use crate::store::{FileRecord, Store, StoreError};
 
 /// How many requests may wait for the hub. Doors wait (asynchronously) when it
@@ -198,7 +198,8 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the hub task on `store`, whose rooms' latest sequence numbers
-    /// are `heads`. Cancelling `shutdown` closes every connection; the task
+    /// are `heads`; its connections share `writes_per_second` (see
+    /// [`crate::pace`]). Cancelling `shutdown` closes every connection; the task
     /// itself ends once every `Hub` and `Session` handle is dropped, after
     /// the messages still on their way to the store are answered.
     pub fn spawn(
@@ -206,6 +207,7 @@ impl Hub {
         store: Arc<dyn Store>,
         heads: HashMap<String, u64>,
         max_lag: Duration,
+        writes_per_second: u32,
     ) -> (Hub, JoinHandle<()>) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clients = Arc::new(AtomicUsize::new(0));
@@ -221,7 +223,7 @@ impl Hub {
             clients,
             next_id: Arc::new(AtomicU64::new(1)),
             connections: shutdown.clone(),
-            pace: Arc::new(WritePace::new(WRITES_PER_SECOND)),
+            pace: Arc::new(WritePace::new(writes_per_second)),
         };
         (hub, task)
     }

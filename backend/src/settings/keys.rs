@@ -268,6 +268,16 @@ pub const KEYS: &[Key] = &[
         help: "Seconds a client has to send a request's headers (slowloris)",
     },
     Key {
+        path: "limits.writes_per_second",
+        env: "HUBBUB_LIMITS_WRITES_PER_SECOND",
+        flag: "limits-writes-per-second",
+        slot: Slot::Count {
+            field: |c| &mut c.guard.writes_per_second,
+            min: 1_000,
+        },
+        help: "Socket writes a second that busy connections share; lower spends less CPU on a flood, for more latency",
+    },
+    Key {
         path: "files.max_upload_bytes",
         env: "HUBBUB_FILES_MAX_UPLOAD_BYTES",
         flag: "files-max-upload-bytes",
@@ -779,6 +789,7 @@ mod tests {
                     handshakes_per_minute_per_ip,
                     max_connections,
                     header_read_timeout,
+                    writes_per_second,
                 },
             files:
                 Files {
@@ -811,6 +822,7 @@ mod tests {
         );
         assert_ne!(max_connections, &d.guard.max_connections);
         assert_ne!(header_read_timeout, &d.guard.header_read_timeout);
+        assert_ne!(writes_per_second, &d.guard.writes_per_second);
         assert_ne!(max_upload_bytes, &d.files.max_upload_bytes);
         assert_ne!(
             uploads_per_minute_per_ip,
