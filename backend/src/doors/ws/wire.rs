@@ -96,38 +96,35 @@ const BATCH_FRAME_BYTES: usize = 64 * 1024;
 /// bytes without a copy or a second allocation.
 fn join_lines(batch: &[Arc<Outgoing>]) -> Vec<Message> {
     let mut frames = Vec::new();
-    let mut frame = String::new();
-    for (index, event) in batch.iter().enumerate() {
-        let json = event.json().as_str();
-        if !frame.is_empty() && frame.len() + 1 + json.len() > BATCH_FRAME_BYTES {
-            frames.push(Message::Text(Utf8Bytes::from(std::mem::take(&mut frame))));
+    let mut rest = batch;
+    while !rest.is_empty() {
+        let (count, len) = next_frame(rest);
+        let mut frame = String::with_capacity(len);
+        for (index, event) in rest[..count].iter().enumerate() {
+            if index > 0 {
+                frame.push('\n');
+            }
+            frame.push_str(event.json().as_str());
         }
-        if frame.is_empty() {
-            frame.reserve_exact(frame_len(&batch[index..]));
-        }
-        if !frame.is_empty() {
-            frame.push('\n');
-        }
-        frame.push_str(json);
-    }
-    if !frame.is_empty() {
         frames.push(Message::Text(Utf8Bytes::from(frame)));
+        rest = &rest[count..];
     }
     frames
 }
 
-/// The length of the frame that starts with `events[0]`: as many of them as
-/// fit in [`BATCH_FRAME_BYTES`] (at least one), with a line break between.
-fn frame_len(events: &[Arc<Outgoing>]) -> usize {
+/// How many of `events`, from the first, make the next frame (as many as fit
+/// in [`BATCH_FRAME_BYTES`], at least one), and its length with a line break
+/// between each two.
+fn next_frame(events: &[Arc<Outgoing>]) -> (usize, usize) {
     let mut len = 0;
-    for event in events {
-        let next = event.json().len() + usize::from(len > 0);
-        if len > 0 && len + next > BATCH_FRAME_BYTES {
-            break;
+    for (count, event) in events.iter().enumerate() {
+        let next = event.json().len() + usize::from(count > 0);
+        if count > 0 && len + next > BATCH_FRAME_BYTES {
+            return (count, len);
         }
         len += next;
     }
-    len
+    (events.len(), len)
 }
 
 fn say(text: &str, kind: MessageKind) -> Request {
