@@ -27,11 +27,8 @@ use crate::doors::meter::Meter;
 use crate::doors::recall::Recall;
 use crate::guard::{MessageRate, Permit, Verdict};
 use crate::hub::{Door, Hub, Request, Session};
-use crate::outbox::{CloseReason, Inbox, Outgoing};
+use crate::outbox::{CloseReason, Inbox, KEPT_BATCH, Outgoing};
 use crate::store::Store;
-
-/// Places a batch keeps after a write (see the WebSocket door's).
-const KEPT_BATCH: usize = 8;
 
 /// Most events written in one batch.
 const MAX_BATCH: usize = 64;
@@ -203,7 +200,6 @@ pub(super) async fn serve(
                     let out = render(&batch, &mut term, &public_url);
                     meter.sent(&batch);
                     batch.clear();
-                    // As the WebSocket door: a burst's capacity is given back.
                     batch.shrink_to(KEPT_BATCH);
                     match write(&mut stream, &out, heartbeat).await {
                         None if inbox.needs_catch_up() => loop {

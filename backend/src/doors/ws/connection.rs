@@ -22,17 +22,12 @@ use crate::doors::recall::Recall;
 use crate::doors::typed::{self, Inbound};
 use crate::guard::{MessageRate, Permit, Verdict};
 use crate::hub::{Door, Hub, Request};
-use crate::outbox::{CloseReason, Inbox, Outgoing};
+use crate::outbox::{CloseReason, Inbox, KEPT_BATCH, Outgoing};
 use crate::store::Store;
 
 /// Most events written in one batch; a client with more queued gets several
 /// batches, so that a long backlog does not delay reading its frames.
 const MAX_BATCH: usize = 64;
-
-/// Places a batch keeps after a write. A burst grows it to [`MAX_BATCH`]
-/// (512 bytes), which an idle connection would otherwise hold for as long as
-/// it stays; growing it again costs a reallocation, next to a write's 5 µs.
-const KEPT_BATCH: usize = 8;
 
 /// Bytes fed to the socket between flushes within one batch.
 const FLUSH_EVERY: usize = 64 * 1024;
