@@ -20,11 +20,12 @@ pub(super) struct RttEstimator {
 
 impl RttEstimator {
     pub(super) fn new(initial_rto: Duration, min_rto: Duration, max_rto: Duration) -> Self {
+        let rto = initial_rto.max(min_rto).min(max_rto);
         RttEstimator {
             srtt: None,
             rttvar: Duration::ZERO,
-            base_rto: initial_rto.max(min_rto).min(max_rto),
-            rto: initial_rto.max(min_rto).min(max_rto),
+            base_rto: rto,
+            rto,
             min_rto,
             max_rto,
         }

@@ -246,6 +246,13 @@ impl Sender {
         marked
     }
 
+    /// The order of a transmission about to go out.
+    fn take_order(&mut self) -> u64 {
+        let order = self.next_order;
+        self.next_order += 1;
+        order
+    }
+
     /// The retransmission timer expired: the earliest datagram not
     /// acknowledged goes again (RFC 6298 §5.4), and the rest outstanding go
     /// once the peer acknowledges anything new.
@@ -267,12 +274,12 @@ impl Sender {
     ) -> Result<Option<Transmission<'_>>, Exhausted> {
         let first = self.first_unacked();
         if let Some(index) = self.in_flight.iter().position(|sent| sent.retransmit) {
+            let order = self.take_order();
             let sent = &mut self.in_flight[index];
             sent.retransmit = false;
             sent.transmissions = sent.transmissions.saturating_add(1);
             sent.sent_at = now;
-            sent.order = self.next_order;
-            self.next_order += 1;
+            sent.order = order;
             return Ok(Some(Self::transmission(first + index as u64, sent, true)));
         }
         let window_open = (self.in_flight.len() as u64) < u64::from(max_in_flight);
@@ -297,15 +304,15 @@ impl Sender {
             }
         }
         self.next_seq += 1;
+        let order = self.take_order();
         self.in_flight.push_back(Sent {
             payload,
             sent_at: now,
-            order: self.next_order,
+            order,
             transmissions: 1,
             sacked: false,
             retransmit: false,
         });
-        self.next_order += 1;
         Ok(self
             .in_flight
             .back()
