@@ -164,6 +164,15 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// `count` connections that have each written once, at `at`.
+    fn busy(pace: &WritePace, count: usize, at: Instant) -> Vec<Writer> {
+        let mut writers: Vec<Writer> = (0..count).map(|_| pace.writer()).collect();
+        for writer in &mut writers {
+            pace.wrote(writer, at);
+        }
+        writers
+    }
+
     #[test]
     fn a_lone_writer_never_waits_and_a_first_write_is_immediate() {
         let pace = WritePace::new(50_000);
@@ -184,10 +193,7 @@ mod tests {
     fn many_busy_writers_space_their_writes_out_to_share_the_budget() {
         let pace = WritePace::new(50_000);
         let now = Instant::now();
-        let mut writers: Vec<Writer> = (0..100).map(|_| pace.writer()).collect();
-        for writer in &mut writers {
-            pace.wrote(writer, now);
-        }
+        let mut writers = busy(&pace, 100, now);
         // 100 writers sharing 50,000 writes a second: one write each per 2 ms.
         assert_eq!(pace.next_write(&writers[0], now), now + ms(2));
         // Writing again in the same window does not count twice.
@@ -199,10 +205,7 @@ mod tests {
     fn the_wait_is_capped() {
         let pace = WritePace::new(1_000);
         let now = Instant::now();
-        let mut writers: Vec<Writer> = (0..1_000).map(|_| pace.writer()).collect();
-        for writer in &mut writers {
-            pace.wrote(writer, now);
-        }
+        let writers = busy(&pace, 1_000, now);
         assert_eq!(pace.next_write(&writers[0], now), now + MAX_INTERVAL);
     }
 
@@ -210,10 +213,7 @@ mod tests {
     fn the_count_carries_into_the_next_window_and_fades_after_it() {
         let pace = WritePace::new(50_000);
         let start = pace.started;
-        let mut writers: Vec<Writer> = (0..100).map(|_| pace.writer()).collect();
-        for writer in &mut writers {
-            pace.wrote(writer, start);
-        }
+        let mut writers = busy(&pace, 100, start);
         // The next window begins with one writer, but the last one's 100 still
         // set the interval.
         let next = start + WINDOW;

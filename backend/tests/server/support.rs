@@ -123,6 +123,20 @@ impl TestServer {
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// A handshake request to `server`'s `/ws` offering the subprotocols
+/// `offered` (comma-separated).
+fn ws_request(
+    server: &TestServer,
+    offered: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_str(offered).unwrap(),
+    );
+    request
+}
+
 /// A WebSocket client of either kind.
 pub struct Client {
     pub ws: Socket,
@@ -131,31 +145,24 @@ pub struct Client {
 impl Client {
     /// Connects asking for the `hubbub.v1` subprotocol.
     pub async fn typed(server: &TestServer) -> Self {
-        let mut request = server.ws_url().into_client_request().unwrap();
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static(SUBPROTOCOL),
-        );
-        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-        assert_eq!(
-            response.headers().get("sec-websocket-protocol").unwrap(),
-            SUBPROTOCOL
-        );
-        Self { ws }
+        Self::offering(server, SUBPROTOCOL, SUBPROTOCOL).await
     }
 
     /// Connects offering `hubbub.v2` and `hubbub.v1`, as a client that
     /// reads batched frames does; the server must choose `hubbub.v2`.
     pub async fn batched(server: &TestServer) -> Self {
-        let mut request = server.ws_url().into_client_request().unwrap();
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_str(&format!("{SUBPROTOCOL}, {SUBPROTOCOL_BATCHED}")).unwrap(),
-        );
+        let offered = format!("{SUBPROTOCOL}, {SUBPROTOCOL_BATCHED}");
+        Self::offering(server, &offered, SUBPROTOCOL_BATCHED).await
+    }
+
+    /// Connects offering the subprotocols `offered`; the server must choose
+    /// `chosen`.
+    async fn offering(server: &TestServer, offered: &str, chosen: &str) -> Self {
+        let request = ws_request(server, offered);
         let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
         assert_eq!(
             response.headers().get("sec-websocket-protocol").unwrap(),
-            SUBPROTOCOL_BATCHED
+            chosen
         );
         Self { ws }
     }
@@ -166,11 +173,7 @@ impl Client {
         server: &TestServer,
         headers: &[(&str, &str)],
     ) -> Result<Self, (u16, String)> {
-        let mut request = server.ws_url().into_client_request().unwrap();
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static(SUBPROTOCOL),
-        );
+        let mut request = ws_request(server, SUBPROTOCOL);
         for (name, value) in headers {
             request.headers_mut().insert(
                 tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
