@@ -53,7 +53,14 @@ impl Recall {
     /// written, drops a message already written (after a catch-up from the
     /// store, the live copy of a message read there may still come), and
     /// inserts, after each `joined`, the history that goes with it.
-    pub(super) async fn expand(&mut self, batch: &mut Vec<Arc<Outgoing>>) {
+    ///
+    /// The filtering is done when this is called; the returned future only
+    /// has work when the batch holds a join or a leave. That work reads the
+    /// store and is boxed, so that it does not size every connection's task.
+    pub(super) fn expand<'a>(
+        &'a mut self,
+        batch: &'a mut Vec<Arc<Outgoing>>,
+    ) -> impl Future<Output = ()> + Send + 'a {
         let mut joins = false;
         batch.retain(|event| match event.msg() {
             ServerMsg::Message(m) => self.positions.advance(&m.room, m.seq),
@@ -63,9 +70,17 @@ impl Recall {
             }
             _ => true,
         });
-        if !joins {
-            return;
+        let history = joins.then(|| Box::pin(self.follow_joins(batch)));
+        async move {
+            if let Some(history) = history {
+                history.await;
+            }
         }
+    }
+
+    /// Notes the rooms a batch joins and leaves, and inserts the history
+    /// that goes with each `joined` after it.
+    async fn follow_joins(&mut self, batch: &mut Vec<Arc<Outgoing>>) {
         let events = std::mem::take(batch);
         for event in events {
             let joined = match event.msg() {

@@ -284,16 +284,34 @@ impl Session {
     }
 
     /// Hands a request to the hub. Its answer arrives through the inbox.
-    pub async fn request(&self, request: Request) {
-        // A send error means the hub has stopped, which only happens at
-        // shutdown, when the connection is closing anyway.
-        let _ = self
-            .commands
-            .send(Command::Request {
-                id: self.id,
-                request,
-            })
-            .await;
+    ///
+    /// The request is queued when this is called if the queue has room, as it
+    /// almost always has; only a full queue makes the returned future wait.
+    /// That rare wait is boxed: kept inline, a `send` future holding the
+    /// request would size every connection's task (560 bytes), idle or not.
+    pub fn request(&self, request: Request) -> impl Future<Output = ()> + Send + '_ {
+        let command = Command::Request {
+            id: self.id,
+            request,
+        };
+        self.enqueue(command)
+    }
+
+    /// Queues a command now if there is room, or returns the wait for it.
+    /// A closed queue means the hub has stopped, which only happens at
+    /// shutdown, when the connection is closing anyway.
+    fn enqueue(&self, command: Command) -> impl Future<Output = ()> + Send + '_ {
+        let waiting = match self.commands.try_send(command) {
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                Some(Box::pin(self.commands.send(command)))
+            }
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
+        };
+        async move {
+            if let Some(wait) = waiting {
+                let _ = wait.await;
+            }
+        }
     }
 
     /// Tells the hub how far a reader that was behind has read; true when
@@ -314,10 +332,7 @@ impl Session {
     /// Leaves every room and frees the nickname.
     pub async fn disconnect(mut self) {
         self.disconnected = true;
-        let _ = self
-            .commands
-            .send(Command::Disconnect { id: self.id })
-            .await;
+        self.enqueue(Command::Disconnect { id: self.id }).await;
     }
 }
 
