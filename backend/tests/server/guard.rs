@@ -9,9 +9,11 @@
 
 use std::time::Duration;
 
+use futures_util::{SinkExt as _, StreamExt as _};
 use shared::{ErrorCode, ServerMsg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Client, PATIENCE, TestServer, http_get};
 
@@ -270,5 +272,79 @@ async fn a_client_close_is_echoed() {
     let mut raw = RawSocket::open(&server).await;
     raw.send(&masked(0x88, &1000u16.to_be_bytes())).await;
     assert_eq!(raw.close_code().await, 1000);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_request_that_is_not_a_websocket_handshake_is_told_why() {
+    let server = TestServer::start().await;
+    let plain = http_get(server.addr, "/ws", &[]).await;
+    assert_eq!(plain.status, 400);
+    assert!(plain.text().contains("'upgrade'"), "{}", plain.text());
+
+    let handshake = |version| {
+        [
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", version),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ]
+    };
+    let old = http_get(server.addr, "/ws", &handshake("8")).await;
+    assert_eq!(old.status, 400);
+    assert!(old.text().contains("'13'"), "{}", old.text());
+    server.stop().await.unwrap();
+}
+
+/// The server writes its own frames past tungstenite, which answers pings:
+/// answers given in the middle of a burst must leave every frame whole.
+#[tokio::test]
+async fn pings_answered_during_a_burst_leave_every_frame_whole() {
+    let server = TestServer::start_with(|config| {
+        config.guard.messages_per_second = 1e6;
+        config.guard.message_burst = 100_000;
+    })
+    .await;
+    let mut reader = Client::joined(&server, "reader").await;
+    let mut sender = Client::joined(&server, "sender").await;
+    let text = "x".repeat(2_000);
+    const COUNT: usize = 200;
+    for i in 0..COUNT {
+        sender.say(&format!("m{i}"), &text).await;
+        reader
+            .ws
+            .send(Message::Ping(format!("p{i}").into_bytes().into()))
+            .await
+            .unwrap();
+    }
+    // A pong may answer only the latest of several pings (RFC 6455 §5.5.3),
+    // so the pongs come in order and end with the last one.
+    let mut last_pong = None;
+    let mut messages = 0;
+    while messages < COUNT || last_pong != Some(COUNT - 1) {
+        let frame = tokio::time::timeout(PATIENCE, reader.ws.next())
+            .await
+            .expect("no frame in time")
+            .expect("the connection ended")
+            .expect("every frame must be well formed");
+        match frame {
+            Message::Pong(payload) => {
+                let n: usize = std::str::from_utf8(&payload).unwrap()[1..].parse().unwrap();
+                assert!(
+                    last_pong.is_none_or(|last| n > last),
+                    "pong {n} after {last_pong:?}"
+                );
+                last_pong = Some(n);
+            }
+            Message::Text(frame) => {
+                if let ServerMsg::Message(message) = ServerMsg::from_json(&frame).unwrap() {
+                    assert_eq!(message.nick, "sender");
+                    assert_eq!(message.text, text);
+                    messages += 1;
+                }
+            }
+            _ => {}
+        }
+    }
     server.stop().await.unwrap();
 }

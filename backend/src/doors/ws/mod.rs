@@ -9,6 +9,9 @@
 //! events as lines of text. Both kinds meet in the same rooms.
 
 mod connection;
+mod frames;
+mod handshake;
+mod liveness;
 mod wire;
 
 use std::net::SocketAddr;
@@ -16,15 +19,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::limits::MAX_FRAME_BYTES;
 use shared::{SUBPROTOCOL, SUBPROTOCOL_BATCHED};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::guard::Permit;
 use crate::http::AppState;
+use handshake::Handshake;
 use wire::Mode;
 
 /// Bytes read from the socket at a time. Small, because it is allocated for
@@ -32,19 +36,19 @@ use wire::Mode;
 /// larger than this still arrive, over several reads. A client's frames are
 /// chat messages, most under a few hundred bytes.
 const READ_BUFFER: usize = 512;
-/// Writes collect up to this many bytes before going to the socket, so that a
-/// batch of queued events leaves in one write.
-const WRITE_BUFFER: usize = 16 * 1024;
-/// The write buffer never grows past this: what is fed between two flushes
-/// (64 KiB) plus one largest frame (a history frame: 64 KiB of text, which
-/// JSON escaping can make several times longer). Beyond it a write fails
-/// instead of eating memory.
-const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+/// tungstenite's write buffer carries only its answers to the client's pings
+/// and close (the connection writes its own frames past it, see [`frames`]):
+/// each is written at once, and a client that sends pings without reading the
+/// answers cannot make it grow past this.
+const MAX_WRITE_BUFFER: usize = 64 * 1024;
+
+/// The server prefers `hubbub.v2` when the client offers both.
+const SUBPROTOCOLS: [&str; 2] = [SUBPROTOCOL_BATCHED, SUBPROTOCOL];
 
 /// `GET /ws`: checks the handshake, upgrades to a WebSocket and serves the
 /// connection until it ends.
 pub async fn upgrade(
-    ws: WebSocketUpgrade,
+    handshake: Handshake,
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     permit: Option<Extension<Arc<Permit>>>,
@@ -70,19 +74,18 @@ pub async fn upgrade(
             "too many connection attempts from your address; wait a minute",
         );
     }
-    let ws = ws
-        // The first of these that the client offers is the one it speaks.
-        .protocols([SUBPROTOCOL_BATCHED, SUBPROTOCOL])
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(MAX_WRITE_BUFFER);
-    let mode = match ws.selected_protocol().and_then(|p| p.to_str().ok()) {
+    let protocol = handshake.select(&SUBPROTOCOLS);
+    let mode = match protocol {
         Some(SUBPROTOCOL_BATCHED) => Mode::Batched,
         Some(_) => Mode::Typed,
         None => Mode::Plain,
     };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER);
     let rate = guards.message_rate();
     let AppState {
         hub,
@@ -94,15 +97,20 @@ pub async fn upgrade(
     // The socket keeps the connection's place under the caps once the HTTP
     // connection that carried the handshake is gone.
     let permit = permit.map(|Extension(permit)| permit);
-    ws.on_upgrade(move |socket| {
-        let peer = connection::Peer { addr: peer, permit };
+    handshake.accept(protocol, config, move |socket| {
+        let start = connection::Start {
+            socket,
+            mode,
+            hub,
+            peer: connection::Peer { addr: peer, permit },
+            heartbeat,
+            rate,
+            store,
+        };
         // A task of its own rather than the rest of axum's upgrade task,
         // which would keep the upgrade's state beside the connection's for
         // as long as it lasts (about 500 bytes each).
-        tracker.spawn(connection::serve(
-            socket, mode, hub, peer, heartbeat, rate, store,
-        ));
-        std::future::ready(())
+        tracker.spawn(connection::serve(Box::new(start)));
     })
 }
 

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, Utf8Bytes};
 use shared::plain::{self, PlainInput};
 use shared::{DEFAULT_ROOM, ErrorCode, MessageKind, ServerMsg};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::frames::Frame;
 use crate::doors::typed::{self, Inbound};
 use crate::hub::Request;
 use crate::outbox::Outgoing;
@@ -52,7 +53,7 @@ impl Mode {
     }
 
     /// Turns one event the door produced itself into a frame.
-    pub fn frame_of(self, msg: ServerMsg) -> Option<Message> {
+    pub fn frame_of(self, msg: ServerMsg) -> Option<Frame> {
         let event = Outgoing::new(msg);
         let mut frames = self.frames(std::slice::from_ref(&event));
         frames.pop()
@@ -63,15 +64,15 @@ impl Mode {
     /// `hubbub.v2` and the plain wire join a batch into one frame with `\n`
     /// (the plain wire as the gorilla example does with the messages queued
     /// for a client): a frame per write rather than per event.
-    pub fn frames(self, batch: &[Arc<Outgoing>]) -> Vec<Message> {
+    pub fn frames(self, batch: &[Arc<Outgoing>]) -> Vec<Frame> {
         match self {
             Mode::Typed => batch
                 .iter()
-                .map(|event| Message::Text(event.json().clone()))
+                .map(|event| Frame::Text(event.json().clone()))
                 .collect(),
             Mode::Batched => match batch {
                 // One event: its shared bytes, no copy.
-                [event] => vec![Message::Text(event.json().clone())],
+                [event] => vec![Frame::Text(event.json().clone())],
                 _ => join_lines(batch),
             },
             Mode::Plain => {
@@ -79,7 +80,7 @@ impl Mode {
                 if lines.is_empty() {
                     Vec::new()
                 } else {
-                    vec![Message::Text(Utf8Bytes::from(lines.join("\n")))]
+                    vec![Frame::Text(Utf8Bytes::from(lines.join("\n")))]
                 }
             }
         }
@@ -94,7 +95,7 @@ const BATCH_FRAME_BYTES: usize = 64 * 1024;
 /// Joins the events' JSON into frames of one message per line. A frame's
 /// buffer is sized to what it will hold, so that it becomes the frame's
 /// bytes without a copy or a second allocation.
-fn join_lines(batch: &[Arc<Outgoing>]) -> Vec<Message> {
+fn join_lines(batch: &[Arc<Outgoing>]) -> Vec<Frame> {
     let mut frames = Vec::new();
     let mut rest = batch;
     while !rest.is_empty() {
@@ -106,7 +107,7 @@ fn join_lines(batch: &[Arc<Outgoing>]) -> Vec<Message> {
             }
             frame.push_str(event.json().as_str());
         }
-        frames.push(Message::Text(Utf8Bytes::from(frame)));
+        frames.push(Frame::Text(Utf8Bytes::from(frame)));
         rest = &rest[count..];
     }
     frames
@@ -140,9 +141,9 @@ fn say(text: &str, kind: MessageKind) -> Request {
 mod tests {
     use super::*;
 
-    fn text_of(message: &Message) -> &str {
-        match message {
-            Message::Text(text) => text.as_str(),
+    fn text_of(frame: &Frame) -> &str {
+        match frame {
+            Frame::Text(text) => text.as_str(),
             other => panic!("expected a text frame, got {other:?}"),
         }
     }
