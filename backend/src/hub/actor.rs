@@ -95,7 +95,10 @@ struct Client {
 }
 
 struct State {
-    clients: HashMap<ClientId, Client>,
+    /// Boxed: a table keeps room for more entries than it holds, and a
+    /// `Client` is 168 bytes; the fan-out never looks here (rooms hold their
+    /// members' outboxes).
+    clients: HashMap<ClientId, Box<Client>>,
     /// Nickname key (see `validate::nick_key`) → holder.
     nicks: HashMap<String, ClientId>,
     /// Clients that left with messages still on their way to the store:
@@ -148,7 +151,7 @@ impl State {
                     behind_since: None,
                     door,
                 };
-                self.clients.insert(id, client);
+                self.clients.insert(id, Box::new(client));
             }
             Command::Request { id, request } => self.request(id, request, commits),
             Command::Share { share, reply } => self.share(share, reply, commits),

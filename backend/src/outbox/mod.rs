@@ -244,7 +244,9 @@ impl Inbox {
         let now = TokioInstant::now();
         let due = self.pace.next_write(&self.writer, now);
         if due > now {
-            sleep_until(due).await;
+            // Boxed: kept inline, the timer (112 bytes) would be part of
+            // every connection's task, idle or not.
+            Box::pin(sleep_until(due)).await;
         }
         self.rx.take_queued(batch, max.saturating_sub(batch.len()));
         self.pace.wrote(&mut self.writer, TokioInstant::now());

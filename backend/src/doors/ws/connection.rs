@@ -28,7 +28,7 @@ use crate::doors::meter::Meter;
 use crate::doors::recall::Recall;
 use crate::doors::typed::{self, Inbound};
 use crate::guard::{MessageRate, Permit, Verdict};
-use crate::hub::{Door, Hub, Request};
+use crate::hub::{Door, Hub, Request, Session};
 use crate::outbox::{CloseReason, Inbox, KEPT_BATCH, Outgoing};
 use crate::store::Store;
 
@@ -73,135 +73,189 @@ pub(super) struct Start {
 /// Every idle connection's task is as large as the largest state this future
 /// can be in, so the rare paths' futures, and the writes', are boxed.
 pub(super) async fn serve(start: Box<Start>) {
-    // The parts are taken out of `start` only once the hub has let the client
-    // in: a part moved out before an await would keep a place in the task's
-    // state beside its new owner for as long as the connection lasts.
-    let Some((session, mut inbox)) = Box::pin(start.hub.connect(Door::WebSocket)).await else {
+    let Some(mut connection) = Box::pin(Connection::open(start)).await else {
         return;
     };
-    let deadline = start.heartbeat.write_deadline;
-    let close_grace = start.heartbeat.close_grace;
-    let mut liveness = Liveness::new(Instant::now(), &start.heartbeat);
-    let Start {
-        mut socket,
-        mode,
-        hub,
-        peer: Peer {
-            addr: peer,
-            permit: _permit,
-        },
-        heartbeat: _,
-        mut rate,
-        store,
-    } = unbox(start);
-    drop(hub);
-    let mut recall = Recall::new(store);
-    let client = session.id();
-    let meter = Meter::new("ws");
-    tracing::info!(door = "ws", %peer, %client, ?mode, "connection opened");
-    if mode == Mode::Plain {
-        session.request(Request::HelloGuest).await;
+    let end = connection.run().await;
+    Box::pin(connection.close(end)).await;
+}
+
+/// What a connection holds while it serves. One struct rather than separate
+/// locals of `serve`: the compiler packs a struct's fields, while locals
+/// held across awaits leave gaps in the task's state, and a local that was
+/// moved out can keep its place there.
+struct Connection {
+    socket: Socket,
+    mode: Mode,
+    session: Session,
+    inbox: Inbox,
+    recall: Recall,
+    rate: MessageRate,
+    meter: Meter,
+    liveness: Liveness,
+    /// Events taken from the inbox, kept between batches for its capacity.
+    batch: Vec<Arc<Outgoing>>,
+    /// Every write must finish within this.
+    deadline: Duration,
+    close_grace: Duration,
+    peer: SocketAddr,
+    /// The connection's place under the caps, released when it ends.
+    _permit: Option<Arc<Permit>>,
+}
+
+impl Connection {
+    /// Lets the client into the hub; `None` if the hub has stopped.
+    async fn open(start: Box<Start>) -> Option<Self> {
+        let (session, inbox) = start.hub.connect(Door::WebSocket).await?;
+        let Start {
+            socket,
+            mode,
+            hub: _,
+            peer,
+            heartbeat,
+            rate,
+            store,
+        } = *start;
+        let client = session.id();
+        tracing::info!(door = "ws", peer = %peer.addr, %client, ?mode, "connection opened");
+        if mode == Mode::Plain {
+            session.request(Request::HelloGuest).await;
+        }
+        Some(Self {
+            socket,
+            mode,
+            session,
+            inbox,
+            recall: Recall::new(store),
+            rate,
+            meter: Meter::new("ws"),
+            liveness: Liveness::new(Instant::now(), &heartbeat),
+            batch: Vec::new(),
+            deadline: heartbeat.write_deadline,
+            close_grace: heartbeat.close_grace,
+            peer: peer.addr,
+            _permit: peer.permit,
+        })
     }
 
-    let closer = session.closer().clone();
-    let mut batch: Vec<Arc<Outgoing>> = Vec::new();
-    let timer = sleep_until(liveness.deadline());
-    tokio::pin!(timer);
-
-    let end = 'serving: loop {
-        tokio::select! {
-            () = closer.closed() => break End::Close(closer.reason()),
-            () = &mut timer => {
-                match liveness.due(Instant::now()) {
-                    Due::Idle => break End::Close(CloseReason::Idle),
-                    Due::Ping => {
-                        if let Some(end) = write(&mut socket, vec![Frame::Ping], deadline).await {
-                            break end;
+    /// Serves until the connection ends, and says how.
+    async fn run(&mut self) -> End {
+        let timer = sleep_until(self.liveness.deadline());
+        tokio::pin!(timer);
+        loop {
+            tokio::select! {
+                () = self.session.closer().closed() => {
+                    return End::Close(self.session.closer().reason());
+                }
+                () = &mut timer => {
+                    match self.liveness.due(Instant::now()) {
+                        Due::Idle => return End::Close(CloseReason::Idle),
+                        Due::Ping => {
+                            if let Some(end) = write(&mut self.socket, vec![Frame::Ping], self.deadline).await {
+                                return end;
+                            }
                         }
+                        Due::Nothing => {}
                     }
-                    Due::Nothing => {}
+                    timer.as_mut().reset(self.liveness.deadline());
                 }
-                timer.as_mut().reset(liveness.deadline());
-            }
-            received = inbox.recv_paced(&mut batch, MAX_BATCH) => {
-                if received == 0 {
-                    // The hub dropped this client: it is stopping.
-                    break End::Close(CloseReason::Shutdown);
-                }
-                recall.expand(&mut batch).await;
-                let frames = mode.frames(&batch);
-                meter.sent(&batch);
-                batch.clear();
-                batch.shrink_to(KEPT_BATCH);
-                if let Some(end) = write(&mut socket, frames, deadline).await {
-                    break end;
-                }
-                if inbox.needs_catch_up()
-                {
-                    // Behind: catch up from the store (see `Recall::settled`).
-                    loop {
-                        let pages = Box::pin(recall.missed()).await;
-                        let wrote = !pages.is_empty();
-                        if let Some(end) = write(&mut socket, mode.frames(&pages), deadline).await {
-                            break 'serving end;
-                        }
-                        if Box::pin(recall.settled(&session, wrote)).await {
-                            break;
-                        }
+                received = self.inbox.recv_paced(&mut self.batch, MAX_BATCH) => {
+                    if received == 0 {
+                        // The hub dropped this client: it is stopping.
+                        return End::Close(CloseReason::Shutdown);
+                    }
+                    if let Some(end) = self.write_batch().await {
+                        return end;
                     }
                 }
-            }
-            frame = socket.next() => {
-                liveness.heard(Instant::now());
-                meter.received();
-                let reply = match step(frame, mode, &mut rate, &mut recall) {
-                    Step::End(end) => break end,
-                    Step::Nothing => None,
-                    Step::Reply(reply) => Some(reply),
-                    Step::Hub(request) => {
-                        session.request(request).await;
-                        None
+                frame = self.socket.next() => {
+                    self.liveness.heard(Instant::now());
+                    self.meter.received();
+                    // Boxed: what a frame asks for can take a few hundred
+                    // bytes of state that an idle connection would carry.
+                    if let Some(end) = Box::pin(self.answer(frame)).await {
+                        return end;
                     }
-                    Step::History { room, before, limit } => {
-                        let pages = Box::pin(recall.older(&room, before, limit)).await;
-                        let frames = pages.into_iter().filter_map(|p| mode.frame_of(p)).collect();
-                        if let Some(end) = write(&mut socket, frames, deadline).await {
-                            break end;
-                        }
-                        None
-                    }
-                };
-                if let Some(frame) = reply.and_then(|reply| mode.frame_of(reply))
-                    && let Some(end) = write(&mut socket, vec![frame], deadline).await
-                {
-                    break end;
                 }
             }
         }
-    };
-
-    // Leave the hub first: the people in the client's rooms learn it is gone
-    // now, not after the goodbye below has waited for a client that may
-    // never answer.
-    session.disconnect().await;
-    if let End::Close(reason) = end
-        && reason.delivers_backlog()
-    {
-        Box::pin(deliver_backlog(&mut socket, &mut inbox, mode, deadline)).await;
     }
-    Box::pin(finish(&mut socket, end, deadline, close_grace)).await;
-    let reason = match end {
-        End::Close(reason) => reason.describe(),
-        End::PeerClosed => "closed by client",
-        End::PeerGone => "connection lost",
-    };
-    tracing::info!(door = "ws", %peer, %client, reason, "connection closed");
-}
 
-/// Moves a start out of its box and frees the box now: moved out with `*`,
-/// the box would only be freed when the connection ends.
-fn unbox(start: Box<Start>) -> Start {
-    *start
+    /// Writes the batch taken from the inbox, then, if the client had
+    /// fallen behind, what it missed, from the store.
+    async fn write_batch(&mut self) -> Option<End> {
+        self.recall.expand(&mut self.batch).await;
+        let frames = self.mode.frames(&self.batch);
+        self.meter.sent(&self.batch);
+        self.batch.clear();
+        self.batch.shrink_to(KEPT_BATCH);
+        if let Some(end) = write(&mut self.socket, frames, self.deadline).await {
+            return Some(end);
+        }
+        if self.inbox.needs_catch_up() {
+            // Behind: catch up from the store (see `Recall::settled`).
+            loop {
+                let pages = Box::pin(self.recall.missed()).await;
+                let wrote = !pages.is_empty();
+                let frames = self.mode.frames(&pages);
+                if let Some(end) = write(&mut self.socket, frames, self.deadline).await {
+                    return Some(end);
+                }
+                if Box::pin(self.recall.settled(&self.session, wrote)).await {
+                    break;
+                }
+            }
+        }
+        None
+    }
+
+    /// Does what a frame from the client calls for.
+    async fn answer(&mut self, frame: Option<Result<Message, tungstenite::Error>>) -> Option<End> {
+        let reply = match step(frame, self.mode, &mut self.rate, &mut self.recall) {
+            Step::End(end) => return Some(end),
+            Step::Nothing => None,
+            Step::Reply(reply) => Some(reply),
+            Step::Hub(request) => {
+                self.session.request(request).await;
+                None
+            }
+            Step::History {
+                room,
+                before,
+                limit,
+            } => {
+                let pages = Box::pin(self.recall.older(&room, before, limit)).await;
+                let mode = self.mode;
+                let frames = pages.into_iter().filter_map(|p| mode.frame_of(p)).collect();
+                write(&mut self.socket, frames, self.deadline).await?;
+                None
+            }
+        };
+        let frame = reply.and_then(|reply| self.mode.frame_of(reply))?;
+        write(&mut self.socket, vec![frame], self.deadline).await
+    }
+
+    /// Leaves the hub, writes what it had queued if the reason allows, and
+    /// says goodbye.
+    async fn close(mut self, end: End) {
+        // Leave the hub first: the people in the client's rooms learn it is
+        // gone now, not after the goodbye below has waited for a client that
+        // may never answer.
+        let client = self.session.id();
+        self.session.disconnect().await;
+        if let End::Close(reason) = end
+            && reason.delivers_backlog()
+        {
+            deliver_backlog(&mut self.socket, &mut self.inbox, self.mode, self.deadline).await;
+        }
+        finish(&mut self.socket, end, self.deadline, self.close_grace).await;
+        let reason = match end {
+            End::Close(reason) => reason.describe(),
+            End::PeerClosed => "closed by client",
+            End::PeerGone => "connection lost",
+        };
+        tracing::info!(door = "ws", peer = %self.peer, %client, reason, "connection closed");
+    }
 }
 
 /// What one frame from the client calls for.

@@ -34,8 +34,8 @@ use wire::Mode;
 /// Bytes read from the socket at a time. Small, because it is allocated for
 /// every connection, idle or not (tungstenite's default is 128 KiB); frames
 /// larger than this still arrive, over several reads. A client's frames are
-/// chat messages, most under a few hundred bytes.
-const READ_BUFFER: usize = 512;
+/// chat messages: a `send` of a 100-character line is about 170 bytes.
+const READ_BUFFER: usize = 256;
 /// tungstenite's write buffer carries only its answers to the client's pings
 /// and close (the connection writes its own frames past it, see [`frames`]):
 /// each is written at once, and a client that sends pings without reading the
