@@ -105,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
                         kind: MessageKind::Text,
                         client_id: with_client_id.then(|| format!("c{i}")),
                         file: None,
+                        patience: Duration::ZERO,
                     };
                     let sent = Instant::now();
                     let appended = store.append(message).await?;

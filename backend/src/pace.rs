@@ -35,6 +35,11 @@ pub const WRITES_PER_SECOND: u32 = 50_000;
 /// busy: beyond this the wait would be felt, and batches are already large.
 pub const MAX_INTERVAL: Duration = Duration::from_millis(25);
 
+/// The interval between writes from which messages wait a little for company
+/// before their commit (see [`WritePace::commit_patience`]): 500 busy
+/// connections at the default budget.
+pub const PATIENT_FROM: Duration = Duration::from_millis(10);
+
 /// How long a connection's write keeps it counted as busy. Longer than
 /// [`MAX_INTERVAL`], so that every busy connection writes in every window.
 const WINDOW: Duration = Duration::from_millis(100);
@@ -86,9 +91,34 @@ impl WritePace {
         let Some(last) = writer.last_write else {
             return now;
         };
+        (last + self.interval(now)).max(now)
+    }
+
+    /// How long a busy connection waits between writes now.
+    fn interval(&self, now: Instant) -> Duration {
         let busy = self.busy_writers(self.window_of(now));
-        let interval = Duration::from_nanos(busy * 1_000_000_000 / u64::from(self.budget));
-        (last + interval.min(MAX_INTERVAL)).max(now)
+        Duration::from_nanos(busy * 1_000_000_000 / u64::from(self.budget)).min(MAX_INTERVAL)
+    }
+
+    /// How long a message may wait for others to share its commit (see
+    /// [`crate::store::NewMessage::patience`]): a quarter of the interval
+    /// between writes, once that is [`PATIENT_FROM`] or more.
+    ///
+    /// A member sees a message at its next write after the commit, so a
+    /// commit that waits `w` reaches a fraction `w / interval` of the members
+    /// one write later, and the others no later at all. With a few hundred
+    /// busy members or more, messages come slower than each member is
+    /// written to, every message is a commit of its own, and that commit
+    /// costs more than writing it to all of them; waiting a quarter interval
+    /// groups several. Shorter intervals mean smaller rooms, where
+    /// messages group by themselves and the wait would show in the latency.
+    pub fn commit_patience(&self, now: Instant) -> Duration {
+        let interval = self.interval(now);
+        if interval >= PATIENT_FROM {
+            interval / 4
+        } else {
+            Duration::ZERO
+        }
     }
 
     /// The connection is writing now.
@@ -226,5 +256,21 @@ mod tests {
             pace.next_write(&writers[0], later),
             later + Duration::from_micros(20)
         );
+    }
+
+    #[test]
+    fn messages_wait_for_company_only_when_many_connections_are_busy() {
+        let pace = WritePace::new(50_000);
+        let now = Instant::now();
+        assert_eq!(pace.commit_patience(now), Duration::ZERO, "nobody busy");
+        let _room = busy(&pace, 100, now);
+        assert_eq!(
+            pace.commit_patience(now),
+            Duration::ZERO,
+            "2 ms between writes"
+        );
+        let _crowd = busy(&pace, 900, now);
+        // 1,000 busy: 20 ms between writes, a quarter of it to wait.
+        assert_eq!(pace.commit_patience(now), ms(5));
     }
 }

@@ -27,6 +27,7 @@ use super::RoomSet;
 use super::room::Room;
 use super::{ClientId, Command, Door, Request, Share, ShareRefusal, check_share};
 use crate::outbox::{CloseReason, Outbox, Outgoing, Pushed};
+use crate::pace::WritePace;
 use crate::store::{Appended, NewMessage, Store, StoreError};
 
 /// Messages handed to the store and not yet committed. Past this the hub
@@ -54,8 +55,9 @@ pub(super) async fn run(
     store: Arc<dyn Store>,
     heads: HashMap<String, u64>,
     max_lag: Duration,
+    pace: Arc<WritePace>,
 ) {
-    let mut state = State::new(store, heads, max_lag);
+    let mut state = State::new(store, heads, max_lag, pace);
     let mut commits: FuturesOrdered<Commit> = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -117,12 +119,20 @@ struct State {
     behind: Vec<ClientId>,
     /// How long a reader may stay behind before it is closed as slow.
     max_lag: Duration,
+    /// The connections' write budget, which says how long a message may
+    /// wait for its commit unseen.
+    pace: Arc<WritePace>,
     messages_in: metrics::Counter,
     deliveries: metrics::Counter,
 }
 
 impl State {
-    fn new(store: Arc<dyn Store>, heads: HashMap<String, u64>, max_lag: Duration) -> Self {
+    fn new(
+        store: Arc<dyn Store>,
+        heads: HashMap<String, u64>,
+        max_lag: Duration,
+        pace: Arc<WritePace>,
+    ) -> Self {
         Self {
             clients: HashMap::new(),
             nicks: HashMap::new(),
@@ -134,6 +144,7 @@ impl State {
             gone: Vec::new(),
             behind: Vec::new(),
             max_lag,
+            pace,
             messages_in: metrics::counter!(crate::metrics::MESSAGES_IN),
             deliveries: metrics::counter!(crate::metrics::DELIVERIES),
         }
@@ -487,6 +498,7 @@ impl State {
             kind,
             client_id: msg_id.clone(),
             file: None,
+            patience: self.pace.commit_patience(tokio::time::Instant::now()),
         });
         let pending = Pending::Client { sender: id, msg_id };
         commits.push_back(Box::pin(async move { (pending, append.await) }));
@@ -524,6 +536,9 @@ impl State {
             kind: MessageKind::Text,
             client_id: None,
             file: Some(Box::new(file)),
+            // An upload's announcement is answered to its uploader over
+            // HTTP, which no write budget paces.
+            patience: Duration::ZERO,
         });
         let pending = Pending::Share(reply);
         commits.push_back(Box::pin(async move { (pending, append.await) }));

@@ -211,19 +211,21 @@ impl Hub {
     ) -> (Hub, JoinHandle<()>) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clients = Arc::new(AtomicUsize::new(0));
+        let pace = Arc::new(WritePace::new(writes_per_second));
         let task = tokio::spawn(actor::run(
             receiver,
             Arc::clone(&clients),
             store,
             heads,
             max_lag,
+            Arc::clone(&pace),
         ));
         let hub = Hub {
             commands,
             clients,
             next_id: Arc::new(AtomicU64::new(1)),
             connections: shutdown.clone(),
-            pace: Arc::new(WritePace::new(writes_per_second)),
+            pace,
         };
         (hub, task)
     }

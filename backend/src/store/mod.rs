@@ -28,6 +28,7 @@ mod tests;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use shared::{Attachment, ChatMessage, ClientMsgId, MessageKind};
@@ -60,6 +61,12 @@ pub struct NewMessage {
     /// announcement is. Boxed: rare, and messages wait in queues by the
     /// thousand.
     pub file: Option<Box<FileRecord>>,
+    /// How long the message may wait for others to share its commit before
+    /// the writer commits it. Zero, the rule outside heavy fan-out, commits
+    /// it as soon as the writer is free; the hub asks for more when nobody
+    /// would see the message sooner anyway (see
+    /// [`crate::pace::WritePace::commit_patience`]).
+    pub patience: Duration,
 }
 
 /// A shared file as the store keeps it: what its messages show, and the hash

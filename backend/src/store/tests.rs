@@ -31,6 +31,7 @@ fn message(room: &str, nick: &str, text: &str, client_id: Option<&str>) -> NewMe
         kind: MessageKind::Text,
         client_id: client_id.map(str::to_owned),
         file: None,
+        patience: Duration::ZERO,
     }
 }
 
@@ -472,6 +473,26 @@ async fn appends_are_grouped_into_few_commits() {
     // cannot have needed one commit for each.
     assert!(stats.batches < 3_000, "{stats:?}");
     assert!(stats.largest_batch > 1, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_message_that_may_wait_is_committed_after_its_patience_with_what_came_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let patience = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let first = store.append(NewMessage {
+        patience,
+        ..message("lobby", "ann", "first", None)
+    });
+    // Queued by the call, while the writer waits out the first's patience.
+    let second = store.append(message("lobby", "bob", "second", None));
+    let (first, second) = tokio::join!(first, second);
+    assert!(started.elapsed() >= patience);
+    assert_eq!((first.unwrap().msg.seq, second.unwrap().msg.seq), (1, 2));
+    let stats = store.stats();
+    assert_eq!((stats.batches, stats.largest_batch), (1, 2), "{stats:?}");
+    store.close().await.unwrap();
 }
 
 #[tokio::test]

@@ -7,8 +7,10 @@
 //! one transaction with one prepared statement, commits — one fsync of the WAL
 //! for the whole group — and only then answers each append. Under load the
 //! groups grow by themselves: while one commit is on its way to the disk, the
-//! next group queues up. There is no timer and no waiting for a group to fill,
-//! so a lone message is committed at once.
+//! next group queues up. A lone message is committed at once, unless it says
+//! it may wait ([`NewMessage::patience`](super::NewMessage::patience), asked
+//! for under heavy fan-out only): the writer then waits that long before
+//! taking the rest of the group.
 //!
 //! Each message gets its room's next sequence number inside the transaction.
 //! The numbers a group takes become the rooms' heads only once it commits, so
@@ -150,6 +152,13 @@ impl Writer {
         let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
         // `blocking_recv` is right here: this is a plain thread, not a task.
         while let Some(first) = commands.blocking_recv() {
+            if let Command::Append(job) = &first
+                && !job.message.patience.is_zero()
+            {
+                // The message may wait for company: whatever arrives
+                // meanwhile shares its commit.
+                std::thread::sleep(job.message.patience);
+            }
             let mut closing = None;
             let mut bytes = 0;
             let mut next = Some(first);
