@@ -273,7 +273,11 @@ impl Positions {
                 }
                 *at = seq;
             }
-            None => self.rooms.push((room.to_owned(), seq)),
+            None => {
+                // One place per room, as in `RoomSet::insert`.
+                self.rooms.reserve_exact(1);
+                self.rooms.push((room.to_owned(), seq));
+            }
         }
         true
     }

@@ -16,6 +16,9 @@ impl RoomSet {
         match self.names.binary_search(&room) {
             Ok(_) => false,
             Err(at) => {
+                // Exactly as many places as rooms: a `Vec` would make room
+                // for four names at the first, kept for the whole connection.
+                self.names.reserve_exact(1);
                 self.names.insert(at, room);
                 true
             }
