@@ -54,10 +54,10 @@ pub(super) struct Peer {
     pub permit: Option<Arc<Permit>>,
 }
 
-/// What a connection starts with. It arrives in one box, so that the task
-/// keeps what it still uses rather than every argument for as long as it
-/// lives: arguments stay in a future's state even after they are moved out,
-/// and the hub handle and the store are moved out at once.
+/// What a connection starts with, in one box: until [`Connection::open`]
+/// (boxed too, and gone once it returns) unpacks it, the task's state holds
+/// a pointer rather than every part. A future keeps its arguments' places
+/// for as long as it lives, even once they are moved out.
 pub(super) struct Start {
     pub socket: Socket,
     pub mode: Mode,
