@@ -282,15 +282,20 @@ impl Client {
         self.recv_text_within(PATIENCE).await
     }
 
+    /// The next frame of any kind, waiting up to `patience`: one must come,
+    /// on a live connection, and be well formed.
+    pub async fn recv_any_within(&mut self, patience: Duration) -> Message {
+        tokio::time::timeout(patience, self.ws.next())
+            .await
+            .expect("no frame from the server in time")
+            .expect("the connection ended")
+            .expect("the connection failed")
+    }
+
     /// The next text frame, waiting up to `patience` for each frame.
     pub async fn recv_text_within(&mut self, patience: Duration) -> String {
         loop {
-            let frame = tokio::time::timeout(patience, self.ws.next())
-                .await
-                .expect("no frame from the server in time")
-                .expect("the connection ended")
-                .expect("the connection failed");
-            match frame {
+            match self.recv_any_within(patience).await {
                 Message::Text(text) => return text.to_string(),
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("expected a text frame, got {other:?}"),
