@@ -25,7 +25,7 @@ pub(super) enum Frame {
 }
 
 impl Frame {
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.payload().len()
     }
 

@@ -107,9 +107,9 @@ pub async fn upgrade(
             rate,
             store,
         };
-        // A task of its own rather than the rest of axum's upgrade task,
-        // which would keep the upgrade's state beside the connection's for
-        // as long as it lasts (about 500 bytes each).
+        // A task of its own rather than the rest of the task that awaited
+        // the upgrade (`Handshake::accept`), which would keep the upgrade's
+        // state beside the connection's for as long as it lasts.
         tracker.spawn(connection::serve(Box::new(start)));
     })
 }
