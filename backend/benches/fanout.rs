@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use backend::hub::{Door, Hub, Request, Session};
+use backend::hub::{Hub, LocalFanout, Request, Session, Settings};
 use backend::outbox::{Inbox, Outgoing};
 use backend::store::{Appended, Committed, FileRecord, NewMessage, Store, StoreError};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -114,8 +114,11 @@ impl Room {
             &shutdown,
             Arc::new(Forgetful::default()),
             HashMap::new(),
-            Duration::from_secs(60),
-            backend::pace::WRITES_PER_SECOND,
+            Settings {
+                max_lag: Duration::from_secs(60),
+                writes_per_second: backend::pace::WRITES_PER_SECOND,
+            },
+            Box::new(LocalFanout),
         );
         let mut room = Room {
             _hub: hub.clone(),
@@ -124,7 +127,7 @@ impl Room {
             batch: Vec::new(),
         };
         for member in 0..members {
-            let (session, inbox) = hub.connect(Door::WebSocket).await.unwrap();
+            let (session, inbox) = hub.connect().await.unwrap();
             session
                 .request(Request::Hello {
                     nick: format!("m{member}"),

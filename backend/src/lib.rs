@@ -74,20 +74,25 @@ pub async fn run(
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
     tokio::spawn(metrics::keep_up(stop.clone()));
+    let settings = hub::Settings {
+        max_lag: config.heartbeat.max_lag,
+        writes_per_second: config.guard.writes_per_second,
+    };
     let (hub, hub_task) = hub::Hub::spawn(
         &stop,
         Arc::clone(&store),
         heads,
-        config.heartbeat.max_lag,
-        config.guard.writes_per_second,
+        settings,
+        Box::new(hub::LocalFanout),
     );
     let guards = Arc::new(guard::Guards::new(&config.guard));
+    let heartbeat = Arc::new(config.heartbeat);
     let grace = config.shutdown_grace;
     let header_read_timeout = config.guard.header_read_timeout;
     let terminal = doors::tcp::Door {
         hub: hub.clone(),
         guards: Arc::clone(&guards),
-        heartbeat: config.heartbeat,
+        heartbeat: Arc::clone(&heartbeat),
         store: Arc::clone(&store),
         public_url,
         stop: stop.clone(),
@@ -96,7 +101,7 @@ pub async fn run(
     let datagram = doors::udp::Door {
         hub: hub.clone(),
         guards: Arc::clone(&guards),
-        heartbeat: config.heartbeat,
+        heartbeat: Arc::clone(&heartbeat),
         store: Arc::clone(&store),
         stop: stop.clone(),
         tracker: tracker.clone(),
@@ -104,7 +109,7 @@ pub async fn run(
     let state = http::AppState {
         hub,
         tracker: tracker.clone(),
-        heartbeat: config.heartbeat,
+        heartbeat,
         started: Instant::now(),
         guards: Arc::clone(&guards),
         store: Arc::clone(&store),

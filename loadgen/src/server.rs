@@ -24,8 +24,7 @@ const LISTENING: &str = "HTTP door listening on ";
 /// Only the server's start-up lines and its warnings: the per-connection
 /// lines would cost the server time in every scenario that connects
 /// thousands of clients.
-pub const DEFAULT_LOG: &str =
-    "info,backend::doors::ws::connection=warn,backend::doors::tcp::connection=warn";
+pub const DEFAULT_LOG: &str = "info,backend::doors::driver=warn";
 
 /// Messages a second (and burst) each connection may send during a benchmark.
 /// The defaults (5/s, burst 20) protect a real server from floods; benchmark

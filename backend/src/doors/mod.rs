@@ -1,6 +1,11 @@
 //! The doors: each one translates its own wire to hub requests and the hub's
 //! events back to its wire. No door knows about another.
+//!
+//! What every door does alike for a connection (the hub session, history
+//! from the store, the rate limit, metrics, the end and its goodbye) is the
+//! connection driver's ([`driver`]); a door's connection module is its wire.
 
+pub(crate) mod driver;
 mod meter;
 mod recall;
 pub mod tcp;

@@ -1,39 +1,40 @@
-//! What a `hubbub.v1` message asks of the server. The WebSocket door and the
+//! The typed protocol, `hubbub.v1`: what one of its messages asks of the
+//! server, and how an event is written in it. The WebSocket door and the
 //! datagram door carry the same JSON messages, and both translate them here.
 
+use bytes::Bytes;
 use shared::{ClientMsg, ErrorCode, ServerMsg};
 
+use super::driver::Ask;
 use crate::hub::Request;
+use crate::outbox::Encoding;
 
-/// What a client's message amounts to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Inbound {
-    /// A request for the hub.
-    Request(Request),
-    /// Older messages of a room, which the door reads from the store itself.
-    History {
-        room: String,
-        before: u64,
-        limit: Option<u32>,
-    },
-    /// A mistake the door answers itself, without bothering the hub.
-    Reply(ServerMsg),
+/// An event as one `hubbub.v1` JSON message: a frame of its own, a line of a
+/// `hubbub.v2` frame, or a datagram message.
+pub struct Json;
+
+impl Encoding for Json {
+    type Context = ();
+
+    fn encode(msg: &ServerMsg, (): &()) -> Option<Bytes> {
+        Some(Bytes::from(msg.to_json()))
+    }
 }
 
-/// Decodes one message and says what the door does with it.
-pub fn decode(text: &str) -> Inbound {
+/// Decodes one message and says what it asks for.
+pub(crate) fn decode<L>(text: &str) -> Ask<L> {
     match ClientMsg::from_json(text) {
-        Ok(msg) => typed(msg),
-        Err(error) => Inbound::Reply(ServerMsg::error(
+        Ok(msg) => ask_of(msg),
+        Err(error) => Ask::Reply(ServerMsg::error(
             ErrorCode::Malformed,
             format!("not a hubbub.v1 message: {error}"),
         )),
     }
 }
 
-/// Translates a `hubbub.v1` message to what the door does with it.
-fn typed(msg: ClientMsg) -> Inbound {
-    Inbound::Request(match msg {
+/// Translates a `hubbub.v1` message to what it asks for.
+fn ask_of<L>(msg: ClientMsg) -> Ask<L> {
+    Ask::Hub(match msg {
         ClientMsg::Hello { nick, resume } => Request::Hello { nick, resume },
         ClientMsg::Nick { nick } => Request::Nick { nick },
         ClientMsg::Join { room } => Request::Join { room },
@@ -62,25 +63,11 @@ fn typed(msg: ClientMsg) -> Inbound {
             before,
             limit,
         } => {
-            return Inbound::History {
+            return Ask::History {
                 room,
                 before,
                 limit,
             };
         }
     })
-}
-
-/// The refusal of a message over the rate limit, naming the message when it
-/// has an id so that the client can mark it as not sent.
-pub fn rate_limited(request: &Request) -> ServerMsg {
-    let id = match request {
-        Request::Send { id, .. } => id.clone(),
-        _ => None,
-    };
-    ServerMsg::Error {
-        code: ErrorCode::RateLimited,
-        message: "slow down: you are sending too fast; this message was not delivered".to_owned(),
-        id,
-    }
 }

@@ -30,7 +30,8 @@ pub struct AppState {
     /// Upgraded WebSockets outlive the HTTP request that created them, so
     /// axum's graceful shutdown does not wait for them; shutdown waits here.
     pub tracker: TaskTracker,
-    pub heartbeat: Heartbeat,
+    /// The connections' timings, one copy for all of them.
+    pub heartbeat: Arc<Heartbeat>,
     pub started: Instant,
     pub guards: Arc<Guards>,
     pub store: Arc<dyn Store>,

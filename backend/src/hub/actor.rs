@@ -3,79 +3,54 @@
 //! Every handler runs to completion without awaiting: the hub never waits on a
 //! connection or on the store. Events reach connections through `try_push`,
 //! and a connection whose queue is full is closed as too slow instead of
-//! holding up everyone. A chat message is handed to the store, and the hub
-//! goes on; the store's answers come back in the order the messages were
-//! handed over (`commits`), and only then is a message acknowledged to its
-//! sender and delivered to its room.
+//! holding up everyone. A chat message is handed to the store and the hub
+//! goes on; [`super::commit`] answers it once it is committed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesOrdered;
-use shared::validate::{self, nick_key};
+use shared::validate;
 use shared::{
-    ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg,
-    direct_members, direct_room,
+    ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg, direct_members,
+    direct_room,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::RoomSet;
-use super::room::Room;
-use super::{ClientId, Command, Door, Request, Share, ShareRefusal, check_share};
+use super::commit::{Commits, Draft};
+use super::fanout::Fanout;
+use super::nicks::Nicks;
+use super::rooms::Rooms;
+use super::{ClientId, Command, Request};
 use crate::outbox::{CloseReason, Outbox, Outgoing, Pushed};
-use crate::pace::WritePace;
-use crate::store::{Appended, NewMessage, Store, StoreError};
 
-/// Messages handed to the store and not yet committed. Past this the hub
-/// refuses new ones instead of queueing without bound.
-const MAX_IN_FLIGHT: usize = 4_096;
 /// A user's typing notices in one room are passed on at most this often.
 const TYPING_EVERY: Duration = Duration::from_secs(3);
-
-/// A message on its way through the store, and who is waiting for it.
-enum Pending {
-    /// A connected client's message, acknowledged through its outbox.
-    Client {
-        sender: ClientId,
-        msg_id: Option<ClientMsgId>,
-    },
-    /// A shared file's announcement; the upload waits for it.
-    Share(oneshot::Sender<Result<ChatMessage, ShareRefusal>>),
-}
-
-type Commit = BoxFuture<'static, (Pending, Result<Appended, StoreError>)>;
 
 pub(super) async fn run(
     mut commands: mpsc::Receiver<Command>,
     clients: Arc<AtomicUsize>,
-    store: Arc<dyn Store>,
-    heads: HashMap<String, u64>,
-    max_lag: Duration,
-    pace: Arc<WritePace>,
+    mut state: State,
 ) {
-    let mut state = State::new(store, heads, max_lag, pace);
-    let mut commits: FuturesOrdered<Commit> = FuturesOrdered::new();
     loop {
         tokio::select! {
             // Commits first: they free room for more and deliver what waits.
             biased;
-            Some((pending, result)) = commits.next(), if !commits.is_empty() => {
+            Some((pending, result)) = state.commits.next(), if !state.commits.is_empty() => {
                 state.committed(pending, result);
             }
             command = commands.recv() => {
                 let Some(command) = command else { break };
-                state.handle(command, &mut commits);
+                state.handle(command);
             }
         }
         state.sweep();
         clients.store(state.clients.len(), Ordering::Relaxed);
     }
     // Every door is gone; answer what is still on its way to the disk.
-    while let Some((pending, result)) = commits.next().await {
+    while let Some((pending, result)) = state.commits.next().await {
         state.committed(pending, result);
     }
     tracing::debug!("hub stopped: no connections and no doors left");
@@ -92,67 +67,49 @@ struct Client {
     in_flight: usize,
     /// Since when it has been behind the live messages, if it is.
     behind_since: Option<Instant>,
-    #[allow(dead_code, reason = "read by per-door metrics once more doors exist")]
-    door: Door,
 }
 
-struct State {
+pub(super) struct State {
     /// Boxed: a table keeps room for more entries than it holds, and a
-    /// `Client` is 168 bytes; the fan-out never looks here (rooms hold their
-    /// members' outboxes).
+    /// `Client` is over a hundred bytes; the fan-out never looks here (rooms
+    /// hold their members' outboxes).
     clients: HashMap<ClientId, Box<Client>>,
-    /// Nickname key (see `validate::nick_key`) → holder.
-    nicks: HashMap<String, ClientId>,
+    nicks: Nicks,
     /// Clients that left with messages still on their way to the store:
     /// their queue stays open until each is answered, so that a connection
     /// closing right after sending still writes its acks before it goes.
     leaving: HashMap<ClientId, Leaving>,
-    /// Rooms with someone in them.
-    rooms: HashMap<String, Room>,
-    /// The sequence number of every room's latest committed message.
-    heads: HashMap<String, u64>,
-    store: Arc<dyn Store>,
-    next_guest: u64,
-    /// Connections found gone during a fan-out, removed once it is done.
-    gone: Vec<ClientId>,
-    /// Readers found behind during a fan-out: they catch up from the store.
-    behind: Vec<ClientId>,
+    /// The rooms of this node, their members and heads.
+    pub(super) rooms: Rooms,
+    /// Messages on their way through the store.
+    pub(super) commits: Commits,
+    /// Where committed messages go.
+    pub(super) fanout: Box<dyn Fanout>,
     /// How long a reader may stay behind before it is closed as slow.
     max_lag: Duration,
-    /// The connections' write budget, which says how long a message may
-    /// wait for its commit unseen.
-    pace: Arc<WritePace>,
-    messages_in: metrics::Counter,
-    deliveries: metrics::Counter,
 }
 
 impl State {
-    fn new(
-        store: Arc<dyn Store>,
+    pub(super) fn new(
+        commits: Commits,
+        fanout: Box<dyn Fanout>,
         heads: HashMap<String, u64>,
         max_lag: Duration,
-        pace: Arc<WritePace>,
     ) -> Self {
         Self {
             clients: HashMap::new(),
-            nicks: HashMap::new(),
+            nicks: Nicks::default(),
             leaving: HashMap::new(),
-            rooms: HashMap::new(),
-            heads,
-            store,
-            next_guest: 0,
-            gone: Vec::new(),
-            behind: Vec::new(),
+            rooms: Rooms::new(heads),
+            commits,
+            fanout,
             max_lag,
-            pace,
-            messages_in: metrics::counter!(crate::metrics::MESSAGES_IN),
-            deliveries: metrics::counter!(crate::metrics::DELIVERIES),
         }
     }
 
-    fn handle(&mut self, command: Command, commits: &mut FuturesOrdered<Commit>) {
+    fn handle(&mut self, command: Command) {
         match command {
-            Command::Connect { id, door, outbox } => {
+            Command::Connect { id, outbox } => {
                 let client = Client {
                     outbox,
                     nick: None,
@@ -160,60 +117,59 @@ impl State {
                     typing: HashMap::new(),
                     in_flight: 0,
                     behind_since: None,
-                    door,
                 };
                 self.clients.insert(id, Box::new(client));
             }
-            Command::Request { id, request } => self.request(id, request, commits),
-            Command::Share { share, reply } => self.share(share, reply, commits),
+            Command::Request { id, request } => self.request(id, request),
+            Command::Share { share, reply } => self.share(share, reply),
             Command::Disconnect { id } => self.remove(id),
             Command::CatchUp {
                 id,
                 positions,
                 reply,
             } => {
-                let _ = reply.send(self.caught_up(id, &positions));
+                let _ = reply.send(self.resume_live(id, &positions));
             }
         }
     }
 
-    /// Whether a reader that was behind has now read, from the store, up to
-    /// the head of each of its rooms; if so, room events are queued for it
-    /// again. The hub answers between commits, so no message can fall
-    /// between what the reader read and what it is sent from now on.
-    fn caught_up(&mut self, id: ClientId, positions: &HashMap<String, u64>) -> bool {
+    /// Puts a reader that was behind back on live room events if it has
+    /// read, from the store, up to the head of each of its rooms; says
+    /// whether it did. The hub answers between commits, so no message can
+    /// fall between what the reader read and what it is sent from now on.
+    fn resume_live(&mut self, id: ClientId, positions: &HashMap<String, u64>) -> bool {
         let Some(client) = self.clients.get_mut(&id) else {
             return false;
         };
-        let level = client.rooms.iter().all(|room| {
-            let head = self.heads.get(room).copied().unwrap_or(0);
-            head <= positions.get(room).copied().unwrap_or(0)
-        });
-        if level {
-            client.outbox.set_live();
-            client.behind_since = None;
-            // Arrivals, departures and renames were not queued for it while
-            // it was behind, and the store does not keep them: its online
-            // lists are put right instead.
-            let rooms: Vec<String> = client.rooms.iter().cloned().collect();
-            for room in rooms {
-                let members = self.members_of(&room);
-                self.tell(id, ServerMsg::Members { room, members });
-            }
-            return true;
+        let level = client
+            .rooms
+            .iter()
+            .all(|room| self.rooms.head(room) <= positions.get(room).copied().unwrap_or(0));
+        if !level {
+            self.rooms.behind.push(id);
+            return false;
         }
-        self.behind.push(id);
-        false
+        client.outbox.set_live();
+        client.behind_since = None;
+        // Arrivals, departures and renames were not queued for it while it
+        // was behind, and the store does not keep them: its online lists are
+        // put right instead.
+        let rooms: Vec<String> = client.rooms.iter().cloned().collect();
+        for room in rooms {
+            let members = self.members_of(&room);
+            self.tell(id, ServerMsg::Members { room, members });
+        }
+        true
     }
 
-    fn request(&mut self, id: ClientId, request: Request, commits: &mut FuturesOrdered<Commit>) {
+    fn request(&mut self, id: ClientId, request: Request) {
         if !self.clients.contains_key(&id) {
             return; // Already removed (found slow or gone).
         }
         let result = match request {
             Request::Hello { nick, resume } => self.hello(id, &nick, &resume),
             Request::HelloGuest => {
-                let nick = self.free_guest_nick();
+                let nick = self.nicks.free_guest();
                 self.hello(id, &nick, &BTreeMap::new())
             }
             Request::Nick { nick } => self.rename(id, &nick),
@@ -224,13 +180,13 @@ impl State {
                 room,
                 text,
                 kind,
-            } => self.post(id, msg_id, &room, text, kind, commits),
+            } => self.post(id, msg_id, &room, text, kind),
             Request::Direct {
                 id: msg_id,
                 to,
                 text,
                 kind,
-            } => self.direct(id, msg_id, &to, text, kind, commits),
+            } => self.direct(id, msg_id, &to, text, kind),
             Request::Typing { room } => self.typing(id, &room),
             Request::Rooms => {
                 self.list_rooms(id);
@@ -261,7 +217,7 @@ impl State {
                 "you already have a nickname; use `nick` to change it",
             ));
         }
-        let nick = self.claim_nick(id, wanted)?;
+        let nick = self.nicks.claim(id, wanted)?;
         if let Some(client) = self.clients.get_mut(&id) {
             client.nick = Some(nick.clone());
         }
@@ -293,12 +249,9 @@ impl State {
 
     fn rename(&mut self, id: ClientId, wanted: &str) -> Result<(), Refusal> {
         let old = self.registered(id, None)?;
-        let new = self.claim_nick(id, wanted)?;
+        let new = self.nicks.rename(id, &old, wanted)?;
         if new == old {
             return Ok(());
-        }
-        if nick_key(&new) != nick_key(&old) {
-            self.nicks.remove(&nick_key(&old));
         }
         let Some(client) = self.clients.get_mut(&id) else {
             return Ok(());
@@ -355,18 +308,16 @@ impl State {
             return;
         };
         let outbox = client.outbox.clone();
-        let newly_joined = client.rooms.insert(name.clone());
-        let room = self.rooms.entry(name.clone()).or_insert_with(Room::new);
-        if newly_joined {
+        if client.rooms.insert(name.clone()) {
             let event = Outgoing::new(ServerMsg::UserJoined {
                 room: name.clone(),
                 nick,
             });
-            room.broadcast(&event, None, &mut self.gone, &mut self.behind);
-            room.add(id, outbox);
+            self.rooms.broadcast(&name, &event, None);
+            self.rooms.add(&name, id, outbox);
         }
         let members = self.members_of(&name);
-        let head = self.heads.get(&name).copied().unwrap_or(0);
+        let head = self.rooms.head(&name);
         self.tell(
             id,
             ServerMsg::Joined {
@@ -402,22 +353,28 @@ impl State {
         room_name: &str,
         text: String,
         kind: MessageKind,
-        commits: &mut FuturesOrdered<Commit>,
     ) -> Result<(), Refusal> {
         let nick = self.registered(id, msg_id.as_ref())?;
         let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
-        let name = room_key(room_name).map_err(|e| refuse(ErrorCode::RoomInvalid, e))?;
+        let room = room_key(room_name).map_err(|e| refuse(ErrorCode::RoomInvalid, e))?;
         let in_room = self
             .clients
             .get(&id)
-            .is_some_and(|client| client.rooms.contains(&name));
+            .is_some_and(|client| client.rooms.contains(&room));
         if !in_room {
             return Err(refuse(
                 ErrorCode::NotInRoom,
-                format!("join {name} before you post there"),
+                format!("join {room} before you post there"),
             ));
         }
-        self.submit(id, msg_id, name, nick, text, kind, commits)
+        let draft = Draft {
+            msg_id,
+            room,
+            nick,
+            text,
+            kind,
+        };
+        self.submit(id, draft)
     }
 
     fn direct(
@@ -427,14 +384,12 @@ impl State {
         to: &str,
         text: String,
         kind: MessageKind,
-        commits: &mut FuturesOrdered<Commit>,
     ) -> Result<(), Refusal> {
         let nick = self.registered(id, msg_id.as_ref())?;
         let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
         let peer = self
             .nicks
-            .get(&nick_key(to.trim()))
-            .copied()
+            .holder(to)
             .filter(|peer| *peer != id)
             .ok_or_else(|| {
                 refuse(
@@ -454,162 +409,27 @@ impl State {
                 self.enter(member, room.clone());
             }
         }
-        self.submit(id, msg_id, room, nick, text, kind, commits)
-    }
-
-    /// Validates a message's id and text and hands it to the store.
-    #[allow(clippy::too_many_arguments, reason = "one message's parts")]
-    fn submit(
-        &mut self,
-        id: ClientId,
-        msg_id: Option<ClientMsgId>,
-        room: String,
-        nick: String,
-        text: String,
-        kind: MessageKind,
-        commits: &mut FuturesOrdered<Commit>,
-    ) -> Result<(), Refusal> {
-        let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
-        if let Some(msg_id) = &msg_id
-            && !validate::validate_id(msg_id)
-        {
-            return Err(refuse(
-                ErrorCode::IdInvalid,
-                format!("a message id has 1 to {} bytes", Limits::V1.max_id_bytes),
-            ));
-        }
-        validate::validate_text(&text).map_err(|e| {
-            let code = match e {
-                validate::TextError::Empty => ErrorCode::TextEmpty,
-                validate::TextError::TooLong(_) => ErrorCode::TextTooLong,
-            };
-            refuse(code, e.to_string())
-        })?;
-        if commits.len() >= MAX_IN_FLIGHT {
-            return Err(refuse(
-                ErrorCode::StoreFailed,
-                "the server is busy storing messages; send it again in a moment".to_owned(),
-            ));
-        }
-        let append = self.store.append(NewMessage {
+        let draft = Draft {
+            msg_id,
             room,
             nick,
             text,
             kind,
-            client_id: msg_id.clone(),
-            file: None,
-            patience: self.pace.commit_patience(tokio::time::Instant::now()),
-        });
-        let pending = Pending::Client { sender: id, msg_id };
-        commits.push_back(Box::pin(async move { (pending, append.await) }));
-        if let Some(client) = self.clients.get_mut(&id) {
+        };
+        self.submit(id, draft)
+    }
+
+    /// Counts a message of `sender`'s handed to the store.
+    pub(super) fn note_in_flight(&mut self, sender: ClientId) {
+        if let Some(client) = self.clients.get_mut(&sender) {
             client.in_flight += 1;
         }
-        Ok(())
-    }
-
-    /// Hands the announcement of a shared file to the store. Nobody need be
-    /// in the room: like any message, it is kept for those who come later.
-    fn share(
-        &mut self,
-        share: Share,
-        reply: oneshot::Sender<Result<ChatMessage, ShareRefusal>>,
-        commits: &mut FuturesOrdered<Commit>,
-    ) {
-        let Share { nick, room, file } = share;
-        let (nick, room) = match check_share(&nick, &room) {
-            Ok(checked) => checked,
-            Err(refusal) => {
-                let _ = reply.send(Err(refusal));
-                return;
-            }
-        };
-        if commits.len() >= MAX_IN_FLIGHT {
-            let _ = reply.send(Err(ShareRefusal::Busy));
-            return;
-        }
-        let append = self.store.append(NewMessage {
-            room,
-            nick,
-            // The name is cleaned and at most 255 bytes: a valid text.
-            text: file.attachment.name.clone(),
-            kind: MessageKind::Text,
-            client_id: None,
-            file: Some(Box::new(file)),
-            // An upload's announcement is answered to its uploader over
-            // HTTP, which no write budget paces.
-            patience: Duration::ZERO,
-        });
-        let pending = Pending::Share(reply);
-        commits.push_back(Box::pin(async move { (pending, append.await) }));
-    }
-
-    /// A message the store has answered for: acknowledge it to its sender
-    /// and deliver it to its room, or tell the sender why it was not kept.
-    fn committed(&mut self, pending: Pending, result: Result<Appended, StoreError>) {
-        match pending {
-            Pending::Client { sender, msg_id } => self.acknowledge(sender, msg_id, &result),
-            Pending::Share(reply) => {
-                let answer = match &result {
-                    Ok(appended) => Ok(appended.msg.clone()),
-                    Err(error) => {
-                        tracing::error!(%error, "a shared file could not be announced");
-                        Err(ShareRefusal::Store(error.clone()))
-                    }
-                };
-                // An uploader that went away misses only the answer.
-                let _ = reply.send(answer);
-            }
-        }
-        let Ok(Appended { msg, duplicate }) = result else {
-            return;
-        };
-        if duplicate {
-            // Sent before, and delivered then: the resend only needed its ack.
-            return;
-        }
-        let head = self.heads.entry(msg.room.clone()).or_insert(0);
-        *head = (*head).max(msg.seq);
-        self.messages_in.increment(1);
-        let name = msg.room.clone();
-        let event = Outgoing::new(ServerMsg::Message(msg));
-        if let Some(room) = self.rooms.get(&name) {
-            let delivered = room.broadcast(&event, None, &mut self.gone, &mut self.behind);
-            self.deliveries.increment(delivered as u64);
-        }
-    }
-
-    /// Answers a client about one of its messages: the ack, or why it was
-    /// not kept.
-    fn acknowledge(
-        &mut self,
-        sender: ClientId,
-        msg_id: Option<ClientMsgId>,
-        result: &Result<Appended, StoreError>,
-    ) {
-        let answer = match result {
-            Ok(Appended { msg, .. }) => msg_id.map(|id| ServerMsg::Ack {
-                id,
-                room: msg.room.clone(),
-                seq: msg.seq,
-                ts: msg.ts,
-            }),
-            Err(error) => {
-                tracing::error!(%error, "a message could not be stored");
-                Some(ServerMsg::Error {
-                    code: ErrorCode::StoreFailed,
-                    message: format!("your message was not delivered: {error}"),
-                    id: msg_id,
-                })
-            }
-        };
-        self.answer(sender, answer);
     }
 
     /// Answers one of `sender`'s messages, whether it is still here or left
     /// while the message was on its way; the last answer to a client that
     /// left closes its queue.
-    fn answer(&mut self, sender: ClientId, answer: Option<ServerMsg>) {
+    pub(super) fn answer(&mut self, sender: ClientId, answer: Option<ServerMsg>) {
         if let Some(client) = self.clients.get_mut(&sender) {
             client.in_flight = client.in_flight.saturating_sub(1);
             if let Some(answer) = answer {
@@ -653,9 +473,7 @@ impl State {
             room: room_name.to_owned(),
             nick,
         });
-        if let Some(room) = self.rooms.get(room_name) {
-            room.broadcast(&event, Some(id), &mut self.gone, &mut self.behind);
-        }
+        self.rooms.broadcast(room_name, &event, Some(id));
         Ok(())
     }
 
@@ -691,31 +509,21 @@ impl State {
         let Some(nick) = client.nick else {
             return;
         };
-        if self.nicks.get(&nick_key(&nick)) == Some(&id) {
-            self.nicks.remove(&nick_key(&nick));
-        }
+        self.nicks.release(id, &nick);
         for room in &client.rooms {
             self.remove_from_room(id, room, nick.clone());
         }
     }
 
     fn remove_from_room(&mut self, id: ClientId, name: &str, nick: String) {
-        let Some(room) = self.rooms.get_mut(name) else {
-            return;
-        };
-        room.remove(id);
-        if room.is_empty() {
-            // An empty room costs nothing to recreate (its history and head
-            // stay); keeping it would let a client grow the hub's memory by
-            // joining made-up names.
-            self.rooms.remove(name);
+        if !self.rooms.remove(name, id) {
             return;
         }
         let event = Outgoing::new(ServerMsg::UserLeft {
             room: name.to_owned(),
             nick,
         });
-        room.broadcast(&event, None, &mut self.gone, &mut self.behind);
+        self.rooms.broadcast(name, &event, None);
     }
 
     /// Deals with what the last command found: readers that fell behind
@@ -723,7 +531,7 @@ impl State {
     /// Removing one tells its rooms, which can find more: repeat until done.
     fn sweep(&mut self) {
         let now = Instant::now();
-        for id in std::mem::take(&mut self.behind) {
+        for id in std::mem::take(&mut self.rooms.behind) {
             let Some(client) = self.clients.get_mut(&id) else {
                 continue;
             };
@@ -731,38 +539,11 @@ impl State {
             if now.duration_since(since) > self.max_lag {
                 metrics::counter!(crate::metrics::SLOW_DISCONNECTS).increment(1);
                 client.outbox.closer().close(CloseReason::Slow);
-                self.gone.push(id);
+                self.rooms.gone.push(id);
             }
         }
-        while let Some(id) = self.gone.pop() {
+        while let Some(id) = self.rooms.gone.pop() {
             self.remove(id);
-        }
-    }
-
-    /// Validates `wanted` and reserves it for `id`.
-    fn claim_nick(&mut self, id: ClientId, wanted: &str) -> Result<String, Refusal> {
-        let nick = validate::normalize_nick(wanted)
-            .map_err(|e| Refusal::new(ErrorCode::NickInvalid, e.to_string()))?;
-        let key = nick_key(&nick);
-        match self.nicks.get(&key) {
-            Some(&holder) if holder != id => Err(Refusal::new(
-                ErrorCode::NickTaken,
-                format!("the nickname {nick} is taken; choose another"),
-            )),
-            _ => {
-                self.nicks.insert(key, id);
-                Ok(nick)
-            }
-        }
-    }
-
-    fn free_guest_nick(&mut self) -> String {
-        loop {
-            self.next_guest += 1;
-            let nick = format!("guest-{}", self.next_guest);
-            if !self.nicks.contains_key(&nick_key(&nick)) {
-                return nick;
-            }
         }
     }
 
@@ -782,7 +563,6 @@ impl State {
         })
     }
 
-    /// Sends an event to one client.
     /// The nicknames in `room`, sorted as people read them.
     fn members_of(&self, room: &str) -> Vec<String> {
         let Some(room) = self.rooms.get(room) else {
@@ -796,6 +576,7 @@ impl State {
         members
     }
 
+    /// Sends an event to one client.
     fn tell(&mut self, id: ClientId, msg: ServerMsg) {
         self.push(id, &Outgoing::new(msg));
     }
@@ -804,7 +585,7 @@ impl State {
         if let Some(client) = self.clients.get(&id)
             && client.outbox.try_push(Arc::clone(event)) == Pushed::Gone
         {
-            self.gone.push(id);
+            self.rooms.gone.push(id);
         }
     }
 }
@@ -816,19 +597,19 @@ struct Leaving {
 }
 
 /// Why a request was refused; becomes a `ServerMsg::Error` to its sender.
-struct Refusal {
-    code: ErrorCode,
+pub(super) struct Refusal {
+    pub(super) code: ErrorCode,
     message: String,
     msg_id: Option<ClientMsgId>,
 }
 
 impl Refusal {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::about(None, code, message.into())
     }
 
     /// A refusal of the message with id `msg_id`, which the error names.
-    fn about(msg_id: Option<&ClientMsgId>, code: ErrorCode, message: String) -> Self {
+    pub(super) fn about(msg_id: Option<&ClientMsgId>, code: ErrorCode, message: String) -> Self {
         Self {
             code,
             message,

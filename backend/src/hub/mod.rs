@@ -13,10 +13,16 @@
 //! wire to requests and the events back to its wire.
 
 mod actor;
+mod commit;
+mod fanout;
+mod nicks;
 mod room;
 mod room_set;
+mod rooms;
 
+pub use fanout::{Fanout, LocalFanout};
 pub use room_set::RoomSet;
+pub use rooms::Rooms;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -46,16 +52,6 @@ impl std::fmt::Display for ClientId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "c{}", self.0)
     }
-}
-
-/// Which door a connection came through, for logs and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Door {
-    WebSocket,
-    /// A line-based TCP client: `nc`, `telnet`.
-    Terminal,
-    /// A UDP session: the `hubbub` terminal client.
-    Datagram,
 }
 
 /// What a connection asks of the hub.
@@ -104,7 +100,6 @@ pub enum Request {
 enum Command {
     Connect {
         id: ClientId,
-        door: Door,
         outbox: outbox::Outbox,
     },
     Request {
@@ -183,6 +178,16 @@ pub fn check_share(nick: &str, room: &str) -> Result<(String, String), ShareRefu
     Ok((nick, room))
 }
 
+/// How the hub treats its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a reader may stay behind the live messages before it is
+    /// closed as slow.
+    pub max_lag: Duration,
+    /// The write budget every connection's inbox shares (see [`crate::pace`]).
+    pub writes_per_second: u32,
+}
+
 /// A cloneable handle to the hub, held by the doors.
 #[derive(Clone)]
 pub struct Hub {
@@ -198,28 +203,23 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the hub task on `store`, whose rooms' latest sequence numbers
-    /// are `heads`; its connections share `writes_per_second` (see
-    /// [`crate::pace`]). Cancelling `shutdown` closes every connection; the task
-    /// itself ends once every `Hub` and `Session` handle is dropped, after
-    /// the messages still on their way to the store are answered.
+    /// are `heads`, handing committed messages to `fanout`. Cancelling
+    /// `shutdown` closes every connection; the task itself ends once every
+    /// `Hub` and `Session` handle is dropped, after the messages still on
+    /// their way to the store are answered.
     pub fn spawn(
         shutdown: &CancellationToken,
         store: Arc<dyn Store>,
         heads: HashMap<String, u64>,
-        max_lag: Duration,
-        writes_per_second: u32,
+        settings: Settings,
+        fanout: Box<dyn Fanout>,
     ) -> (Hub, JoinHandle<()>) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clients = Arc::new(AtomicUsize::new(0));
-        let pace = Arc::new(WritePace::new(writes_per_second));
-        let task = tokio::spawn(actor::run(
-            receiver,
-            Arc::clone(&clients),
-            store,
-            heads,
-            max_lag,
-            Arc::clone(&pace),
-        ));
+        let pace = Arc::new(WritePace::new(settings.writes_per_second));
+        let commits = commit::Commits::new(store, Arc::clone(&pace));
+        let state = actor::State::new(commits, fanout, heads, settings.max_lag);
+        let task = tokio::spawn(actor::run(receiver, Arc::clone(&clients), state));
         let hub = Hub {
             commands,
             clients,
@@ -247,12 +247,12 @@ impl Hub {
     }
 
     /// Registers a new connection. Returns `None` if the hub has stopped.
-    pub async fn connect(&self, door: Door) -> Option<(Session, Inbox)> {
+    pub async fn connect(&self) -> Option<(Session, Inbox)> {
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (outbox, inbox) = outbox::outbox(&self.connections, &self.pace);
         let closer = outbox.closer().clone();
         self.commands
-            .send(Command::Connect { id, door, outbox })
+            .send(Command::Connect { id, outbox })
             .await
             .ok()?;
         let session = Session {
@@ -331,8 +331,12 @@ impl Session {
         asked.is_ok() && answer.await.unwrap_or(false)
     }
 
-    /// Leaves every room and frees the nickname.
-    pub async fn disconnect(mut self) {
+    /// Leaves every room and frees the nickname. Once is enough: a second
+    /// call does nothing.
+    pub async fn disconnect(&mut self) {
+        if self.disconnected {
+            return;
+        }
         self.disconnected = true;
         self.enqueue(Command::Disconnect { id: self.id }).await;
     }

@@ -2,11 +2,11 @@
 //! connection's bounded queue of them.
 //!
 //! The hub produces an [`Outgoing`] per event and gives every recipient a clone
-//! of the same `Arc`. Each wire format's encoding is computed at most once per
-//! event, by whichever recipient's connection needs it first, and the same bytes
-//! then go to every recipient of that format. The hub itself never encodes: it
-//! only pushes `Arc`s into queues, so its cost per delivery is a reference-count
-//! increment and a queue push.
+//! of the same `Arc`. Each wire's encoding ([`Encoding`]) is computed at most
+//! once per event, by whichever recipient's connection needs it first, and the
+//! same bytes then go to every recipient on that wire. The hub itself never
+//! encodes: it only pushes `Arc`s into queues, so its cost per delivery is a
+//! reference-count increment and a queue push.
 //!
 //! Each connection's [`Outbox`] is bounded. The hub only ever uses `try_push`:
 //! a full queue never blocks the hub; it marks the connection as too slow and
@@ -18,13 +18,15 @@ use std::time::{Duration, Instant};
 
 use shared::ServerMsg;
 use tokio::time::{Instant as TokioInstant, sleep_until};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::pace::{WritePace, Writer};
 
+mod encoding;
 mod queue;
 
+pub use encoding::Encoding;
+use encoding::Encodings;
 use queue::{Receiver, Refused, Sender};
 
 /// How many events may wait for one connection. gorilla's chat example uses
@@ -47,9 +49,7 @@ pub struct Outgoing {
     msg: ServerMsg,
     /// When the hub created the event, for the fan-out latency metric.
     created: Instant,
-    json: OnceLock<Utf8Bytes>,
-    plain: OnceLock<Option<Utf8Bytes>>,
-    terminal: OnceLock<Option<Box<str>>>,
+    encodings: Encodings,
 }
 
 impl Outgoing {
@@ -57,9 +57,7 @@ impl Outgoing {
         Arc::new(Self {
             msg,
             created: Instant::now(),
-            json: OnceLock::new(),
-            plain: OnceLock::new(),
-            terminal: OnceLock::new(),
+            encodings: Encodings::default(),
         })
     }
 
@@ -72,28 +70,11 @@ impl Outgoing {
         self.created.elapsed()
     }
 
-    /// The typed encoding: one JSON message, a `hubbub.v1` frame or a line of
-    /// a `hubbub.v2` one.
-    pub fn json(&self) -> &Utf8Bytes {
-        self.json.get_or_init(|| self.msg.to_json().into())
-    }
-
-    /// The plain-text line, if this event means anything to a plain-text client.
-    pub fn plain(&self) -> Option<&str> {
-        self.plain
-            .get_or_init(|| shared::plain::render(&self.msg).map(Utf8Bytes::from))
-            .as_deref()
-    }
-
-    /// The terminal door's lines (each ending in CR LF, controls stripped),
-    /// if this event means anything to a terminal. `public_url` is the
-    /// server's HTTP root, for links to shared files: it is the same for
-    /// every terminal of a server, so the first recipient's encoding serves
-    /// them all.
-    pub fn terminal(&self, public_url: &str) -> Option<&str> {
-        self.terminal
-            .get_or_init(|| shared::line::render(&self.msg, public_url).map(String::into_boxed_str))
-            .as_deref()
+    /// The event's bytes on the wire `E`, or `None` if it means nothing
+    /// there. The first recipient to ask encodes (with its `context`); every
+    /// later one gets the same bytes.
+    pub fn encoded<E: Encoding>(&self, context: &E::Context) -> Option<&bytes::Bytes> {
+        self.encodings.get::<E>(&self.msg, context)
     }
 }
 
@@ -231,15 +212,19 @@ impl Inbox {
         self.rx.recv_many(batch, max).await
     }
 
-    /// Like [`Inbox::recv_many`], for a connection that writes each batch
-    /// to its socket at once: when many connections are busy, it first
-    /// waits out its share of the server's write budget (see
+    /// Like [`Inbox::recv_many`]; for a connection that writes each batch
+    /// to its socket at once (`paced`), when many connections are busy, it
+    /// first waits out its share of the server's write budget (see
     /// [`crate::pace`]), so that what arrives meanwhile joins the batch.
     /// Events already in `batch` (a call cancelled while it waited) count:
     /// it then waits for no new one.
-    pub async fn recv_paced(&mut self, batch: &mut Vec<Arc<Outgoing>>, max: usize) -> usize {
+    pub async fn take(&mut self, batch: &mut Vec<Arc<Outgoing>>, max: usize, paced: bool) -> usize {
         if batch.is_empty() && self.rx.recv_many(batch, max).await == 0 {
             return 0;
+        }
+        if !paced {
+            self.rx.take_queued(batch, max.saturating_sub(batch.len()));
+            return batch.len();
         }
         let now = TokioInstant::now();
         let due = self.pace.next_write(&self.writer, now);
@@ -327,28 +312,6 @@ mod tests {
 
     fn pace() -> Arc<WritePace> {
         Arc::new(WritePace::new(crate::pace::WRITES_PER_SECOND))
-    }
-
-    #[test]
-    fn encodings_are_computed_once_and_shared() {
-        let event = Outgoing::new(ServerMsg::UserJoined {
-            room: "lobby".into(),
-            nick: "bob".into(),
-        });
-        let first = event.json().as_ptr();
-        assert_eq!(
-            event.json().as_ptr(),
-            first,
-            "same bytes for every recipient"
-        );
-        assert_eq!(event.plain(), Some("* bob joined"));
-        let ack = Outgoing::new(ServerMsg::Ack {
-            id: "1".into(),
-            room: "lobby".into(),
-            seq: 1,
-            ts: 0,
-        });
-        assert_eq!(ack.plain(), None);
     }
 
     #[tokio::test]

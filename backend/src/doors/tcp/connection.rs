@@ -1,10 +1,11 @@
-//! One terminal connection, served by one task.
+//! One terminal connection's wire, for the connection driver
+//! ([`crate::doors::driver`]).
 //!
-//! Like a WebSocket connection, the task waits on the closer (shutdown, slow
-//! reader), the idle timer, the hub's events (written in batches, one write
-//! per batch, each with a deadline) and the socket. It keeps what a terminal
-//! needs and the hub does not tell it on request: the current room (the last
-//! one joined) and each room's online list, for `/who`.
+//! Bytes from the socket become lines ([`super::lines`]), and each line a
+//! command or a message ([`shared::line::parse`]); events are written as the
+//! terminal door's lines, each batch in one write under the write deadline.
+//! The connection follows what it writes to know its user's current room and
+//! online lists ([`super::term`]).
 //!
 //! A terminal sends no pings, so only its lines prove life: after a quiet
 //! spell it is warned, and closed if it stays quiet.
@@ -14,40 +15,52 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use shared::line::{self, EOL, Input};
-use shared::{DEFAULT_ROOM, ErrorCode, MessageKind, ServerMsg};
+use shared::{ErrorCode, MessageKind, ServerMsg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, timeout};
 
 use super::MAX_LINE_BYTES;
 use super::lines::{Line, LineReader};
+use super::term::Term;
 use crate::config::Heartbeat;
-use crate::doors::meter::Meter;
-use crate::doors::recall::Recall;
-use crate::guard::{MessageRate, Permit, Verdict};
-use crate::hub::{Door, Hub, Request, Session};
-use crate::outbox::{CloseReason, Inbox, KEPT_BATCH, Outgoing};
-use crate::store::Store;
+use crate::doors::driver::{Ask, End, Wire};
+use crate::guard::Permit;
+use crate::hub::Request;
+use crate::outbox::{CloseReason, Encoding, Outgoing};
 
-/// Most events written in one batch.
-const MAX_BATCH: usize = 64;
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 4 * 1024;
 /// What a terminal is asked before anything else.
-const PROMPT: &str = "nickname: ";
+pub(super) const PROMPT: &str = "nickname: ";
 /// The last words to everyone at shutdown.
-pub(super) const GOODBYE: &str = "* server shutting down; bye";
+const GOODBYE: &str = "* server shutting down; bye";
 
-/// How a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    Close(CloseReason),
-    /// The user typed `/quit`.
-    Quit,
-    /// The peer closed the connection or it broke.
-    PeerGone,
+/// An event as the terminal door's lines (each ending in CR LF, controls
+/// stripped). The context is the server's public HTTP root, for links to
+/// shared files: the same for every terminal of a server.
+pub struct TerminalLines;
+
+impl Encoding for TerminalLines {
+    type Context = str;
+
+    fn encode(msg: &ServerMsg, public_url: &str) -> Option<Bytes> {
+        line::render(msg, public_url).map(Bytes::from)
+    }
 }
+
+/// What only a terminal is answered.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Local {
+    /// Ask for a nickname (again).
+    Prompt,
+    /// The list of commands.
+    Help,
+}
+
+type TermAsk = Ask<Local>;
 
 pub(super) struct Peer {
     pub addr: SocketAddr,
@@ -55,220 +68,327 @@ pub(super) struct Peer {
     pub permit: Permit,
 }
 
-/// What the connection knows about its user.
-#[derive(Default)]
-struct Term {
-    registered: bool,
-    /// Where plain lines go: the last room joined.
-    current: Option<String>,
-    /// The rooms the user is in, with their online lists.
-    rooms: BTreeMap<String, Vec<String>>,
-}
-
-impl Term {
-    /// Follows an event about to be written; returns lines of its own to
-    /// write after it.
-    fn observe(&mut self, msg: &ServerMsg) -> Option<String> {
-        match msg {
-            ServerMsg::Welcome { .. } => self.registered = true,
-            ServerMsg::Joined { room, members, .. } => {
-                self.rooms.insert(room.clone(), members.clone());
-                // A direct conversation someone opens does not take over
-                // the current room; /msg is how to talk there.
-                if !room.starts_with('@') {
-                    self.current = Some(room.clone());
-                }
-            }
-            ServerMsg::Left { room } => {
-                self.rooms.remove(room);
-                if self.current.as_deref() == Some(room) {
-                    self.current = self
-                        .rooms
-                        .keys()
-                        .find(|r| r.as_str() == DEFAULT_ROOM)
-                        .or_else(|| self.rooms.keys().find(|r| !r.starts_with('@')))
-                        .cloned();
-                    return Some(match &self.current {
-                        Some(room) => format!("-- now talking in [{room}]{EOL}"),
-                        None => format!("-- you are in no room; /join ROOM{EOL}"),
-                    });
-                }
-            }
-            ServerMsg::UserJoined { room, nick } => {
-                if let Some(members) = self.rooms.get_mut(room)
-                    && !members.contains(nick)
-                {
-                    members.push(nick.clone());
-                }
-            }
-            ServerMsg::UserLeft { room, nick } => {
-                if let Some(members) = self.rooms.get_mut(room) {
-                    members.retain(|m| m != nick);
-                }
-            }
-            ServerMsg::Members { room, members } => {
-                if let Some(known) = self.rooms.get_mut(room) {
-                    known.clone_from(members);
-                }
-            }
-            ServerMsg::NickChanged { old, new, .. } => {
-                for members in self.rooms.values_mut() {
-                    for member in members.iter_mut().filter(|m| *m == old) {
-                        member.clone_from(new);
-                    }
-                }
-            }
-            ServerMsg::Error {
-                code: ErrorCode::NickTaken | ErrorCode::NickInvalid,
-                ..
-            } if !self.registered => return Some(PROMPT.to_owned()),
-            _ => {}
-        }
-        None
-    }
-
-    /// The room plain lines go to, or the error to show.
-    fn room(&self) -> Result<String, String> {
-        self.current
-            .clone()
-            .ok_or_else(|| "you are in no room; /join ROOM".to_owned())
-    }
-}
-
-pub(super) async fn serve(
-    mut stream: TcpStream,
-    peer: Peer,
-    hub: Hub,
-    heartbeat: Heartbeat,
-    mut rate: MessageRate,
-    store: Arc<dyn Store>,
+/// A terminal connection's wire.
+pub(super) struct TermWire {
+    stream: TcpStream,
+    reader: LineReader,
+    chunk: Vec<u8>,
+    term: Term,
+    /// What is waiting for the next flush.
+    out: Vec<u8>,
+    quiet: Quiet,
+    /// The server's timings, shared by every connection.
+    heartbeat: Arc<Heartbeat>,
     public_url: Arc<str>,
-) {
-    let Some((session, mut inbox)) = hub.connect(Door::Terminal).await else {
-        return;
-    };
-    drop(hub);
-    let Peer {
-        addr: peer,
-        permit: _permit,
-    } = peer;
-    let _ = stream.set_nodelay(true);
-    let client = session.id();
-    let meter = Meter::new("tcp");
-    tracing::info!(door = "tcp", %peer, %client, "connection opened");
+    peer: SocketAddr,
+    _permit: Permit,
+}
 
-    let closer = session.closer().clone();
-    let mut recall = Recall::new(store);
-    let mut term = Term::default();
-    let mut reader = LineReader::new(MAX_LINE_BYTES);
-    let mut chunk = vec![0u8; READ_CHUNK];
-    let mut lines = Vec::new();
-    let mut batch: Vec<Arc<Outgoing>> = Vec::new();
-    let warn_after = warn_after(heartbeat.idle_after);
-    let idle = sleep(warn_after);
-    tokio::pin!(idle);
-    let mut warned = false;
+impl TermWire {
+    pub(super) fn new(
+        stream: TcpStream,
+        peer: Peer,
+        heartbeat: Arc<Heartbeat>,
+        public_url: Arc<str>,
+    ) -> Self {
+        let _ = stream.set_nodelay(true);
+        let banner = format!(
+            "Hubbub {} terminal chat. Times are UTC. /help lists the commands.{EOL}{PROMPT}",
+            env!("CARGO_PKG_VERSION")
+        );
+        Self {
+            stream,
+            reader: LineReader::new(MAX_LINE_BYTES),
+            chunk: vec![0; READ_CHUNK],
+            term: Term::default(),
+            out: banner.into_bytes(),
+            quiet: Quiet::new(Instant::now()),
+            heartbeat,
+            public_url,
+            peer: peer.addr,
+            _permit: peer.permit,
+        }
+    }
 
-    let banner = format!(
-        "Hubbub {} terminal chat. Times are UTC. /help lists the commands.{EOL}{PROMPT}",
-        env!("CARGO_PKG_VERSION")
-    );
-    let mut end = write(&mut stream, &banner, heartbeat).await;
-
-    while end.is_none() {
-        end = tokio::select! {
-            () = closer.closed() => Some(End::Close(closer.reason())),
-            () = &mut idle => {
-                if warned {
-                    Some(End::Close(CloseReason::Idle))
-                } else {
-                    warned = true;
-                    let left = heartbeat.idle_after.saturating_sub(warn_after);
-                    idle.as_mut().reset(Instant::now() + left);
-                    let warning = format!(
-                        "! idle: closing in {} s unless you type something{EOL}",
-                        left.as_secs().max(1)
-                    );
-                    write(&mut stream, &warning, heartbeat).await
-                }
+    /// What one line asks for; `None` for a line that asks nothing.
+    fn ask_of(&self, text: &str) -> Option<TermAsk> {
+        let input = if self.term.registered {
+            line::parse(text)
+        } else {
+            // Before the nickname, a line is the nickname.
+            match line::parse(text) {
+                Input::Quit => Input::Quit,
+                Input::Blank => return Some(Ask::Local(Local::Prompt)),
+                _ => Input::Nick(text.trim()),
             }
-            received = inbox.recv_paced(&mut batch, MAX_BATCH) => {
-                if received == 0 {
-                    Some(End::Close(CloseReason::Shutdown))
-                } else {
-                    recall.expand(&mut batch).await;
-                    let out = render(&batch, &mut term, &public_url);
-                    meter.sent(&batch);
-                    batch.clear();
-                    batch.shrink_to(KEPT_BATCH);
-                    match write(&mut stream, &out, heartbeat).await {
-                        None if inbox.needs_catch_up() => loop {
-                            // Behind: catch up from the store (see `Recall::settled`).
-                            let pages = recall.missed().await;
-                            let wrote = !pages.is_empty();
-                            let written = write(&mut stream, &render(&pages, &mut term, &public_url), heartbeat).await;
-                            if written.is_some() || recall.settled(&session, wrote).await {
-                                break written;
-                            }
-                        },
-                        written => written,
-                    }
-                }
-            }
-            read = stream.read(&mut chunk) => match read {
-                Ok(0) | Err(_) => Some(End::PeerGone),
-                Ok(n) => {
-                    idle.as_mut().reset(Instant::now() + warn_after);
-                    warned = false;
-                    reader.feed(&chunk[..n], &mut lines);
-                    let mut out = String::new();
-                    let mut ended = None;
-                    for line in lines.drain(..) {
-                        meter.received();
-                        let handled = match line {
-                            Line::Text(text) => {
-                                handle(&text, &session, &mut rate, &mut recall, &term, &public_url).await
-                            }
-                            Line::TooLong => Ok(format!(
-                                "! line too long: at most {MAX_LINE_BYTES} bytes; it was not sent{EOL}"
-                            )),
-                            Line::InvalidUtf8 => {
-                                Ok(format!("! invalid UTF-8: that line was not sent{EOL}"))
-                            }
-                        };
-                        match handled {
-                            Ok(reply) => out.push_str(&reply),
-                            Err(end) => {
-                                ended = Some(end);
-                                break;
-                            }
-                        }
-                    }
-                    lines.clear();
-                    match write(&mut stream, &out, heartbeat).await {
-                        None => ended,
-                        written => written,
-                    }
-                }
-            },
         };
+        let in_room = |request: fn(String) -> Request| match self.term.room() {
+            Ok(room) => Ask::Hub(request(room)),
+            Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
+        };
+        let say = |text: &str, kind: MessageKind| match self.term.room() {
+            Ok(room) => Ask::Hub(Request::Send {
+                id: None,
+                room,
+                text: text.to_owned(),
+                kind,
+            }),
+            Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
+        };
+        Some(match input {
+            Input::Blank => return None,
+            Input::Nick(nick) if !self.term.registered => Ask::Hub(Request::Hello {
+                nick: nick.to_owned(),
+                resume: BTreeMap::new(),
+            }),
+            Input::Say(text) => say(text, MessageKind::Text),
+            Input::Me(text) => say(text, MessageKind::Action),
+            Input::Nick(nick) => Ask::Hub(Request::Nick {
+                nick: nick.to_owned(),
+            }),
+            Input::Join(room) => Ask::Hub(Request::Join {
+                room: room.to_owned(),
+            }),
+            Input::Leave(Some(room)) => Ask::Hub(Request::Leave {
+                room: room.to_owned(),
+            }),
+            Input::Leave(None) => in_room(|room| Request::Leave { room }),
+            Input::Rooms => Ask::Hub(Request::Rooms),
+            Input::Msg { to, text } => Ask::Hub(Request::Direct {
+                id: None,
+                to: to.to_owned(),
+                text: text.to_owned(),
+                kind: MessageKind::Text,
+            }),
+            Input::Who => match self.term.room() {
+                Ok(room) => {
+                    let members = self.term.rooms.get(&room).cloned().unwrap_or_default();
+                    Ask::Reply(ServerMsg::Members { room, members })
+                }
+                Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
+            },
+            Input::History(n) => match self.term.room() {
+                Ok(room) => Ask::History {
+                    room,
+                    before: u64::MAX,
+                    limit: u32::try_from(n).ok(),
+                },
+                Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
+            },
+            Input::Help => Ask::Local(Local::Help),
+            Input::Quit => Ask::End(End::Left),
+            Input::Usage(usage) => Ask::Reply(ServerMsg::error(
+                ErrorCode::Malformed,
+                format!("usage: {usage}"),
+            )),
+            Input::Unknown(name) => Ask::Reply(ServerMsg::error(
+                ErrorCode::Malformed,
+                format!("unknown command /{name}; /help lists the commands (//{name} says it)"),
+            )),
+        })
     }
-    let end = end.unwrap_or(End::PeerGone);
+}
 
-    // Leave the hub first, so that the user's rooms hear at once.
-    session.disconnect().await;
-    if let End::Close(reason) = end
-        && reason.delivers_backlog()
-    {
-        deliver_backlog(&mut stream, &mut inbox, &mut term, heartbeat, &public_url).await;
+impl Wire for TermWire {
+    const DOOR: &'static str = "tcp";
+    type Input = std::io::Result<usize>;
+    type Local = Local;
+
+    fn peer(&self) -> SocketAddr {
+        self.peer
     }
-    finish(&mut stream, end, heartbeat).await;
-    let reason = match end {
-        End::Close(reason) => reason.describe(),
-        End::Quit => "quit",
-        End::PeerGone => "connection lost",
+
+    fn protocol(&self) -> &'static str {
+        "lines"
+    }
+
+    fn read(&mut self) -> impl Future<Output = Self::Input> + Send + '_ {
+        self.stream.read(&mut self.chunk)
+    }
+
+    fn decode(&mut self, read: Self::Input, asks: &mut Vec<TermAsk>) {
+        let n = match read {
+            Ok(0) | Err(_) => return asks.push(Ask::End(End::Lost("connection lost"))),
+            Ok(n) => n,
+        };
+        self.quiet.heard(Instant::now());
+        let mut lines = Vec::new();
+        self.reader.feed(&self.chunk[..n], &mut lines);
+        for line in lines {
+            let ask = match line {
+                Line::Text(text) => self.ask_of(&text),
+                Line::TooLong => Some(Ask::Reply(ServerMsg::error(
+                    ErrorCode::TextTooLong,
+                    format!("line too long: at most {MAX_LINE_BYTES} bytes; it was not sent"),
+                ))),
+                Line::InvalidUtf8 => Some(Ask::Reply(ServerMsg::error(
+                    ErrorCode::Malformed,
+                    "invalid UTF-8: that line was not sent",
+                ))),
+            };
+            asks.extend(ask);
+        }
+    }
+
+    fn reply(&mut self, msg: ServerMsg) {
+        if let ServerMsg::History { room, messages, .. } = &msg
+            && messages.is_empty()
+        {
+            let note = format!("-- [{}] no messages yet{EOL}", line::strip_controls(room));
+            self.out.extend_from_slice(note.as_bytes());
+            return;
+        }
+        if let Some(lines) = line::render(&msg, &self.public_url) {
+            self.out.extend_from_slice(lines.as_bytes());
+        }
+    }
+
+    fn answer(&mut self, local: Local) {
+        match local {
+            Local::Prompt => self.out.extend_from_slice(PROMPT.as_bytes()),
+            Local::Help => {
+                for help in line::HELP {
+                    self.out.extend_from_slice(help.as_bytes());
+                    self.out.extend_from_slice(EOL.as_bytes());
+                }
+            }
+        }
+    }
+
+    async fn write(&mut self, events: &[Arc<Outgoing>]) -> Result<(), End> {
+        let mut out = Vec::new();
+        for event in events {
+            if let Some(lines) = event.encoded::<TerminalLines>(&self.public_url) {
+                out.extend_from_slice(lines);
+            }
+            if let Some(more) = self.term.observe(event.msg()) {
+                out.extend_from_slice(more.as_bytes());
+            }
+        }
+        write(&mut self.stream, &out, self.heartbeat.write_deadline).await
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        let out = std::mem::take(&mut self.out);
+        write(&mut self.stream, &out, self.heartbeat.write_deadline).await
+    }
+
+    fn write_deadline(&self) -> Duration {
+        self.heartbeat.write_deadline
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        Some(self.quiet.deadline(self.heartbeat.idle_after))
+    }
+
+    fn timer(&mut self, now: Instant) -> Result<(), End> {
+        match self.quiet.due(now, self.heartbeat.idle_after) {
+            QuietDue::Close => Err(End::Close(CloseReason::Idle)),
+            QuietDue::Warn(left) => {
+                let warning = format!(
+                    "! idle: closing in {} s unless you type something{EOL}",
+                    left.as_secs().max(1)
+                );
+                self.out.extend_from_slice(warning.as_bytes());
+                Ok(())
+            }
+            QuietDue::Nothing => Ok(()),
+        }
+    }
+
+    async fn goodbye(&mut self, end: End) {
+        let Heartbeat {
+            write_deadline,
+            close_grace,
+            ..
+        } = *self.heartbeat;
+        finish(&mut self.stream, end, write_deadline, close_grace).await;
+    }
+}
+
+/// Writes under the write deadline; how the connection ends if that failed.
+async fn write(stream: &mut TcpStream, out: &[u8], deadline: Duration) -> Result<(), End> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    match timeout(deadline, stream.write_all(out)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Lost("connection lost")),
+        Err(_elapsed) => Err(End::Close(CloseReason::WriteTimeout)),
+    }
+}
+
+/// Says goodbye with one line, closes the writing side, and reads what the
+/// terminal still sends for a moment, so that unread input does not turn the
+/// close into a reset that loses the goodbye.
+async fn finish(stream: &mut TcpStream, end: End, deadline: Duration, close_grace: Duration) {
+    let goodbye = match end {
+        End::Close(CloseReason::WriteTimeout) | End::Lost(_) => return,
+        End::Left => format!("-- bye{EOL}"),
+        End::Close(CloseReason::Shutdown) => format!("{GOODBYE}{EOL}"),
+        End::Close(reason) => format!("! closing: {}{EOL}", reason.describe()),
     };
-    tracing::info!(door = "tcp", %peer, %client, reason, "connection closed");
+    if write(stream, goodbye.as_bytes(), deadline).await.is_err() {
+        return;
+    }
+    let _ = timeout(deadline, stream.shutdown()).await;
+    let mut sink = [0u8; 1024];
+    let _ = timeout(close_grace, async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// When to warn a quiet terminal and when to close it, for an idle limit
+/// the caller gives. A line only notes the time; the timer looks when it
+/// fires.
+struct Quiet {
+    heard: Instant,
+    warned: bool,
+}
+
+/// What the quiet timer found due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuietDue {
+    /// Warn the terminal: it is closed this long from now unless it speaks.
+    Warn(Duration),
+    /// Warned, and still quiet.
+    Close,
+    /// The terminal spoke since the timer was set.
+    Nothing,
+}
+
+impl Quiet {
+    fn new(now: Instant) -> Self {
+        Self {
+            heard: now,
+            warned: false,
+        }
+    }
+
+    fn heard(&mut self, now: Instant) {
+        self.heard = now;
+        self.warned = false;
+    }
+
+    fn deadline(&self, idle_after: Duration) -> Instant {
+        if self.warned {
+            self.heard + idle_after
+        } else {
+            self.heard + warn_after(idle_after)
+        }
+    }
+
+    fn due(&mut self, now: Instant, idle_after: Duration) -> QuietDue {
+        if now < self.deadline(idle_after) {
+            QuietDue::Nothing
+        } else if self.warned {
+            QuietDue::Close
+        } else {
+            self.warned = true;
+            QuietDue::Warn(idle_after.saturating_sub(warn_after(idle_after)))
+        }
+    }
 }
 
 /// When to warn a quiet terminal: 10 s before the idle limit, or halfway
@@ -279,198 +399,6 @@ fn warn_after(idle_after: Duration) -> Duration {
     } else {
         idle_after / 2
     }
-}
-
-/// Handles one line: requests go to the hub, and what is answered at once
-/// (help, `/who`, history, refusals) comes back as lines to write. `Err`
-/// ends the connection.
-async fn handle(
-    text: &str,
-    session: &Session,
-    rate: &mut MessageRate,
-    recall: &mut Recall,
-    term: &Term,
-    public_url: &str,
-) -> Result<String, End> {
-    let input = if term.registered {
-        line::parse(text)
-    } else {
-        match line::parse(text) {
-            Input::Quit => Input::Quit,
-            Input::Blank => return Ok(PROMPT.to_owned()),
-            _ => Input::Nick(text.trim()),
-        }
-    };
-    if input == Input::Blank {
-        return Ok(String::new());
-    }
-    match rate.check() {
-        Verdict::Allow => {}
-        Verdict::Refuse => {
-            metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
-            return Ok(lines_of(&[line::error_line(
-                "slow down: you are sending too fast; that line was not delivered",
-            )]));
-        }
-        Verdict::Disconnect => return Err(End::Close(CloseReason::Flooding)),
-    }
-    let say = |text: &str, kind| {
-        term.room().map(|room| Request::Send {
-            id: None,
-            room,
-            text: text.to_owned(),
-            kind,
-        })
-    };
-    let request = match input {
-        Input::Nick(nick) if !term.registered => Ok(Request::Hello {
-            nick: nick.to_owned(),
-            resume: BTreeMap::new(),
-        }),
-        Input::Say(text) => say(text, MessageKind::Text),
-        Input::Me(text) => say(text, MessageKind::Action),
-        Input::Nick(nick) => Ok(Request::Nick {
-            nick: nick.to_owned(),
-        }),
-        Input::Join(room) => Ok(Request::Join {
-            room: room.to_owned(),
-        }),
-        Input::Leave(room) => match room {
-            Some(room) => Ok(Request::Leave {
-                room: room.to_owned(),
-            }),
-            None => term.room().map(|room| Request::Leave { room }),
-        },
-        Input::Rooms => Ok(Request::Rooms),
-        Input::Msg { to, text } => Ok(Request::Direct {
-            id: None,
-            to: to.to_owned(),
-            text: text.to_owned(),
-            kind: MessageKind::Text,
-        }),
-        Input::Who => {
-            return Ok(match term.room() {
-                Ok(room) => {
-                    let members = term.rooms.get(&room).map_or(&[][..], Vec::as_slice);
-                    lines_of(&[line::who_line(&room, members)])
-                }
-                Err(error) => lines_of(&[line::error_line(&error)]),
-            });
-        }
-        Input::History(n) => {
-            let room = match term.room() {
-                Ok(room) => room,
-                Err(error) => return Ok(lines_of(&[line::error_line(&error)])),
-            };
-            let limit = u32::try_from(n).ok();
-            let pages = recall.older(&room, u64::MAX, limit).await;
-            let mut out = String::new();
-            let mut any = false;
-            for page in &pages {
-                if let Some(lines) = line::render(page, public_url) {
-                    any = true;
-                    out.push_str(&lines);
-                }
-            }
-            if !any {
-                out = lines_of(&[format!("-- [{room}] no messages yet")]);
-            }
-            return Ok(out);
-        }
-        Input::Help => return Ok(lines_of(line::HELP)),
-        Input::Quit => return Err(End::Quit),
-        Input::Usage(usage) => return Ok(lines_of(&[format!("! usage: {usage}")])),
-        Input::Unknown(name) => {
-            return Ok(lines_of(&[line::error_line(&format!(
-                "unknown command /{name}; /help lists the commands (//{name} says it)"
-            ))]));
-        }
-        Input::Blank => return Ok(String::new()),
-    };
-    match request {
-        Ok(request) => {
-            session.request(request).await;
-            Ok(String::new())
-        }
-        Err(error) => Ok(lines_of(&[line::error_line(&error)])),
-    }
-}
-
-fn lines_of<S: AsRef<str>>(lines: &[S]) -> String {
-    let mut out = String::new();
-    for line in lines {
-        out.push_str(line.as_ref());
-        out.push_str(EOL);
-    }
-    out
-}
-
-/// The lines of a batch of events, noting what they change.
-fn render(batch: &[Arc<Outgoing>], term: &mut Term, public_url: &str) -> String {
-    let mut out = String::new();
-    for event in batch {
-        if let Some(lines) = event.terminal(public_url) {
-            out.push_str(lines);
-        }
-        if let Some(more) = term.observe(event.msg()) {
-            out.push_str(&more);
-        }
-    }
-    out
-}
-
-/// Writes under the write deadline; how the connection ends if that failed.
-async fn write(stream: &mut TcpStream, out: &str, heartbeat: Heartbeat) -> Option<End> {
-    if out.is_empty() {
-        return None;
-    }
-    match timeout(heartbeat.write_deadline, stream.write_all(out.as_bytes())).await {
-        Ok(Ok(())) => None,
-        Ok(Err(_)) => Some(End::PeerGone),
-        Err(_elapsed) => Some(End::Close(CloseReason::WriteTimeout)),
-    }
-}
-
-/// Writes what the hub queued for the user before it left.
-async fn deliver_backlog(
-    stream: &mut TcpStream,
-    inbox: &mut Inbox,
-    term: &mut Term,
-    heartbeat: Heartbeat,
-    public_url: &str,
-) {
-    let mut batch = Vec::new();
-    let _ = timeout(heartbeat.write_deadline, async {
-        while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let out = render(&batch, term, public_url);
-            batch.clear();
-            if write(stream, &out, heartbeat).await.is_some() {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
-/// Says goodbye with one line, closes the writing side, and reads what the
-/// terminal still sends for a moment, so that unread input does not turn the
-/// close into a reset that loses the goodbye.
-async fn finish(stream: &mut TcpStream, end: End, heartbeat: Heartbeat) {
-    let goodbye = match end {
-        End::Close(CloseReason::WriteTimeout) | End::PeerGone => return,
-        End::Quit => format!("-- bye{EOL}"),
-        End::Close(CloseReason::Shutdown) => format!("{GOODBYE}{EOL}"),
-        End::Close(reason) => format!("! closing: {}{EOL}", reason.describe()),
-    };
-    if write(stream, &goodbye, heartbeat).await.is_some() {
-        return;
-    }
-    let _ = timeout(heartbeat.write_deadline, stream.shutdown()).await;
-    let mut sink = [0u8; 1024];
-    let _ = timeout(heartbeat.close_grace, async {
-        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-    })
-    .await;
 }
 
 #[cfg(test)]
@@ -484,27 +412,26 @@ mod tests {
     }
 
     #[test]
-    fn the_current_room_follows_joins_and_leaves() {
-        let mut term = Term::default();
-        let joined = |room: &str| ServerMsg::Joined {
-            room: room.into(),
-            members: vec!["me".into()],
-            head: 0,
-        };
-        term.observe(&joined("lobby"));
-        term.observe(&joined("rust"));
-        assert_eq!(term.room().unwrap(), "rust");
-        term.observe(&joined("@a+me"));
-        assert_eq!(term.room().unwrap(), "rust", "a conversation is not a room");
-        term.observe(&ServerMsg::UserJoined {
-            room: "rust".into(),
-            nick: "bob".into(),
-        });
-        assert_eq!(term.rooms["rust"], ["me", "bob"]);
-        let note = term.observe(&ServerMsg::Left {
-            room: "rust".into(),
-        });
-        assert_eq!(note.unwrap(), "-- now talking in [lobby]\r\n");
-        assert_eq!(term.room().unwrap(), "lobby");
+    fn a_quiet_terminal_is_warned_then_closed_unless_it_speaks() {
+        let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let idle = Duration::from_secs(60);
+        let mut quiet = Quiet::new(start);
+        assert_eq!(quiet.deadline(idle), at(50));
+        assert_eq!(quiet.due(at(49), idle), QuietDue::Nothing);
+        assert_eq!(
+            quiet.due(at(50), idle),
+            QuietDue::Warn(Duration::from_secs(10))
+        );
+        assert_eq!(quiet.deadline(idle), at(60));
+        // A line after the warning starts the count again.
+        quiet.heard(at(55));
+        assert_eq!(quiet.due(at(60), idle), QuietDue::Nothing);
+        assert_eq!(quiet.deadline(idle), at(105));
+        assert_eq!(
+            quiet.due(at(105), idle),
+            QuietDue::Warn(Duration::from_secs(10))
+        );
+        assert_eq!(quiet.due(at(115), idle), QuietDue::Close);
     }
 }

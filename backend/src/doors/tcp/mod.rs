@@ -6,6 +6,9 @@
 mod connection;
 mod lines;
 mod telnet;
+mod term;
+
+pub use connection::TerminalLines;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Heartbeat;
+use crate::doors::driver;
 use crate::guard::{CapRefusal, Guards};
 use crate::hub::Hub;
 use crate::store::Store;
@@ -30,7 +34,7 @@ pub const MAX_LINE_BYTES: usize = 4 * 1024;
 pub struct Door {
     pub hub: Hub,
     pub guards: Arc<Guards>,
-    pub heartbeat: Heartbeat,
+    pub heartbeat: Arc<Heartbeat>,
     pub store: Arc<dyn Store>,
     /// The server's public HTTP root, for the links to shared files.
     pub public_url: Arc<str>,
@@ -53,15 +57,19 @@ impl Door {
     fn admit(&self, stream: TcpStream, peer: SocketAddr) {
         match self.guards.caps.try_acquire(peer.ip()) {
             Ok(permit) => {
-                self.tracker.spawn(connection::serve(
+                let peer = connection::Peer { addr: peer, permit };
+                let wire = connection::TermWire::new(
                     stream,
-                    connection::Peer { addr: peer, permit },
-                    self.hub.clone(),
-                    self.heartbeat,
-                    self.guards.message_rate(),
-                    Arc::clone(&self.store),
+                    peer,
+                    Arc::clone(&self.heartbeat),
                     Arc::clone(&self.public_url),
-                ));
+                );
+                self.tracker.spawn(driver::serve(Box::new(driver::Start {
+                    wire,
+                    hub: self.hub.clone(),
+                    rate: self.guards.message_rate(),
+                    store: Arc::clone(&self.store),
+                })));
             }
             Err(refusal) => {
                 self.tracker.spawn(refuse(stream, peer, refusal));

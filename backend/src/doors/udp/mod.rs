@@ -3,9 +3,9 @@
 //! Each bound socket has one receive loop (the demultiplexer below). It
 //! answers the handshake itself, without keeping anything for a client until
 //! the client has proven its address with a [`cookie`], and hands every
-//! session datagram to that session's task ([`session`]), which runs the
-//! reliability state machine of `shared::udp` and translates messages to hub
-//! requests like the WebSocket door does. docs/udp.md is the protocol.
+//! session datagram to that session's task: the connection driver over the
+//! session's wire ([`session`]), which runs the reliability state machine of
+//! `shared::udp` and reads messages as the WebSocket door does. docs/udp.md is the protocol.
 //!
 //! What an unproven source can make the server do is bounded: a `hello` of
 //! at least 64 bytes gets a 33-byte cookie, a datagram for a session that
@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 
 use self::cookie::Cookies;
 use crate::config::Heartbeat;
+use crate::doors::driver;
 use crate::guard::{CapRefusal, Guards};
 use crate::hub::Hub;
 use crate::store::Store;
@@ -49,7 +50,7 @@ const SESSION_QUEUE: usize = 128;
 pub struct Door {
     pub hub: Hub,
     pub guards: Arc<Guards>,
-    pub heartbeat: Heartbeat,
+    pub heartbeat: Arc<Heartbeat>,
     pub store: Arc<dyn Store>,
     pub stop: CancellationToken,
     pub tracker: TaskTracker,
@@ -272,7 +273,7 @@ impl Demux {
             table.by_cookie.insert(*cookie, id);
         }
         let leave = Leave::new(Arc::clone(&self.table), id);
-        self.sessions.spawn(session::serve(session::Setup {
+        let setup = session::Setup {
             id,
             seed: u64::from_be_bytes(seed),
             peer,
@@ -280,11 +281,14 @@ impl Demux {
             socket: Arc::clone(&self.socket),
             datagrams: queue,
             leave,
+        };
+        let heartbeat = &self.door.heartbeat;
+        self.sessions.spawn(driver::serve(Box::new(driver::Start {
+            wire: session::DatagramWire::new(setup, heartbeat),
             hub: self.door.hub.clone(),
-            heartbeat: self.door.heartbeat,
             rate: self.door.guards.message_rate(),
             store: Arc::clone(&self.door.store),
-        }));
+        })));
         self.send(&bytes(Packet::Accept(id)), peer).await;
     }
 

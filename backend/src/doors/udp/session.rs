@@ -1,37 +1,37 @@
-//! One datagram session, served by one task.
+//! One datagram session's wire, for the connection driver
+//! ([`crate::doors::driver`]).
 //!
-//! The task owns the session's reliability state machine and waits on four
-//! things at once: datagrams from the socket's receive loop, the hub's events
-//! for this client (read only while the state machine has room to send them),
-//! the state machine's next timer, and the connection's closer. Messages that
-//! arrive whole are `hubbub.v1` JSON, handled exactly as the WebSocket door
-//! handles them. A reader that falls behind catches up from the store.
+//! The wire owns the session's reliability state machine
+//! ([`shared::udp::Endpoint`]): datagrams from the socket's receive loop go
+//! in, and messages that arrive whole are `hubbub.v1` JSON, read as the
+//! WebSocket door reads them. Events become messages in the state machine's
+//! send queue, taken from the hub only while it has room ([`Wire::ready`]):
+//! a reader that stops acknowledging falls behind and catches up from the
+//! store. The state machine's timers (retransmission, heartbeat, expiry)
+//! are the wire's timer. At the end, the goodbye still delivers what was
+//! queued, then closes the session.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use shared::limits::MAX_FRAME_BYTES;
 use shared::udp::{Closed, Config, Endpoint, MAX_DATAGRAM, SendError, SessionId};
 use shared::{ErrorCode, ServerMsg};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::Leave;
 use crate::config::Heartbeat;
-use crate::doors::meter::Meter;
-use crate::doors::recall::Recall;
-use crate::doors::typed::{self, Inbound};
-use crate::guard::{MessageRate, Permit, Verdict};
-use crate::hub::{Door, Hub, Session};
-use crate::outbox::{CloseReason, Inbox, Outgoing};
-use crate::store::Store;
+use crate::doors::driver::{Ask, End, Wire};
+use crate::doors::typed::{self, Json};
+use crate::guard::Permit;
+use crate::outbox::{CloseReason, Outgoing};
 
-/// Most events taken from the hub at once.
-const MAX_BATCH: usize = 64;
-
-/// Bytes the state machine may hold unacknowledged before the task stops
+/// Bytes the state machine may hold unacknowledged before the wire stops
 /// taking events from the hub. Beyond it the client's hub queue fills, and a
 /// reader that stays behind catches up from the store like a slow WebSocket.
 const SEND_HIGH_WATER: usize = 256 * 1024;
@@ -49,20 +49,6 @@ pub(super) struct Setup {
     pub socket: Arc<UdpSocket>,
     pub datagrams: mpsc::Receiver<Vec<u8>>,
     pub leave: Leave,
-    pub hub: Hub,
-    pub heartbeat: Heartbeat,
-    pub rate: MessageRate,
-    pub store: Arc<dyn Store>,
-}
-
-/// How a session ended.
-#[derive(Debug)]
-enum End {
-    /// The server ends it, telling the client why.
-    Close(CloseReason),
-    /// The state machine ended it: the client said goodbye, vanished, or
-    /// broke the protocol.
-    Endpoint(Closed),
 }
 
 /// The state machine's settings on the server.
@@ -77,176 +63,144 @@ fn endpoint_config(heartbeat: &Heartbeat) -> Config {
     }
 }
 
-pub(super) async fn serve(setup: Setup) {
-    let Setup {
-        id,
-        seed,
-        peer,
-        permit: _permit,
-        socket,
-        mut datagrams,
-        leave: _leave,
-        hub,
-        heartbeat,
-        mut rate,
-        store,
-    } = setup;
-    let Some((session, mut inbox)) = hub.connect(Door::Datagram).await else {
-        return;
-    };
-    drop(hub);
-    let client = session.id();
-    let meter = Meter::new("udp");
-    tracing::info!(door = "udp", %peer, %client, "session opened");
-
-    let mut link = Link {
-        endpoint: Endpoint::new(id, endpoint_config(&heartbeat), Instant::now(), seed),
-        retransmissions: metrics::counter!(crate::metrics::UDP_RETRANSMISSIONS),
-        counted: 0,
-        socket,
-        peer,
-        pending: VecDeque::new(),
-        buf: Vec::with_capacity(MAX_DATAGRAM),
-    };
-    let closer = session.closer().clone();
-    let mut recall = Recall::new(store);
-    let mut batch: Vec<Arc<Outgoing>> = Vec::new();
-    let mut catching_up = false;
-
-    let end = loop {
-        link.flush().await;
-        if let Some(closed) = link.endpoint.closed() {
-            break End::Endpoint(closed.clone());
-        }
-        let has_room = link.has_room();
-        if catching_up && has_room {
-            // Behind: the next pages from the store (see `Recall::settled`).
-            let pages = recall.missed().await;
-            let wrote = !pages.is_empty();
-            link.pending.extend(pages);
-            if recall.settled(&session, wrote).await {
-                catching_up = false;
-            }
-            continue;
-        }
-        let wake = link.endpoint.poll_timeout();
-        tokio::select! {
-            () = closer.closed() => break End::Close(closer.reason()),
-            datagram = datagrams.recv() => {
-                let Some(datagram) = datagram else {
-                    break End::Close(CloseReason::Shutdown);
-                };
-                link.receive(&datagram, &mut datagrams);
-                let mut flooding = false;
-                while let Some(message) = link.endpoint.recv() {
-                    meter.received();
-                    match handle(&message, &session, &mut rate, &mut recall).await {
-                        Handled::Replies(replies) => link.pending.extend(replies),
-                        Handled::Flooding => flooding = true,
-                    }
-                }
-                if flooding {
-                    break End::Close(CloseReason::Flooding);
-                }
-            }
-            received = inbox.recv_many(&mut batch, MAX_BATCH), if has_room && !catching_up => {
-                if received == 0 {
-                    // The hub dropped this client: it is stopping.
-                    break End::Close(CloseReason::Shutdown);
-                }
-                recall.expand(&mut batch).await;
-                meter.sent(&batch);
-                link.pending.extend(batch.drain(..));
-                catching_up = inbox.needs_catch_up();
-            }
-            () = sleep_until(wake), if wake.is_some() => {
-                link.endpoint.handle_timeout(Instant::now());
-            }
-        }
-    };
-
-    // Leave the hub first: the people in the client's rooms learn it is gone
-    // now, not after the goodbye below.
-    session.disconnect().await;
-    let reason = match &end {
-        End::Close(reason) => {
-            if reason.delivers_backlog() {
-                deliver_backlog(&mut inbox, &mut link).await;
-            }
-            link.goodbye(reason.describe(), &mut datagrams, heartbeat.write_deadline)
-                .await;
-            reason.describe().to_owned()
-        }
-        End::Endpoint(Closed::Protocol(why)) => {
-            // The state machine has queued a `close` saying why.
-            link.flush().await;
-            format!("protocol error: {why}")
-        }
-        End::Endpoint(Closed::ByPeer(_) | Closed::Local) => "closed by client".to_owned(),
-        End::Endpoint(Closed::PeerGone) => "client gone: retransmissions unanswered".to_owned(),
-        End::Endpoint(Closed::Expired) => "client gone: heartbeats missed".to_owned(),
-    };
-    tracing::info!(door = "udp", %peer, %client, reason, "session closed");
+/// A datagram session's wire.
+pub(super) struct DatagramWire {
+    link: Link,
+    datagrams: mpsc::Receiver<Vec<u8>>,
+    /// The goodbye's deadline.
+    deadline: Duration,
+    _permit: Permit,
+    /// The session's place in the receive loop's table, given up at the end.
+    _leave: Leave,
 }
 
-/// What a message from the client came to.
-enum Handled {
-    /// Answers the door gives itself (errors, history pages).
-    Replies(Vec<Arc<Outgoing>>),
-    /// The client ignored the rate limit too long.
-    Flooding,
-}
-
-async fn handle(
-    message: &[u8],
-    session: &Session,
-    rate: &mut MessageRate,
-    recall: &mut Recall,
-) -> Handled {
-    let Ok(text) = std::str::from_utf8(message) else {
-        return reply(ServerMsg::error(
-            ErrorCode::Malformed,
-            "not a hubbub.v1 message: messages are UTF-8 JSON",
-        ));
-    };
-    match typed::decode(text) {
-        Inbound::Request(request) => match rate.check() {
-            Verdict::Allow => {
-                recall.note(&request);
-                session.request(request).await;
-                Handled::Replies(Vec::new())
-            }
-            Verdict::Refuse => {
-                metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
-                reply(typed::rate_limited(&request))
-            }
-            Verdict::Disconnect => Handled::Flooding,
-        },
-        Inbound::History {
-            room,
-            before,
-            limit,
-        } => match rate.check() {
-            Verdict::Allow => Handled::Replies(
-                recall
-                    .older(&room, before, limit)
-                    .await
-                    .into_iter()
-                    .map(Outgoing::new)
-                    .collect(),
-            ),
-            Verdict::Refuse => reply(ServerMsg::error(
-                ErrorCode::RateLimited,
-                "slow down: you are asking for history too fast",
-            )),
-            Verdict::Disconnect => Handled::Flooding,
-        },
-        Inbound::Reply(msg) => reply(msg),
+impl DatagramWire {
+    pub(super) fn new(setup: Setup, heartbeat: &Heartbeat) -> Self {
+        let Setup {
+            id,
+            seed,
+            peer,
+            permit,
+            socket,
+            datagrams,
+            leave,
+        } = setup;
+        let now = std::time::Instant::now();
+        Self {
+            link: Link {
+                endpoint: Endpoint::new(id, endpoint_config(heartbeat), now, seed),
+                retransmissions: metrics::counter!(crate::metrics::UDP_RETRANSMISSIONS),
+                counted: 0,
+                socket,
+                peer,
+                pending: VecDeque::new(),
+                buf: Vec::with_capacity(MAX_DATAGRAM),
+            },
+            datagrams,
+            deadline: heartbeat.write_deadline,
+            _permit: permit,
+            _leave: leave,
+        }
     }
 }
 
-fn reply(msg: ServerMsg) -> Handled {
-    Handled::Replies(vec![Outgoing::new(msg)])
+impl Wire for DatagramWire {
+    const DOOR: &'static str = "udp";
+    /// The state machine's window batches what it sends, not a write budget.
+    const PACED: bool = false;
+    type Input = Option<Vec<u8>>;
+    type Local = Infallible;
+
+    fn peer(&self) -> SocketAddr {
+        self.link.peer
+    }
+
+    fn protocol(&self) -> &'static str {
+        shared::SUBPROTOCOL
+    }
+
+    fn read(&mut self) -> impl Future<Output = Self::Input> + Send + '_ {
+        self.datagrams.recv()
+    }
+
+    fn decode(&mut self, datagram: Self::Input, asks: &mut Vec<Ask<Infallible>>) {
+        let Some(datagram) = datagram else {
+            // The receive loop is gone: the server is stopping.
+            return asks.push(Ask::End(End::Close(CloseReason::Shutdown)));
+        };
+        self.link.receive(&datagram, &mut self.datagrams);
+        while let Some(message) = self.link.endpoint.recv() {
+            asks.push(match std::str::from_utf8(&message) {
+                Ok(text) => typed::decode(text),
+                Err(_) => Ask::Reply(ServerMsg::error(
+                    ErrorCode::Malformed,
+                    "not a hubbub.v1 message: messages are UTF-8 JSON",
+                )),
+            });
+        }
+    }
+
+    fn reply(&mut self, msg: ServerMsg) {
+        self.link.pending.push_back(Outgoing::new(msg));
+    }
+
+    fn answer(&mut self, local: Infallible) {
+        match local {}
+    }
+
+    async fn write(&mut self, events: &[Arc<Outgoing>]) -> Result<(), End> {
+        self.link.pending.extend(events.iter().cloned());
+        self.flush().await
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        self.link.flush().await;
+        match self.link.endpoint.closed() {
+            None => Ok(()),
+            Some(closed) => Err(end_of(closed, self.link.peer)),
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.link.endpoint.poll_timeout().map(Instant::from_std)
+    }
+
+    fn timer(&mut self, _now: Instant) -> Result<(), End> {
+        // The state machine keeps its own clock.
+        self.link.endpoint.handle_timeout(std::time::Instant::now());
+        Ok(())
+    }
+
+    fn ready(&self) -> bool {
+        self.link.pending.is_empty() && self.link.endpoint.queued_bytes() < SEND_HIGH_WATER
+    }
+
+    fn write_deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    async fn goodbye(&mut self, end: End) {
+        if let End::Close(reason) = end {
+            self.link
+                .goodbye(reason.describe(), &mut self.datagrams, self.deadline)
+                .await;
+        }
+    }
+}
+
+/// How the state machine ended the session.
+fn end_of(closed: &Closed, peer: SocketAddr) -> End {
+    match closed {
+        Closed::Protocol(why) => {
+            // The state machine has queued a `close` saying why; the goodbye
+            // sends it.
+            tracing::info!(door = "udp", %peer, %why, "protocol error");
+            End::Close(CloseReason::ProtocolError)
+        }
+        Closed::ByPeer(_) | Closed::Local => End::Left,
+        Closed::PeerGone => End::Lost("client gone: retransmissions unanswered"),
+        Closed::Expired => End::Lost("client gone: heartbeats missed"),
+    }
 }
 
 /// The session's state machine and its way to the wire.
@@ -263,14 +217,9 @@ struct Link {
 }
 
 impl Link {
-    /// Whether the task may take more events from the hub.
-    fn has_room(&self) -> bool {
-        self.pending.is_empty() && self.endpoint.queued_bytes() < SEND_HIGH_WATER
-    }
-
     /// Takes in a datagram and any others already waiting.
     fn receive(&mut self, first: &[u8], more: &mut mpsc::Receiver<Vec<u8>>) {
-        let now = Instant::now();
+        let now = std::time::Instant::now();
         self.endpoint.handle_datagram(now, first);
         while let Ok(datagram) = more.try_recv() {
             self.endpoint.handle_datagram(now, &datagram);
@@ -281,7 +230,8 @@ impl Link {
     /// then sends every datagram it has ready.
     async fn flush(&mut self) {
         while let Some(event) = self.pending.front() {
-            match self.endpoint.send(event.json().as_bytes()) {
+            let json = event.encoded::<Json>(&()).map_or(&[][..], |bytes| bytes);
+            match self.endpoint.send(json) {
                 Ok(()) => {}
                 Err(SendError::Full) => break,
                 Err(SendError::TooLarge { len, max }) => {
@@ -299,7 +249,7 @@ impl Link {
             }
             self.pending.pop_front();
         }
-        let now = Instant::now();
+        let now = std::time::Instant::now();
         while self.endpoint.poll_transmit(now, &mut self.buf) {
             if let Err(error) = self.socket.send_to(&self.buf, self.peer).await {
                 // Lost like any datagram; the state machine sends it again.
@@ -320,7 +270,7 @@ impl Link {
         datagrams: &mut mpsc::Receiver<Vec<u8>>,
         deadline: Duration,
     ) {
-        let give_up = tokio::time::Instant::now() + deadline;
+        let give_up = Instant::now() + deadline;
         let mut closing = false;
         loop {
             self.flush().await;
@@ -328,7 +278,7 @@ impl Link {
                 return;
             }
             if !closing && self.pending.is_empty() {
-                self.endpoint.close(Instant::now(), reason);
+                self.endpoint.close(std::time::Instant::now(), reason);
                 closing = true;
                 continue;
             }
@@ -340,7 +290,7 @@ impl Link {
                     None => break,
                 },
                 () = sleep_until(wake), if wake.is_some() => {
-                    self.endpoint.handle_timeout(Instant::now());
+                    self.endpoint.handle_timeout(std::time::Instant::now());
                 }
             }
         }
@@ -350,19 +300,9 @@ impl Link {
     }
 }
 
-/// Queues what the hub had for the client before it left: answers to its
-/// last requests (acks included) must not be lost because the session is
-/// closing. The hub closes the queue after the `Disconnect`, so this ends.
-async fn deliver_backlog(inbox: &mut Inbox, link: &mut Link) {
-    let mut batch = Vec::new();
-    while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        link.pending.extend(batch.drain(..));
-    }
-}
-
-async fn sleep_until(wake: Option<Instant>) {
+async fn sleep_until(wake: Option<std::time::Instant>) {
     match wake {
-        Some(wake) => tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await,
+        Some(wake) => tokio::time::sleep_until(Instant::from_std(wake)).await,
         None => std::future::pending().await,
     }
 }

@@ -14,13 +14,14 @@
 
 use std::io::{self, IoSlice};
 
+use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// A frame the server sends on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Frame {
-    Text(Utf8Bytes),
+    /// A text frame's payload: UTF-8, as every event's encoding is.
+    Text(Bytes),
     Ping,
 }
 
@@ -31,7 +32,7 @@ impl Frame {
 
     fn payload(&self) -> &[u8] {
         match self {
-            Frame::Text(text) => text.as_bytes(),
+            Frame::Text(text) => text,
             Frame::Ping => &[],
         }
     }
@@ -135,7 +136,7 @@ mod tests {
             .collect();
         let mut frames: Vec<Frame> = texts
             .iter()
-            .map(|text| Frame::Text(Utf8Bytes::from(text.clone())))
+            .map(|text| Frame::Text(Bytes::from(text.clone())))
             .collect();
         frames.insert(2, Frame::Ping);
         let read = read_back(&frames).await;

@@ -26,6 +26,7 @@ use shared::limits::MAX_FRAME_BYTES;
 use shared::{SUBPROTOCOL, SUBPROTOCOL_BATCHED};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::doors::driver;
 use crate::guard::Permit;
 use crate::http::AppState;
 use handshake::Handshake;
@@ -34,7 +35,8 @@ use wire::Mode;
 /// Bytes read from the socket at a time. Small, because it is allocated for
 /// every connection, idle or not (tungstenite's default is 128 KiB); frames
 /// larger than this still arrive, over several reads. A client's frames are
-/// chat messages: a `send` of a 100-character line is about 170 bytes.
+/// chat messages, most a few hundred bytes (docs/benchmarks.md has what each
+/// size cost).
 const READ_BUFFER: usize = 256;
 /// tungstenite's write buffer carries only its answers to the client's pings
 /// and close (the connection writes its own frames past it, see [`frames`]):
@@ -98,19 +100,17 @@ pub async fn upgrade(
     // connection that carried the handshake is gone.
     let permit = permit.map(|Extension(permit)| permit);
     handshake.accept(protocol, config, move |socket| {
-        let start = connection::Start {
-            socket,
-            mode,
+        let peer = connection::Peer { addr: peer, permit };
+        let start = driver::Start {
+            wire: connection::WsWire::new(socket, mode, peer, heartbeat),
             hub,
-            peer: connection::Peer { addr: peer, permit },
-            heartbeat,
             rate,
             store,
         };
         // A task of its own rather than the rest of the task that awaited
         // the upgrade (`Handshake::accept`), which would keep the upgrade's
         // state beside the connection's for as long as it lasts.
-        tracker.spawn(connection::serve(Box::new(start)));
+        tracker.spawn(driver::serve(Box::new(start)));
     })
 }
 

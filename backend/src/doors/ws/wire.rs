@@ -1,16 +1,33 @@
 //! The wires of the WebSocket door: what a text frame from the client asks
 //! for, and how a batch of hub events becomes frames.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use shared::plain::{self, PlainInput};
 use shared::{DEFAULT_ROOM, ErrorCode, MessageKind, ServerMsg};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::frames::Frame;
-use crate::doors::typed::{self, Inbound};
+use crate::doors::driver::Ask;
+use crate::doors::typed::{self, Json};
 use crate::hub::Request;
-use crate::outbox::Outgoing;
+use crate::outbox::{Encoding, Outgoing};
+
+/// What a WebSocket client's message asks for: the door has no answers of
+/// its own.
+pub type WsAsk = Ask<Infallible>;
+
+/// An event as a line of the gorilla chat example's plain text.
+pub struct PlainText;
+
+impl Encoding for PlainText {
+    type Context = ();
+
+    fn encode(msg: &ServerMsg, (): &()) -> Option<Bytes> {
+        plain::render(msg).map(Bytes::from)
+    }
+}
 
 /// Which protocol a connection speaks, fixed at the handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,16 +42,25 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn decode(self, frame: &str) -> Inbound {
+    /// The subprotocol, for the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Typed => shared::SUBPROTOCOL,
+            Mode::Batched => shared::SUBPROTOCOL_BATCHED,
+            Mode::Plain => "plain",
+        }
+    }
+
+    pub fn decode(self, frame: &str) -> WsAsk {
         match self {
             Mode::Typed | Mode::Batched => typed::decode(frame),
             Mode::Plain => match plain::parse_input(frame) {
-                PlainInput::Say(text) => Inbound::Request(say(text, MessageKind::Text)),
-                PlainInput::Action(text) => Inbound::Request(say(text, MessageKind::Action)),
-                PlainInput::Nick(nick) => Inbound::Request(Request::Nick {
+                PlainInput::Say(text) => Ask::Hub(say(text, MessageKind::Text)),
+                PlainInput::Action(text) => Ask::Hub(say(text, MessageKind::Action)),
+                PlainInput::Nick(nick) => Ask::Hub(Request::Nick {
                     nick: nick.to_owned(),
                 }),
-                PlainInput::UnknownCommand(name) => Inbound::Reply(ServerMsg::error(
+                PlainInput::UnknownCommand(name) => Ask::Reply(ServerMsg::error(
                     ErrorCode::Malformed,
                     format!(
                         "unknown command /{name}; try /nick NAME or /me ACTION (start with // to send a leading /)"
@@ -68,19 +94,23 @@ impl Mode {
         match self {
             Mode::Typed => batch
                 .iter()
-                .map(|event| Frame::Text(event.json().clone()))
+                .map(|event| Frame::Text(json(event).clone()))
                 .collect(),
             Mode::Batched => match batch {
                 // One event: its shared bytes, no copy.
-                [event] => vec![Frame::Text(event.json().clone())],
+                [event] => vec![Frame::Text(json(event).clone())],
                 _ => join_lines(batch),
             },
             Mode::Plain => {
-                let lines: Vec<&str> = batch.iter().filter_map(|event| event.plain()).collect();
+                let lines: Vec<&[u8]> = batch
+                    .iter()
+                    .filter_map(|event| event.encoded::<PlainText>(&()))
+                    .map(|line| line.as_ref())
+                    .collect();
                 if lines.is_empty() {
                     Vec::new()
                 } else {
-                    vec![Frame::Text(Utf8Bytes::from(lines.join("\n")))]
+                    vec![Frame::Text(Bytes::from(lines.join(&b'\n')))]
                 }
             }
         }
@@ -100,14 +130,14 @@ fn join_lines(batch: &[Arc<Outgoing>]) -> Vec<Frame> {
     let mut rest = batch;
     while !rest.is_empty() {
         let (count, len) = next_frame(rest);
-        let mut frame = String::with_capacity(len);
+        let mut frame = Vec::with_capacity(len);
         for (index, event) in rest[..count].iter().enumerate() {
             if index > 0 {
-                frame.push('\n');
+                frame.push(b'\n');
             }
-            frame.push_str(event.json().as_str());
+            frame.extend_from_slice(json(event));
         }
-        frames.push(Frame::Text(Utf8Bytes::from(frame)));
+        frames.push(Frame::Text(Bytes::from(frame)));
         rest = &rest[count..];
     }
     frames
@@ -119,13 +149,20 @@ fn join_lines(batch: &[Arc<Outgoing>]) -> Vec<Frame> {
 fn next_frame(events: &[Arc<Outgoing>]) -> (usize, usize) {
     let mut len = 0;
     for (count, event) in events.iter().enumerate() {
-        let next = event.json().len() + usize::from(count > 0);
+        let next = json(event).len() + usize::from(count > 0);
         if count > 0 && len + next > BATCH_FRAME_BYTES {
             return (count, len);
         }
         len += next;
     }
     (events.len(), len)
+}
+
+/// An event's `hubbub.v1` JSON, shared with every other recipient.
+fn json(event: &Outgoing) -> &Bytes {
+    static NONE: Bytes = Bytes::new();
+    // The JSON encoding has bytes for every event.
+    event.encoded::<Json>(&()).unwrap_or(&NONE)
 }
 
 fn say(text: &str, kind: MessageKind) -> Request {
@@ -143,21 +180,43 @@ mod tests {
 
     fn text_of(frame: &Frame) -> &str {
         match frame {
-            Frame::Text(text) => text.as_str(),
+            Frame::Text(text) => std::str::from_utf8(text).unwrap(),
             other => panic!("expected a text frame, got {other:?}"),
         }
+    }
+
+    fn json_of(event: &Outgoing) -> &str {
+        std::str::from_utf8(json(event)).unwrap()
+    }
+
+    #[test]
+    fn plain_text_shows_what_a_person_reads_and_nothing_else() {
+        let event = Outgoing::new(ServerMsg::UserJoined {
+            room: "lobby".into(),
+            nick: "bob".into(),
+        });
+        assert_eq!(
+            event.encoded::<PlainText>(&()).map(|b| b.as_ref()),
+            Some(&b"* bob joined"[..])
+        );
+        let ack = Outgoing::new(ServerMsg::Ack {
+            id: "1".into(),
+            room: "lobby".into(),
+            seq: 1,
+            ts: 0,
+        });
+        assert_eq!(ack.encoded::<PlainText>(&()), None);
     }
 
     #[test]
     fn typed_frames_decode_to_requests_or_a_malformed_reply() {
         assert_eq!(
             Mode::Typed.decode(r#"{"type":"join","room":"rust"}"#),
-            Inbound::Request(Request::Join {
+            Ask::Hub(Request::Join {
                 room: "rust".into()
             })
         );
-        let Inbound::Reply(ServerMsg::Error { code, message, .. }) = Mode::Typed.decode("{oops")
-        else {
+        let Ask::Reply(ServerMsg::Error { code, message, .. }) = Mode::Typed.decode("{oops") else {
             panic!("malformed JSON must be answered");
         };
         assert_eq!(code, ErrorCode::Malformed);
@@ -168,11 +227,11 @@ mod tests {
     fn plain_frames_are_lobby_messages() {
         assert_eq!(
             Mode::Plain.decode("hello"),
-            Inbound::Request(say("hello", MessageKind::Text))
+            Ask::Hub(say("hello", MessageKind::Text))
         );
         assert!(matches!(
             Mode::Plain.decode("/dance"),
-            Inbound::Reply(ServerMsg::Error { .. })
+            Ask::Reply(ServerMsg::Error { .. })
         ));
     }
 
@@ -216,12 +275,12 @@ mod tests {
         assert_eq!(frames.len(), 1);
         assert_eq!(
             text_of(&frames[0]),
-            format!("{}\n{}", bob.json().as_str(), eve.json().as_str())
+            format!("{}\n{}", json_of(&bob), json_of(&eve))
         );
         let single = Mode::Batched.frames(std::slice::from_ref(&bob));
         assert_eq!(
             text_of(&single[0]).as_ptr(),
-            bob.json().as_ptr(),
+            json(&bob).as_ptr(),
             "shared, not copied"
         );
 

@@ -1,0 +1,278 @@
+//! The commit pipeline: a message from being accepted to being answered.
+//!
+//! The hub hands each accepted message to the store ([`Commits::append`])
+//! and goes on; the store's answers come back in the order the messages were
+//! handed over ([`Commits::next`]). Only then is a message acknowledged to
+//! whoever waits for it (its sender, or the upload that announces a file) and
+//! handed to the fan-out ([`super::fanout`]) for its room. A message the
+//! store recognized as a resend is acknowledged again and not delivered
+//! twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
+use shared::validate;
+use shared::{ChatMessage, ClientMsgId, ErrorCode, Limits, MessageKind, ServerMsg};
+use tokio::sync::oneshot;
+
+use super::actor::{Refusal, State};
+use super::{ClientId, Share, ShareRefusal, check_share};
+use crate::pace::WritePace;
+use crate::store::{Appended, NewMessage, Store, StoreError};
+
+/// Messages handed to the store and not yet committed. Past this the hub
+/// refuses new ones instead of queueing without bound.
+const MAX_IN_FLIGHT: usize = 4_096;
+
+/// Who waits for a message on its way through the store.
+pub(super) enum Pending {
+    /// A connected client's message, acknowledged through its outbox.
+    Client {
+        sender: ClientId,
+        msg_id: Option<ClientMsgId>,
+    },
+    /// A shared file's announcement; the upload waits for it.
+    Share(oneshot::Sender<Result<ChatMessage, ShareRefusal>>),
+}
+
+type Commit = BoxFuture<'static, (Pending, Result<Appended, StoreError>)>;
+
+/// The messages on their way through the store, in the order handed over.
+pub(super) struct Commits {
+    store: Arc<dyn Store>,
+    /// The connections' write budget, which says how long a message may
+    /// wait for its commit unseen.
+    pace: Arc<WritePace>,
+    queue: FuturesOrdered<Commit>,
+}
+
+impl Commits {
+    pub(super) fn new(store: Arc<dyn Store>, pace: Arc<WritePace>) -> Self {
+        Self {
+            store,
+            pace,
+            queue: FuturesOrdered::new(),
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn is_full(&self) -> bool {
+        self.queue.len() >= MAX_IN_FLIGHT
+    }
+
+    /// Hands a message to the store; its answer comes from [`Commits::next`]
+    /// with `pending`.
+    fn append(&mut self, message: NewMessage, pending: Pending) {
+        let append = self.store.append(message);
+        self.queue
+            .push_back(Box::pin(async move { (pending, append.await) }));
+    }
+
+    /// The next answer of the store, in the order the messages were handed
+    /// over; `None` when none is on its way.
+    pub(super) async fn next(&mut self) -> Option<(Pending, Result<Appended, StoreError>)> {
+        self.queue.next().await
+    }
+}
+
+/// A message a client sends to a room it may post in.
+pub(super) struct Draft {
+    pub msg_id: Option<ClientMsgId>,
+    pub room: String,
+    pub nick: String,
+    pub text: String,
+    pub kind: MessageKind,
+}
+
+impl State {
+    /// Validates a client's message and hands it to the store.
+    pub(super) fn submit(&mut self, sender: ClientId, draft: Draft) -> Result<(), Refusal> {
+        let Draft {
+            msg_id,
+            room,
+            nick,
+            text,
+            kind,
+        } = draft;
+        let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
+        if let Some(msg_id) = &msg_id
+            && !validate::validate_id(msg_id)
+        {
+            return Err(refuse(
+                ErrorCode::IdInvalid,
+                format!("a message id has 1 to {} bytes", Limits::V1.max_id_bytes),
+            ));
+        }
+        validate::validate_text(&text).map_err(|e| {
+            let code = match e {
+                validate::TextError::Empty => ErrorCode::TextEmpty,
+                validate::TextError::TooLong(_) => ErrorCode::TextTooLong,
+            };
+            refuse(code, e.to_string())
+        })?;
+        if self.commits.is_full() {
+            return Err(refuse(
+                ErrorCode::StoreFailed,
+                "the server is busy storing messages; send it again in a moment".to_owned(),
+            ));
+        }
+        let patience = self
+            .commits
+            .pace
+            .commit_patience(tokio::time::Instant::now());
+        let message = NewMessage {
+            room,
+            nick,
+            text,
+            kind,
+            client_id: msg_id.clone(),
+            file: None,
+            patience,
+        };
+        self.commits
+            .append(message, Pending::Client { sender, msg_id });
+        self.note_in_flight(sender);
+        Ok(())
+    }
+
+    /// Hands the announcement of a shared file to the store. Nobody need be
+    /// in the room: like any message, it is kept for those who come later.
+    pub(super) fn share(
+        &mut self,
+        share: Share,
+        reply: oneshot::Sender<Result<ChatMessage, ShareRefusal>>,
+    ) {
+        let Share { nick, room, file } = share;
+        let (nick, room) = match check_share(&nick, &room) {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                let _ = reply.send(Err(refusal));
+                return;
+            }
+        };
+        if self.commits.is_full() {
+            let _ = reply.send(Err(ShareRefusal::Busy));
+            return;
+        }
+        let message = NewMessage {
+            room,
+            nick,
+            // The name is cleaned and at most 255 bytes: a valid text.
+            text: file.attachment.name.clone(),
+            kind: MessageKind::Text,
+            client_id: None,
+            file: Some(Box::new(file)),
+            // An upload's announcement is answered to its uploader over
+            // HTTP, which no write budget paces.
+            patience: Duration::ZERO,
+        };
+        self.commits.append(message, Pending::Share(reply));
+    }
+
+    /// A message the store has answered for: answer whoever waits for it,
+    /// then, if it is new, hand it to the fan-out.
+    pub(super) fn committed(&mut self, pending: Pending, result: Result<Appended, StoreError>) {
+        match pending {
+            Pending::Client { sender, msg_id } => self.acknowledge(sender, msg_id, &result),
+            Pending::Share(reply) => {
+                let answer = match &result {
+                    Ok(appended) => Ok(appended.msg.clone()),
+                    Err(error) => {
+                        tracing::error!(%error, "a shared file could not be announced");
+                        Err(ShareRefusal::Store(error.clone()))
+                    }
+                };
+                // An uploader that went away misses only the answer.
+                let _ = reply.send(answer);
+            }
+        }
+        // A resend was delivered the first time and only needed its ack; a
+        // message not stored was refused to its sender.
+        if let Ok(Appended {
+            msg,
+            duplicate: false,
+        }) = result
+        {
+            self.fanout.committed(msg, &mut self.rooms);
+        }
+    }
+
+    /// Answers a client about one of its messages: the ack, or why it was
+    /// not kept.
+    fn acknowledge(
+        &mut self,
+        sender: ClientId,
+        msg_id: Option<ClientMsgId>,
+        result: &Result<Appended, StoreError>,
+    ) {
+        let answer = match result {
+            Ok(Appended { msg, .. }) => msg_id.map(|id| ServerMsg::Ack {
+                id,
+                room: msg.room.clone(),
+                seq: msg.seq,
+                ts: msg.ts,
+            }),
+            Err(error) => {
+                tracing::error!(%error, "a message could not be stored");
+                Some(ServerMsg::Error {
+                    code: ErrorCode::StoreFailed,
+                    message: format!("your message was not delivered: {error}"),
+                    id: msg_id,
+                })
+            }
+        };
+        self.answer(sender, answer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn answers_come_back_in_the_order_messages_were_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::open_sqlite(dir.path()).unwrap();
+        let pace = Arc::new(WritePace::new(crate::pace::WRITES_PER_SECOND));
+        let mut commits = Commits::new(store, pace);
+        for (i, room) in ["a", "b", "a"].into_iter().enumerate() {
+            let message = NewMessage {
+                room: room.into(),
+                nick: "ada".into(),
+                text: format!("m{i}"),
+                kind: MessageKind::Text,
+                client_id: None,
+                file: None,
+                patience: Duration::ZERO,
+            };
+            let pending = Pending::Client {
+                sender: ClientId(1),
+                msg_id: Some(format!("m{i}")),
+            };
+            commits.append(message, pending);
+        }
+        let mut seen = Vec::new();
+        while let Some((pending, result)) = commits.next().await {
+            let Pending::Client { msg_id, .. } = pending else {
+                panic!("only clients sent");
+            };
+            let msg = result.unwrap().msg;
+            seen.push((msg_id.unwrap(), msg.room, msg.seq));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("m0".to_owned(), "a".to_owned(), 1),
+                ("m1".to_owned(), "b".to_owned(), 1),
+                ("m2".to_owned(), "a".to_owned(), 2),
+            ]
+        );
+        assert!(commits.is_empty());
+    }
+}
