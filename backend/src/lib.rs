@@ -9,6 +9,7 @@ pub mod files;
 pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod incident;
 pub mod metrics;
 pub mod outbox;
 pub mod pace;

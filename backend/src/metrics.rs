@@ -51,17 +51,20 @@ pub const UPLOADS: &str = "hubbub_uploads_total";
 pub const UPLOAD_BYTES: &str = "hubbub_upload_bytes_total";
 pub const UPLOAD_REFUSALS: &str = "hubbub_upload_refusals_total";
 
-/// The `reason` label's values of [`UPLOAD_REFUSALS`]: per-IP rate, over
-/// the size limit, quota full, a bad request (nick, room, fields), not a
-/// member of the conversation, a body cut off or malformed, a server fault.
+/// The `reason` label's values of [`UPLOAD_REFUSALS`], the codes of the
+/// refusals (`http::error::ApiError`): per-IP rate, over the size limit,
+/// quota full, a bad request (nick, room, fields), not a member of the
+/// conversation or another origin, a body cut off or malformed, the server
+/// busy or stopping, a server fault.
 pub const UPLOAD_REFUSAL_REASONS: &[&str] = &[
-    "rate",
+    "rate_limited",
     "too_large",
     "quota",
     "invalid",
     "forbidden",
     "cut_off",
-    "failed",
+    "unavailable",
+    "internal",
 ];
 
 /// The `door` label's values.

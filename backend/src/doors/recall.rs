@@ -18,6 +18,7 @@ use shared::limits::{JOIN_HISTORY, MAX_HISTORY_PAGE, REPLAY_LIMIT};
 use shared::{ChatMessage, ErrorCode, ServerMsg};
 
 use crate::hub::{Request, RoomSet, Session};
+use crate::incident::Incident;
 use crate::outbox::Outgoing;
 use crate::store::Store;
 
@@ -327,10 +328,10 @@ fn history(room: &str, messages: Vec<ChatMessage>) -> ServerMsg {
 }
 
 fn unavailable(error: &crate::store::StoreError) -> ServerMsg {
-    tracing::warn!(%error, "cannot read history");
+    let incident = Incident::log("history could not be read", error);
     ServerMsg::error(
         ErrorCode::StoreFailed,
-        "history is unavailable right now; try again",
+        format!("history is unavailable right now; try again ({incident})"),
     )
 }
 

@@ -24,7 +24,7 @@ use tokio_util::io::ReaderStream;
 use super::is_id;
 use super::range::{self, Part};
 use crate::http::AppState;
-use crate::http::problem;
+use crate::http::error::ApiError;
 use crate::store::FileRecord;
 
 /// Bytes read from disk at a time while streaming.
@@ -39,7 +39,7 @@ pub async fn download(
     State(app): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
     serve(&app, &id, &headers, false).await
 }
 
@@ -49,24 +49,29 @@ pub async fn inline(
     State(app): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
     serve(&app, &id, &headers, true).await
 }
 
-async fn serve(app: &AppState, id: &str, headers: &HeaderMap, inline: bool) -> Response {
-    let not_found = || problem(StatusCode::NOT_FOUND, "there is no file with this id");
+async fn serve(
+    app: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    inline: bool,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("there is no file with this id");
     if !is_id(id) {
-        return not_found();
+        return Err(not_found());
     }
     let record = match app.store.file(id).await {
         Ok(Some(record)) => record,
-        Ok(None) => return not_found(),
+        Ok(None) => return Err(not_found()),
         Err(error) => {
-            tracing::warn!(%error, "file lookup failed");
-            return problem(
+            return Err(ApiError::internal(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "files are unavailable right now; try again later",
-            );
+                "a file lookup failed",
+                &error,
+            ));
         }
     };
     let inline = inline && PREVIEW_TYPES.contains(&record.attachment.content_type.as_str());
@@ -74,10 +79,7 @@ async fn serve(app: &AppState, id: &str, headers: &HeaderMap, inline: bool) -> R
     let mut response = if matches(headers.get(header::IF_NONE_MATCH), &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        match body(app, &record, headers, &etag).await {
-            Ok(response) => response,
-            Err(response) => return response,
-        }
+        body(app, &record, headers, &etag).await?
     };
     let out = response.headers_mut();
     let set = |out: &mut HeaderMap, name, value: &str| {
@@ -100,7 +102,7 @@ async fn serve(app: &AppState, id: &str, headers: &HeaderMap, inline: bool) -> R
         header::CONTENT_DISPOSITION,
         &disposition(inline, &record.attachment.name),
     );
-    response
+    Ok(response)
 }
 
 /// The 200, 206 or 416 answer with its body.
@@ -109,28 +111,26 @@ async fn body(
     record: &FileRecord,
     headers: &HeaderMap,
     etag: &str,
-) -> Result<Response, Response> {
-    let missing = || {
-        problem(
+) -> Result<Response, ApiError> {
+    let id = &record.attachment.id;
+    let missing = |detail: &dyn std::fmt::Display| {
+        ApiError::internal(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "this file's contents are missing on the server",
+            "a stored file cannot be read",
+            &format_args!("file {id}: {detail}"),
         )
     };
     let Some(path) = app.files.blobs.path(&record.sha256) else {
-        tracing::error!(id = %record.attachment.id, "a file record has a malformed hash");
-        return Err(missing());
+        return Err(missing(&"its record has a malformed hash"));
     };
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(error) => {
-            tracing::error!(id = %record.attachment.id, path = %path.display(), %error, "a stored file cannot be opened");
-            return Err(missing());
-        }
-    };
-    let size = match file.metadata().await {
-        Ok(meta) => meta.len(),
-        Err(_) => return Err(missing()),
-    };
+    let mut file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|error| missing(&format_args!("{}: {error}", path.display())))?;
+    let size = file
+        .metadata()
+        .await
+        .map_err(|error| missing(&error))?
+        .len();
     // A range of another version is no use: `If-Range` with an old tag
     // asks for the whole file.
     let wanted = match headers.get(header::IF_RANGE) {
@@ -141,18 +141,21 @@ async fn body(
         Part::Whole => (StatusCode::OK, 0, size),
         Part::Range { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
         Part::Unsatisfiable => {
-            let mut response = problem(
+            let refusal = ApiError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
+                "range",
                 format!("the range asked for is outside the file's {size} bytes"),
             );
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(header::CONTENT_RANGE, value);
-            }
-            return Err(response);
+            return Err(match HeaderValue::from_str(&format!("bytes */{size}")) {
+                Ok(value) => refusal.with_header(header::CONTENT_RANGE, value),
+                Err(_) => refusal,
+            });
         }
     };
-    if start > 0 && file.seek(SeekFrom::Start(start)).await.is_err() {
-        return Err(missing());
+    if start > 0 {
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|error| missing(&error))?;
     }
     let stream = ReaderStream::with_capacity(file.take(length), READ_CHUNK);
     let mut response = Response::new(Body::from_stream(stream));

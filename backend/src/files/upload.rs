@@ -25,7 +25,7 @@ use shared::Attachment;
 use super::blobs::{KeepError, TempBlob};
 use super::{names, new_id};
 use crate::http::AppState;
-use crate::http::problem;
+use crate::http::error::ApiError;
 use crate::hub::{Share, ShareRefusal, check_share};
 use crate::metrics;
 use crate::store::FileRecord;
@@ -49,65 +49,49 @@ struct Uploaded {
     url: String,
 }
 
-/// An upload refused: the status, the sentence for the person, and the
-/// reason the refusal metric counts it under.
-struct Refusal {
-    status: StatusCode,
-    reason: &'static str,
-    message: String,
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "the file is too large: at most {} ({limit} bytes) may be uploaded",
+            shared::line::size_label(limit)
+        ),
+    )
 }
 
-impl Refusal {
-    fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            reason,
-            message: message.into(),
-        }
-    }
-
-    fn too_large(limit: u64) -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the file is too large: at most {} ({limit} bytes) may be uploaded",
-                shared::line::size_label(limit)
-            ),
-        )
-    }
-
-    fn quota() -> Self {
-        Self::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "quota",
-            "the server has no room for more files",
-        )
-    }
-
-    fn failed() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "failed",
-            "the server could not store the file",
-        )
-    }
+fn quota() -> ApiError {
+    ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "quota",
+        "the server has no room for more files",
+    )
 }
 
-impl From<ShareRefusal> for Refusal {
+/// The upload failed inside the server (the disk, the randomness).
+fn failed(detail: &dyn std::fmt::Display) -> ApiError {
+    ApiError::internal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "an upload could not be stored",
+        detail,
+    )
+}
+
+impl From<ShareRefusal> for ApiError {
     fn from(refusal: ShareRefusal) -> Self {
-        let message = refusal.to_string();
         match refusal {
             ShareRefusal::NickInvalid(_) | ShareRefusal::RoomInvalid(_) => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+                ApiError::invalid(refusal.to_string())
             }
             ShareRefusal::NotMember { .. } => {
-                Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
             }
-            ShareRefusal::Busy | ShareRefusal::Stopped => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "failed", message)
-            }
-            ShareRefusal::Store(_) => Self::failed(),
+            ShareRefusal::Busy | ShareRefusal::Stopped => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                refusal.to_string(),
+            ),
+            ShareRefusal::Store(incident) => incident.into(),
         }
     }
 }
@@ -140,9 +124,10 @@ pub async fn upload(
                 .into_response()
         }
         Err(refusal) => {
-            ::metrics::counter!(metrics::UPLOAD_REFUSALS, "reason" => refusal.reason).increment(1);
-            tracing::info!(%peer, reason = refusal.reason, "upload refused");
-            problem(refusal.status, refusal.message)
+            let reason = refusal.code();
+            ::metrics::counter!(metrics::UPLOAD_REFUSALS, "reason" => reason).increment(1);
+            tracing::info!(%peer, reason, "upload refused");
+            refusal.into_response()
         }
     }
 }
@@ -153,7 +138,7 @@ async fn receive(
     room: &str,
     headers: &HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Uploaded, Refusal> {
+) -> Result<Uploaded, ApiError> {
     let files = &app.files;
     let limit = files.max_upload_bytes;
     // A page on another site must not post into the chat from its
@@ -164,16 +149,16 @@ async fn receive(
         .origins
         .allows(headers.get(header::ORIGIN), headers.get(header::HOST))
     {
-        return Err(Refusal::new(
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "this page's origin may not upload files here",
         ));
     }
     if !files.uploads.allow(peer.ip()) {
-        return Err(Refusal::new(
+        return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate",
+            "rate_limited",
             "too many uploads from your address; wait a minute",
         ));
     }
@@ -182,17 +167,13 @@ async fn receive(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit.saturating_add(super::ENVELOPE_BYTES)) {
-        return Err(Refusal::too_large(limit));
+        return Err(too_large(limit));
     }
     if files.blobs.full().await {
-        return Err(Refusal::quota());
+        return Err(quota());
     }
     let mut multipart = multipart.map_err(|_| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            "send the file as multipart/form-data with the fields nick and file",
-        )
+        ApiError::invalid("send the file as multipart/form-data with the fields nick and file")
     })?;
 
     let fields = read_fields(app, &mut multipart, room, limit).await;
@@ -209,16 +190,10 @@ async fn receive(
 
     let kept = match files.blobs.keep(temp).await {
         Ok(kept) => kept,
-        Err(KeepError::QuotaFull) => return Err(Refusal::quota()),
-        Err(KeepError::Io(error)) => {
-            tracing::error!(%error, "an upload could not be stored");
-            return Err(Refusal::failed());
-        }
+        Err(KeepError::QuotaFull) => return Err(quota()),
+        Err(KeepError::Io(error)) => return Err(failed(&error)),
     };
-    let id = new_id().map_err(|error| {
-        tracing::error!(%error, "no random id for an upload");
-        Refusal::failed()
-    })?;
+    let id = new_id().map_err(|error| failed(&format_args!("no random id: {error}")))?;
     let attachment = Attachment {
         id,
         name,
@@ -254,8 +229,8 @@ async fn read_fields(
     multipart: &mut Multipart,
     room: &str,
     limit: u64,
-) -> Result<((String, String), String, TempBlob), Refusal> {
-    let invalid = |message: &str| Refusal::new(StatusCode::BAD_REQUEST, "invalid", message);
+) -> Result<((String, String), String, TempBlob), ApiError> {
+    let invalid = |message: &'static str| ApiError::invalid(message);
     let mut who: Option<(String, String)> = None;
     let mut received: Option<(String, TempBlob)> = None;
     loop {
@@ -294,11 +269,13 @@ async fn stream_to_disk(
     app: &AppState,
     mut field: Field<'_>,
     limit: u64,
-) -> Result<TempBlob, Refusal> {
-    let mut temp = app.files.blobs.temp().await.map_err(|error| {
-        tracing::error!(%error, "cannot create a temporary file for an upload");
-        Refusal::failed()
-    })?;
+) -> Result<TempBlob, ApiError> {
+    let mut temp = app
+        .files
+        .blobs
+        .temp()
+        .await
+        .map_err(|error| failed(&format_args!("no temporary file: {error}")))?;
     loop {
         let chunk = match field.chunk().await {
             Ok(Some(chunk)) => chunk,
@@ -306,18 +283,15 @@ async fn stream_to_disk(
             Err(error) => return Err(broken(&error, limit)),
         };
         if temp.size().saturating_add(chunk.len() as u64) > limit {
-            return Err(Refusal::too_large(limit));
+            return Err(too_large(limit));
         }
-        temp.write(&chunk).await.map_err(|error| {
-            tracing::error!(%error, "writing an upload failed");
-            Refusal::failed()
-        })?;
+        temp.write(&chunk).await.map_err(|error| failed(&error))?;
     }
 }
 
 /// A short text field, read up to [`MAX_NICK_FIELD`] bytes.
-async fn small_text(mut field: Field<'_>, limit: u64) -> Result<String, Refusal> {
-    let invalid = |message: &str| Refusal::new(StatusCode::BAD_REQUEST, "invalid", message);
+async fn small_text(mut field: Field<'_>, limit: u64) -> Result<String, ApiError> {
+    let invalid = |message: &'static str| ApiError::invalid(message);
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(|e| broken(&e, limit))? {
         if bytes.len() + chunk.len() > MAX_NICK_FIELD {
@@ -336,11 +310,11 @@ async fn drain(multipart: &mut Multipart) {
 }
 
 /// A body that ended early, passed the route's limit, or is not multipart.
-fn broken(error: &MultipartError, limit: u64) -> Refusal {
+fn broken(error: &MultipartError, limit: u64) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Refusal::too_large(limit);
+        return too_large(limit);
     }
-    Refusal::new(
+    ApiError::new(
         StatusCode::BAD_REQUEST,
         "cut_off",
         "the upload was cut off or is not valid multipart/form-data",

@@ -1,15 +1,16 @@
 //! The JSON API: what the store knows, for scripts and other clients.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shared::ChatMessage;
 use shared::limits::MAX_HISTORY_PAGE;
 use shared::validate::normalize_room;
 
-use super::{AppState, problem};
+use super::AppState;
+use super::error::ApiError;
 
 #[derive(Deserialize)]
 pub(super) struct Page {
@@ -18,7 +19,7 @@ pub(super) struct Page {
 }
 
 #[derive(Serialize)]
-struct Messages {
+pub(super) struct Messages {
     room: String,
     /// Oldest first.
     messages: Vec<ChatMessage>,
@@ -34,32 +35,34 @@ struct Messages {
 pub(super) async fn room_messages(
     State(state): State<AppState>,
     Path(room): Path<String>,
-    Query(page): Query<Page>,
-) -> Response {
-    let room = match normalize_room(&room) {
-        Ok(room) => room,
-        Err(error) => return problem(StatusCode::NOT_FOUND, error.to_string()),
-    };
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<Messages>, ApiError> {
+    let room = normalize_room(&room).map_err(|error| ApiError::not_found(error.to_string()))?;
+    let Query(page) = page.map_err(|rejection| {
+        ApiError::invalid(format!(
+            "before and limit are whole numbers: {}",
+            rejection.body_text()
+        ))
+    })?;
     let limit = page
         .limit
         .unwrap_or(shared::limits::JOIN_HISTORY)
         .clamp(1, MAX_HISTORY_PAGE);
-    match state.store.history(&room, page.before, limit).await {
-        Ok(messages) => {
-            let has_older = messages.first().is_some_and(|m| m.seq > 1);
-            Json(Messages {
-                room,
-                messages,
-                has_older,
-            })
-            .into_response()
-        }
-        Err(error) => {
-            tracing::warn!(%error, "history request failed");
-            problem(
+    let messages = state
+        .store
+        .history(&room, page.before, limit)
+        .await
+        .map_err(|error| {
+            ApiError::internal(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "history is unavailable right now",
+                "a history request failed",
+                &error,
             )
-        }
-    }
+        })?;
+    let has_older = messages.first().is_some_and(|m| m.seq > 1);
+    Ok(Json(Messages {
+        room,
+        messages,
+        has_older,
+    }))
 }

@@ -2,6 +2,7 @@
 
 mod api;
 mod assets;
+pub mod error;
 pub mod server;
 
 use std::sync::Arc;
@@ -66,25 +67,6 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
-}
-
-#[derive(Serialize)]
-struct Problem {
-    error: String,
-}
-
-/// An error answer of the JSON API: `{"error": "<a sentence for a person>"}`.
-pub(crate) fn problem(
-    status: axum::http::StatusCode,
-    error: impl Into<String>,
-) -> axum::response::Response {
-    (
-        status,
-        Json(Problem {
-            error: error.into(),
-        }),
-    )
-        .into_response()
 }
 
 #[derive(Serialize)]

@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use super::actor::{Refusal, State};
 use super::{ClientId, Share, ShareRefusal, check_share};
+use crate::incident::Incident;
 use crate::pace::WritePace;
 use crate::store::{Appended, NewMessage, Store, StoreError};
 
@@ -183,10 +184,12 @@ impl State {
             Pending::Share(reply) => {
                 let answer = match &result {
                     Ok(appended) => Ok(appended.msg.clone()),
-                    Err(error) => {
-                        tracing::error!(%error, "a shared file could not be announced");
-                        Err(ShareRefusal::Store(error.clone()))
-                    }
+                    Err(StoreError::Overloaded) => Err(ShareRefusal::Busy),
+                    Err(StoreError::Closed) => Err(ShareRefusal::Stopped),
+                    Err(error) => Err(ShareRefusal::Store(Incident::log(
+                        "a shared file could not be announced",
+                        error,
+                    ))),
                 };
                 // An uploader that went away misses only the answer.
                 let _ = reply.send(answer);
@@ -219,10 +222,14 @@ impl State {
                 ts: msg.ts,
             }),
             Err(error) => {
-                tracing::error!(%error, "a message could not be stored");
+                let why = if error.is_internal() {
+                    Incident::log("a message could not be stored", error).to_string()
+                } else {
+                    error.to_string()
+                };
                 Some(ServerMsg::Error {
                     code: ErrorCode::StoreFailed,
-                    message: format!("your message was not delivered: {error}"),
+                    message: format!("your message was not delivered: {why}"),
                     id: msg_id,
                 })
             }
@@ -233,7 +240,110 @@ impl State {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use futures_util::FutureExt as _;
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
+    use crate::hub::{Hub, LocalFanout, Request, Settings};
+    use crate::store::{Committed, FileRecord};
+
+    /// A store whose disk has failed: every append fails with SQLite's kind
+    /// of detail, which no client may see.
+    struct BrokenDisk;
+
+    const DETAIL: &str = "disk I/O error: /var/lib/hubbub/hubbub.db-wal";
+
+    impl Store for BrokenDisk {
+        fn append(&self, _: NewMessage) -> BoxFuture<'static, Result<Appended, StoreError>> {
+            async { Err(StoreError::Write(DETAIL.to_owned())) }.boxed()
+        }
+        fn history(
+            &self,
+            _: &str,
+            _: Option<u64>,
+            _: usize,
+        ) -> BoxFuture<'static, Result<Vec<ChatMessage>, StoreError>> {
+            async { Ok(Vec::new()) }.boxed()
+        }
+        fn since(
+            &self,
+            _: &str,
+            _: u64,
+            _: usize,
+        ) -> BoxFuture<'static, Result<Vec<ChatMessage>, StoreError>> {
+            async { Ok(Vec::new()) }.boxed()
+        }
+        fn heads(&self) -> BoxFuture<'static, Result<HashMap<String, u64>, StoreError>> {
+            async { Ok(HashMap::new()) }.boxed()
+        }
+        fn find_by_client_id(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> BoxFuture<'static, Result<Option<Committed>, StoreError>> {
+            async { Ok(None) }.boxed()
+        }
+        fn file(&self, _: &str) -> BoxFuture<'static, Result<Option<FileRecord>, StoreError>> {
+            async { Ok(None) }.boxed()
+        }
+        fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+            async { Ok(()) }.boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_reaches_the_sender_as_a_reference_not_its_detail() {
+        let shutdown = CancellationToken::new();
+        let settings = Settings {
+            max_lag: Duration::from_secs(60),
+            writes_per_second: crate::pace::WRITES_PER_SECOND,
+        };
+        let (hub, _task) = Hub::spawn(
+            &shutdown,
+            Arc::new(BrokenDisk),
+            HashMap::new(),
+            settings,
+            Box::new(LocalFanout),
+        );
+        let (session, mut inbox) = hub.connect().await.unwrap();
+        let hello = Request::Hello {
+            nick: "ada".into(),
+            resume: BTreeMap::new(),
+        };
+        session.request(hello).await;
+        let send = Request::Send {
+            id: Some("m1".into()),
+            room: "lobby".into(),
+            text: "hello".into(),
+            kind: MessageKind::Text,
+        };
+        session.request(send).await;
+        let mut batch = Vec::new();
+        let refusal = loop {
+            assert!(inbox.recv_many(&mut batch, 64).await > 0, "the hub stopped");
+            if let Some(error) = batch.iter().find_map(|event| match event.msg() {
+                ServerMsg::Error { code, message, id } => {
+                    Some((*code, message.clone(), id.clone()))
+                }
+                _ => None,
+            }) {
+                break error;
+            }
+            batch.clear();
+        };
+        let (code, message, id) = refusal;
+        assert_eq!(code, ErrorCode::StoreFailed);
+        assert_eq!(id.as_deref(), Some("m1"), "the client can mark it not sent");
+        assert!(message.contains("not delivered"), "{message}");
+        assert!(message.contains("reference"), "{message}");
+        assert!(
+            !message.contains("disk") && !message.contains("/var"),
+            "{message}"
+        );
+    }
 
     #[tokio::test]
     async fn answers_come_back_in_the_order_messages_were_handed_over() {

@@ -36,9 +36,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::incident::Incident;
 use crate::outbox::{self, Closer, Inbox};
 use crate::pace::WritePace;
-use crate::store::{FileRecord, Store, StoreError};
+use crate::store::{FileRecord, Store};
 
 /// How many requests may wait for the hub. Doors wait (asynchronously) when it
 /// is full, which slows the clients that send, never the ones that read.
@@ -147,7 +148,7 @@ pub enum ShareRefusal {
     #[error("the server is busy storing messages; try again in a moment")]
     Busy,
     #[error("the announcement could not be stored: {0}")]
-    Store(StoreError),
+    Store(Incident),
     /// The hub has stopped (the server is shutting down).
     #[error("the server is shutting down")]
     Stopped,

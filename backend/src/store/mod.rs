@@ -207,3 +207,12 @@ pub enum StoreError {
     #[error("the message store holds a row it cannot read: {0}")]
     Corrupt(String),
 }
+
+impl StoreError {
+    /// Whether the error's text is about the server's insides (SQLite's
+    /// words, paths) rather than a state a client can act on (busy, closed):
+    /// such text is logged, and clients get an [`crate::incident::Incident`].
+    pub fn is_internal(&self) -> bool {
+        !matches!(self, StoreError::Overloaded | StoreError::Closed)
+    }
+}

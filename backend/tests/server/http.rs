@@ -148,3 +148,34 @@ async fn the_page_carries_a_content_security_policy_for_its_loader() {
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn every_api_refusal_is_json_with_a_code_and_a_sentence() {
+    let server = TestServer::start().await;
+    let cases = [
+        (
+            "/api/files/0123456789abcdef0123456789abcdef",
+            404,
+            "not_found",
+        ),
+        ("/api/files/not-an-id/inline", 404, "not_found"),
+        ("/api/rooms/lobby/messages?limit=many", 400, "invalid"),
+        ("/api/rooms/%20/messages", 404, "not_found"),
+        ("/ws", 400, "handshake"),
+    ];
+    for (path, status, code) in cases {
+        let response = http_get(server.addr, path, &[]).await;
+        assert_eq!(response.status, status, "{path}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["code"], code, "{path}: {body}");
+        let sentence = body["error"].as_str().unwrap_or_default();
+        assert!(sentence.len() > 10, "{path}: {body}");
+        assert!(body.get("reference").is_none(), "not internal: {body}");
+    }
+    server.stop().await.unwrap();
+}

@@ -9,6 +9,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::http::error::ApiError;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
@@ -26,27 +28,15 @@ pub struct Handshake {
     on_upgrade: OnUpgrade,
 }
 
-/// Why a request cannot become a WebSocket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal {
-    status: StatusCode,
-    message: &'static str,
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        (self.status, self.message).into_response()
-    }
-}
-
-const fn refusal(status: StatusCode, message: &'static str) -> Refusal {
-    Refusal { status, message }
+/// Why a request cannot become a WebSocket: a `handshake` error.
+fn refusal(status: StatusCode, message: &'static str) -> ApiError {
+    ApiError::new(status, "handshake", message)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Handshake {
-    type Rejection = Refusal;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Refusal> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let headers = &parts.headers;
         if parts.method != Method::GET {
             return Err(refusal(
@@ -75,20 +65,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Handshake {
         let key = headers
             .get(header::SEC_WEBSOCKET_KEY)
             .cloned()
-            .ok_or(refusal(
-                StatusCode::BAD_REQUEST,
-                "`Sec-WebSocket-Key` header missing",
-            ))?;
+            .ok_or_else(|| {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    "`Sec-WebSocket-Key` header missing",
+                )
+            })?;
         let offered = headers
             .get_all(header::SEC_WEBSOCKET_PROTOCOL)
             .iter()
             .flat_map(|value| value.as_bytes().split(|&b| b == b','))
             .filter_map(|name| HeaderValue::from_bytes(name.trim_ascii()).ok())
             .collect();
-        let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or(refusal(
-            StatusCode::UPGRADE_REQUIRED,
-            "WebSocket request couldn't be upgraded since no upgrade state was present",
-        ))?;
+        let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or_else(|| {
+            refusal(
+                StatusCode::UPGRADE_REQUIRED,
+                "WebSocket request couldn't be upgraded since no upgrade state was present",
+            )
+        })?;
         Ok(Self {
             key,
             offered,

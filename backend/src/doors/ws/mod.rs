@@ -29,6 +29,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use crate::doors::driver;
 use crate::guard::Permit;
 use crate::http::AppState;
+use crate::http::error::ApiError;
 use handshake::Handshake;
 use wire::Mode;
 
@@ -64,16 +65,22 @@ pub async fn upgrade(
         return refuse(
             peer,
             "origin",
-            StatusCode::FORBIDDEN,
-            "this page's origin may not open a chat connection here",
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this page's origin may not open a chat connection here",
+            ),
         );
     }
     if !guards.handshakes.allow(peer.ip()) {
         return refuse(
             peer,
             "handshake_rate",
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many connection attempts from your address; wait a minute",
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many connection attempts from your address; wait a minute",
+            ),
         );
     }
     let protocol = handshake.select(&SUBPROTOCOLS);
@@ -114,13 +121,9 @@ pub async fn upgrade(
     })
 }
 
-fn refuse(
-    peer: SocketAddr,
-    reason: &'static str,
-    status: StatusCode,
-    message: &'static str,
-) -> Response {
+/// Refuses a handshake, counted under `reason`.
+fn refuse(peer: SocketAddr, reason: &'static str, refusal: ApiError) -> Response {
     ::metrics::counter!(crate::metrics::REJECTED_HANDSHAKES, "reason" => reason).increment(1);
     tracing::info!(door = "ws", %peer, reason, "handshake refused");
-    (status, message).into_response()
+    refusal.into_response()
 }
