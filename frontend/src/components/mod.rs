@@ -1,6 +1,6 @@
 //! The views, one component per file. Each renders its props and reports what
 //! the person did through `on*` callbacks; none of them knows about the socket
-//! (that is `hooks::use_chat`'s job), so each can be mounted alone in a test.
+//! (that is `connection`'s job), so each can be mounted alone in a test.
 
 mod attach_button;
 mod attachment_view;

@@ -1,5 +1,5 @@
 //! The client's whole view of the chat as plain data, and every way it can
-//! change. [`ChatState`] is a Yew [`Reducible`]: the socket hook turns what
+//! change. [`ChatState`] is a Yew [`Reducible`]: the connection turns what
 //! happens on the wire into [`Action`]s and components render the result.
 //!
 //! Nothing here does I/O, reads a clock or touches the DOM (times come in
@@ -654,7 +654,7 @@ impl ChatState {
                     });
                 }
             }
-            // The hook turns typing into `Action::Typing`, with the time.
+            // The connection turns typing into `Action::Typing`, with the time.
             ServerMsg::Typing { .. } => {}
             ServerMsg::Rooms { rooms } => self.directory = Some(rooms),
             ServerMsg::Error { code, message, id } => self.error(code, message, id),
