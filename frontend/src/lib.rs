@@ -11,8 +11,10 @@
 //! - `hooks::use_chat`: the state's reducer and the callbacks the UI calls;
 //!   it starts the connection and drives it.
 //! - `components`: one view per file; they render props and report what the
-//!   person did through `on*` callbacks.
-//! - `app`: the root component that wires the two together.
+//!   person did to the `actions::ChatActions` context, or through `on*`
+//!   callbacks for events that are a component's own.
+//! - `app`: the root component that wires the two together: it provides
+//!   the hooks' callbacks as `ChatActions`.
 //! - `session`: what the connection task decides (the nickname to say hello
 //!   with, the `resume` of every room, the outbox of messages typed while offline
 //!   or unconfirmed when the socket dropped, the typing throttle,
@@ -31,6 +33,7 @@
 //! HTTP requests; this crate never depends
 //! on the backend.
 
+pub mod actions;
 pub mod app;
 pub mod backoff;
 pub mod clock;

@@ -1,14 +1,14 @@
 //! The composer: Enter and Shift+Enter, recalling sent lines, refusing bad
 //! commands and over-long messages, and reporting typing.
 
+use frontend::actions::ChatActions;
 use frontend::components::{Composer, ComposerProps};
 use shared::Limits;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{Element, HtmlButtonElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
-use yew::Callback;
 
-use crate::support::{all, composer, mount, one, recorder, settle, text, unit_recorder};
+use crate::support::{all, composer, mount_with, one, recorder, settle, text, unit_recorder};
 
 fn press(target: &Element, key: &str, shift: bool) {
     let init = KeyboardEventInit::new();
@@ -33,12 +33,18 @@ fn type_into(area: &HtmlTextAreaElement, value: &str) {
 
 #[wasm_bindgen_test]
 async fn typing_a_message_is_reported_but_typing_a_command_is_not() {
-    let (ontyping, typed) = unit_recorder();
-    let (root, _app) = mount::<Composer>(ComposerProps {
-        ontyping,
-        label: Some("bob".into()),
-        ..composer(Callback::noop())
-    })
+    let (typing, typed) = unit_recorder();
+    let actions = ChatActions {
+        typing,
+        ..ChatActions::default()
+    };
+    let (root, _app) = mount_with::<Composer>(
+        &actions,
+        ComposerProps {
+            label: Some("bob".into()),
+            ..composer()
+        },
+    )
     .await;
     let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
     assert_eq!(area.placeholder(), "Message bob");
@@ -52,8 +58,12 @@ async fn typing_a_message_is_reported_but_typing_a_command_is_not() {
 
 #[wasm_bindgen_test]
 async fn enter_sends_shift_enter_does_not_and_bad_commands_stay() {
-    let (onsend, sent) = recorder();
-    let (root, _app) = mount::<Composer>(composer(onsend)).await;
+    let (send_text, sent) = recorder();
+    let actions = ChatActions {
+        send_text,
+        ..ChatActions::default()
+    };
+    let (root, _app) = mount_with::<Composer>(&actions, composer()).await;
     let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
     one(&root, "form [data-testid=send-button]");
 
@@ -86,8 +96,12 @@ async fn enter_sends_shift_enter_does_not_and_bad_commands_stay() {
 
 #[wasm_bindgen_test]
 async fn the_composer_counts_down_near_the_limit_and_refuses_over_it() {
-    let (onsend, sent) = recorder();
-    let (root, _app) = mount::<Composer>(composer(onsend)).await;
+    let (send_text, sent) = recorder();
+    let actions = ChatActions {
+        send_text,
+        ..ChatActions::default()
+    };
+    let (root, _app) = mount_with::<Composer>(&actions, composer()).await;
     let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
     let button: HtmlButtonElement = one(&root, "[data-testid=send-button]").unchecked_into();
     let limit = Limits::V1.max_text_bytes;

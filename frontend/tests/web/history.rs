@@ -3,21 +3,21 @@
 //! jump back to the latest, the marker of a gap, and what one more message
 //! costs with 10,000 present.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use frontend::components::{MessageList, MessageListProps, PAGE, WINDOW};
+use frontend::actions::ChatActions;
+use frontend::components::{MessageList, PAGE, WINDOW};
 use frontend::state::{Action, ChatState};
 use shared::{DEFAULT_ROOM, ServerMsg};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 use web_sys::{Element, HtmlButtonElement};
-use yew::{Callback, Reducible};
+use yew::Reducible;
 
 use crate::support::{
-    DAY_MS, NOON, all, chat, eventually, in_lobby, list_props, mount, mount_sized, now, one,
-    settle, text,
+    DAY_MS, NOON, Provided, all, chat, eventually, in_lobby, list_props, mount, mount_sized,
+    mount_with, now, one, provided, recorder, settle, text,
 };
 
 fn bulk_state(count: u64) -> ChatState {
@@ -194,12 +194,6 @@ fn history(seqs: impl IntoIterator<Item = u64>, has_older: bool) -> Action {
     })
 }
 
-fn seq_recorder() -> (Callback<u64>, Rc<RefCell<Vec<u64>>>) {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = Rc::clone(&seen);
-    (Callback::from(move |s| sink.borrow_mut().push(s)), seen)
-}
-
 /// At the top of what the page holds, the list asks the server for older
 /// messages; when they arrive above, what the reader was looking at stays
 /// where it was.
@@ -207,12 +201,13 @@ fn seq_recorder() -> (Callback<u64>, Rc<RefCell<Vec<u64>>>) {
 async fn older_history_loads_at_the_top_and_the_view_does_not_jump() {
     let mut state = in_lobby();
     state.apply(history(151..=200, true));
-    let (onload, asked) = seq_recorder();
-    let props = |state: &ChatState| MessageListProps {
-        onloadolder: onload.clone(),
-        ..list_props(state)
+    let (load_older, asked) = recorder();
+    let actions = ChatActions {
+        load_older,
+        ..ChatActions::default()
     };
-    let (root, mut app) = mount_sized::<MessageList>(props(&state), 400).await;
+    let props = |state: &ChatState| provided::<MessageList>(&actions, list_props(state));
+    let (root, mut app) = mount_sized::<Provided>(props(&state), 400).await;
     let list = one(&root, "[data-testid=message-list]");
     let messages = || all(&root, "[data-testid=message]");
     assert_eq!(messages().len(), 50);
@@ -271,12 +266,12 @@ async fn a_gap_after_a_long_absence_is_a_marker_that_loads_the_missing() {
         to: 2005,
     }));
     state.apply(history(2006..=2010, true));
-    let (onload, asked) = seq_recorder();
-    let (root, _app) = mount::<MessageList>(MessageListProps {
-        onloadolder: onload,
-        ..list_props(&state)
-    })
-    .await;
+    let (load_older, asked) = recorder();
+    let actions = ChatActions {
+        load_older,
+        ..ChatActions::default()
+    };
+    let (root, _app) = mount_with::<MessageList>(&actions, list_props(&state)).await;
     let gap = one(&root, "[data-testid=gap]");
     assert!(
         text(&gap).contains("2000 messages not shown"),

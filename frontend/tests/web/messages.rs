@@ -4,9 +4,8 @@
 
 use std::rc::Rc;
 
-use frontend::components::{
-    MessageList, MessageListProps, MessageView, TypingLine, TypingLineProps,
-};
+use frontend::actions::ChatActions;
+use frontend::components::{MessageList, MessageView, TypingLine, TypingLineProps};
 use frontend::state::{Action, Delivery, Pending};
 use shared::{MessageKind, ServerMsg};
 use wasm_bindgen::JsCast;
@@ -15,8 +14,8 @@ use web_sys::HtmlElement;
 use yew::Reducible;
 
 use crate::support::{
-    DAY_MS, HOSTILE, NOON, all, chat, in_lobby, list_props, message, mount, one, recorder, settle,
-    text, view,
+    DAY_MS, HOSTILE, NOON, all, chat, in_lobby, list_props, message, mount, mount_with, one,
+    recorder, settle, text, view,
 };
 
 #[wasm_bindgen_test]
@@ -181,14 +180,14 @@ async fn a_failed_message_offers_retry_and_dismiss() {
         reason: "refused".into(),
     });
     assert!(matches!(state.pending[0].delivery, Delivery::Failed(_)));
-    let (onretry, retried) = recorder();
-    let (ondismiss, dismissed) = recorder();
-    let (root, _app) = mount::<MessageList>(MessageListProps {
-        onretry,
-        ondismiss,
-        ..list_props(&state)
-    })
-    .await;
+    let (retry, retried) = recorder();
+    let (dismiss, dismissed) = recorder();
+    let actions = ChatActions {
+        retry,
+        dismiss,
+        ..ChatActions::default()
+    };
+    let (root, _app) = mount_with::<MessageList>(&actions, list_props(&state)).await;
     let pending = one(&root, "[data-testid=message-pending]");
     assert!(text(&pending).contains("Not sent"));
     one(&pending, "[data-testid=retry-message]")

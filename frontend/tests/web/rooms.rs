@@ -1,15 +1,18 @@
 //! The sidebar: the rooms and conversations with their unread badges, the
 //! '+' that joins a room, and who is online.
 
+use frontend::actions::ChatActions;
 use frontend::components::{OnlineList, OnlineListProps, RoomList, RoomListProps, RoomTab};
 use frontend::state::Action;
 use shared::{DEFAULT_ROOM, RoomInfo, ServerMsg};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{HtmlButtonElement, HtmlFormElement, HtmlInputElement};
-use yew::Callback;
 
-use crate::support::{all, in_lobby, mount, one, recorder, settle, text, unit_recorder};
+use crate::support::{
+    Provided, all, in_lobby, mount, mount_with, one, provided, recorder, settle, text,
+    unit_recorder,
+};
 
 #[wasm_bindgen_test]
 async fn the_online_list_has_one_item_per_member() {
@@ -25,15 +28,19 @@ async fn the_online_list_has_one_item_per_member() {
 
 #[wasm_bindgen_test]
 async fn the_room_list_marks_the_room_on_screen_and_unread_ones() {
-    let (onselect, selected) = recorder();
-    let (root, _app) = mount::<RoomList>(RoomListProps {
-        rooms: vec![RoomTab::room("lobby", 0), RoomTab::room("rust", 4)],
-        active: "lobby".into(),
-        onselect,
-        onjoin: Callback::noop(),
-        onbrowse: Callback::noop(),
-        directory: None,
-    })
+    let (switch_room, selected) = recorder();
+    let actions = ChatActions {
+        switch_room,
+        ..ChatActions::default()
+    };
+    let (root, _app) = mount_with::<RoomList>(
+        &actions,
+        RoomListProps {
+            rooms: vec![RoomTab::room("lobby", 0), RoomTab::room("rust", 4)],
+            active: "lobby".into(),
+            directory: None,
+        },
+    )
     .await;
     let buttons = all(&root, "[data-testid=room-list] button");
     assert_eq!(buttons.len(), 2);
@@ -56,25 +63,31 @@ async fn the_room_list_marks_the_room_on_screen_and_unread_ones() {
 
 #[wasm_bindgen_test]
 async fn rooms_and_conversations_show_unread_badges_and_switch() {
-    let (onselect, selected) = recorder();
-    let props = |active: &str, rust_unread: u32| RoomListProps {
-        rooms: vec![
-            RoomTab::room("lobby", 0),
-            RoomTab::room("rust", rust_unread),
-            RoomTab {
-                name: "@alice+bob".into(),
-                label: "bob".into(),
-                direct: true,
-                unread: 2,
-            },
-        ],
-        active: active.to_owned().into(),
-        onselect: onselect.clone(),
-        onjoin: Callback::noop(),
-        onbrowse: Callback::noop(),
-        directory: None,
+    let (switch_room, selected) = recorder();
+    let actions = ChatActions {
+        switch_room,
+        ..ChatActions::default()
     };
-    let (root, mut app) = mount::<RoomList>(props("lobby", 3)).await;
+    let props = |active: &str, rust_unread: u32| {
+        provided::<RoomList>(
+            &actions,
+            RoomListProps {
+                rooms: vec![
+                    RoomTab::room("lobby", 0),
+                    RoomTab::room("rust", rust_unread),
+                    RoomTab {
+                        name: "@alice+bob".into(),
+                        label: "bob".into(),
+                        direct: true,
+                        unread: 2,
+                    },
+                ],
+                active: active.to_owned().into(),
+                directory: None,
+            },
+        )
+    };
+    let (root, mut app) = mount::<Provided>(props("lobby", 3)).await;
     let rooms = all(&root, "[data-testid=room-list] [data-room]");
     let names: Vec<String> = rooms
         .iter()
@@ -107,17 +120,24 @@ async fn rooms_and_conversations_show_unread_badges_and_switch() {
 
 #[wasm_bindgen_test]
 async fn the_plus_joins_a_room_by_name_or_from_the_list() {
-    let (onjoin, joined) = recorder();
-    let (onbrowse, browsed) = unit_recorder();
-    let props = |directory: Option<Vec<RoomInfo>>| RoomListProps {
-        rooms: vec![RoomTab::room("lobby", 0)],
-        active: "lobby".into(),
-        onselect: Callback::noop(),
-        onjoin: onjoin.clone(),
-        onbrowse: onbrowse.clone(),
-        directory,
+    let (join_room, joined) = recorder();
+    let (list_rooms, browsed) = unit_recorder();
+    let actions = ChatActions {
+        join_room,
+        list_rooms,
+        ..ChatActions::default()
     };
-    let (root, mut app) = mount::<RoomList>(props(None)).await;
+    let props = |directory: Option<Vec<RoomInfo>>| {
+        provided::<RoomList>(
+            &actions,
+            RoomListProps {
+                rooms: vec![RoomTab::room("lobby", 0)],
+                active: "lobby".into(),
+                directory,
+            },
+        )
+    };
+    let (root, mut app) = mount::<Provided>(props(None)).await;
     assert!(all(&root, "[data-testid=room-add-input]").is_empty());
     let add = one(&root, "[data-testid=room-add]");
     add.clone().unchecked_into::<HtmlButtonElement>().click();
@@ -187,9 +207,6 @@ async fn a_conversation_renders_in_the_sidebar_from_state() {
     let (root, _app) = mount::<RoomList>(RoomListProps {
         rooms,
         active: DEFAULT_ROOM.into(),
-        onselect: Callback::noop(),
-        onjoin: Callback::noop(),
-        onbrowse: Callback::noop(),
         directory: None,
     })
     .await;

@@ -6,12 +6,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use frontend::actions::ChatActions;
 use frontend::components::{ComposerProps, MessageListProps, MessageViewProps};
 use frontend::state::{Action, ChatState};
 use shared::{ChatMessage, DEFAULT_ROOM, Limits, MessageKind, ServerMsg};
 use wasm_bindgen::JsCast;
 use web_sys::Element;
-use yew::{AppHandle, BaseComponent, Callback, Renderer};
+use yew::context::ContextProviderProps;
+use yew::{AppHandle, BaseComponent, Callback, ContextProvider, Renderer, html};
 
 pub const HOSTILE: &str = "<b>bold</b><script>x</script><img src=x onerror=alert(1)>";
 
@@ -154,16 +156,13 @@ pub fn list_props(state: &ChatState) -> MessageListProps {
         lines: state.active().unwrap().lines.clone(),
         pending: state.pending.clone(),
         me: state.me.clone().map(Into::into),
-        onretry: Callback::noop(),
-        ondismiss: Callback::noop(),
         has_older: state.active().unwrap().has_older,
         loading: state.active().unwrap().loading_older,
-        onloadolder: Callback::noop(),
     }
 }
 
 /// Collects what a callback is given.
-pub fn recorder() -> (Callback<String>, Rc<RefCell<Vec<String>>>) {
+pub fn recorder<T: 'static>() -> (Callback<T>, Rc<RefCell<Vec<T>>>) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&seen);
     (Callback::from(move |s| sink.borrow_mut().push(s)), seen)
@@ -175,17 +174,37 @@ pub fn unit_recorder() -> (Callback<()>, Rc<RefCell<u32>>) {
     (Callback::from(move |()| *sink.borrow_mut() += 1), seen)
 }
 
-pub fn composer(onsend: Callback<String>) -> ComposerProps {
+pub fn composer() -> ComposerProps {
     ComposerProps {
-        onsend,
         enabled: true,
         offline: false,
         room: "lobby".into(),
         max_bytes: Limits::V1.max_text_bytes,
         label: None,
-        ontyping: Callback::noop(),
-        onfiles: Callback::noop(),
     }
+}
+
+/// A view below the chat's callbacks, as the app mounts it.
+pub type Provided = ContextProvider<ChatActions>;
+
+/// The props that mount the view `C` below `actions`: what the view asks of
+/// the chat reaches the test's recorders.
+pub fn provided<C: BaseComponent>(
+    actions: &ChatActions,
+    props: C::Properties,
+) -> ContextProviderProps<ChatActions> {
+    ContextProviderProps {
+        context: actions.clone(),
+        children: html! { <C ..props /> },
+    }
+}
+
+/// [`mount`]s the view `C` below `actions`.
+pub async fn mount_with<C: BaseComponent>(
+    actions: &ChatActions,
+    props: C::Properties,
+) -> (Element, AppHandle<Provided>) {
+    mount::<Provided>(provided::<C>(actions, props)).await
 }
 
 pub fn attr(el: &Element, name: &str) -> Option<String> {

@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use frontend::actions::ChatActions;
 use frontend::components::{
-    AttachButton, AttachButtonProps, Composer, ComposerProps, DropZone, DropZoneProps, UploadList,
-    UploadListProps,
+    AttachButton, AttachButtonProps, Composer, DropZone, DropZoneProps, UploadList, UploadListProps,
 };
 use frontend::state::{Action, ChatState, UploadStatus};
 use frontend::upload::Chosen;
@@ -17,16 +17,13 @@ use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 use yew::Callback;
 
-use crate::support::{HOSTILE, NOON, all, attr, composer, in_lobby, mount, one, settle, text};
+use crate::support::{
+    HOSTILE, NOON, Provided, all, attr, composer, in_lobby, mount, mount_with, one, provided,
+    recorder, settle, text,
+};
 
 fn uploads_of(state: &ChatState) -> Vec<frontend::state::Upload> {
     state.uploads_in(DEFAULT_ROOM).cloned().collect()
-}
-
-fn id_recorder() -> (Callback<u64>, Rc<RefCell<Vec<u64>>>) {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let record = Rc::clone(&seen);
-    (Callback::from(move |id| record.borrow_mut().push(id)), seen)
 }
 
 #[wasm_bindgen_test]
@@ -38,13 +35,20 @@ async fn an_upload_row_shows_progress_to_100_percent_and_can_be_cancelled() {
         name: "cat.png".into(),
         size: 48_213,
     });
-    let (oncancel, cancelled) = id_recorder();
-    let props = |state: &ChatState, oncancel: &Callback<u64>| UploadListProps {
-        uploads: uploads_of(state),
-        oncancel: oncancel.clone(),
-        ondismiss: Callback::noop(),
+    let (cancel_upload, cancelled) = recorder();
+    let actions = ChatActions {
+        cancel_upload,
+        ..ChatActions::default()
     };
-    let (root, mut app) = mount::<UploadList>(props(&state, &oncancel)).await;
+    let props = |state: &ChatState| {
+        provided::<UploadList>(
+            &actions,
+            UploadListProps {
+                uploads: uploads_of(state),
+            },
+        )
+    };
+    let (root, mut app) = mount::<Provided>(props(&state)).await;
     let row = one(&root, "[data-testid=upload]");
     assert_eq!(attr(&row, "data-status").as_deref(), Some("uploading"));
     assert!(text(&row).contains("cat.png") && text(&row).contains("47.1 KB"));
@@ -57,7 +61,7 @@ async fn an_upload_row_shows_progress_to_100_percent_and_can_be_cancelled() {
         loaded: 25_100,
         total: 50_000,
     });
-    app.update(props(&state, &oncancel));
+    app.update(props(&state));
     settle().await;
     let bar = one(&root, "progress");
     assert_eq!(attr(&bar, "max").as_deref(), Some("100"));
@@ -75,7 +79,7 @@ async fn an_upload_row_shows_progress_to_100_percent_and_can_be_cancelled() {
         total: 50_000,
     });
     state.apply(Action::UploadDone { id: 1, at: NOON });
-    app.update(props(&state, &oncancel));
+    app.update(props(&state));
     settle().await;
     let row = one(&root, "[data-testid=upload]");
     assert_eq!(attr(&row, "data-status").as_deref(), Some("done"));
@@ -94,7 +98,7 @@ async fn an_upload_row_shows_progress_to_100_percent_and_can_be_cancelled() {
         size: 1 << 30,
     });
     state.apply(Action::UploadCancelled { id: 2, at: NOON });
-    app.update(props(&state, &oncancel));
+    app.update(props(&state));
     settle().await;
     let rows = all(&root, "[data-testid=upload]");
     assert_eq!(rows.len(), 2);
@@ -104,7 +108,7 @@ async fn an_upload_row_shows_progress_to_100_percent_and_can_be_cancelled() {
 
     // Rows that ended go; nothing is left behind.
     state.apply(Action::ExpireUploads(NOON + 60_000));
-    app.update(props(&state, &oncancel));
+    app.update(props(&state));
     settle().await;
     assert!(all(&root, "[data-testid=uploads]").is_empty());
 }
@@ -124,12 +128,17 @@ async fn a_refused_upload_shows_the_servers_sentence_as_text() {
         reason: sentence.into(),
     });
     assert!(matches!(state.uploads[0].status, UploadStatus::Failed(_)));
-    let (ondismiss, dismissed) = id_recorder();
-    let (root, _app) = mount::<UploadList>(UploadListProps {
-        uploads: uploads_of(&state),
-        oncancel: Callback::noop(),
-        ondismiss,
-    })
+    let (dismiss_upload, dismissed) = recorder();
+    let actions = ChatActions {
+        dismiss_upload,
+        ..ChatActions::default()
+    };
+    let (root, _app) = mount_with::<UploadList>(
+        &actions,
+        UploadListProps {
+            uploads: uploads_of(&state),
+        },
+    )
     .await;
     let reason = one(&root, "[data-testid=upload-reason]");
     assert_eq!(text(&reason), sentence);
@@ -167,28 +176,36 @@ fn drag(target: &Element, kind: &str, dt: &web_sys::DataTransfer) -> bool {
     target.dispatch_event(&event).unwrap()
 }
 
-fn chosen_recorder() -> (Callback<Vec<Chosen>>, Rc<RefCell<Vec<String>>>) {
+/// The chat's callbacks with `share` recording each file shared as
+/// `name (size)`.
+fn share_recorder() -> (ChatActions, Rc<RefCell<Vec<String>>>) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let record = Rc::clone(&seen);
-    let callback = Callback::from(move |files: Vec<Chosen>| {
+    let share = Callback::from(move |files: Vec<Chosen>| {
         record.borrow_mut().extend(
             files
                 .into_iter()
                 .map(|c| format!("{} ({})", c.name, c.file.size())),
         );
     });
-    (callback, seen)
+    let actions = ChatActions {
+        share,
+        ..ChatActions::default()
+    };
+    (actions, seen)
 }
 
 #[wasm_bindgen_test]
 async fn dragging_files_over_the_conversation_highlights_it_and_dropping_shares_them() {
-    let (onfiles, dropped) = chosen_recorder();
-    let (root, _app) = mount::<DropZone>(DropZoneProps {
-        onfiles,
-        target: "#lobby".into(),
-        enabled: true,
-        children: yew::html! { <p class="inside">{ "messages" }</p> },
-    })
+    let (actions, dropped) = share_recorder();
+    let (root, _app) = mount_with::<DropZone>(
+        &actions,
+        DropZoneProps {
+            target: "#lobby".into(),
+            enabled: true,
+            children: yew::html! { <p class="inside">{ "messages" }</p> },
+        },
+    )
     .await;
     let zone = one(&root, "[data-testid=drop-zone]");
     let inside = one(&root, ".inside");
@@ -235,13 +252,15 @@ async fn dragging_files_over_the_conversation_highlights_it_and_dropping_shares_
 
 #[wasm_bindgen_test]
 async fn nothing_is_shared_by_dropping_before_there_is_a_nickname() {
-    let (onfiles, dropped) = chosen_recorder();
-    let (root, _app) = mount::<DropZone>(DropZoneProps {
-        onfiles,
-        target: "#lobby".into(),
-        enabled: false,
-        children: yew::html! {},
-    })
+    let (actions, dropped) = share_recorder();
+    let (root, _app) = mount_with::<DropZone>(
+        &actions,
+        DropZoneProps {
+            target: "#lobby".into(),
+            enabled: false,
+            children: yew::html! {},
+        },
+    )
     .await;
     let zone = one(&root, "[data-testid=drop-zone]");
     let files = transfer_of(&[file("cat.png", "image/png", "png!")]);
@@ -263,12 +282,8 @@ fn paste(target: &Element, dt: &web_sys::DataTransfer) -> bool {
 
 #[wasm_bindgen_test]
 async fn pasting_an_image_into_the_composer_shares_it() {
-    let (onfiles, pasted) = chosen_recorder();
-    let (root, _app) = mount::<Composer>(ComposerProps {
-        onfiles,
-        ..composer(Callback::noop())
-    })
-    .await;
+    let (actions, pasted) = share_recorder();
+    let (root, _app) = mount_with::<Composer>(&actions, composer()).await;
     let area = one(&root, "textarea");
 
     // A screenshot: the browser calls it image.png, so it gets a real name.
@@ -301,12 +316,9 @@ async fn pasting_an_image_into_the_composer_shares_it() {
 
 #[wasm_bindgen_test]
 async fn the_attach_button_reports_the_chosen_files() {
-    let (onfiles, chosen) = chosen_recorder();
-    let (root, _app) = mount::<AttachButton>(AttachButtonProps {
-        onfiles,
-        disabled: false,
-    })
-    .await;
+    let (actions, chosen) = share_recorder();
+    let (root, _app) =
+        mount_with::<AttachButton>(&actions, AttachButtonProps { disabled: false }).await;
     let input: HtmlInputElement = one(&root, "input[type=file]").unchecked_into();
     assert!(input.multiple());
     // The input is hidden to the eye only: the label is the button, and the
