@@ -48,6 +48,7 @@ pub type Dispatcher = UseReducerDispatcher<ChatState>;
 pub enum Command {
     /// Register with this normalized nickname.
     Hello(String),
+    /// Send this on a welcomed socket, or keep it until there is one.
     Send(ClientMsg),
     /// Tell the server we are typing in this room, if it is time to again.
     /// Never queued: it means nothing later.

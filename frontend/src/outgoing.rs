@@ -230,23 +230,28 @@ mod tests {
         assert_eq!(a, "k3x9a0bz-1");
     }
 
+    /// What a message comes to when it is the first of [`ids`].
+    fn said(room: &str, nick: &str, text: &str, kind: MessageKind) -> Outgoing {
+        Outgoing {
+            actions: vec![Action::Queued(Pending::queued(
+                "k3x9a0bz-1".into(),
+                draft(room, nick, text, kind),
+            ))],
+            send: Some(ClientMsg::Send {
+                id: "k3x9a0bz-1".into(),
+                room: room.into(),
+                text: text.into(),
+                kind,
+            }),
+        }
+    }
+
     #[test]
     fn text_is_recorded_as_pending_and_then_sent_under_the_same_id() {
         let ids = ids();
         assert_eq!(
             line("hello\n", &alice(), &ids, NOW),
-            Outgoing {
-                actions: vec![Action::Queued(Pending::queued(
-                    "k3x9a0bz-1".into(),
-                    draft(DEFAULT_ROOM, "alice", "hello", MessageKind::Text),
-                ))],
-                send: Some(ClientMsg::Send {
-                    id: "k3x9a0bz-1".into(),
-                    room: DEFAULT_ROOM.into(),
-                    text: "hello".into(),
-                    kind: MessageKind::Text,
-                }),
-            }
+            said(DEFAULT_ROOM, "alice", "hello", MessageKind::Text)
         );
         // The next line gets the next id; `//` escapes a slash.
         let next = line("//etc/hosts", &alice(), &ids, NOW);
@@ -267,22 +272,9 @@ mod tests {
             room: "rust".into(),
             ..alice()
         };
-        let out = line("/me waves", &at, &ids(), NOW);
         assert_eq!(
-            out.actions,
-            [Action::Queued(Pending::queued(
-                "k3x9a0bz-1".into(),
-                draft("rust", "alice", "waves", MessageKind::Action),
-            ))]
-        );
-        assert_eq!(
-            out.send,
-            Some(ClientMsg::Send {
-                id: "k3x9a0bz-1".into(),
-                room: "rust".into(),
-                text: "waves".into(),
-                kind: MessageKind::Action,
-            })
+            line("/me waves", &at, &ids(), NOW),
+            said("rust", "alice", "waves", MessageKind::Action)
         );
     }
 
@@ -293,15 +285,10 @@ mod tests {
             joined: Vec::new(),
             ..alice()
         };
-        let out = line("early", &at, &ids(), NOW);
         assert_eq!(
-            out.actions,
-            [Action::Queued(Pending::queued(
-                "k3x9a0bz-1".into(),
-                draft(DEFAULT_ROOM, "", "early", MessageKind::Text),
-            ))]
+            line("early", &at, &ids(), NOW),
+            said(DEFAULT_ROOM, "", "early", MessageKind::Text)
         );
-        assert!(matches!(out.send, Some(ClientMsg::Send { .. })));
     }
 
     #[test]

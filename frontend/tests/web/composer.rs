@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{Element, HtmlButtonElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
 
-use crate::support::{all, composer, mount_with, one, recorder, settle, text, unit_recorder};
+use crate::support::{all, composer, mount_with, one, recording, settle, text, unit_recorder};
 
 fn press(target: &Element, key: &str, shift: bool) {
     let init = KeyboardEventInit::new();
@@ -58,11 +58,7 @@ async fn typing_a_message_is_reported_but_typing_a_command_is_not() {
 
 #[wasm_bindgen_test]
 async fn enter_sends_shift_enter_does_not_and_bad_commands_stay() {
-    let (send_text, sent) = recorder();
-    let actions = ChatActions {
-        send_text,
-        ..ChatActions::default()
-    };
+    let (actions, sent) = recording(|a| &mut a.send_text);
     let (root, _app) = mount_with::<Composer>(&actions, composer()).await;
     let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
     one(&root, "form [data-testid=send-button]");
@@ -96,11 +92,7 @@ async fn enter_sends_shift_enter_does_not_and_bad_commands_stay() {
 
 #[wasm_bindgen_test]
 async fn the_composer_counts_down_near_the_limit_and_refuses_over_it() {
-    let (send_text, sent) = recorder();
-    let actions = ChatActions {
-        send_text,
-        ..ChatActions::default()
-    };
+    let (actions, sent) = recording(|a| &mut a.send_text);
     let (root, _app) = mount_with::<Composer>(&actions, composer()).await;
     let area: HtmlTextAreaElement = one(&root, "[data-testid=message-input]").unchecked_into();
     let button: HtmlButtonElement = one(&root, "[data-testid=send-button]").unchecked_into();

@@ -6,7 +6,6 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use frontend::actions::ChatActions;
 use frontend::components::{MessageList, PAGE, WINDOW};
 use frontend::state::{Action, ChatState};
 use shared::{DEFAULT_ROOM, ServerMsg};
@@ -17,7 +16,7 @@ use yew::Reducible;
 
 use crate::support::{
     DAY_MS, NOON, Provided, all, chat, eventually, in_lobby, list_props, mount, mount_sized,
-    mount_with, now, one, provided, recorder, settle, text,
+    mount_with, now, one, provided, recording, settle, text,
 };
 
 fn bulk_state(count: u64) -> ChatState {
@@ -201,11 +200,7 @@ fn history(seqs: impl IntoIterator<Item = u64>, has_older: bool) -> Action {
 async fn older_history_loads_at_the_top_and_the_view_does_not_jump() {
     let mut state = in_lobby();
     state.apply(history(151..=200, true));
-    let (load_older, asked) = recorder();
-    let actions = ChatActions {
-        load_older,
-        ..ChatActions::default()
-    };
+    let (actions, asked) = recording(|a| &mut a.load_older);
     let props = |state: &ChatState| provided::<MessageList>(&actions, list_props(state));
     let (root, mut app) = mount_sized::<Provided>(props(&state), 400).await;
     let list = one(&root, "[data-testid=message-list]");
@@ -266,11 +261,7 @@ async fn a_gap_after_a_long_absence_is_a_marker_that_loads_the_missing() {
         to: 2005,
     }));
     state.apply(history(2006..=2010, true));
-    let (load_older, asked) = recorder();
-    let actions = ChatActions {
-        load_older,
-        ..ChatActions::default()
-    };
+    let (actions, asked) = recording(|a| &mut a.load_older);
     let (root, _app) = mount_with::<MessageList>(&actions, list_props(&state)).await;
     let gap = one(&root, "[data-testid=gap]");
     assert!(

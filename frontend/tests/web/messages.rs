@@ -4,7 +4,6 @@
 
 use std::rc::Rc;
 
-use frontend::actions::ChatActions;
 use frontend::components::{MessageList, MessageView, TypingLine, TypingLineProps};
 use frontend::state::{Action, Delivery, Pending};
 use shared::{MessageKind, ServerMsg};
@@ -15,7 +14,7 @@ use yew::Reducible;
 
 use crate::support::{
     DAY_MS, HOSTILE, NOON, all, chat, in_lobby, list_props, message, mount, mount_with, one,
-    recorder, settle, text, view,
+    recorder, recording, settle, text, view,
 };
 
 #[wasm_bindgen_test]
@@ -180,13 +179,9 @@ async fn a_failed_message_offers_retry_and_dismiss() {
         reason: "refused".into(),
     });
     assert!(matches!(state.pending[0].delivery, Delivery::Failed(_)));
-    let (retry, retried) = recorder();
+    let (mut actions, retried) = recording(|a| &mut a.retry);
     let (dismiss, dismissed) = recorder();
-    let actions = ChatActions {
-        retry,
-        dismiss,
-        ..ChatActions::default()
-    };
+    actions.dismiss = dismiss;
     let (root, _app) = mount_with::<MessageList>(&actions, list_props(&state)).await;
     let pending = one(&root, "[data-testid=message-pending]");
     assert!(text(&pending).contains("Not sent"));

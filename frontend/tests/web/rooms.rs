@@ -1,7 +1,6 @@
 //! The sidebar: the rooms and conversations with their unread badges, the
 //! '+' that joins a room, and who is online.
 
-use frontend::actions::ChatActions;
 use frontend::components::{OnlineList, OnlineListProps, RoomList, RoomListProps, RoomTab};
 use frontend::state::Action;
 use shared::{DEFAULT_ROOM, RoomInfo, ServerMsg};
@@ -10,7 +9,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{HtmlButtonElement, HtmlFormElement, HtmlInputElement};
 
 use crate::support::{
-    Provided, all, in_lobby, mount, mount_with, one, provided, recorder, settle, text,
+    Provided, all, in_lobby, mount, mount_with, one, provided, recording, settle, text,
     unit_recorder,
 };
 
@@ -28,11 +27,7 @@ async fn the_online_list_has_one_item_per_member() {
 
 #[wasm_bindgen_test]
 async fn the_room_list_marks_the_room_on_screen_and_unread_ones() {
-    let (switch_room, selected) = recorder();
-    let actions = ChatActions {
-        switch_room,
-        ..ChatActions::default()
-    };
+    let (actions, selected) = recording(|a| &mut a.switch_room);
     let (root, _app) = mount_with::<RoomList>(
         &actions,
         RoomListProps {
@@ -63,11 +58,7 @@ async fn the_room_list_marks_the_room_on_screen_and_unread_ones() {
 
 #[wasm_bindgen_test]
 async fn rooms_and_conversations_show_unread_badges_and_switch() {
-    let (switch_room, selected) = recorder();
-    let actions = ChatActions {
-        switch_room,
-        ..ChatActions::default()
-    };
+    let (actions, selected) = recording(|a| &mut a.switch_room);
     let props = |active: &str, rust_unread: u32| {
         provided::<RoomList>(
             &actions,
@@ -120,13 +111,9 @@ async fn rooms_and_conversations_show_unread_badges_and_switch() {
 
 #[wasm_bindgen_test]
 async fn the_plus_joins_a_room_by_name_or_from_the_list() {
-    let (join_room, joined) = recorder();
+    let (mut actions, joined) = recording(|a| &mut a.join_room);
     let (list_rooms, browsed) = unit_recorder();
-    let actions = ChatActions {
-        join_room,
-        list_rooms,
-        ..ChatActions::default()
-    };
+    actions.list_rooms = list_rooms;
     let props = |directory: Option<Vec<RoomInfo>>| {
         provided::<RoomList>(
             &actions,

@@ -168,6 +168,17 @@ pub fn recorder<T: 'static>() -> (Callback<T>, Rc<RefCell<Vec<T>>>) {
     (Callback::from(move |s| sink.borrow_mut().push(s)), seen)
 }
 
+/// The chat's callbacks, doing nothing but the one `pick` chooses, which
+/// records what it is given.
+pub fn recording<T: 'static>(
+    pick: impl FnOnce(&mut ChatActions) -> &mut Callback<T>,
+) -> (ChatActions, Rc<RefCell<Vec<T>>>) {
+    let mut actions = ChatActions::default();
+    let (callback, seen) = recorder();
+    *pick(&mut actions) = callback;
+    (actions, seen)
+}
+
 pub fn unit_recorder() -> (Callback<()>, Rc<RefCell<u32>>) {
     let seen = Rc::new(RefCell::new(0));
     let sink = Rc::clone(&seen);

@@ -15,11 +15,11 @@ use shared::DEFAULT_ROOM;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
-use yew::Callback;
+use yew::{AppHandle, Callback, Html};
 
 use crate::support::{
     HOSTILE, NOON, Provided, all, attr, composer, in_lobby, mount, mount_with, one, provided,
-    recorder, settle, text,
+    recording, settle, text,
 };
 
 fn uploads_of(state: &ChatState) -> Vec<frontend::state::Upload> {
@@ -35,11 +35,7 @@ async fn an_upload_row_shows_progress_to_100_percent_and_can_be_cancelled() {
         name: "cat.png".into(),
         size: 48_213,
     });
-    let (cancel_upload, cancelled) = recorder();
-    let actions = ChatActions {
-        cancel_upload,
-        ..ChatActions::default()
-    };
+    let (actions, cancelled) = recording(|a| &mut a.cancel_upload);
     let props = |state: &ChatState| {
         provided::<UploadList>(
             &actions,
@@ -128,11 +124,7 @@ async fn a_refused_upload_shows_the_servers_sentence_as_text() {
         reason: sentence.into(),
     });
     assert!(matches!(state.uploads[0].status, UploadStatus::Failed(_)));
-    let (dismiss_upload, dismissed) = recorder();
-    let actions = ChatActions {
-        dismiss_upload,
-        ..ChatActions::default()
-    };
+    let (actions, dismissed) = recording(|a| &mut a.dismiss_upload);
     let (root, _app) = mount_with::<UploadList>(
         &actions,
         UploadListProps {
@@ -195,18 +187,25 @@ fn share_recorder() -> (ChatActions, Rc<RefCell<Vec<String>>>) {
     (actions, seen)
 }
 
+/// The lobby's drop zone around `children`, with what it shares recorded.
+async fn lobby_drop_zone(
+    enabled: bool,
+    children: Html,
+) -> (Element, AppHandle<Provided>, Rc<RefCell<Vec<String>>>) {
+    let (actions, dropped) = share_recorder();
+    let props = DropZoneProps {
+        target: "#lobby".into(),
+        enabled,
+        children,
+    };
+    let (root, app) = mount_with::<DropZone>(&actions, props).await;
+    (root, app, dropped)
+}
+
 #[wasm_bindgen_test]
 async fn dragging_files_over_the_conversation_highlights_it_and_dropping_shares_them() {
-    let (actions, dropped) = share_recorder();
-    let (root, _app) = mount_with::<DropZone>(
-        &actions,
-        DropZoneProps {
-            target: "#lobby".into(),
-            enabled: true,
-            children: yew::html! { <p class="inside">{ "messages" }</p> },
-        },
-    )
-    .await;
+    let (root, _app, dropped) =
+        lobby_drop_zone(true, yew::html! { <p class="inside">{ "messages" }</p> }).await;
     let zone = one(&root, "[data-testid=drop-zone]");
     let inside = one(&root, ".inside");
     let files = transfer_of(&[
@@ -252,16 +251,7 @@ async fn dragging_files_over_the_conversation_highlights_it_and_dropping_shares_
 
 #[wasm_bindgen_test]
 async fn nothing_is_shared_by_dropping_before_there_is_a_nickname() {
-    let (actions, dropped) = share_recorder();
-    let (root, _app) = mount_with::<DropZone>(
-        &actions,
-        DropZoneProps {
-            target: "#lobby".into(),
-            enabled: false,
-            children: yew::html! {},
-        },
-    )
-    .await;
+    let (root, _app, dropped) = lobby_drop_zone(false, yew::html! {}).await;
     let zone = one(&root, "[data-testid=drop-zone]");
     let files = transfer_of(&[file("cat.png", "image/png", "png!")]);
     drag(&zone, "dragenter", &files);
