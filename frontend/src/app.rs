@@ -1,7 +1,10 @@
-//! The root component: lays the page out and wires the views to `use_chat`.
+//! The root component: lays the page out and wires the views to `use_chat`
+//! and `use_uploads`, whose callbacks it provides to the views below it as
+//! the [`ChatActions`] context.
 
 use yew::prelude::*;
 
+use crate::actions::ChatActions;
 use crate::components::{
     Composer, ConnectionStatus, DropZone, MessageList, NickPrompt, OnlineList, RoomList, RoomTab,
     TypingLine, UploadList,
@@ -17,6 +20,19 @@ pub fn App() -> Html {
     let files = use_uploads(&chat.state);
     let state = &*chat.state;
     let asking = state.needs_nick();
+    let actions = ChatActions {
+        send_text: chat.send_text.clone(),
+        typing: chat.typing.clone(),
+        retry: chat.retry.clone(),
+        dismiss: chat.dismiss.clone(),
+        load_older: chat.load_older.clone(),
+        switch_room: chat.switch_room.clone(),
+        join_room: chat.join_room.clone(),
+        list_rooms: chat.list_rooms.clone(),
+        share: files.share,
+        cancel_upload: files.cancel,
+        dismiss_upload: files.dismiss,
+    };
 
     // The tab's title counts unread messages while it is hidden.
     use_effect_with(state.title(), |title| {
@@ -78,7 +94,6 @@ pub fn App() -> Html {
             <main class="app__main app__main--chat">
                 <section class="chat" aria-label={active_label.clone()}>
                     <DropZone
-                        onfiles={files.share.clone()}
                         target={active_label.clone()}
                         enabled={can_share}
                     >
@@ -89,37 +104,24 @@ pub fn App() -> Html {
                             {lines}
                             {pending}
                             me={state.me.clone().map(AttrValue::from)}
-                            onretry={chat.retry.clone()}
-                            ondismiss={chat.dismiss.clone()}
                             {has_older}
                             {loading}
-                            onloadolder={chat.load_older.clone()}
                         />
                     </DropZone>
                     <TypingLine names={typing} />
-                    <UploadList
-                        {uploads}
-                        oncancel={files.cancel.clone()}
-                        ondismiss={files.dismiss.clone()}
-                    />
+                    <UploadList {uploads} />
                     <Composer
-                        onsend={chat.send_text.clone()}
                         enabled={state.me.is_some()}
                         {offline}
                         room={state.active_room.clone()}
                         label={direct.then(|| AttrValue::from(active_label.clone()))}
                         max_bytes={state.limits.max_text_bytes}
-                        ontyping={chat.typing.clone()}
-                        onfiles={files.share.clone()}
                     />
                 </section>
                 <aside class="side">
                     <RoomList
                         {rooms}
                         active={state.active_room.clone()}
-                        onselect={chat.switch_room.clone()}
-                        onjoin={chat.join_room.clone()}
-                        onbrowse={chat.list_rooms.clone()}
                         directory={state.directory.clone()}
                     />
                     <OnlineList {members} me={state.me.clone()} />
@@ -129,22 +131,24 @@ pub fn App() -> Html {
     };
 
     html! {
-        <div class="app">
-            <header class="topbar">
-                <h1 class="topbar__brand">
-                    <span class="topbar__logo" aria-hidden="true">{ "◆" }</span>
-                    { "Hubbub" }
-                </h1>
-                if !asking {
-                    <span class="topbar__room">{ active_label.clone() }</span>
-                }
-                <span class="topbar__spacer"></span>
-                if let (false, Some(me)) = (asking, &state.me) {
-                    <span class="topbar__me" title="your nickname">{ me.clone() }</span>
-                }
-                <ConnectionStatus conn={state.shown_conn()} onretry={chat.reconnect_now.clone()} />
-            </header>
-            { main }
-        </div>
+        <ContextProvider<ChatActions> context={actions}>
+            <div class="app">
+                <header class="topbar">
+                    <h1 class="topbar__brand">
+                        <span class="topbar__logo" aria-hidden="true">{ "◆" }</span>
+                        { "Hubbub" }
+                    </h1>
+                    if !asking {
+                        <span class="topbar__room">{ active_label.clone() }</span>
+                    }
+                    <span class="topbar__spacer"></span>
+                    if let (false, Some(me)) = (asking, &state.me) {
+                        <span class="topbar__me" title="your nickname">{ me.clone() }</span>
+                    }
+                    <ConnectionStatus conn={state.shown_conn()} onretry={chat.reconnect_now.clone()} />
+                </header>
+                { main }
+            </div>
+        </ContextProvider<ChatActions>>
     }
 }

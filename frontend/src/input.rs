@@ -1,6 +1,6 @@
 //! What the composer's text means: a chat line, an action (`/me`), or a
 //! command (`/nick`, `/join`, `/leave`, `/msg`, `/help`). The composer uses this to refuse bad input before it
-//! clears, and the socket hook uses it to build the message it sends, so both
+//! clears, and `outgoing` uses it to build the message it sends, so both
 //! agree on every rule (the rules themselves come from `shared::validate`).
 
 use std::fmt;

@@ -3,12 +3,18 @@
 //! Code map:
 //! - `state`: [`state::ChatState`], the whole client-side view of the chat, and
 //!   the [`state::Action`]s that change it. Plain Rust, tested natively.
-//! - `hooks::use_chat`: the only code that touches the WebSocket. It turns
-//!   frames into actions and the UI's requests into protocol messages
+//! - `connection`: the only code that touches the WebSocket. Its task turns
+//!   frames into actions and the UI's commands into protocol messages
 //!   (`shared::protocol`; no JSON is written by hand), and reconnects.
+//! - `outgoing`: what a request sends (a composer line, a retry, a join, an
+//!   older page): the actions to record and the message. Plain Rust.
+//! - `hooks::use_chat`: the state's reducer and the callbacks the UI calls;
+//!   it starts the connection and drives it.
 //! - `components`: one view per file; they render props and report what the
-//!   person did through `on*` callbacks.
-//! - `app`: the root component that wires the two together.
+//!   person did to the `actions::ChatActions` context, or through `on*`
+//!   callbacks for events that are a component's own.
+//! - `app`: the root component that wires the two together: it provides
+//!   the hooks' callbacks as `ChatActions`.
 //! - `session`: what the connection task decides (the nickname to say hello
 //!   with, the `resume` of every room, the outbox of messages typed while offline
 //!   or unconfirmed when the socket dropped, the typing throttle,
@@ -23,18 +29,21 @@
 //!   commands, reconnect delays, message times, `47.1 KB`).
 //!
 //! Invariants: user text is only ever rendered as text (no `inner_html`);
-//! nothing but `use_chat` knows there is a socket, nothing but `upload` makes
+//! nothing but `connection` knows there is a socket, nothing but `upload` makes
 //! HTTP requests; this crate never depends
 //! on the backend.
 
+pub mod actions;
 pub mod app;
 pub mod backoff;
 pub mod clock;
 pub mod components;
+pub mod connection;
 pub mod filesize;
 pub mod hooks;
 pub mod input;
 pub mod linkify;
+pub mod outgoing;
 pub mod scrollback;
 pub mod session;
 pub mod state;

@@ -7,7 +7,7 @@
 //! typing, and when a refused nickname is our own old connection that the
 //! server has not yet seen go.
 //!
-//! `hooks::use_chat` owns the socket and asks this; nothing here does I/O or
+//! `connection` owns the socket and asks this; nothing here does I/O or
 //! reads a clock (times are passed in), so it is tested natively.
 
 use std::collections::{BTreeMap, VecDeque};

@@ -1,14 +1,14 @@
 //! The composer's attach button: a file picker behind a labelled button.
+//! The chosen files are shared through `ChatActions::share`.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::actions::use_chat_actions;
 use crate::upload::{Chosen, files_in};
 
 #[derive(Properties, PartialEq)]
 pub struct AttachButtonProps {
-    /// Files were chosen.
-    pub onfiles: Callback<Vec<Chosen>>,
     #[prop_or_default]
     pub disabled: bool,
 }
@@ -17,8 +17,8 @@ pub struct AttachButtonProps {
 /// hidden only visually, so the keyboard and screen readers still reach it.
 #[component]
 pub fn AttachButton(props: &AttachButtonProps) -> Html {
+    let share = use_chat_actions().share;
     let onchange = {
-        let onfiles = props.onfiles.clone();
         Callback::from(move |e: Event| {
             let input = e.target_unchecked_into::<HtmlInputElement>();
             let files: Vec<Chosen> = files_in(input.files())
@@ -28,7 +28,7 @@ pub fn AttachButton(props: &AttachButtonProps) -> Html {
             // Emptied, so that choosing the same file again is a change too.
             input.set_value("");
             if !files.is_empty() {
-                onfiles.emit(files);
+                share.emit(files);
             }
         })
     };

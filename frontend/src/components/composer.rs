@@ -8,6 +8,7 @@ use web_sys::{ClipboardEvent, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use super::attach_button::AttachButton;
+use crate::actions::use_chat_actions;
 use crate::input::{self, History};
 use crate::upload::{Chosen, files_in};
 
@@ -16,8 +17,6 @@ pub const SHOW_LEFT_BELOW: isize = 256;
 
 #[derive(Properties, PartialEq)]
 pub struct ComposerProps {
-    /// A line to send, already checked with [`input::parse`].
-    pub onsend: Callback<String>,
     /// Whether sending is possible at all. While it is not, typing still is,
     /// and the text waits in the box.
     #[prop_or(true)]
@@ -34,20 +33,18 @@ pub struct ComposerProps {
     /// How the target reads, when not `#room` (a conversation: `bob`).
     #[prop_or_default]
     pub label: Option<AttrValue>,
-    /// The person typed something that is on its way to being a message
-    /// (not a command). Throttling is the receiver's business.
-    #[prop_or_default]
-    pub ontyping: Callback<()>,
-    /// Files to share: chosen with the attach button or pasted.
-    #[prop_or_default]
-    pub onfiles: Callback<Vec<Chosen>>,
 }
 
 /// A text area: Enter sends, Shift+Enter starts a new line, Up in an empty
 /// box recalls what was sent. Bad input (an unknown command, a message over
 /// the limit) is explained here and kept, never sent and never lost.
+///
+/// A line that passes [`input::parse`] goes to `ChatActions::send_text`;
+/// writing a message (not a command) is reported to `ChatActions::typing`,
+/// and pasted images to `ChatActions::share`.
 #[component]
 pub fn Composer(props: &ComposerProps) -> Html {
+    let actions = use_chat_actions();
     // Only for the byte counter: the text area is left uncontrolled, so a
     // re-render (an error appearing, the connection coming back) can never
     // overwrite what the person is typing.
@@ -73,7 +70,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
         let draft = draft.clone();
         let error = error.clone();
         let history = Rc::clone(&history);
-        let onsend = props.onsend.clone();
+        let send_text = actions.send_text.clone();
         let enabled = props.enabled;
         Callback::from(move |()| {
             // Read the element, not the state: Enter can overtake the
@@ -96,7 +93,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
             match checked {
                 Ok(()) => {
                     history.borrow_mut().push(text.trim_end());
-                    onsend.emit(text);
+                    send_text.emit(text);
                     el.set_value("");
                     draft.set(String::new());
                     error.set(None);
@@ -109,11 +106,11 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let oninput = {
         let draft = draft.clone();
         let error = error.clone();
-        let ontyping = props.ontyping.clone();
+        let typing = actions.typing.clone();
         Callback::from(move |e: InputEvent| {
             let value = e.target_unchecked_into::<HtmlTextAreaElement>().value();
             if is_typing(&value) {
-                ontyping.emit(());
+                typing.emit(());
             }
             draft.set(value);
             if error.is_some() {
@@ -158,7 +155,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     // Not when the clipboard also holds text: spreadsheet cells come with a
     // picture of themselves, and the person meant the text.
     let onpaste = {
-        let onfiles = props.onfiles.clone();
+        let share = actions.share;
         let enabled = props.enabled;
         Callback::from(move |e: Event| {
             let Some(dt) = e
@@ -177,7 +174,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 .collect();
             if !files.is_empty() {
                 e.prevent_default();
-                onfiles.emit(files);
+                share.emit(files);
             }
         })
     };
@@ -233,7 +230,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     html! {
         <form class="composer" {onsubmit}>
             <div class={classes!("composer__row", over.then_some("composer__row--over"))}>
-                <AttachButton onfiles={props.onfiles.clone()} disabled={!props.enabled} />
+                <AttachButton disabled={!props.enabled} />
                 <textarea
                     ref={area}
                     class="composer__input"

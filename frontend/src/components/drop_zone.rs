@@ -1,19 +1,18 @@
 //! The conversation as a place to drop files: highlighted while files are
-//! dragged over it, and whatever is dropped is reported to be shared. Files
-//! dropped anywhere else on the page are ignored rather than opened by the
-//! browser in place of the chat.
+//! dragged over it, and whatever is dropped is shared (`ChatActions::share`).
+//! Files dropped anywhere else on the page are ignored rather than opened by
+//! the browser in place of the chat.
 
 use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use web_sys::{DataTransfer, DragEvent};
 use yew::prelude::*;
 
+use crate::actions::use_chat_actions;
 use crate::upload::{Chosen, files_in};
 
 #[derive(Properties, PartialEq)]
 pub struct DropZoneProps {
-    /// Files were dropped here.
-    pub onfiles: Callback<Vec<Chosen>>,
     /// Where dropped files go, as people read it (`#lobby`, `bob`).
     #[prop_or_default]
     pub target: AttrValue,
@@ -26,6 +25,7 @@ pub struct DropZoneProps {
 
 #[component]
 pub fn DropZone(props: &DropZoneProps) -> Html {
+    let share = use_chat_actions().share;
     // `dragenter` and `dragleave` fire for every child the pointer crosses:
     // count them, and the zone is left when the count is back at 0.
     let depth = use_mut_ref(|| 0u32);
@@ -83,7 +83,7 @@ pub fn DropZone(props: &DropZoneProps) -> Html {
     };
     let ondrop = {
         let active = active.clone();
-        let onfiles = props.onfiles.clone();
+
         Callback::from(move |e: DragEvent| {
             *depth.borrow_mut() = 0;
             active.set(false);
@@ -96,7 +96,7 @@ pub fn DropZone(props: &DropZoneProps) -> Html {
             e.prevent_default();
             let files: Vec<Chosen> = files_in(dt.files()).into_iter().map(Chosen::new).collect();
             if !files.is_empty() {
-                onfiles.emit(files);
+                share.emit(files);
             }
         })
     };

@@ -7,18 +7,18 @@
 //! [`PAGE`] older lines at a time, keeping what is on screen in place;
 //! returning to the bottom drops them again. Once every line held here is
 //! shown, reaching the top asks the server for older messages
-//! (`onloadolder`) while it has some; when they arrive above, the view stays
+//! (`ChatActions::load_older`) while it has some; when they arrive above, the view stays
 //! where the reader was. A hole left by a long absence is a marker that
 //! loads what is missing.
 
 use std::rc::Rc;
 
-use shared::ClientMsgId;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use super::day_separator::DaySeparator;
 use super::message_view::MessageView;
+use crate::actions::{ChatActions, use_chat_actions};
 use crate::clock::{day_label, local_day, local_offset_minutes};
 use crate::scrollback::Scrollback;
 use crate::state::{Line, LineBody, Pending, Tone, chats_after};
@@ -47,25 +47,17 @@ pub struct MessageListProps {
     /// The person using this client, to mark their messages.
     #[prop_or_default]
     pub me: Option<AttrValue>,
-    /// Send a failed message again (by its id).
-    #[prop_or_default]
-    pub onretry: Callback<ClientMsgId>,
-    /// Give up a failed message (by its id).
-    #[prop_or_default]
-    pub ondismiss: Callback<ClientMsgId>,
     /// The server has messages older than these.
     #[prop_or_default]
     pub has_older: bool,
     /// Older messages were asked for and are on their way.
     #[prop_or_default]
     pub loading: bool,
-    /// Load the messages before this `seq` from the server.
-    #[prop_or_default]
-    pub onloadolder: Callback<u64>,
 }
 
 #[component]
 pub fn MessageList(props: &MessageListProps) -> Html {
+    let actions = use_chat_actions();
     let list = use_node_ref();
     // Following the newest line. A ref, not state: it changes on every
     // scroll and needs no render of its own.
@@ -111,10 +103,10 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let oldest_seq = props.lines.iter().find_map(Line::chat).map(|m| m.seq);
     let can_load = start == 0 && props.has_older && !props.loading && oldest_seq.is_some();
     let load_older = {
-        let onloadolder = props.onloadolder.clone();
+        let ask = actions.load_older.clone();
         move || {
             if let Some(seq) = oldest_seq.filter(|_| can_load) {
-                onloadolder.emit(seq);
+                ask.emit(seq);
             }
         }
     };
@@ -211,7 +203,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         });
     }
 
-    let rows = rows(props, start);
+    let rows = rows(props, &actions, start);
     let empty = props.lines.is_empty() && props.pending.is_empty();
     let new_count = away.map_or(0, |seen| chats_after(&props.lines, seen));
     let announcement = props
@@ -289,7 +281,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
 
 /// The rows from line `start` on, then pending messages, with day separators
 /// and grouping.
-fn rows(props: &MessageListProps, start: usize) -> Html {
+fn rows(props: &MessageListProps, actions: &ChatActions, start: usize) -> Html {
     let lines = &props.lines;
     let before = start.checked_sub(1).and_then(|i| lines.get(i));
     let last_ts_before = lines
@@ -328,7 +320,7 @@ fn rows(props: &MessageListProps, start: usize) -> Html {
                 grouper.notice();
                 let missed = to.saturating_sub(*from) + 1;
                 let before = to + 1;
-                let onclick = props.onloadolder.reform(move |_: MouseEvent| before);
+                let onclick = actions.load_older.reform(move |_: MouseEvent| before);
                 out.push(html! {
                     <li key={format!("l{}", line.id)} class="notice notice--gap" data-testid="gap">
                         { format!("{missed} messages not shown. ") }
@@ -360,9 +352,9 @@ fn rows(props: &MessageListProps, start: usize) -> Html {
             });
         }
         let id = p.id.clone();
-        let onretry = props.onretry.reform(move |()| id.clone());
+        let onretry = actions.retry.reform(move |()| id.clone());
         let id = p.id.clone();
-        let ondismiss = props.ondismiss.reform(move |()| id.clone());
+        let ondismiss = actions.dismiss.reform(move |()| id.clone());
         out.push(html! {
             <MessageView
                 key={format!("p{}", p.id)}

@@ -1,6 +1,9 @@
 //! The views, one component per file. Each renders its props and reports what
-//! the person did through `on*` callbacks; none of them knows about the socket
-//! (that is `hooks::use_chat`'s job), so each can be mounted alone in a test.
+//! the person did: to the chat's callbacks in the `ChatActions` context
+//! (`crate::actions`), or through its own `on*` props for events that are its
+//! alone. None of them knows about the socket (that is `connection`'s job),
+//! so each can be mounted alone in a test, with a provider of recording
+//! callbacks where the test listens.
 
 mod attach_button;
 mod attachment_view;

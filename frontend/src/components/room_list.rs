@@ -1,10 +1,13 @@
 //! The rooms and conversations the client is in, to switch between them,
-//! and the '+' that joins another room.
+//! and the '+' that joins another room. Switching, joining and asking which
+//! rooms exist go to `ChatActions`.
 
 use shared::RoomInfo;
 use shared::validate::normalize_room;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::actions::use_chat_actions;
 
 /// One room (or conversation) as the list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,14 +39,6 @@ pub struct RoomListProps {
     pub rooms: Vec<RoomTab>,
     /// The room on screen.
     pub active: AttrValue,
-    /// Show this room.
-    pub onselect: Callback<String>,
-    /// Join this room (a normalized name) and show it.
-    #[prop_or_default]
-    pub onjoin: Callback<String>,
-    /// The '+' was opened: ask the server which rooms exist.
-    #[prop_or_default]
-    pub onbrowse: Callback<()>,
     /// The rooms that exist, once the server has said.
     #[prop_or_default]
     pub directory: Option<Vec<RoomInfo>>,
@@ -54,6 +49,7 @@ pub struct RoomListProps {
 /// `data-unread`.
 #[component]
 pub fn RoomList(props: &RoomListProps) -> Html {
+    let actions = use_chat_actions();
     let adding = use_state_eq(|| false);
     let error = use_state_eq(|| None::<String>);
     let input = use_node_ref();
@@ -61,10 +57,11 @@ pub fn RoomList(props: &RoomListProps) -> Html {
     let toggle = {
         let adding = adding.clone();
         let error = error.clone();
-        let onbrowse = props.onbrowse.clone();
+        // Opening the '+' asks the server which rooms exist.
+        let list_rooms = actions.list_rooms.clone();
         Callback::from(move |_: MouseEvent| {
             if !*adding {
-                onbrowse.emit(());
+                list_rooms.emit(());
             }
             error.set(None);
             adding.set(!*adding);
@@ -73,12 +70,12 @@ pub fn RoomList(props: &RoomListProps) -> Html {
     let join = {
         let adding = adding.clone();
         let error = error.clone();
-        let onjoin = props.onjoin.clone();
+        let join_room = actions.join_room.clone();
         Callback::from(move |raw: String| match normalize_room(&raw) {
             Ok(room) => {
                 error.set(None);
                 adding.set(false);
-                onjoin.emit(room);
+                join_room.emit(room);
             }
             Err(err) => error.set(Some(err.to_string())),
         })
@@ -106,7 +103,9 @@ pub fn RoomList(props: &RoomListProps) -> Html {
     let entry = |room: &RoomTab| {
         let current = room.name == props.active.as_str();
         let name = room.name.clone();
-        let onclick = props.onselect.reform(move |_: MouseEvent| name.clone());
+        let onclick = actions
+            .switch_room
+            .reform(move |_: MouseEvent| name.clone());
         let label = if room.unread > 0 {
             format!("{}, {} unread", room.label, room.unread)
         } else {

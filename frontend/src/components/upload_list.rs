@@ -1,36 +1,33 @@
 //! The files the person is sharing in this room: a row each with a progress
 //! bar and its percentage, a cancel button while it runs, and what became of
-//! it (the server's reason when it was refused).
+//! it (the server's reason when it was refused). Cancelling and closing go to
+//! `ChatActions::cancel_upload` and `ChatActions::dismiss_upload`.
 
 use yew::prelude::*;
 
+use crate::actions::{ChatActions, use_chat_actions};
 use crate::filesize::human_size;
 use crate::state::{Upload, UploadStatus};
 
 #[derive(Properties, PartialEq)]
 pub struct UploadListProps {
     pub uploads: Vec<Upload>,
-    /// Stop an upload under way (by its id).
-    #[prop_or_default]
-    pub oncancel: Callback<u64>,
-    /// Close the row of one that ended (by its id).
-    #[prop_or_default]
-    pub ondismiss: Callback<u64>,
 }
 
 #[component]
 pub fn UploadList(props: &UploadListProps) -> Html {
+    let actions = use_chat_actions();
     if props.uploads.is_empty() {
         return html! {};
     }
     html! {
         <ul class="uploads" data-testid="uploads" aria-label="Uploads">
-            { for props.uploads.iter().map(|u| row(u, &props.oncancel, &props.ondismiss)) }
+            { for props.uploads.iter().map(|u| row(u, &actions)) }
         </ul>
     }
 }
 
-fn row(upload: &Upload, oncancel: &Callback<u64>, ondismiss: &Callback<u64>) -> Html {
+fn row(upload: &Upload, actions: &ChatActions) -> Html {
     let id = upload.id;
     let percent = upload.percent();
     let (status, state) = match &upload.status {
@@ -43,10 +40,10 @@ fn row(upload: &Upload, oncancel: &Callback<u64>, ondismiss: &Callback<u64>) -> 
     let failed = matches!(upload.status, UploadStatus::Failed(_));
     let (act, testid, label, text) = if upload.status == UploadStatus::Uploading {
         let label = format!("Cancel uploading {}", upload.name);
-        (oncancel, "upload-cancel", label, "Cancel")
+        (&actions.cancel_upload, "upload-cancel", label, "Cancel")
     } else {
         (
-            ondismiss,
+            &actions.dismiss_upload,
             "upload-dismiss",
             format!("Close {}", upload.name),
             "Close",

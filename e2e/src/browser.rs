@@ -1,0 +1,408 @@
+//! The page object: [`Browser`] is one headless Chromium session used the
+//! way a person uses the page (joining, typing, reading messages, the
+//! connection's state), through the page's `data-testid` hooks, plus the
+//! Chrome DevTools commands a test needs (going offline, a dark scheme).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use fantoccini::{Client, Locator, key::Key};
+use serde_json::json;
+
+use crate::chromedriver::{Sessions, forget, http_request};
+use crate::{UI_TIMEOUT, artifacts_dir, eventually, testid};
+
+/// A browser window size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewport {
+    pub width: u32,
+    pub height: u32,
+}
+
+pub const DESKTOP: Viewport = Viewport {
+    width: 1280,
+    height: 800,
+};
+pub const PHONE: Viewport = Viewport {
+    width: 375,
+    height: 812,
+};
+
+/// One headless Chromium session (a person at a browser).
+pub struct Browser {
+    pub(crate) client: Client,
+    /// The session's id, by which chromedriver and its list of open
+    /// sessions know it.
+    pub(crate) id: String,
+    pub(crate) sessions: Sessions,
+    /// chromedriver's port, for Chrome DevTools commands.
+    pub(crate) driver_port: u16,
+}
+
+impl Browser {
+    /// Sizes the window so that the page itself (not the window around it)
+    /// is `viewport`: headless Chromium keeps some of the window's height for
+    /// browser UI it does not draw.
+    pub(crate) async fn fit_viewport(&self, viewport: Viewport) -> Result<()> {
+        let (width, height) = (viewport.width, viewport.height);
+        self.client
+            .set_window_size(width, height)
+            .await
+            .context("sizing the window")?;
+        let inner = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        let size = |i: usize| {
+            inner
+                .get(i)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+        };
+        let (Some(inner_width), Some(inner_height)) = (size(0), size(1)) else {
+            bail!("unexpected window size from the page: {inner}");
+        };
+        if (inner_width, inner_height) != (width, height) {
+            self.client
+                .set_window_size(
+                    (2 * width).saturating_sub(inner_width),
+                    (2 * height).saturating_sub(inner_height),
+                )
+                .await
+                .context("sizing the window")?;
+        }
+        Ok(())
+    }
+
+    /// The fantoccini client, for what the helpers below do not cover.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub async fn open(&self, url: &str) -> Result<()> {
+        self.client
+            .goto(url)
+            .await
+            .with_context(|| format!("opening {url}"))
+    }
+
+    /// Waits for the element with this `data-testid` to be in the page.
+    pub async fn wait_for(&self, id: &str) -> Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(&testid(id)))
+            .await
+            .with_context(|| format!("waiting for [data-testid={id}]"))
+    }
+
+    /// Opens `url`, joins as `nick` and waits until connected: a person
+    /// arriving in the chat.
+    pub async fn enter(&self, url: &str, nick: &str) -> Result<()> {
+        self.open(url).await?;
+        self.join_as(nick).await?;
+        self.wait_connected().await.context(nick.to_owned())
+    }
+
+    /// Types a nickname into `nick-input` and presses Enter.
+    pub async fn join_as(&self, nick: &str) -> Result<()> {
+        let input = self.wait_for("nick-input").await?;
+        input.send_keys(&format!("{nick}{}", Key::Enter)).await?;
+        Ok(())
+    }
+
+    /// The `data-state` of `connection-status`, if the page shows one.
+    pub async fn connection_state(&self) -> Result<Option<String>> {
+        let found = self
+            .client
+            .find_all(Locator::Css(&testid("connection-status")))
+            .await?;
+        match found.first() {
+            Some(status) => Ok(status.attr("data-state").await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits until `connection-status` has `data-state="connected"`.
+    pub async fn wait_connected(&self) -> Result<()> {
+        self.wait_state("connected", UI_TIMEOUT).await
+    }
+
+    /// Waits until `connection-status` has `data-state` = `state`.
+    pub async fn wait_state(&self, state: &str, timeout: Duration) -> Result<()> {
+        let what = format!("connection-status to be {state}");
+        let result = eventually(&what, timeout, || async {
+            let shown = self.connection_state().await?;
+            Ok((shown.as_deref() == Some(state)).then_some(()))
+        })
+        .await;
+        if result.is_err() {
+            let state = self.connection_state().await.ok().flatten();
+            return result.with_context(|| format!("data-state is {state:?}"));
+        }
+        result
+    }
+
+    /// The texts of the `<li>`s in `online-list`.
+    pub async fn online(&self) -> Result<Vec<String>> {
+        let selector = format!("{} li", testid("online-list"));
+        let mut names = Vec::new();
+        for li in self.client.find_all(Locator::Css(&selector)).await? {
+            names.push(li.text().await?);
+        }
+        Ok(names)
+    }
+
+    /// Waits until someone whose entry mentions `nick` is in `online-list`.
+    pub async fn wait_online(&self, nick: &str) -> Result<()> {
+        eventually(&format!("{nick} in online-list"), UI_TIMEOUT, || async {
+            Ok(self
+                .online()
+                .await?
+                .iter()
+                .any(|entry| entry.contains(nick))
+                .then_some(()))
+        })
+        .await
+    }
+
+    /// Types `text` into `message-input` and presses Enter.
+    pub async fn send_with_enter(&self, text: &str) -> Result<()> {
+        let input = self.wait_for("message-input").await?;
+        input.send_keys(&format!("{text}{}", Key::Enter)).await?;
+        Ok(())
+    }
+
+    /// Types `text` into `message-input` and clicks `send-button`.
+    pub async fn send_with_button(&self, text: &str) -> Result<()> {
+        let input = self.wait_for("message-input").await?;
+        input.send_keys(text).await?;
+        self.wait_for("send-button").await?.click().await?;
+        Ok(())
+    }
+
+    /// Every confirmed `message` in the page as (author, text shown). The
+    /// author comes from `data-author`: a message that continues a group
+    /// does not show its author's name.
+    pub async fn messages(&self) -> Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        for message in self
+            .client
+            .find_all(Locator::Css(&testid("message")))
+            .await?
+        {
+            let author = message.attr("data-author").await?.unwrap_or_default();
+            found.push((author, message.text().await?));
+        }
+        Ok(found)
+    }
+
+    /// How many confirmed messages from `author` show `text`.
+    pub async fn count_messages(&self, author: &str, text: &str) -> Result<usize> {
+        Ok(self
+            .messages()
+            .await?
+            .iter()
+            .filter(|(a, t)| a == author && t.contains(text))
+            .count())
+    }
+
+    /// Waits for a `message` from `author` that shows `text`.
+    pub async fn wait_for_message(&self, author: &str, text: &str) -> Result<()> {
+        self.wait_for_message_within(author, text, UI_TIMEOUT).await
+    }
+
+    /// [`Browser::wait_for_message`] with its own deadline.
+    pub async fn wait_for_message_within(
+        &self,
+        author: &str,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        let what = format!("a message from {author} saying {text:?}");
+        let result = eventually(&what, timeout, || async {
+            Ok((self.count_messages(author, text).await? > 0).then_some(()))
+        })
+        .await;
+        if result.is_err() {
+            let seen = self.messages().await.unwrap_or_default();
+            return result.with_context(|| format!("messages on the page: {seen:?}"));
+        }
+        result
+    }
+
+    /// `[window.innerWidth, document.documentElement.scrollWidth]`: the second
+    /// is larger when the page overflows sideways.
+    pub async fn widths(&self) -> Result<(u64, u64)> {
+        let value = self
+            .client
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth];",
+                vec![],
+            )
+            .await?;
+        let width = |i: usize| value.get(i).and_then(serde_json::Value::as_u64);
+        match (width(0), width(1)) {
+            (Some(inner), Some(scroll)) => Ok((inner, scroll)),
+            _ => bail!("unexpected widths from the page: {value}"),
+        }
+    }
+
+    /// Clicks the first element matching the CSS `selector`.
+    pub async fn click(&self, selector: &str) -> Result<()> {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(selector))
+            .await
+            .with_context(|| format!("waiting for {selector}"))?
+            .click()
+            .await
+            .with_context(|| format!("clicking {selector}"))
+    }
+
+    /// How many elements match the CSS `selector` now.
+    pub async fn count(&self, selector: &str) -> Result<usize> {
+        Ok(self.client.find_all(Locator::Css(selector)).await?.len())
+    }
+
+    /// The unread badge of room `room` in the sidebar (0 without one).
+    pub async fn unread(&self, room: &str) -> Result<u32> {
+        let selector = format!(r#"[data-room="{room}"]"#);
+        let entry = self.client.find(Locator::Css(&selector)).await?;
+        Ok(entry
+            .attr("data-unread")
+            .await?
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Waits until the room on screen (the sidebar entry marked current)
+    /// is `room`.
+    pub async fn wait_current_room(&self, room: &str) -> Result<()> {
+        let selector = format!(r#"[data-room="{room}"][aria-current="true"]"#);
+        eventually(&format!("{room} on screen"), UI_TIMEOUT, || async {
+            Ok((self.count(&selector).await? == 1).then_some(()))
+        })
+        .await
+    }
+
+    /// Posts `count` messages `{prefix} 1` … to the lobby as `nick`, through
+    /// a WebSocket of the page's own (not the app's), and waits for every
+    /// ack. The server's rate limit must allow it.
+    pub async fn post_through_socket(&self, nick: &str, prefix: &str, count: u32) -> Result<()> {
+        let script = r#"
+            const [nick, prefix, count, done] = arguments;
+            const url = location.origin.replace(/^http/, 'ws') + '/ws';
+            const ws = new WebSocket(url, 'hubbub.v1');
+            let acked = 0;
+            ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', nick }));
+            ws.onmessage = (e) => {
+                const m = JSON.parse(e.data);
+                if (m.type === 'welcome') {
+                    for (let i = 1; i <= count; i++) {
+                        ws.send(JSON.stringify({
+                            type: 'send', id: 'p' + i, room: 'lobby', text: prefix + ' ' + i,
+                        }));
+                    }
+                } else if (m.type === 'ack' && ++acked === count) {
+                    ws.close();
+                    done('ok');
+                } else if (m.type === 'error') {
+                    done('error: ' + e.data);
+                }
+            };
+            ws.onerror = () => done('socket error');
+        "#;
+        let result = self
+            .client
+            .execute_async(script, vec![json!(nick), json!(prefix), json!(count)])
+            .await
+            .context("posting through a WebSocket")?;
+        ensure!(result == json!("ok"), "posting failed: {result}");
+        Ok(())
+    }
+
+    /// The text of the first element with this `data-testid`.
+    pub async fn text_of(&self, id: &str) -> Result<String> {
+        Ok(self.wait_for(id).await?.text().await?)
+    }
+
+    /// Runs a Chrome DevTools command through chromedriver's endpoint for it.
+    pub async fn devtools(&self, cmd: &str, params: serde_json::Value) -> Result<()> {
+        let body = json!({ "cmd": cmd, "params": params }).to_string();
+        let (port, path) = (
+            self.driver_port,
+            format!("/session/{}/goog/cdp/execute", self.id),
+        );
+        let response =
+            tokio::task::spawn_blocking(move || http_request(port, "POST", &path, Some(&body)))
+                .await??;
+        ensure!(
+            response.starts_with("HTTP/1.1 200"),
+            "chromedriver refused the DevTools command {cmd}: {response}"
+        );
+        Ok(())
+    }
+
+    /// Makes the page see `prefers-color-scheme: dark` (or light).
+    pub async fn prefer_dark(&self, dark: bool) -> Result<()> {
+        let scheme = if dark { "dark" } else { "light" };
+        self.devtools(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await?;
+        let matched = self
+            .client
+            .execute(
+                &format!("return matchMedia('(prefers-color-scheme: {scheme})').matches;"),
+                vec![],
+            )
+            .await?;
+        ensure!(
+            matched == json!(true),
+            "the page does not see prefers-color-scheme: {scheme}"
+        );
+        Ok(())
+    }
+
+    /// Takes the browser off the network (`true`) or puts it back, as when
+    /// a laptop loses and regains its Wi-Fi: the page gets `offline` and
+    /// `online` events, and no connection can be made meanwhile.
+    pub async fn set_offline(&self, offline: bool) -> Result<()> {
+        self.devtools("Network.enable", json!({})).await?;
+        self.devtools(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": offline,
+                "latency": 0,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1
+            }),
+        )
+        .await
+    }
+
+    /// Saves a PNG screenshot as `target/e2e-artifacts/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
+        let path = artifacts_dir()?.join(format!("{name}.png"));
+        std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Ends the session and closes its browser.
+    pub async fn close(self) -> Result<()> {
+        let result = self.client.close().await.context("closing the browser");
+        forget(&self.sessions, &self.id);
+        result
+    }
+}

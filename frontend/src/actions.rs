@@ -1,0 +1,53 @@
+//! What the views may ask of the chat, shared as a Yew context: sending,
+//! typing, retrying or dismissing a message, older pages, switching and
+//! joining rooms, and sharing files. `App` provides one [`ChatActions`],
+//! made of the callbacks of `use_chat` and `use_uploads`; a view reads it
+//! with [`use_chat_actions`], so a callback reaches the component that uses
+//! it without passing through every layer in between.
+//!
+//! Props keep what belongs to one component: what it shows, and events that
+//! are its own (the nickname form's submit, one message's retry button, the
+//! connection pill's "reconnect now").
+
+use shared::ClientMsgId;
+use yew::prelude::*;
+
+use crate::upload::Chosen;
+
+/// The chat's callbacks. Each is memoized by its hook, so the context (and
+/// the views that read it) changes only when one of them does.
+#[derive(Clone, PartialEq, Default)]
+pub struct ChatActions {
+    /// A composer line for the room on screen, already checked with
+    /// `input::parse`: text, or a command (`/me`, `/nick`, `/join`,
+    /// `/leave`, `/msg`, `/help`).
+    pub send_text: Callback<String>,
+    /// The person is writing a message in the room on screen (throttling is
+    /// the connection's business).
+    pub typing: Callback<()>,
+    /// Send a failed message again (by its id).
+    pub retry: Callback<ClientMsgId>,
+    /// Give up a failed message (by its id).
+    pub dismiss: Callback<ClientMsgId>,
+    /// Load the messages of the room on screen before this `seq`.
+    pub load_older: Callback<u64>,
+    /// Show another room the client is in.
+    pub switch_room: Callback<String>,
+    /// Join a room (a normalized name) and show it.
+    pub join_room: Callback<String>,
+    /// Ask the server which rooms exist.
+    pub list_rooms: Callback<()>,
+    /// Share these files in the room on screen.
+    pub share: Callback<Vec<Chosen>>,
+    /// Stop an upload under way (by its id).
+    pub cancel_upload: Callback<u64>,
+    /// Close the row of an upload that ended (by its id).
+    pub dismiss_upload: Callback<u64>,
+}
+
+/// The chat's callbacks from the nearest provider. A view mounted without
+/// one (alone in a test) gets callbacks that do nothing.
+#[hook]
+pub fn use_chat_actions() -> ChatActions {
+    use_context::<ChatActions>().unwrap_or_default()
+}

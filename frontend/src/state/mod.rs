@@ -1,0 +1,763 @@
+//! The client's whole view of the chat as plain data, and every way it can
+//! change. [`ChatState`] is a Yew [`Reducible`]: the connection turns what
+//! happens on the wire into [`Action`]s and components render the result.
+//!
+//! Nothing here does I/O, reads a clock or touches the DOM (times come in
+//! with the actions), so every transition is tested natively
+//! (`cargo test -p frontend`).
+//!
+//! The parts have modules of their own: `room` (a [`Room`] and its
+//! [`Line`]s, and how rooms are named and typing reads) and `upload` (the
+//! files being shared, [`Upload`]). This module is the reducer over them:
+//! [`ChatState`], [`Action`], the connection's state and pending messages.
+//!
+//! Cost: Yew hands `reduce` a state the last render still holds, so each
+//! action copies the state. Everything big is shared: a room's lines live in
+//! a [`Scrollback`](crate::scrollback::Scrollback) (an append copies one
+//! chunk of 256 lines, not 10,000) and messages sit behind `Rc`s.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use shared::{
+    ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, RoomInfo, ServerMsg, direct_room,
+};
+use yew::Reducible;
+
+mod room;
+mod upload;
+
+pub use room::{
+    Line, LineBody, MAX_LINES_PER_ROOM, Room, Tone, chats_after, room_label, typing_text,
+};
+pub use upload::{UPLOAD_SHOWN_MS, Upload, UploadStatus};
+
+/// How long "alice is typing…" stays after her last typing notification
+/// (docs/protocol.md: show it for 6 s unless it comes again).
+pub const TYPING_SHOWN_MS: i64 = 6_000;
+
+/// Where the connection to the server stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// No socket, and none is wanted until someone picks a nickname.
+    Offline,
+    /// The first socket is opening.
+    Connecting,
+    /// The socket is open (registration may still be under way).
+    Connected,
+    /// The connection was lost or could not be made; another attempt follows.
+    /// `attempt` counts failures since the last welcome; `retry_at` is when
+    /// the next attempt starts (milliseconds since the Unix epoch, the
+    /// browser's clock), `None` while that attempt is opening.
+    Reconnecting { attempt: u32, retry_at: Option<i64> },
+}
+
+impl ConnState {
+    /// The stable name used in `data-state` and in CSS.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::Offline => "offline",
+            ConnState::Connecting => "connecting",
+            ConnState::Connected => "connected",
+            ConnState::Reconnecting { .. } => "reconnecting",
+        }
+    }
+}
+
+/// Where a message the person sent stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting for a connection; it is sent when one is registered.
+    Queued,
+    /// Handed to the socket; no ack yet.
+    Sending,
+    /// Not delivered, and why. The person may retry or dismiss it.
+    Failed(String),
+}
+
+/// A message the person sent that the server has not confirmed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub id: ClientMsgId,
+    /// The message as it will read once confirmed; `seq` is meaningless and
+    /// `ts` is the local clock at sending.
+    pub draft: Rc<ChatMessage>,
+    pub delivery: Delivery,
+}
+
+impl Pending {
+    pub fn queued(id: ClientMsgId, draft: ChatMessage) -> Self {
+        Pending {
+            id,
+            draft: Rc::new(draft),
+            delivery: Delivery::Queued,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatState {
+    pub conn: ConnState,
+    /// The nickname the server last accepted (kept across reconnects, so the
+    /// chat stays on screen while the connection comes back).
+    pub me: Option<String>,
+    /// Welcomed on the current connection.
+    pub registered: bool,
+    /// A nickname on its way to the server in a `hello`, not yet answered.
+    pub joining: Option<String>,
+    /// Why the last nickname was refused, by the server or before sending.
+    pub nick_error: Option<String>,
+    /// The server's version from its welcome.
+    pub server_version: Option<String>,
+    pub limits: Limits,
+    pub rooms: BTreeMap<String, Room>,
+    /// The room on screen; the one messages are sent to.
+    pub active_room: String,
+    /// A room the person asked to join: shown once the server confirms.
+    pub switch_to: Option<String>,
+    /// Sent messages awaiting their ack, oldest first.
+    pub pending: Vec<Pending>,
+    /// The tab is in the background: new messages count as unread.
+    pub hidden: bool,
+    /// The rooms that exist, as the server last listed them (for joining).
+    pub directory: Option<Vec<RoomInfo>>,
+    /// Files the person is sharing (or just shared, or could not), oldest
+    /// first.
+    pub uploads: Vec<Upload>,
+    next_line_id: u64,
+}
+
+impl Default for ChatState {
+    fn default() -> Self {
+        ChatState {
+            conn: ConnState::Offline,
+            me: None,
+            registered: false,
+            joining: None,
+            nick_error: None,
+            server_version: None,
+            limits: Limits::V1,
+            rooms: BTreeMap::new(),
+            active_room: DEFAULT_ROOM.to_owned(),
+            switch_to: None,
+            pending: Vec::new(),
+            hidden: false,
+            directory: None,
+            uploads: Vec::new(),
+            next_line_id: 0,
+        }
+    }
+}
+
+/// Everything that changes the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A socket is opening. `attempt` counts failures since the last welcome.
+    Connecting { attempt: u32 },
+    /// The socket opened.
+    Connected,
+    /// The socket closed or never opened. The next attempt starts at
+    /// `retry_at` (ms since the epoch); `None` means none will until someone
+    /// picks a nickname.
+    Disconnected { attempt: u32, retry_at: Option<i64> },
+    /// A `hello` with this nickname is on its way.
+    Joining(String),
+    /// A nickname was refused before it was sent (the reason, for a person).
+    NickRejected(String),
+    /// A message from the server.
+    Server(ServerMsg),
+    /// The person sent a message; it waits for the socket.
+    Queued(Pending),
+    /// A queued message was handed to the socket.
+    Transmitted(ClientMsgId),
+    /// A message could not be handed to the socket.
+    SendFailed { id: ClientMsgId, reason: String },
+    /// A failed message goes back in the queue under a new id (the old one
+    /// may have reached the server).
+    Retry {
+        id: ClientMsgId,
+        new_id: ClientMsgId,
+    },
+    /// A failed message is given up.
+    Dismiss(ClientMsgId),
+    /// The person asked to join a room: switch to it once joined.
+    JoinRequested(String),
+    /// Show another room the client is in.
+    SwitchRoom(String),
+    /// The person wrote to `to` directly: show the conversation once the
+    /// server has put us in it.
+    DirectRequested { to: String },
+    /// A page of older messages of `room` was asked for.
+    OlderRequested(String),
+    /// `nick` is typing in `room`, as the server said at `at` (ms since the
+    /// epoch, the browser's clock).
+    Typing { room: String, nick: String, at: i64 },
+    /// Forget typing notifications that ran out by `now`.
+    ExpireTyping(i64),
+    /// The tab became visible (`true`) or hidden.
+    PageVisible(bool),
+    /// The person began sharing a file in `room`; `id` is this page's.
+    UploadStarted {
+        id: u64,
+        room: String,
+        name: String,
+        size: u64,
+    },
+    /// `loaded` of `total` bytes of an upload's request are sent (the
+    /// request is the file plus its multipart framing).
+    UploadProgress { id: u64, loaded: u64, total: u64 },
+    /// The server stored the file, at `at` (ms since the epoch).
+    UploadDone { id: u64, at: i64 },
+    /// The file was not stored, for this reason.
+    UploadFailed { id: u64, reason: String },
+    /// The person cancelled the upload, at `at`.
+    UploadCancelled { id: u64, at: i64 },
+    /// The person closed an upload's row.
+    UploadDismissed(u64),
+    /// Take away the rows of uploads that ended long enough before `now`.
+    ExpireUploads(i64),
+    /// Something to tell the person in the active room, such as a mistyped
+    /// command.
+    Notice(String),
+    /// Like `Notice`, but not a problem: `/help`, a reconnect under way.
+    Info(String),
+}
+
+impl Reducible for ChatState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut state = Rc::unwrap_or_clone(self);
+        state.apply(action);
+        Rc::new(state)
+    }
+}
+
+impl ChatState {
+    /// The state at start-up, with the nickname remembered from an earlier
+    /// visit (if any) already on its way.
+    pub fn starting(remembered_nick: Option<String>) -> Self {
+        ChatState {
+            joining: remembered_nick,
+            ..ChatState::default()
+        }
+    }
+
+    /// The room on screen, once it exists.
+    pub fn active(&self) -> Option<&Room> {
+        self.rooms.get(&self.active_room)
+    }
+
+    /// Whether to ask for a nickname instead of showing the chat: before the
+    /// first welcome, and when a nickname was refused while not registered
+    /// (for example taken by someone else during a reconnect).
+    /// The rooms and conversations the client is in on this connection.
+    pub fn joined_rooms(&self) -> Vec<String> {
+        self.rooms
+            .values()
+            .filter(|r| r.joined)
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    pub fn needs_nick(&self) -> bool {
+        !self.registered && (self.me.is_none() || self.nick_error.is_some())
+    }
+
+    /// Messages of `room` still awaiting their ack.
+    pub fn pending_in<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a Pending> {
+        self.pending.iter().filter(move |p| p.draft.room == room)
+    }
+
+    /// The connection as the person should see it: after a reconnect the
+    /// socket is open before the server has welcomed us again, and until then
+    /// nothing can be sent, so it still reads "reconnecting".
+    pub fn shown_conn(&self) -> ConnState {
+        match self.conn {
+            ConnState::Connected if !self.registered && self.me.is_some() => {
+                ConnState::Reconnecting {
+                    attempt: 0,
+                    retry_at: None,
+                }
+            }
+            conn => conn,
+        }
+    }
+
+    /// The uploads into `room`, oldest first.
+    pub fn uploads_in<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a Upload> {
+        self.uploads.iter().filter(move |u| u.room == room)
+    }
+
+    /// When the next finished upload's row runs out: the moment to dispatch
+    /// [`Action::ExpireUploads`].
+    pub fn next_upload_expiry(&self) -> Option<i64> {
+        self.uploads.iter().filter_map(Upload::expires_at).min()
+    }
+
+    /// Unread messages in all rooms: the page title shows this while the
+    /// tab is hidden.
+    pub fn unread_total(&self) -> u32 {
+        self.rooms.values().map(|r| r.unread).sum()
+    }
+
+    /// When the next typing notification runs out, if any is shown: the
+    /// moment to dispatch [`Action::ExpireTyping`].
+    pub fn next_typing_expiry(&self) -> Option<i64> {
+        self.rooms
+            .values()
+            .flat_map(|r| r.typing.iter().map(|(_, until)| *until))
+            .min()
+    }
+
+    /// The page title: `(3) Hubbub` while hidden with unread messages.
+    pub fn title(&self) -> String {
+        match self.unread_total() {
+            n if self.hidden && n > 0 => format!("({n}) Hubbub"),
+            _ => "Hubbub".to_owned(),
+        }
+    }
+
+    /// Applies one action. `reduce` is this plus the `Rc` around it.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::Connecting { attempt } => {
+                self.conn = if attempt == 0 {
+                    ConnState::Connecting
+                } else {
+                    ConnState::Reconnecting {
+                        attempt,
+                        retry_at: None,
+                    }
+                };
+            }
+            Action::Connected => {
+                self.conn = ConnState::Connected;
+                self.registered = false;
+            }
+            Action::Disconnected { attempt, retry_at } => self.disconnected(attempt, retry_at),
+            Action::Joining(nick) => {
+                self.joining = Some(nick);
+                self.nick_error = None;
+            }
+            Action::NickRejected(reason) => {
+                self.joining = None;
+                self.nick_error = Some(reason);
+            }
+            Action::Server(msg) => self.server(msg),
+            Action::Queued(pending) => self.pending.push(pending),
+            Action::Transmitted(id) => {
+                if let Some(p) = self.pending_mut(&id) {
+                    p.delivery = Delivery::Sending;
+                }
+            }
+            Action::SendFailed { id, reason } => {
+                if let Some(p) = self.pending_mut(&id) {
+                    p.delivery = Delivery::Failed(reason);
+                }
+            }
+            Action::Retry { id, new_id } => {
+                if let Some(at) = self.pending.iter().position(|p| p.id == id) {
+                    let mut p = self.pending.remove(at);
+                    p.id = new_id;
+                    p.delivery = Delivery::Queued;
+                    self.pending.push(p);
+                }
+            }
+            Action::Dismiss(id) => self.pending.retain(|p| p.id != id),
+            Action::JoinRequested(room) => {
+                if self.rooms.get(&room).is_some_and(|r| r.joined) {
+                    self.switch_room(room);
+                } else {
+                    self.switch_to = Some(room);
+                }
+            }
+            Action::SwitchRoom(room) => self.switch_room(room),
+            Action::DirectRequested { to } => {
+                let Some(me) = self.me.clone() else {
+                    return;
+                };
+                let room = direct_room(&me, &to);
+                if self.rooms.get(&room).is_some_and(|r| r.joined) {
+                    self.switch_room(room);
+                } else {
+                    self.switch_to = Some(room);
+                }
+            }
+            Action::OlderRequested(room) => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.loading_older = true;
+                }
+            }
+            Action::Typing { room, nick, at } => {
+                if self.me.as_deref() == Some(nick.as_str()) {
+                    return;
+                }
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    let until = at + TYPING_SHOWN_MS;
+                    match r.typing.iter_mut().find(|(n, _)| *n == nick) {
+                        Some(entry) => entry.1 = until,
+                        None => r.typing.push((nick, until)),
+                    }
+                }
+            }
+            Action::ExpireTyping(now) => {
+                for r in self.rooms.values_mut() {
+                    if r.typing.iter().any(|(_, until)| *until <= now) {
+                        r.typing.retain(|(_, until)| *until > now);
+                    }
+                }
+            }
+            Action::PageVisible(visible) => {
+                self.hidden = !visible;
+                if visible {
+                    let active = self.active_room.clone();
+                    if let Some(r) = self.rooms.get_mut(&active) {
+                        r.unread = 0;
+                    }
+                }
+            }
+            Action::UploadStarted {
+                id,
+                room,
+                name,
+                size,
+            } => self.uploads.push(Upload {
+                id,
+                room,
+                name,
+                size,
+                sent: 0,
+                status: UploadStatus::Uploading,
+            }),
+            Action::UploadProgress { id, loaded, total } => {
+                if let Some(u) = self.uploading_mut(id)
+                    && total > 0
+                {
+                    // The framing makes the request a little larger than
+                    // the file: scale, so that the bar tracks the file.
+                    let sent = loaded.min(total) as f64 / total as f64 * u.size as f64;
+                    u.sent = u.sent.max(sent as u64);
+                }
+            }
+            Action::UploadDone { id, at } => {
+                if let Some(u) = self.uploading_mut(id) {
+                    u.sent = u.size;
+                    u.status = UploadStatus::Done { at };
+                }
+            }
+            Action::UploadFailed { id, reason } => {
+                if let Some(u) = self.uploading_mut(id) {
+                    u.status = UploadStatus::Failed(reason);
+                }
+            }
+            Action::UploadCancelled { id, at } => {
+                if let Some(u) = self.uploading_mut(id) {
+                    u.status = UploadStatus::Cancelled { at };
+                }
+            }
+            Action::UploadDismissed(id) => self.uploads.retain(|u| u.id != id),
+            Action::ExpireUploads(now) => self
+                .uploads
+                .retain(|u| u.expires_at().is_none_or(|until| until > now)),
+            Action::Notice(text) => {
+                let room = self.active_room.clone();
+                self.notice(&room, text, Tone::Error);
+            }
+            Action::Info(text) => {
+                let room = self.active_room.clone();
+                self.notice(&room, text, Tone::Info);
+            }
+        }
+    }
+
+    /// An upload still under way: one that ended stays as it ended.
+    fn uploading_mut(&mut self, id: u64) -> Option<&mut Upload> {
+        self.uploads
+            .iter_mut()
+            .find(|u| u.id == id && u.status == UploadStatus::Uploading)
+    }
+
+    fn pending_mut(&mut self, id: &str) -> Option<&mut Pending> {
+        self.pending.iter_mut().find(|p| p.id == id)
+    }
+
+    fn switch_room(&mut self, room: String) {
+        if let Some(r) = self.rooms.get_mut(&room) {
+            if !self.hidden {
+                r.unread = 0;
+            }
+            self.active_room = room;
+        }
+    }
+
+    fn disconnected(&mut self, attempt: u32, retry_at: Option<i64>) {
+        let was_registered = self.registered;
+        self.registered = false;
+        self.conn = match retry_at {
+            Some(at) => ConnState::Reconnecting {
+                attempt,
+                retry_at: Some(at),
+            },
+            None => ConnState::Offline,
+        };
+        if retry_at.is_none() {
+            self.joining = None;
+        }
+        for room in self.rooms.values_mut() {
+            room.joined = false;
+            room.members.clear();
+            room.typing.clear();
+            room.loading_older = false;
+        }
+        for pending in &mut self.pending {
+            // Queued messages wait for the next connection. One on the wire
+            // may or may not have reached the server: it is sent again with
+            // the same id, and the server, which de-duplicates by id,
+            // answers with the original ack if it had it.
+            if pending.delivery == Delivery::Sending {
+                pending.delivery = Delivery::Queued;
+            }
+        }
+        if was_registered {
+            let names: Vec<String> = self.rooms.keys().cloned().collect();
+            for name in names {
+                self.notice(&name, "Connection lost. Reconnecting…".into(), Tone::Error);
+            }
+        }
+    }
+
+    fn server(&mut self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Welcome {
+                nick,
+                server,
+                limits,
+            } => {
+                self.me = Some(nick);
+                self.registered = true;
+                self.joining = None;
+                self.nick_error = None;
+                self.server_version = Some(server);
+                self.limits = limits;
+            }
+            ServerMsg::Joined { room, members, .. } => {
+                let rejoin = self.rooms.get(&room).is_some_and(|r| !r.lines.is_empty());
+                let me = self.me.clone();
+                let r = self.room_mut(&room);
+                r.joined = true;
+                for member in &members {
+                    r.learn_peer(member, me.as_deref());
+                }
+                r.members = members;
+                r.live_from = r.lines.len();
+                if rejoin {
+                    self.notice(&room, "Reconnected.".into(), Tone::Info);
+                }
+                if self.switch_to.as_deref() == Some(room.as_str()) {
+                    self.switch_to = None;
+                    self.switch_room(room);
+                }
+            }
+            ServerMsg::Left { room } => {
+                if self.rooms.remove(&room).is_some() && self.active_room == room {
+                    let next = self
+                        .rooms
+                        .iter()
+                        .find(|(_, r)| r.joined)
+                        .map(|(name, _)| name.clone())
+                        .unwrap_or_else(|| DEFAULT_ROOM.to_owned());
+                    self.active_room = next;
+                }
+                self.pending.retain(|p| p.draft.room != room);
+                let active = self.active_room.clone();
+                if self.rooms.contains_key(&active) {
+                    self.notice(&active, format!("You left #{room}."), Tone::Info);
+                }
+            }
+            ServerMsg::UserJoined { room, nick } => {
+                // A repeated event (the server's or a reconnect's) is news
+                // only once.
+                if let Some(r) = self.rooms.get_mut(&room)
+                    && !r.members.contains(&nick)
+                {
+                    r.members.push(nick.clone());
+                    self.notice(&room, format!("{nick} joined."), Tone::Info);
+                }
+            }
+            ServerMsg::UserLeft { room, nick } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    let before = r.members.len();
+                    r.members.retain(|m| *m != nick);
+                    r.typing.retain(|(n, _)| *n != nick);
+                    if r.members.len() < before {
+                        self.notice(&room, format!("{nick} left."), Tone::Info);
+                    }
+                }
+            }
+            ServerMsg::Members { room, members } => {
+                // A snapshot after this client fell behind: what it missed
+                // is not news to announce, only a list to correct.
+                let me = self.me.clone();
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    for member in &members {
+                        r.learn_peer(member, me.as_deref());
+                    }
+                    r.typing.retain(|(n, _)| members.contains(n));
+                    r.members = members;
+                }
+            }
+            ServerMsg::NickChanged { old, new, rooms } => self.nick_changed(&old, &new, &rooms),
+            ServerMsg::Message(msg) => {
+                let mine = self.me.as_deref() == Some(msg.nick.as_str());
+                let room = msg.room.clone();
+                let id = self.next_id();
+                let unseen = self.hidden || room != self.active_room;
+                let me = self.me.clone();
+                let r = self.room_mut(&room);
+                // A message ends its author's typing.
+                r.typing.retain(|(n, _)| *n != msg.nick);
+                r.learn_peer(&msg.nick, me.as_deref());
+                if r.insert_chat(id, msg) && !mine && unseen {
+                    r.unread += 1;
+                }
+            }
+            ServerMsg::Ack { id, room, seq, ts } => {
+                let Some(at) = self.pending.iter().position(|p| p.id == id) else {
+                    return;
+                };
+                let pending = self.pending.remove(at);
+                let draft = Rc::unwrap_or_clone(pending.draft);
+                let confirmed = ChatMessage {
+                    room: room.clone(),
+                    seq,
+                    ts,
+                    nick: self.me.clone().unwrap_or(draft.nick),
+                    text: draft.text,
+                    kind: draft.kind,
+                    attachment: None,
+                };
+                let line_id = self.next_id();
+                self.room_mut(&room).insert_chat(line_id, confirmed);
+            }
+            ServerMsg::History {
+                room,
+                messages,
+                has_older,
+            } => self.history(&room, messages, has_older),
+            ServerMsg::Gap { room, from, to } => {
+                if from <= to {
+                    let id = self.next_id();
+                    self.room_mut(&room).lines.push(Line {
+                        id,
+                        body: LineBody::Gap { from, to },
+                    });
+                }
+            }
+            // The connection turns typing into `Action::Typing`, with the time.
+            ServerMsg::Typing { .. } => {}
+            ServerMsg::Rooms { rooms } => self.directory = Some(rooms),
+            ServerMsg::Error { code, message, id } => self.error(code, message, id),
+        }
+    }
+
+    /// A page of messages: the latest after a join, the missed ones after a
+    /// resume, or an older page. Sequence numbers place each message; ones
+    /// already shown are not shown again.
+    fn history(&mut self, room: &str, messages: Vec<ChatMessage>, has_older: bool) {
+        let me = self.me.clone();
+        let unseen = self.hidden || room != self.active_room;
+        let first = messages.first().map(|m| m.seq);
+        let mut ids: Vec<u64> = Vec::with_capacity(messages.len());
+        for _ in &messages {
+            ids.push(self.next_id());
+        }
+        let r = self.room_mut(room);
+        let oldest = r.oldest_seq();
+        // Only a page that reaches above what is here says whether there
+        // is more above; missed messages after a resume are below.
+        let extends_top = match (oldest, first) {
+            (None, _) => true,
+            (Some(old), Some(new)) => new < old,
+            (Some(_), None) => r.loading_older,
+        };
+        if extends_top {
+            r.has_older = has_older;
+        }
+        r.loading_older = false;
+        // Messages newer than any seen before in a room seen before were
+        // missed while away: they are news like live ones.
+        let seen_up_to = r.last_seq;
+        for (id, msg) in ids.into_iter().zip(messages) {
+            let news = seen_up_to > 0 && msg.seq > seen_up_to;
+            let theirs = me.as_deref() != Some(msg.nick.as_str());
+            r.learn_peer(&msg.nick, me.as_deref());
+            if r.insert_chat(id, msg) && news && theirs && unseen {
+                r.unread += 1;
+            }
+        }
+        if r.oldest_seq() == Some(1) {
+            r.has_older = false;
+        }
+    }
+
+    fn nick_changed(&mut self, old: &str, new: &str, rooms: &[String]) {
+        let mine = self.me.as_deref() == Some(old);
+        if mine {
+            self.me = Some(new.to_owned());
+        }
+        let text = if mine {
+            format!("You are now known as {new}.")
+        } else {
+            format!("{old} is now known as {new}.")
+        };
+        for name in rooms {
+            let Some(r) = self.rooms.get_mut(name) else {
+                continue;
+            };
+            match r.members.iter_mut().find(|m| *m == old) {
+                Some(member) => new.clone_into(member),
+                None => r.members.push(new.to_owned()),
+            }
+            self.notice(name, text.clone(), Tone::Info);
+        }
+    }
+
+    fn error(&mut self, code: ErrorCode, message: String, id: Option<ClientMsgId>) {
+        if let Some(id) = id
+            && let Some(p) = self.pending_mut(&id)
+        {
+            p.delivery = Delivery::Failed(message);
+            return;
+        }
+        if matches!(code, ErrorCode::NickTaken | ErrorCode::NickInvalid) && !self.registered {
+            self.joining = None;
+            self.nick_error = Some(message);
+            return;
+        }
+        if code == ErrorCode::RoomInvalid {
+            self.switch_to = None;
+        }
+        let room = self.active_room.clone();
+        self.notice(&room, message, Tone::Error);
+    }
+
+    fn notice(&mut self, room: &str, text: String, tone: Tone) {
+        let id = self.next_id();
+        self.room_mut(room).push_notice(id, text, tone);
+    }
+
+    fn room_mut(&mut self, name: &str) -> &mut Room {
+        self.rooms
+            .entry(name.to_owned())
+            .or_insert_with(|| Room::new(name))
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_line_id += 1;
+        self.next_line_id
+    }
+}
+
+#[cfg(test)]
+mod tests;

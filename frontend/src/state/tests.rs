@@ -1,0 +1,1080 @@
+//! The reducer's transitions, run natively: each test applies the actions
+//! the hooks would dispatch and checks what the views would then show.
+
+use shared::MessageKind;
+
+use super::*;
+use crate::scrollback::CHUNK;
+
+fn welcome(nick: &str) -> Action {
+    Action::Server(ServerMsg::Welcome {
+        nick: nick.into(),
+        server: "0.1.0".into(),
+        limits: Limits::V1,
+    })
+}
+
+fn joined(members: &[&str]) -> Action {
+    Action::Server(ServerMsg::Joined {
+        room: DEFAULT_ROOM.into(),
+        members: members.iter().map(|m| (*m).to_owned()).collect(),
+        head: 0,
+    })
+}
+
+fn message(seq: u64, nick: &str, text: &str) -> Action {
+    Action::Server(ServerMsg::Message(ChatMessage {
+        room: DEFAULT_ROOM.into(),
+        seq,
+        ts: 1_764_028_800_000 + seq as i64,
+        nick: nick.into(),
+        text: text.into(),
+        kind: MessageKind::Text,
+        attachment: None,
+    }))
+}
+
+fn queued(id: &str, nick: &str, text: &str) -> Action {
+    Action::Queued(Pending::queued(
+        id.into(),
+        ChatMessage {
+            room: DEFAULT_ROOM.into(),
+            seq: 0,
+            ts: 0,
+            nick: nick.into(),
+            text: text.into(),
+            kind: MessageKind::Text,
+            attachment: None,
+        },
+    ))
+}
+
+/// A message queued and handed to the socket at once (a live connection).
+fn sent(state: &mut ChatState, id: &str, nick: &str, text: &str) {
+    state.apply(queued(id, nick, text));
+    state.apply(Action::Transmitted(id.into()));
+}
+
+fn delivery(state: &ChatState, i: usize) -> Delivery {
+    state.pending[i].delivery.clone()
+}
+
+fn ack(id: &str, seq: u64) -> Action {
+    Action::Server(ServerMsg::Ack {
+        id: id.into(),
+        room: DEFAULT_ROOM.into(),
+        seq,
+        ts: 1_764_028_900_000,
+    })
+}
+
+fn run(actions: impl IntoIterator<Item = Action>) -> ChatState {
+    let mut state = ChatState::default();
+    for action in actions {
+        state.apply(action);
+    }
+    state
+}
+
+/// A state as after connecting as `alice` with `bob` in the lobby.
+fn in_lobby() -> ChatState {
+    run([
+        Action::Joining("alice".into()),
+        Action::Connecting { attempt: 0 },
+        Action::Connected,
+        welcome("alice"),
+        joined(&["alice", "bob"]),
+    ])
+}
+
+fn lobby(state: &ChatState) -> &Room {
+    state.rooms.get(DEFAULT_ROOM).unwrap()
+}
+
+fn texts(state: &ChatState) -> Vec<String> {
+    lobby(state)
+        .messages()
+        .map(|m| format!("{}:{}", m.nick, m.text))
+        .collect()
+}
+
+fn notices(state: &ChatState) -> Vec<String> {
+    lobby(state)
+        .lines
+        .iter()
+        .filter_map(|l| match &l.body {
+            LineBody::Notice { text, .. } => Some(text.to_string()),
+            LineBody::Gap { from, to } => Some(format!("gap {from}-{to}")),
+            LineBody::Chat(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn reduce_wraps_apply() {
+    let state = Rc::new(ChatState::default());
+    let next = state.reduce(Action::Connected);
+    assert_eq!(next.conn, ConnState::Connected);
+}
+
+#[test]
+fn the_nickname_is_asked_for_until_the_first_welcome() {
+    let mut state = ChatState::starting(None);
+    assert!(state.needs_nick());
+    assert_eq!(state.conn, ConnState::Offline);
+    state.apply(Action::Joining("alice".into()));
+    state.apply(Action::Connecting { attempt: 0 });
+    assert_eq!(state.conn, ConnState::Connecting);
+    state.apply(Action::Connected);
+    assert!(state.needs_nick());
+    state.apply(welcome("alice"));
+    assert!(!state.needs_nick());
+    assert!(state.registered);
+    assert_eq!(state.me.as_deref(), Some("alice"));
+    assert_eq!(state.joining, None);
+}
+
+#[test]
+fn a_refused_nickname_shows_the_servers_reason_and_asks_again() {
+    let mut state = run([
+        Action::Joining("alice".into()),
+        Action::Connected,
+        Action::Server(ServerMsg::error(ErrorCode::NickTaken, "alice is taken")),
+    ]);
+    assert!(state.needs_nick());
+    assert_eq!(state.nick_error.as_deref(), Some("alice is taken"));
+    assert_eq!(state.joining, None);
+
+    state.apply(Action::Joining("alice2".into()));
+    assert_eq!(state.nick_error, None);
+    state.apply(welcome("alice2"));
+    assert!(!state.needs_nick());
+}
+
+#[test]
+fn a_nickname_refused_locally_is_shown_the_same_way() {
+    let state = run([Action::NickRejected("a nickname cannot be empty".into())]);
+    assert!(state.needs_nick());
+    assert_eq!(
+        state.nick_error.as_deref(),
+        Some("a nickname cannot be empty")
+    );
+}
+
+#[test]
+fn a_members_snapshot_replaces_the_online_list_quietly() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::Members {
+        room: DEFAULT_ROOM.into(),
+        members: vec!["alice".into(), "carol".into()],
+    }));
+    assert_eq!(lobby(&state).members, ["alice", "carol"]);
+    // Missed arrivals and departures are not announced after the fact.
+    assert!(notices(&state).is_empty());
+    // A room the client is not in stays unknown.
+    state.apply(Action::Server(ServerMsg::Members {
+        room: "elsewhere".into(),
+        members: vec!["dave".into()],
+    }));
+    assert!(!state.rooms.contains_key("elsewhere"));
+}
+
+#[test]
+fn joined_sets_the_online_list_and_presence_events_update_it() {
+    let mut state = in_lobby();
+    assert_eq!(lobby(&state).members, ["alice", "bob"]);
+    assert!(lobby(&state).joined);
+
+    state.apply(Action::Server(ServerMsg::UserJoined {
+        room: DEFAULT_ROOM.into(),
+        nick: "carol".into(),
+    }));
+    // A repeated join does not list anyone twice.
+    state.apply(Action::Server(ServerMsg::UserJoined {
+        room: DEFAULT_ROOM.into(),
+        nick: "carol".into(),
+    }));
+    assert_eq!(lobby(&state).members, ["alice", "bob", "carol"]);
+
+    state.apply(Action::Server(ServerMsg::UserLeft {
+        room: DEFAULT_ROOM.into(),
+        nick: "bob".into(),
+    }));
+    assert_eq!(lobby(&state).members, ["alice", "carol"]);
+    // Leaving twice is news once, too.
+    state.apply(Action::Server(ServerMsg::UserLeft {
+        room: DEFAULT_ROOM.into(),
+        nick: "bob".into(),
+    }));
+    assert_eq!(notices(&state), ["carol joined.", "bob left."]);
+
+    // Events for rooms the client is not in are ignored.
+    state.apply(Action::Server(ServerMsg::UserJoined {
+        room: "elsewhere".into(),
+        nick: "dave".into(),
+    }));
+    assert!(!state.rooms.contains_key("elsewhere"));
+}
+
+#[test]
+fn nick_changes_rename_members_in_the_listed_rooms() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::NickChanged {
+        old: "bob".into(),
+        new: "robert".into(),
+        rooms: vec![DEFAULT_ROOM.into(), "not-here".into()],
+    }));
+    assert_eq!(lobby(&state).members, ["alice", "robert"]);
+    assert_eq!(state.me.as_deref(), Some("alice"));
+    assert_eq!(notices(&state), ["bob is now known as robert."]);
+    assert!(!state.rooms.contains_key("not-here"));
+}
+
+#[test]
+fn my_own_nick_change_updates_me() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::NickChanged {
+        old: "alice".into(),
+        new: "alicia".into(),
+        rooms: vec![DEFAULT_ROOM.into()],
+    }));
+    assert_eq!(state.me.as_deref(), Some("alicia"));
+    assert_eq!(lobby(&state).members, ["alicia", "bob"]);
+    assert_eq!(notices(&state), ["You are now known as alicia."]);
+}
+
+#[test]
+fn messages_are_kept_in_seq_order_without_duplicates() {
+    let state = {
+        let mut s = in_lobby();
+        for action in [
+            message(1, "bob", "one"),
+            message(3, "bob", "three"),
+            message(2, "bob", "two"),
+            message(3, "bob", "three"),
+        ] {
+            s.apply(action);
+        }
+        s
+    };
+    assert_eq!(texts(&state), ["bob:one", "bob:two", "bob:three"]);
+}
+
+#[test]
+fn my_message_is_pending_until_acked_and_shown_once() {
+    let mut state = in_lobby();
+    sent(&mut state, "c1", "alice", "hello");
+    assert_eq!(state.pending_in(DEFAULT_ROOM).count(), 1);
+    assert!(texts(&state).is_empty());
+
+    state.apply(ack("c1", 7));
+    assert_eq!(state.pending.len(), 0);
+    assert_eq!(texts(&state), ["alice:hello"]);
+    let confirmed = lobby(&state).messages().next().unwrap().clone();
+    assert_eq!(confirmed.seq, 7);
+    assert_eq!(confirmed.ts, 1_764_028_900_000);
+
+    // The server echoes the message itself after the ack: no duplicate.
+    state.apply(message(7, "alice", "hello"));
+    assert_eq!(texts(&state), ["alice:hello"]);
+
+    // An ack for an id the client does not know changes nothing.
+    let before = state.clone();
+    state.apply(ack("unknown", 8));
+    assert_eq!(state, before);
+}
+
+#[test]
+fn an_ack_that_overtakes_earlier_messages_still_sorts() {
+    let mut state = in_lobby();
+    sent(&mut state, "c1", "alice", "mine");
+    state.apply(ack("c1", 2));
+    state.apply(message(1, "bob", "earlier"));
+    state.apply(message(2, "alice", "mine"));
+    assert_eq!(texts(&state), ["bob:earlier", "alice:mine"]);
+}
+
+#[test]
+fn a_refused_message_is_marked_failed_not_dropped() {
+    let mut state = in_lobby();
+    sent(&mut state, "c1", "alice", "x");
+    state.apply(Action::Server(ServerMsg::Error {
+        code: ErrorCode::TextTooLong,
+        message: "too long".into(),
+        id: Some("c1".into()),
+    }));
+    assert_eq!(delivery(&state, 0), Delivery::Failed("too long".into()));
+    assert!(texts(&state).is_empty());
+
+    sent(&mut state, "c2", "alice", "y");
+    state.apply(Action::SendFailed {
+        id: "c2".into(),
+        reason: "not connected".into(),
+    });
+    assert_eq!(
+        delivery(&state, 1),
+        Delivery::Failed("not connected".into())
+    );
+}
+
+#[test]
+fn other_errors_become_notices_in_the_active_room() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::error(
+        ErrorCode::NickTaken,
+        "bob is taken",
+    )));
+    // Registered: a refused rename does not bring back the nickname prompt.
+    assert!(!state.needs_nick());
+    assert_eq!(state.nick_error, None);
+    state.apply(Action::Notice("unknown command /frob".into()));
+    assert_eq!(notices(&state), ["bob is taken", "unknown command /frob"]);
+}
+
+#[test]
+fn losing_the_connection_keeps_history_and_clears_presence() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "hi"));
+    sent(&mut state, "c1", "alice", "unconfirmed");
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(800),
+    });
+
+    assert_eq!(
+        state.conn,
+        ConnState::Reconnecting {
+            attempt: 1,
+            retry_at: Some(800)
+        }
+    );
+    assert!(!state.registered);
+    assert!(!state.needs_nick(), "the chat stays on screen");
+    assert_eq!(texts(&state), ["bob:hi"]);
+    assert!(lobby(&state).members.is_empty());
+    assert!(!lobby(&state).joined);
+    assert_eq!(delivery(&state, 0), Delivery::Queued, "resent once back");
+    assert_eq!(notices(&state), ["Connection lost. Reconnecting…"]);
+
+    // Further failed attempts do not repeat the notice.
+    state.apply(Action::Connecting { attempt: 1 });
+    assert_eq!(
+        state.conn,
+        ConnState::Reconnecting {
+            attempt: 1,
+            retry_at: None
+        }
+    );
+    state.apply(Action::Disconnected {
+        attempt: 2,
+        retry_at: Some(1600),
+    });
+    assert_eq!(notices(&state).len(), 1);
+}
+
+#[test]
+fn after_reconnecting_history_already_shown_is_not_shown_twice() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "before the drop"));
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(500),
+    });
+    state.apply(Action::Connecting { attempt: 1 });
+    state.apply(Action::Connected);
+    state.apply(welcome("alice"));
+    state.apply(joined(&["alice"]));
+    assert_eq!(lobby(&state).members, ["alice"]);
+    assert!(notices(&state).contains(&"Reconnected.".to_owned()));
+
+    // The server's store keeps sequence numbers across restarts: the
+    // history that follows the join repeats what is on screen, and adds
+    // what was missed.
+    state.apply(Action::Server(ServerMsg::History {
+        room: "lobby".into(),
+        messages: vec![
+            ChatMessage {
+                room: "lobby".into(),
+                seq: 1,
+                ts: 0,
+                nick: "bob".into(),
+                text: "before the drop".into(),
+                kind: MessageKind::Text,
+                attachment: None,
+            },
+            ChatMessage {
+                room: "lobby".into(),
+                seq: 2,
+                ts: 0,
+                nick: "bob".into(),
+                text: "while away".into(),
+                kind: MessageKind::Text,
+                attachment: None,
+            },
+        ],
+        has_older: false,
+    }));
+    state.apply(message(3, "bob", "live again"));
+    assert_eq!(
+        texts(&state),
+        ["bob:before the drop", "bob:while away", "bob:live again"]
+    );
+    assert_eq!(state.conn, ConnState::Connected);
+}
+
+#[test]
+fn a_nickname_taken_while_away_asks_for_a_new_one() {
+    let mut state = in_lobby();
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(500),
+    });
+    state.apply(Action::Connected);
+    state.apply(Action::Server(ServerMsg::error(
+        ErrorCode::NickTaken,
+        "alice is taken",
+    )));
+    assert!(state.needs_nick());
+    assert_eq!(state.nick_error.as_deref(), Some("alice is taken"));
+}
+
+#[test]
+fn with_no_nickname_to_retry_the_client_goes_offline() {
+    let mut state = run([
+        Action::Joining("alice".into()),
+        Action::Connecting { attempt: 0 },
+    ]);
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: None,
+    });
+    assert_eq!(state.conn, ConnState::Offline);
+    assert_eq!(state.joining, None);
+}
+
+#[test]
+fn scrollback_is_bounded_but_holds_ten_thousand() {
+    let mut state = in_lobby();
+    let total = MAX_LINES_PER_ROOM as u64 + 2 * CHUNK as u64;
+    for seq in 1..=total {
+        state.apply(message(seq, "bob", "spam"));
+    }
+    let room = lobby(&state);
+    assert!(room.lines.len() >= MAX_LINES_PER_ROOM);
+    assert!(room.lines.len() < MAX_LINES_PER_ROOM + CHUNK);
+    let first = room.messages().next().unwrap().seq;
+    assert_eq!(first, total - room.lines.len() as u64 + 1);
+    // De-duplication still works after trimming.
+    let before = room.lines.len();
+    state.apply(message(total, "bob", "spam"));
+    assert_eq!(lobby(&state).lines.len(), before);
+}
+
+#[test]
+fn line_ids_are_unique() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "a"));
+    state.apply(Action::Notice("x".into()));
+    state.apply(message(2, "bob", "b"));
+    let mut ids: Vec<u64> = lobby(&state).lines.iter().map(|l| l.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+}
+
+#[test]
+fn connection_state_names_are_stable() {
+    assert_eq!(ConnState::Offline.name(), "offline");
+    assert_eq!(ConnState::Connecting.name(), "connecting");
+    assert_eq!(ConnState::Connected.name(), "connected");
+    assert_eq!(
+        ConnState::Reconnecting {
+            attempt: 1,
+            retry_at: None
+        }
+        .name(),
+        "reconnecting"
+    );
+}
+
+fn visible(visible: bool) -> Action {
+    Action::PageVisible(visible)
+}
+
+#[test]
+fn messages_sent_while_offline_wait_in_the_queue() {
+    let mut state = in_lobby();
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(5_000),
+    });
+    state.apply(queued("c1", "alice", "typed while offline"));
+    assert_eq!(delivery(&state, 0), Delivery::Queued);
+
+    // Another failed attempt leaves it queued.
+    state.apply(Action::Connecting { attempt: 1 });
+    state.apply(Action::Disconnected {
+        attempt: 2,
+        retry_at: Some(9_000),
+    });
+    assert_eq!(delivery(&state, 0), Delivery::Queued);
+
+    // Back: the hook sends it after the welcome, the server confirms it.
+    state.apply(Action::Connected);
+    state.apply(welcome("alice"));
+    state.apply(joined(&["alice", "bob"]));
+    state.apply(Action::Transmitted("c1".into()));
+    assert_eq!(delivery(&state, 0), Delivery::Sending);
+    state.apply(ack("c1", 1));
+    state.apply(message(1, "alice", "typed while offline"));
+    assert!(state.pending.is_empty());
+    assert_eq!(texts(&state), ["alice:typed while offline"]);
+}
+
+#[test]
+fn a_message_lost_on_the_wire_waits_to_be_resent_and_a_failed_one_can_be_retried() {
+    let mut state = in_lobby();
+    sent(&mut state, "c1", "alice", "one");
+    sent(&mut state, "c2", "alice", "two");
+    state.apply(queued("c3", "alice", "three"));
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(1_000),
+    });
+    // On the wire when it dropped: sent again, same id, once back (the
+    // server answers a known id with its original ack).
+    assert_eq!(delivery(&state, 0), Delivery::Queued);
+    assert_eq!(delivery(&state, 1), Delivery::Queued);
+    assert_eq!(delivery(&state, 2), Delivery::Queued);
+    for id in ["c1", "c2"] {
+        state.apply(Action::SendFailed {
+            id: id.into(),
+            reason: "refused".into(),
+        });
+    }
+
+    state.apply(Action::Retry {
+        id: "c1".into(),
+        new_id: "c4".into(),
+    });
+    let ids: Vec<&str> = state.pending.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["c2", "c3", "c4"]);
+    assert_eq!(delivery(&state, 2), Delivery::Queued);
+    assert_eq!(state.pending[2].draft.text, "one");
+
+    state.apply(Action::Dismiss("c2".into()));
+    let ids: Vec<&str> = state.pending.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["c3", "c4"]);
+    // Unknown ids change nothing.
+    let before = state.clone();
+    state.apply(Action::Retry {
+        id: "nope".into(),
+        new_id: "c9".into(),
+    });
+    state.apply(Action::Dismiss("nope".into()));
+    state.apply(Action::Transmitted("nope".into()));
+    assert_eq!(state, before);
+}
+
+#[test]
+fn unread_counts_others_messages_while_the_tab_is_hidden() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "seen"));
+    assert_eq!(state.unread_total(), 0);
+    assert_eq!(state.title(), "Hubbub");
+
+    state.apply(visible(false));
+    state.apply(message(2, "bob", "while away"));
+    state.apply(message(3, "bob", "again"));
+    state.apply(message(3, "bob", "again")); // a duplicate is not news
+    sent(&mut state, "c1", "alice", "mine");
+    state.apply(ack("c1", 4));
+    state.apply(message(4, "alice", "mine")); // nor is my own
+    state.apply(Action::Info("not a message".into()));
+    assert_eq!(state.unread_total(), 2);
+    assert_eq!(state.title(), "(2) Hubbub");
+
+    state.apply(visible(true));
+    assert_eq!(state.unread_total(), 0);
+    assert_eq!(state.title(), "Hubbub");
+}
+
+#[test]
+fn unread_counts_per_room_and_clears_on_switching() {
+    let mut state = in_lobby();
+    state.apply(Action::JoinRequested("rust".into()));
+    assert_eq!(
+        state.active_room, DEFAULT_ROOM,
+        "not before the server says so"
+    );
+    state.apply(Action::Server(ServerMsg::Joined {
+        room: "rust".into(),
+        members: vec!["alice".into()],
+        head: 0,
+    }));
+    assert_eq!(state.active_room, "rust");
+    assert_eq!(state.switch_to, None);
+
+    state.apply(message(1, "bob", "in the lobby"));
+    assert_eq!(lobby(&state).unread, 1);
+    // Visible, but another room is on screen: still unread, yet the
+    // title only counts while the tab is hidden.
+    assert_eq!(state.title(), "Hubbub");
+
+    state.apply(Action::SwitchRoom(DEFAULT_ROOM.into()));
+    assert_eq!(state.active_room, DEFAULT_ROOM);
+    assert_eq!(lobby(&state).unread, 0);
+    // Switching to a room the client is not in does nothing.
+    state.apply(Action::SwitchRoom("nowhere".into()));
+    assert_eq!(state.active_room, DEFAULT_ROOM);
+    // Asking to join a room already joined just shows it.
+    state.apply(Action::JoinRequested("rust".into()));
+    assert_eq!(state.active_room, "rust");
+}
+
+#[test]
+fn leaving_the_room_on_screen_shows_another() {
+    let mut state = in_lobby();
+    state.apply(Action::JoinRequested("rust".into()));
+    state.apply(Action::Server(ServerMsg::Joined {
+        room: "rust".into(),
+        members: vec!["alice".into()],
+        head: 0,
+    }));
+    state.apply(Action::Server(ServerMsg::Left {
+        room: "rust".into(),
+    }));
+    assert_eq!(state.active_room, DEFAULT_ROOM);
+    assert!(!state.rooms.contains_key("rust"));
+    assert_eq!(notices(&state), ["You left #rust."]);
+}
+
+#[test]
+fn chats_after_counts_new_messages_only() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "old"));
+    let seen = lobby(&state).lines.last().unwrap().id;
+    state.apply(message(2, "bob", "new"));
+    state.apply(Action::Info("a notice".into()));
+    state.apply(message(3, "bob", "newer"));
+    assert_eq!(chats_after(&lobby(&state).lines, seen), 2);
+    assert_eq!(chats_after(&lobby(&state).lines, u64::MAX), 0);
+}
+
+#[test]
+fn the_reconnect_countdown_is_a_deadline() {
+    let mut state = in_lobby();
+    state.apply(Action::Disconnected {
+        attempt: 3,
+        retry_at: Some(1_764_028_804_000),
+    });
+    assert_eq!(
+        state.conn,
+        ConnState::Reconnecting {
+            attempt: 3,
+            retry_at: Some(1_764_028_804_000)
+        }
+    );
+    state.apply(Action::Connecting { attempt: 3 });
+    state.apply(Action::Connected);
+    assert_eq!(state.conn, ConnState::Connected);
+    assert!(!state.registered, "connected is not yet welcomed");
+    assert_eq!(state.shown_conn().name(), "reconnecting");
+    state.apply(welcome("alice"));
+    assert_eq!(state.shown_conn(), ConnState::Connected);
+
+    // Before the first welcome an open socket is simply connected.
+    let fresh = run([Action::Joining("bob".into()), Action::Connected]);
+    assert_eq!(fresh.shown_conn(), ConnState::Connected);
+}
+
+fn chat_in(room: &str, seq: u64, nick: &str, text: &str) -> ChatMessage {
+    ChatMessage {
+        room: room.into(),
+        seq,
+        ts: 1_764_028_800_000 + seq as i64,
+        nick: nick.into(),
+        text: text.into(),
+        kind: MessageKind::Text,
+        attachment: None,
+    }
+}
+
+fn history(room: &str, seqs: impl IntoIterator<Item = u64>, has_older: bool) -> Action {
+    Action::Server(ServerMsg::History {
+        room: room.into(),
+        messages: seqs
+            .into_iter()
+            .map(|seq| chat_in(room, seq, "bob", &format!("m{seq}")))
+            .collect(),
+        has_older,
+    })
+}
+
+fn seqs(state: &ChatState) -> Vec<u64> {
+    lobby(state).messages().map(|m| m.seq).collect()
+}
+
+fn joined_room(room: &str, members: &[&str]) -> Action {
+    Action::Server(ServerMsg::Joined {
+        room: room.into(),
+        members: members.iter().map(|m| (*m).to_owned()).collect(),
+        head: 0,
+    })
+}
+
+#[test]
+fn older_pages_go_on_top_once_and_has_older_says_when_to_stop() {
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 151..=200, true));
+    assert!(lobby(&state).has_older);
+    assert_eq!(lobby(&state).oldest_seq(), Some(151));
+    state.apply(message(201, "bob", "live"));
+
+    state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+    assert!(lobby(&state).loading_older);
+    // A page that overlaps what is here adds only what is missing.
+    state.apply(history(DEFAULT_ROOM, 51..=160, true));
+    assert!(!lobby(&state).loading_older);
+    assert!(lobby(&state).has_older);
+    assert_eq!(seqs(&state), (51..=201).collect::<Vec<_>>());
+
+    state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+    state.apply(history(DEFAULT_ROOM, 1..=50, false));
+    assert!(!lobby(&state).has_older);
+    assert_eq!(seqs(&state), (1..=201).collect::<Vec<_>>());
+    // Older pages are not news.
+    assert_eq!(lobby(&state).unread, 0);
+    assert_eq!(lobby(&state).last_seq, 201);
+
+    // An empty answer to a request also ends it.
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 10..=12, true));
+    state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+    state.apply(history(DEFAULT_ROOM, [], false));
+    assert!(!lobby(&state).has_older);
+    // Reaching seq 1 ends it whatever the flag says.
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 1..=3, true));
+    assert!(!lobby(&state).has_older);
+}
+
+#[test]
+fn missed_messages_after_a_resume_follow_in_order_and_do_not_touch_has_older() {
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 1..=10, false));
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(1),
+    });
+    state.apply(Action::Connected);
+    state.apply(welcome("alice"));
+    state.apply(joined(&["alice", "bob"]));
+    // The server replays 11..=14; 10 again (a race) is not shown twice.
+    state.apply(history(DEFAULT_ROOM, 10..=14, true));
+    state.apply(message(15, "bob", "live"));
+    assert_eq!(seqs(&state), (1..=15).collect::<Vec<_>>());
+    assert!(!lobby(&state).has_older);
+    assert_eq!(lobby(&state).last_seq, 15);
+}
+
+#[test]
+fn missed_messages_in_another_room_count_as_unread() {
+    let mut state = in_lobby();
+    state.apply(joined_room("rust", &["alice"]));
+    state.apply(history("rust", 1..=5, false));
+    assert_eq!(state.rooms["rust"].unread, 0, "the first page is not news");
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(1),
+    });
+    state.apply(Action::Connected);
+    state.apply(welcome("alice"));
+    state.apply(joined_room("rust", &["alice"]));
+    state.apply(history("rust", 6..=8, true));
+    assert_eq!(state.rooms["rust"].unread, 3);
+    state.apply(Action::SwitchRoom("rust".into()));
+    assert_eq!(state.rooms["rust"].unread, 0);
+}
+
+#[test]
+fn a_gap_is_a_marker_where_the_hole_is_and_shrinks_as_it_is_loaded() {
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 1..=42, false));
+    // Back after 2,000 missed: 43..=2042 are not sent, the latest 50 are.
+    state.apply(Action::Server(ServerMsg::Gap {
+        room: DEFAULT_ROOM.into(),
+        from: 43,
+        to: 2042,
+    }));
+    state.apply(history(DEFAULT_ROOM, 2043..=2092, true));
+    let order: Vec<String> = lobby(&state)
+        .lines
+        .iter()
+        .filter_map(|l| match &l.body {
+            LineBody::Chat(m) if m.seq == 42 || m.seq == 2043 => Some(m.seq.to_string()),
+            LineBody::Gap { from, to } => Some(format!("gap {from}-{to}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["42", "gap 43-2042", "2043"]);
+    assert!(!lobby(&state).has_older, "the top is still the beginning");
+
+    // "Load them" asks for the newest 100 of the hole: they go below the
+    // marker, which now ends before them.
+    state.apply(history(DEFAULT_ROOM, 1943..=2042, true));
+    assert!(notices(&state).contains(&"gap 43-1942".to_owned()));
+    let all = seqs(&state);
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "in order");
+    // The rest of the hole, in pages, and the marker is gone.
+    let mut to: u64 = 1942;
+    while to >= 43 {
+        let from = to.saturating_sub(99).max(1);
+        state.apply(history(DEFAULT_ROOM, from..=to, true));
+        to = from - 1;
+    }
+    assert!(!notices(&state).iter().any(|n| n.starts_with("gap")));
+    assert_eq!(seqs(&state), (1..=2092).collect::<Vec<_>>());
+}
+
+#[test]
+fn typing_shows_for_six_seconds_unless_refreshed_and_a_message_ends_it() {
+    let mut state = in_lobby();
+    let t = 1_000_000;
+    let typing = |nick: &str, at: i64| Action::Typing {
+        room: DEFAULT_ROOM.into(),
+        nick: nick.into(),
+        at,
+    };
+    state.apply(typing("bob", t));
+    assert_eq!(lobby(&state).typing_at(t + 1), ["bob"]);
+    assert_eq!(state.next_typing_expiry(), Some(t + TYPING_SHOWN_MS));
+    state.apply(typing("carol", t + 1_000));
+    assert_eq!(
+        typing_text(&lobby(&state).typing_at(t + 2_000)).as_deref(),
+        Some("bob and carol are typing…")
+    );
+    // Refreshed: bob stays past his first six seconds.
+    state.apply(typing("bob", t + 4_000));
+    assert_eq!(lobby(&state).typing_at(t + 6_500), ["bob", "carol"]);
+    assert_eq!(lobby(&state).typing_at(t + 7_000), ["bob"]);
+    state.apply(Action::ExpireTyping(t + 7_000));
+    assert_eq!(lobby(&state).typing.len(), 1);
+    assert_eq!(state.next_typing_expiry(), Some(t + 10_000));
+    // bob's message ends it.
+    state.apply(message(1, "bob", "done"));
+    assert!(lobby(&state).typing_at(t + 7_001).is_empty());
+    assert_eq!(state.next_typing_expiry(), None);
+    // My own typing (should it come back) is never shown; nor in a room
+    // I am not in.
+    state.apply(typing("alice", t));
+    state.apply(Action::Typing {
+        room: "nowhere".into(),
+        nick: "bob".into(),
+        at: t,
+    });
+    assert_eq!(state.next_typing_expiry(), None);
+    // Leaving ends it too.
+    state.apply(typing("carol", t));
+    state.apply(Action::Server(ServerMsg::UserLeft {
+        room: DEFAULT_ROOM.into(),
+        nick: "carol".into(),
+    }));
+    assert!(lobby(&state).typing.is_empty());
+    // Losing the connection forgets everything.
+    state.apply(typing("bob", t));
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(1),
+    });
+    assert!(lobby(&state).typing.is_empty());
+}
+
+#[test]
+fn typing_lines_read_naturally() {
+    assert_eq!(typing_text(&[]), None);
+    assert_eq!(typing_text(&["a"]).as_deref(), Some("a is typing…"));
+    assert_eq!(
+        typing_text(&["a", "b", "c"]).as_deref(),
+        Some("a, b and c are typing…")
+    );
+    assert_eq!(
+        typing_text(&["a", "b", "c", "d"]).as_deref(),
+        Some("Several people are typing…")
+    );
+}
+
+#[test]
+fn conversations_are_named_by_the_other_person() {
+    assert_eq!(room_label("rust", Some("alice")), "#rust");
+    assert_eq!(room_label("@alice+bob", Some("Alice")), "bob");
+    assert_eq!(room_label("@alice+bob", Some("bob")), "alice");
+    assert_eq!(room_label("@alice+bob", None), "alice");
+
+    let mut state = in_lobby();
+    state.apply(Action::DirectRequested { to: "Bob".into() });
+    assert_eq!(state.switch_to.as_deref(), Some("@alice+bob"));
+    assert_eq!(
+        state.active_room, DEFAULT_ROOM,
+        "not before the server says so"
+    );
+    state.apply(joined_room("@alice+bob", &["alice", "Bob"]));
+    assert_eq!(state.active_room, "@alice+bob");
+    let room = &state.rooms["@alice+bob"];
+    assert!(room.is_direct());
+    assert!(!state.rooms[DEFAULT_ROOM].is_direct());
+    // The label keeps bob's own spelling, learned from the online list.
+    assert_eq!(room.label(Some("alice")), "Bob");
+
+    // A conversation someone else starts appears without taking over the
+    // screen, and counts as unread.
+    state.apply(Action::SwitchRoom(DEFAULT_ROOM.into()));
+    state.apply(joined_room("@alice+carol", &["alice", "carol"]));
+    state.apply(Action::Server(ServerMsg::Message(chat_in(
+        "@alice+carol",
+        1,
+        "Carol",
+        "psst",
+    ))));
+    assert_eq!(state.active_room, DEFAULT_ROOM);
+    let room = &state.rooms["@alice+carol"];
+    assert_eq!(room.unread, 1);
+    assert_eq!(room.label(Some("alice")), "Carol");
+    // Asking again for a conversation that is open just shows it.
+    state.apply(Action::DirectRequested { to: "carol".into() });
+    assert_eq!(state.active_room, "@alice+carol");
+    assert_eq!(state.rooms["@alice+carol"].unread, 0);
+}
+
+#[test]
+fn the_room_directory_is_kept_as_the_server_lists_it() {
+    let mut state = in_lobby();
+    assert_eq!(state.directory, None);
+    let rooms = vec![RoomInfo {
+        room: "rust".into(),
+        members: 3,
+    }];
+    state.apply(Action::Server(ServerMsg::Rooms {
+        rooms: rooms.clone(),
+    }));
+    assert_eq!(state.directory, Some(rooms));
+}
+
+fn started(id: u64, name: &str, size: u64) -> Action {
+    Action::UploadStarted {
+        id,
+        room: DEFAULT_ROOM.into(),
+        name: name.into(),
+        size,
+    }
+}
+
+fn upload(state: &ChatState, id: u64) -> &Upload {
+    state.uploads.iter().find(|u| u.id == id).unwrap()
+}
+
+#[test]
+fn an_upload_tracks_the_file_to_100_percent_and_its_row_then_goes() {
+    let mut state = in_lobby();
+    state.apply(started(1, "cat.png", 1_000));
+    assert_eq!(upload(&state, 1).status, UploadStatus::Uploading);
+    assert_eq!(upload(&state, 1).percent(), 0);
+    // The request is the file plus 200 bytes of multipart framing: the
+    // bar follows the file.
+    state.apply(Action::UploadProgress {
+        id: 1,
+        loaded: 600,
+        total: 1_200,
+    });
+    assert_eq!(upload(&state, 1).sent, 500);
+    assert_eq!(upload(&state, 1).percent(), 50);
+    // Progress never goes backwards.
+    state.apply(Action::UploadProgress {
+        id: 1,
+        loaded: 100,
+        total: 1_200,
+    });
+    assert_eq!(upload(&state, 1).percent(), 50);
+    state.apply(Action::UploadProgress {
+        id: 1,
+        loaded: 1_200,
+        total: 1_200,
+    });
+    assert_eq!(upload(&state, 1).percent(), 100);
+    assert_eq!(upload(&state, 1).status, UploadStatus::Uploading);
+    assert_eq!(state.next_upload_expiry(), None);
+
+    state.apply(Action::UploadDone { id: 1, at: 10_000 });
+    assert_eq!(upload(&state, 1).status, UploadStatus::Done { at: 10_000 });
+    assert_eq!(upload(&state, 1).sent, 1_000);
+    assert_eq!(state.uploads_in(DEFAULT_ROOM).count(), 1);
+    assert_eq!(state.uploads_in("rust").count(), 0);
+    assert_eq!(state.next_upload_expiry(), Some(10_000 + UPLOAD_SHOWN_MS));
+    state.apply(Action::ExpireUploads(10_000 + UPLOAD_SHOWN_MS - 1));
+    assert_eq!(state.uploads.len(), 1);
+    state.apply(Action::ExpireUploads(10_000 + UPLOAD_SHOWN_MS));
+    assert!(state.uploads.is_empty());
+
+    // An empty file is done when it is done.
+    state.apply(started(2, "empty.txt", 0));
+    assert_eq!(upload(&state, 2).percent(), 0);
+    state.apply(Action::UploadDone { id: 2, at: 1 });
+    assert_eq!(upload(&state, 2).percent(), 100);
+}
+
+#[test]
+fn a_failed_upload_keeps_the_servers_reason_until_dismissed() {
+    let mut state = in_lobby();
+    state.apply(started(1, "huge.iso", 30 << 20));
+    state.apply(Action::UploadProgress {
+        id: 1,
+        loaded: 1 << 20,
+        total: 30 << 20,
+    });
+    let reason = "The file is larger than the server's limit of 25 MiB.";
+    state.apply(Action::UploadFailed {
+        id: 1,
+        reason: reason.into(),
+    });
+    assert_eq!(
+        upload(&state, 1).status,
+        UploadStatus::Failed(reason.into())
+    );
+    // It stays for the person to read: no expiry, and nothing later
+    // (a late progress event, a cancel) changes it.
+    state.apply(Action::ExpireUploads(i64::MAX));
+    state.apply(Action::UploadCancelled { id: 1, at: 5 });
+    state.apply(Action::UploadDone { id: 1, at: 5 });
+    assert_eq!(
+        upload(&state, 1).status,
+        UploadStatus::Failed(reason.into())
+    );
+    assert_eq!(upload(&state, 1).percent(), 3);
+    state.apply(Action::UploadDismissed(1));
+    assert!(state.uploads.is_empty());
+}
+
+#[test]
+fn a_cancelled_upload_says_so_briefly_and_others_go_on() {
+    let mut state = in_lobby();
+    state.apply(started(1, "a.pdf", 100));
+    state.apply(started(2, "b.pdf", 100));
+    state.apply(Action::UploadCancelled { id: 1, at: 50 });
+    assert_eq!(upload(&state, 1).status, UploadStatus::Cancelled { at: 50 });
+    assert_eq!(upload(&state, 2).status, UploadStatus::Uploading);
+    // The abort that follows a cancel is not a failure.
+    state.apply(Action::UploadFailed {
+        id: 1,
+        reason: "aborted".into(),
+    });
+    assert_eq!(upload(&state, 1).status, UploadStatus::Cancelled { at: 50 });
+    state.apply(Action::ExpireUploads(50 + UPLOAD_SHOWN_MS));
+    let left: Vec<u64> = state.uploads.iter().map(|u| u.id).collect();
+    assert_eq!(left, [2]);
+    // A lost connection does not touch uploads: they travel over HTTP.
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(1),
+    });
+    assert_eq!(upload(&state, 2).status, UploadStatus::Uploading);
+}
