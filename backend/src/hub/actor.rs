@@ -13,13 +13,12 @@ use std::time::{Duration, Instant};
 
 use shared::validate;
 use shared::{
-    ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg, direct_members,
-    direct_room,
+    ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, RoomInfo, ServerMsg, direct_members, direct_room,
 };
 use tokio::sync::mpsc;
 
 use super::RoomSet;
-use super::commit::{Commits, Draft};
+use super::commit::{Commits, Draft, Target};
 use super::fanout::Fanout;
 use super::nicks::Nicks;
 use super::rooms::Rooms;
@@ -180,13 +179,19 @@ impl State {
                 room,
                 text,
                 kind,
-            } => self.post(id, msg_id, &room, text, kind),
+            } => {
+                let target = self.room_to_post(id, msg_id.as_ref(), &room);
+                target.and_then(|target| self.submit(id, target, Draft { msg_id, text, kind }))
+            }
             Request::Direct {
                 id: msg_id,
                 to,
                 text,
                 kind,
-            } => self.direct(id, msg_id, &to, text, kind),
+            } => {
+                let target = self.conversation_with(id, msg_id.as_ref(), &to);
+                target.and_then(|target| self.submit(id, target, Draft { msg_id, text, kind }))
+            }
             Request::Typing { room } => self.typing(id, &room),
             Request::Rooms => {
                 self.list_rooms(id);
@@ -346,16 +351,16 @@ impl State {
         Ok(())
     }
 
-    fn post(
-        &mut self,
+    /// Where a client's message to a room goes: the room, if the client is
+    /// in it.
+    fn room_to_post(
+        &self,
         id: ClientId,
-        msg_id: Option<ClientMsgId>,
+        msg_id: Option<&ClientMsgId>,
         room_name: &str,
-        text: String,
-        kind: MessageKind,
-    ) -> Result<(), Refusal> {
-        let nick = self.registered(id, msg_id.as_ref())?;
-        let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
+    ) -> Result<Target, Refusal> {
+        let nick = self.registered(id, msg_id)?;
+        let refuse = |code, message: String| Refusal::about(msg_id, code, message);
         let room = room_key(room_name).map_err(|e| refuse(ErrorCode::RoomInvalid, e))?;
         let in_room = self
             .clients
@@ -367,26 +372,19 @@ impl State {
                 format!("join {room} before you post there"),
             ));
         }
-        let draft = Draft {
-            msg_id,
-            room,
-            nick,
-            text,
-            kind,
-        };
-        self.submit(id, draft)
+        Ok(Target { room, nick })
     }
 
-    fn direct(
+    /// Where a direct message to `to` goes: their conversation, which both
+    /// users enter from its first message on.
+    fn conversation_with(
         &mut self,
         id: ClientId,
-        msg_id: Option<ClientMsgId>,
+        msg_id: Option<&ClientMsgId>,
         to: &str,
-        text: String,
-        kind: MessageKind,
-    ) -> Result<(), Refusal> {
-        let nick = self.registered(id, msg_id.as_ref())?;
-        let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
+    ) -> Result<Target, Refusal> {
+        let nick = self.registered(id, msg_id)?;
+        let refuse = |code, message: String| Refusal::about(msg_id, code, message);
         let peer = self
             .nicks
             .holder(to)
@@ -399,7 +397,6 @@ impl State {
             })?;
         let peer_nick = self.nick_of(peer).cloned().unwrap_or_default();
         let room = direct_room(&nick, &peer_nick);
-        // Both users are in the conversation from its first message on.
         for member in [id, peer] {
             let present = self
                 .clients
@@ -409,14 +406,7 @@ impl State {
                 self.enter(member, room.clone());
             }
         }
-        let draft = Draft {
-            msg_id,
-            room,
-            nick,
-            text,
-            kind,
-        };
-        self.submit(id, draft)
+        Ok(Target { room, nick })
     }
 
     /// Counts a message of `sender`'s handed to the store.

@@ -82,25 +82,29 @@ impl Commits {
     }
 }
 
-/// A message a client sends to a room it may post in.
-pub(super) struct Draft {
-    pub msg_id: Option<ClientMsgId>,
+/// Where a client's message goes, and under which name.
+pub(super) struct Target {
     pub room: String,
     pub nick: String,
+}
+
+/// A client's message as it sent it.
+pub(super) struct Draft {
+    pub msg_id: Option<ClientMsgId>,
     pub text: String,
     pub kind: MessageKind,
 }
 
 impl State {
-    /// Validates a client's message and hands it to the store.
-    pub(super) fn submit(&mut self, sender: ClientId, draft: Draft) -> Result<(), Refusal> {
-        let Draft {
-            msg_id,
-            room,
-            nick,
-            text,
-            kind,
-        } = draft;
+    /// Validates a client's message to `target` and hands it to the store.
+    pub(super) fn submit(
+        &mut self,
+        sender: ClientId,
+        target: Target,
+        draft: Draft,
+    ) -> Result<(), Refusal> {
+        let Target { room, nick } = target;
+        let Draft { msg_id, text, kind } = draft;
         let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
         if let Some(msg_id) = &msg_id
             && !validate::validate_id(msg_id)

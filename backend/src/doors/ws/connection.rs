@@ -10,7 +10,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -153,31 +152,37 @@ impl Wire for WsWire {
 
 /// Writes frames under the write deadline.
 ///
-/// Boxed: inline, a write's future (a few hundred bytes with its deadline)
-/// would be part of every connection's task, idle or not; one allocation is
-/// little next to the write itself.
+/// The write itself is boxed: inline, its future (a few hundred bytes with
+/// its deadline) would be part of every connection's task, idle or not; one
+/// allocation is little next to the write itself. Nothing to write costs
+/// nothing.
 fn write(
     socket: &mut Socket,
     frames: Vec<Frame>,
     deadline: Duration,
-) -> Pin<Box<dyn Future<Output = Result<(), End>> + Send + '_>> {
-    Box::pin(async move {
-        if frames.is_empty() {
-            return Ok(());
+) -> impl Future<Output = Result<(), End>> + Send + '_ {
+    let writing = (!frames.is_empty()).then(|| Box::pin(write_now(socket, frames, deadline)));
+    async move {
+        match writing {
+            Some(writing) => writing.await,
+            None => Ok(()),
         }
-        let written = timeout(deadline, async {
-            // Whatever tungstenite has queued (an answer to a ping) goes
-            // first, whole, so that the frames below do not cut into it.
-            socket.flush().await.map_err(std::io::Error::other)?;
-            write_frames(socket.get_mut(), &frames).await
-        })
-        .await;
-        match written {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Lost("connection lost")),
-            Err(_elapsed) => Err(End::Close(CloseReason::WriteTimeout)),
-        }
+    }
+}
+
+async fn write_now(socket: &mut Socket, frames: Vec<Frame>, deadline: Duration) -> Result<(), End> {
+    let written = timeout(deadline, async {
+        // Whatever tungstenite has queued (an answer to a ping) goes first,
+        // whole, so that the frames below do not cut into it.
+        socket.flush().await.map_err(std::io::Error::other)?;
+        write_frames(socket.get_mut(), &frames).await
     })
+    .await;
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Lost("connection lost")),
+        Err(_elapsed) => Err(End::Close(CloseReason::WriteTimeout)),
+    }
 }
 
 /// Says goodbye as the protocol asks: a close frame with a code and a reason,
