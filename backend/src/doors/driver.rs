@@ -315,14 +315,21 @@ impl<W: Wire> Driver<W> {
         Ok(())
     }
 
-    /// Does what an input from the client asks for, then writes the answers.
+    /// Does what an input from the client asks for, then writes the answers,
+    /// those to the messages before one that ends the connection (`/quit`
+    /// after a line of chat) included.
     async fn on_input(&mut self, input: W::Input) -> Result<(), End> {
         let mut asks = Vec::new();
         self.wire.decode(input, &mut asks);
+        let mut ended = Ok(());
         for ask in asks {
-            self.ask(ask).await?;
+            if let Err(end) = self.ask(ask).await {
+                ended = Err(end);
+                break;
+            }
         }
-        self.wire.flush().await
+        self.wire.flush().await?;
+        ended
     }
 
     /// Does what one message asks for, if the rate limit lets it through.

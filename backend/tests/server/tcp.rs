@@ -217,6 +217,24 @@ async fn commands_join_leave_who_rooms_msg_me_history_help_quit() {
 }
 
 #[tokio::test]
+async fn lines_sent_in_one_go_are_all_answered_before_a_quit_among_them() {
+    let server = TestServer::start().await;
+    let mut ada = Nc::login(&server, "ada").await;
+    ada.send(b"/who\r\n/frob\r\n/quit\r\n/who\r\n").await;
+    let last = ada.expect_closed().await;
+    let who = last.find("-- [lobby] online (1): ada\r\n");
+    let unknown = last.find("! unknown command /frob");
+    let bye = last.find("-- bye\r\n");
+    assert!(who.is_some() && who < unknown && unknown < bye, "{last:?}");
+    assert_eq!(
+        last.matches("online (1)").count(),
+        1,
+        "nothing after the quit: {last:?}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_long_line_or_invalid_utf8_is_an_error_line_and_the_connection_stays() {
     let server = TestServer::start().await;
     let mut bob = Nc::login(&server, "bob").await;
