@@ -118,6 +118,11 @@ pub(crate) trait Wire: Send + Sized + 'static {
     /// (a chunk of lines). Notes that the client is alive.
     fn decode(&mut self, input: Self::Input, asks: &mut Vec<Ask<Self::Local>>);
 
+    /// What the wire held back until something it waited for was written,
+    /// now that it was (the terminal's lines typed before its nickname was
+    /// accepted). Asked after every batch written.
+    fn held(&mut self, _asks: &mut Vec<Ask<Self::Local>>) {}
+
     /// Queues an answer from the server: a reply to a mistake, a page of
     /// history, a refusal.
     fn reply(&mut self, msg: ServerMsg);
@@ -301,6 +306,11 @@ impl<W: Wire> Driver<W> {
         self.batch.shrink_to(KEPT_BATCH);
         written?;
         self.catching_up = self.inbox.needs_catch_up();
+        let mut held = Vec::new();
+        self.wire.held(&mut held);
+        if !held.is_empty() {
+            Box::pin(self.answer(held)).await?;
+        }
         Ok(())
     }
 
@@ -321,6 +331,11 @@ impl<W: Wire> Driver<W> {
     async fn on_input(&mut self, input: W::Input) -> Result<(), End> {
         let mut asks = Vec::new();
         self.wire.decode(input, &mut asks);
+        self.answer(asks).await
+    }
+
+    /// Does what each message asks, in order, then writes the answers.
+    async fn answer(&mut self, asks: Vec<Ask<W::Local>>) -> Result<(), End> {
         let mut ended = Ok(());
         for ask in asks {
             if let Err(end) = self.ask(ask).await {

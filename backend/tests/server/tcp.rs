@@ -217,6 +217,31 @@ async fn commands_join_leave_who_rooms_msg_me_history_help_quit() {
 }
 
 #[tokio::test]
+async fn a_script_can_send_its_nickname_and_messages_in_one_go() {
+    let server = TestServer::start().await;
+    let mut alice = Client::joined(&server, "alice").await;
+    let mut taken = Nc::connect(&server).await;
+    // `printf 'alice\nbob\nhello from a script\n/me waves\n' | nc`: the
+    // first nickname is taken, so the next line is the next one tried,
+    // and the rest is chat once bob is in the lobby.
+    taken
+        .send(b"alice\r\nbob\r\nhello from a script\r\n/me waves\r\n")
+        .await;
+    taken.expect("nickname: ").await;
+    taken.expect("-- you are bob").await;
+    taken.expect("<bob> hello from a script\r\n").await;
+    taken.expect("* bob waves\r\n").await;
+    let said = alice
+        .recv_until(|m| matches!(m, ServerMsg::Message(m) if m.text == "hello from a script"))
+        .await;
+    let ServerMsg::Message(said) = said else {
+        unreachable!()
+    };
+    assert_eq!(said.nick, "bob");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn lines_sent_in_one_go_are_all_answered_before_a_quit_among_them() {
     let server = TestServer::start().await;
     let mut ada = Nc::login(&server, "ada").await;

@@ -33,6 +33,10 @@ use crate::outbox::{CloseReason, Encoding, Outgoing};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 4 * 1024;
+/// Lines kept while the nickname waits for the hub's answer (a script's
+/// `printf 'ada\nhello\n' | nc`, a paste): they are read once it is
+/// accepted, or the first of them is the next nickname tried.
+const MAX_HELD: usize = 32;
 /// What a terminal is asked before anything else.
 pub(super) const PROMPT: &str = "nickname: ";
 /// The last words to everyone at shutdown.
@@ -74,6 +78,10 @@ pub(super) struct TermWire {
     reader: LineReader,
     chunk: Vec<u8>,
     term: Term,
+    /// A nickname was sent and the hub has not answered yet.
+    naming: bool,
+    /// Lines read meanwhile.
+    held: Vec<String>,
     /// What is waiting for the next flush.
     out: Vec<u8>,
     quiet: Quiet,
@@ -101,6 +109,8 @@ impl TermWire {
             reader: LineReader::new(MAX_LINE_BYTES),
             chunk: vec![0; READ_CHUNK],
             term: Term::default(),
+            naming: false,
+            held: Vec::new(),
             out: banner.into_bytes(),
             quiet: Quiet::new(Instant::now()),
             heartbeat,
@@ -110,16 +120,30 @@ impl TermWire {
         }
     }
 
-    /// What one line asks for; `None` for a line that asks nothing.
-    fn ask_of(&self, text: &str) -> Option<TermAsk> {
+    /// What one line asks for; `None` for a line that asks nothing (yet).
+    fn ask_of(&mut self, text: &str) -> Option<TermAsk> {
         let input = if self.term.registered {
             line::parse(text)
         } else {
-            // Before the nickname, a line is the nickname.
+            // Before the nickname, a line is the nickname; while one waits
+            // for the hub's answer, the lines after it wait too.
             match line::parse(text) {
                 Input::Quit => Input::Quit,
+                _ if self.naming => {
+                    if self.held.len() == MAX_HELD {
+                        return Some(Ask::Reply(ServerMsg::error(
+                            ErrorCode::Malformed,
+                            "wait for your nickname to be accepted; that line was not sent",
+                        )));
+                    }
+                    self.held.push(text.to_owned());
+                    return None;
+                }
                 Input::Blank => return Some(Ask::Local(Local::Prompt)),
-                _ => Input::Nick(text.trim()),
+                _ => {
+                    self.naming = true;
+                    Input::Nick(text.trim())
+                }
             }
         };
         let in_room = |request: fn(String) -> Request| match self.term.room() {
@@ -230,6 +254,17 @@ impl Wire for TermWire {
         }
     }
 
+    fn held(&mut self, asks: &mut Vec<TermAsk>) {
+        if self.naming || self.held.is_empty() {
+            return;
+        }
+        // Read as if they came now: after a welcome they are chat, after a
+        // refusal the first is the next nickname (and the rest wait again).
+        for text in std::mem::take(&mut self.held) {
+            asks.extend(self.ask_of(&text));
+        }
+    }
+
     fn reply(&mut self, msg: ServerMsg) {
         if let ServerMsg::History { room, messages, .. } = &msg
             && messages.is_empty()
@@ -263,6 +298,11 @@ impl Wire for TermWire {
             }
             if let Some(more) = self.term.observe(event.msg()) {
                 out.extend_from_slice(more.as_bytes());
+            }
+            // The hub answered the nickname: welcomed and in the lobby, or
+            // taken or invalid (the prompt again).
+            if self.naming && answers_hello(event.msg(), self.term.registered) {
+                self.naming = false;
             }
         }
         write(&mut self.stream, &out, self.heartbeat.write_deadline).await
@@ -303,6 +343,19 @@ impl Wire for TermWire {
             ..
         } = *self.heartbeat;
         finish(&mut self.stream, end, write_deadline, close_grace).await;
+    }
+}
+
+/// Whether an event ends the wait for the hub's answer to a terminal's
+/// nickname: the first room joined after the welcome (so that held lines
+/// have a room to go to), or a refusal of the nickname.
+fn answers_hello(msg: &ServerMsg, registered: bool) -> bool {
+    match msg {
+        ServerMsg::Joined { .. } => registered,
+        ServerMsg::Error { code, .. } => {
+            !registered && matches!(code, ErrorCode::NickTaken | ErrorCode::NickInvalid)
+        }
+        _ => false,
     }
 }
 
