@@ -80,6 +80,7 @@ impl Chat {
         ClientMsg::Hello {
             nick: self.nick.clone(),
             resume: self.positions.clone(),
+            auth: None,
         }
     }
 

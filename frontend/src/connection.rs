@@ -282,6 +282,7 @@ async fn connect(
             &ClientMsg::Hello {
                 nick,
                 resume: session.resume(),
+                auth: None,
             },
         )
         .await
@@ -341,6 +342,7 @@ async fn connect(
                     ClientMsg::Hello {
                         nick,
                         resume: session.resume(),
+                        auth: None,
                     }
                 };
                 if !send(&mut write, &msg).await {

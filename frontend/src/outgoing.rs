@@ -103,6 +103,8 @@ pub fn line(raw: &str, at: &Composing, ids: &MessageIds, now: i64) -> Outgoing {
                 text: text.clone(),
                 kind: MessageKind::Text,
                 attachment: None,
+                target: None,
+                deleted: false,
             };
             Outgoing {
                 actions: vec![
@@ -127,6 +129,8 @@ pub fn line(raw: &str, at: &Composing, ids: &MessageIds, now: i64) -> Outgoing {
                 text: text.clone(),
                 kind,
                 attachment: None,
+                target: None,
+                deleted: false,
             };
             Outgoing {
                 actions: vec![Action::Queued(Pending::queued(id.clone(), draft))],
@@ -218,6 +222,8 @@ mod tests {
             text: text.into(),
             kind,
             attachment: None,
+            target: None,
+            deleted: false,
         }
     }
 

@@ -213,6 +213,9 @@ mod tests {
             nick: nick.into(),
             server: "0.1.0".into(),
             limits: Limits::V1,
+            account: false,
+            token: None,
+            expires: None,
         }
     }
 
@@ -357,6 +360,8 @@ mod tests {
             text: "x".into(),
             kind: MessageKind::Text,
             attachment: None,
+            target: None,
+            deleted: false,
         }
     }
 

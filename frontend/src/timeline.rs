@@ -92,6 +92,8 @@ mod tests {
             text: "x".into(),
             kind,
             attachment: None,
+            target: None,
+            deleted: false,
         }
     }
 

@@ -98,6 +98,7 @@ pub async fn enter(ws: &mut Ws, wire: Wire, nick: &str, room: &str) -> anyhow::R
                 let hello = ClientMsg::Hello {
                     nick: nick.to_owned(),
                     resume,
+                    auth: None,
                 };
                 ws.send(Message::text(hello.to_json())).await?;
                 loop {

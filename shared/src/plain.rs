@@ -73,6 +73,14 @@ pub fn render(msg: &ServerMsg) -> Option<String> {
             Some(format!("* {old} is now {new}"))
         }
         ServerMsg::Message(msg) if in_default_room(&msg.room) => Some(chat_line(msg)),
+        ServerMsg::Moderated { room, by, action } if in_default_room(room) => {
+            Some(format!("* {}", action.describe(by)))
+        }
+        ServerMsg::RoomState { room, settings }
+            if in_default_room(room) && !settings.topic.is_empty() =>
+        {
+            Some(format!("* topic: {}", settings.topic))
+        }
         ServerMsg::Error { message, .. } => Some(format!("! {message}")),
         _ => None,
     }
@@ -96,9 +104,13 @@ fn chat_line(msg: &ChatMessage) -> String {
             file.download_path()
         );
     }
+    if msg.deleted {
+        return format!("{nick}: (deleted)");
+    }
     match kind {
-        MessageKind::Text => format!("{nick}: {text}"),
+        MessageKind::Text | MessageKind::Unknown => format!("{nick}: {text}"),
         MessageKind::Action => format!("* {nick} {text}"),
+        MessageKind::Delete => format!("* {nick} deleted a message"),
     }
 }
 
@@ -130,6 +142,8 @@ mod tests {
                 text: "hi <b>".into(),
                 kind,
                 attachment: None,
+                target: None,
+                deleted: false,
             })
         };
         assert_eq!(render(&msg(MessageKind::Text)).unwrap(), "alice: hi <b>");
@@ -169,6 +183,8 @@ mod tests {
                     text: "one".into(),
                     kind: MessageKind::Text,
                     attachment: None,
+                    target: None,
+                    deleted: false,
                 },
                 ChatMessage {
                     room: "lobby".into(),
@@ -178,6 +194,8 @@ mod tests {
                     text: "two".into(),
                     kind: MessageKind::Action,
                     attachment: None,
+                    target: None,
+                    deleted: false,
                 },
             ],
             has_older: false,
@@ -196,6 +214,8 @@ mod tests {
                 size: 2048,
                 content_type: "application/octet-stream".into(),
             }),
+            target: None,
+            deleted: false,
         });
         assert_eq!(
             render(&shared).unwrap(),

@@ -232,6 +232,9 @@ impl State {
                 nick: nick.clone(),
                 server: env!("CARGO_PKG_VERSION").to_owned(),
                 limits: Limits::V1,
+                account: false,
+                token: None,
+                expires: None,
             },
         );
         if resume.is_empty() {

@@ -184,6 +184,8 @@ fn query_messages(
                 ))
             })?,
             attachment: attachment(row).map_err(read_error)?,
+            target: None,
+            deleted: false,
         });
     }
     Ok(messages)

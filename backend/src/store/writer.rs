@@ -273,6 +273,8 @@ impl Outcome {
                     text: message.text,
                     kind: message.kind,
                     attachment: message.file.map(|file| file.attachment),
+                    target: None,
+                    deleted: false,
                 },
                 duplicate: false,
             }),
@@ -488,6 +490,8 @@ fn original(tx: &Connection, message: &NewMessage) -> rusqlite::Result<Option<Ch
             text,
             kind: schema::kind_from_sql(&kind)?,
             attachment: None,
+            target: None,
+            deleted: false,
         })
     }))
 }

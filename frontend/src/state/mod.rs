@@ -533,6 +533,7 @@ impl ChatState {
                 nick,
                 server,
                 limits,
+                ..
             } => {
                 self.me = Some(nick);
                 self.registered = true;
@@ -636,6 +637,8 @@ impl ChatState {
                     text: draft.text,
                     kind: draft.kind,
                     attachment: None,
+                    target: None,
+                    deleted: false,
                 };
                 let line_id = self.next_id();
                 self.room_mut(&room).insert_chat(line_id, confirmed);
@@ -658,6 +661,12 @@ impl ChatState {
             ServerMsg::Typing { .. } => {}
             ServerMsg::Rooms { rooms } => self.directory = Some(rooms),
             ServerMsg::Error { code, message, id } => self.error(code, message, id),
+            // Accounts and moderation: not shown by this client yet.
+            ServerMsg::Registered { .. }
+            | ServerMsg::RoomState { .. }
+            | ServerMsg::Moderated { .. }
+            | ServerMsg::ModLog { .. }
+            | ServerMsg::Invite { .. } => {}
         }
     }
 

@@ -11,6 +11,9 @@ fn welcome(nick: &str) -> Action {
         nick: nick.into(),
         server: "0.1.0".into(),
         limits: Limits::V1,
+        account: false,
+        token: None,
+        expires: None,
     })
 }
 
@@ -31,6 +34,8 @@ fn message(seq: u64, nick: &str, text: &str) -> Action {
         text: text.into(),
         kind: MessageKind::Text,
         attachment: None,
+        target: None,
+        deleted: false,
     }))
 }
 
@@ -45,6 +50,8 @@ fn queued(id: &str, nick: &str, text: &str) -> Action {
             text: text.into(),
             kind: MessageKind::Text,
             attachment: None,
+            target: None,
+            deleted: false,
         },
     ))
 }
@@ -401,6 +408,8 @@ fn after_reconnecting_history_already_shown_is_not_shown_twice() {
                 text: "before the drop".into(),
                 kind: MessageKind::Text,
                 attachment: None,
+                target: None,
+                deleted: false,
             },
             ChatMessage {
                 room: "lobby".into(),
@@ -410,6 +419,8 @@ fn after_reconnecting_history_already_shown_is_not_shown_twice() {
                 text: "while away".into(),
                 kind: MessageKind::Text,
                 attachment: None,
+                target: None,
+                deleted: false,
             },
         ],
         has_older: false,
@@ -697,6 +708,8 @@ fn chat_in(room: &str, seq: u64, nick: &str, text: &str) -> ChatMessage {
         text: text.into(),
         kind: MessageKind::Text,
         attachment: None,
+        target: None,
+        deleted: false,
     }
 }
 

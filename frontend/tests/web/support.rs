@@ -114,6 +114,8 @@ pub fn chat(seq: u64, nick: &str, text: &str, ts: i64) -> ChatMessage {
         text: text.into(),
         kind: MessageKind::Text,
         attachment: None,
+        target: None,
+        deleted: false,
     }
 }
 
@@ -142,6 +144,9 @@ pub fn in_lobby() -> ChatState {
         nick: "alice".into(),
         server: "test".into(),
         limits: Limits::V1,
+        account: false,
+        token: None,
+        expires: None,
     }));
     state.apply(Action::Server(ServerMsg::Joined {
         room: DEFAULT_ROOM.into(),
