@@ -52,8 +52,12 @@ pub enum Input<'a> {
     /// `/history [N]`: the last N messages of the current room (at most
     /// [`MAX_HISTORY_PAGE`], [`DEFAULT_HISTORY`] without N).
     History(usize),
-    /// `/register PASSWORD`: make the nickname an account.
-    Register(&'a str),
+    /// `/register PASSWORD [INVITE]`: make the nickname an account (with an
+    /// invite code where registration needs one).
+    Register {
+        password: &'a str,
+        invite: Option<&'a str>,
+    },
     /// `/login NICK PASSWORD`: sign in (before a nickname is taken).
     Login { nick: &'a str, password: &'a str },
     /// `/logout [all]`: end this session (or every one of the account).
@@ -142,8 +146,12 @@ pub fn parse(line: &str) -> Input<'_> {
         },
         "quit" | "exit" => Input::Quit,
         "help" | "?" => Input::Help,
-        "register" if !arg.is_empty() && !arg.contains(' ') => Input::Register(arg),
-        "register" => Input::Usage("/register PASSWORD"),
+        "register" => match words(arg) {
+            Some((password, invite)) if invite.is_none_or(one_word) => {
+                Input::Register { password, invite }
+            }
+            _ => Input::Usage("/register PASSWORD [INVITE]"),
+        },
         "login" => match arg.split_once(' ') {
             Some((nick, password)) if !password.trim().is_empty() => Input::Login {
                 nick,
@@ -331,7 +339,7 @@ pub const HELP: &[&str] = &[
     "--   /who              who is in the current room",
     "--   /history [N]      the last N messages of the current room (default 20, at most 100)",
     "--   /nick NAME        change your nickname",
-    "--   /register PASSWORD   make your nickname an account",
+    "--   /register PASSWORD [INVITE]  make your nickname an account",
     "--   /login NICK PASSWORD sign in (instead of choosing a nickname)",
     "--   /logout [all]     end this session (all: every session)",
     "--   /topic [TEXT]     show the current room's topic, or set it (- clears it)",
@@ -382,7 +390,20 @@ mod tests {
 
     #[test]
     fn account_and_moderation_commands() {
-        assert_eq!(parse("/register s3cret"), Input::Register("s3cret"));
+        assert_eq!(
+            parse("/register s3cret"),
+            Input::Register {
+                password: "s3cret",
+                invite: None
+            }
+        );
+        assert_eq!(
+            parse("/register s3cret ABCD-EFGH"),
+            Input::Register {
+                password: "s3cret",
+                invite: Some("ABCD-EFGH")
+            }
+        );
         assert!(matches!(parse("/register"), Input::Usage(_)));
         assert_eq!(
             parse("/login ada correct horse"),
