@@ -147,7 +147,7 @@ impl RegisterError {
     pub fn code(&self) -> ErrorCode {
         match self {
             RegisterError::Closed | RegisterError::InviteNeeded => ErrorCode::RegistrationClosed,
-            RegisterError::Weak(_) => ErrorCode::AuthFailed,
+            RegisterError::Weak(_) => ErrorCode::PasswordWeak,
             RegisterError::Throttled => ErrorCode::RateLimited,
             RegisterError::Unavailable(_) => ErrorCode::StoreFailed,
         }
@@ -256,14 +256,24 @@ impl Accounts {
 
     /// Checks that a registration may happen (the policy, the address's
     /// rate, the password) and prepares it: the password hashed, the first
-    /// session's token made.
+    /// session's token made. `nick`, when the request names it, lets a
+    /// server operator named in the configuration register without an
+    /// invite on a server that takes none: how the first operator account
+    /// comes to be.
     pub async fn prepare(
         &self,
+        nick: Option<&str>,
         password: &Secret,
         invite: Option<&Secret>,
         address: IpAddr,
     ) -> Result<Registration, RegisterError> {
-        let invite = match (self.policy.registration, invite) {
+        let operator = nick.is_some_and(|nick| self.policy.operators.contains(&nick_key(nick)));
+        let registration = if operator {
+            config::Registration::Open
+        } else {
+            self.policy.registration
+        };
+        let invite = match (registration, invite) {
             (config::Registration::Closed, _) => return Err(RegisterError::Closed),
             (config::Registration::Invite, None) => return Err(RegisterError::InviteNeeded),
             (config::Registration::Invite, Some(code)) => Some(hash(code.expose())),

@@ -3,9 +3,9 @@
 //! accounts' from one, both stall.
 //!
 //! Each key (an account's nickname key, an address) may fail
-//! [`FREE_FAILURES`] times in [`WINDOW`]; after that every failure doubles
-//! the wait before the next attempt is even checked, from one second up to
-//! [`MAX_WAIT`]. A success clears the account's count (not the address's:
+//! [`FREE_FAILURES`] times in [`WINDOW`]; then the next attempt waits a
+//! second before it is even checked, and every further failure doubles the
+//! wait, up to [`MAX_WAIT`]. A success clears the account's count (not the address's:
 //! an address trying many accounts stays slowed). The table is bounded:
 //! old entries are swept when it grows.
 
@@ -34,10 +34,7 @@ struct Failures {
 impl Failures {
     /// Until when the next attempt must wait.
     fn blocked_until(&self) -> Option<Instant> {
-        let over = self
-            .count
-            .checked_sub(FREE_FAILURES)
-            .filter(|over| *over > 0)?;
+        let over = self.count.checked_sub(FREE_FAILURES)?;
         let wait = Duration::from_secs(1u64 << over.min(20)).min(MAX_WAIT);
         Some(self.last + wait)
     }
@@ -139,10 +136,13 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let start = Instant::now();
         for _ in 0..FREE_FAILURES {
-            assert_eq!(throttle.wait("ada", ip, start), None);
+            assert_eq!(throttle.wait("ada", ip, start), None, "five are free");
             throttle.failed("ada", ip, start);
         }
-        assert_eq!(throttle.wait("ada", ip, start), None, "five are free");
+        assert_eq!(
+            throttle.wait("ada", ip, start),
+            Some(Duration::from_secs(1))
+        );
         throttle.failed("ada", ip, start);
         assert_eq!(
             throttle.wait("ada", ip, start),

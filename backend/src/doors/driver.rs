@@ -476,7 +476,7 @@ async fn check(
             Ok(Request::Hello { nick, resume, auth })
         }
         Request::Register { password, invite } => accounts
-            .prepare(&password, invite.as_ref(), address)
+            .prepare(None, &password, invite.as_ref(), address)
             .await
             .map(Request::Enroll)
             .map_err(|error| error.to_msg()),

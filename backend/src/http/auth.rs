@@ -124,7 +124,7 @@ pub(super) async fn register(
     } = json_body(body)?;
     let registration = app
         .accounts
-        .prepare(&password, invite.as_ref(), peer.ip())
+        .prepare(Some(&nick), &password, invite.as_ref(), peer.ip())
         .await
         .map_err(register_error)?;
     let token = registration.session.token.clone();
@@ -303,7 +303,9 @@ fn register_error(error: RegisterError) -> ApiError {
             "registration_closed",
             error.to_string(),
         ),
-        RegisterError::Weak(_) => ApiError::invalid(error.to_string()),
+        RegisterError::Weak(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "password_weak", error.to_string())
+        }
         RegisterError::Throttled => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

@@ -795,9 +795,11 @@ impl State {
             .rooms
             .iter()
             .filter(|(name, _)| direct_members(name).is_none())
-            .map(|(name, room)| RoomInfo {
+            .map(|(name, _)| RoomInfo {
                 room: name.clone(),
-                members: u32::try_from(room.len()).unwrap_or(u32::MAX),
+                // People, not connections: an account on three devices is
+                // one member.
+                members: u32::try_from(self.members_of(name).len()).unwrap_or(u32::MAX),
             })
             .collect();
         rooms.sort_by(|a, b| a.room.cmp(&b.room));

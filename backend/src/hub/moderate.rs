@@ -63,6 +63,12 @@ impl State {
             ));
         }
         let role = self.role_of(id, &room);
+        if matches!(action, Moderate::Op { .. }) && role < Role::Owner {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                format!("only the owners of {room} name its moderators"),
+            ));
+        }
         if !role.moderates() {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
@@ -149,7 +155,7 @@ impl State {
                 (Action::Slow { seconds }, change, Vec::new())
             }
             Moderate::Topic { topic } => {
-                let topic = shared::line::strip_controls(topic.trim()).into_owned();
+                let topic = shared::line::strip_controls(&topic).trim().to_owned();
                 if topic.chars().count() > MAX_TOPIC_CHARS {
                     return Err(Refusal::new(
                         ErrorCode::TextTooLong,
@@ -165,12 +171,6 @@ impl State {
                 (Action::Topic { topic }, change, Vec::new())
             }
             Moderate::Op { nick, role: given } => {
-                if role < Role::Owner {
-                    return Err(Refusal::new(
-                        ErrorCode::Forbidden,
-                        format!("only the owners of {room} name its moderators"),
-                    ));
-                }
                 if given == Role::Operator {
                     return Err(Refusal::new(
                         ErrorCode::Forbidden,
@@ -321,25 +321,30 @@ impl State {
         Ok(Aim { nick, holder, here })
     }
 
-    /// The user `nick`: anyone in the room, or an account that is not.
+    /// The user `nick`: anyone in the room, or someone who is not (an
+    /// account, online or not, or a guest connected now, elsewhere).
     fn aim(&self, room: &str, nick: &str) -> Result<Aim, Refusal> {
         if let Ok(aim) = self.aim_present(room, nick) {
             return Ok(aim);
         }
-        let account = self.nicks.account(nick).ok_or_else(|| {
+        let holder = self
+            .nicks
+            .holder(nick)
+            .or_else(|| self.nicks.account(nick).map(Holder::Account));
+        let holder = holder.ok_or_else(|| {
             Refusal::new(
                 ErrorCode::NoSuchUser,
                 format!("nobody called {nick} is in {room}, and no account has that name"),
             )
         })?;
-        let nick = self
-            .nicks
-            .name(account)
-            .cloned()
-            .unwrap_or_else(|| nick.to_owned());
+        let nick = match holder {
+            Holder::Account(account) => self.nicks.name(account).cloned(),
+            Holder::Guest(id) => self.nick_of(id).cloned(),
+        }
+        .unwrap_or_else(|| nick.to_owned());
         Ok(Aim {
             nick,
-            holder: Holder::Account(account),
+            holder,
             here: Vec::new(),
         })
     }

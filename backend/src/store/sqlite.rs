@@ -21,6 +21,9 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 mod directory;
+#[cfg(test)]
+#[path = "sqlite/directory_tests.rs"]
+mod directory_tests;
 
 use super::schema;
 use super::writer::{self, Command, Counters, Exec, ExecFn, Job, WriterStats};

@@ -260,6 +260,16 @@ impl Client {
         client
     }
 
+    /// A typed client signed in to `nick`'s account (with [`PASSWORD`]) and
+    /// in the lobby.
+    pub async fn member(server: &TestServer, nick: &str) -> Self {
+        let mut client = Self::signed_in(server, nick, PASSWORD).await;
+        client
+            .recv_until(|m| matches!(m, ServerMsg::Joined { room, .. } if room == "lobby"))
+            .await;
+        client
+    }
+
     /// A typed client that said hello as `nick` and is in the lobby.
     pub async fn joined(server: &TestServer, nick: &str) -> Self {
         let mut client = Self::hello(server, nick).await;
@@ -372,6 +382,39 @@ impl Client {
                 return msg;
             }
         }
+    }
+
+    /// Skips messages until an error with `code` comes; returns its text.
+    pub async fn refused(&mut self, code: shared::ErrorCode) -> String {
+        match self
+            .recv_until(|m| matches!(m, ServerMsg::Error { code: c, .. } if *c == code))
+            .await
+        {
+            ServerMsg::Error { message, .. } => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Skips messages until a chat message comes.
+    pub async fn next_message(&mut self) -> shared::ChatMessage {
+        match self
+            .recv_until(|m| matches!(m, ServerMsg::Message(_)))
+            .await
+        {
+            ServerMsg::Message(message) => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Sends `msg` to the room `room` as message `id`.
+    pub async fn say_in(&mut self, room: &str, id: &str, text: &str) {
+        self.send(&ClientMsg::Send {
+            id: id.into(),
+            room: room.into(),
+            text: text.into(),
+            kind: Default::default(),
+        })
+        .await;
     }
 
     /// Skips plain-text lines until one equals `wanted`.
