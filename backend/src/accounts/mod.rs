@@ -13,6 +13,7 @@
 //! No password, token or invite code is written to a log, an error text or a
 //! metric: they travel as [`Secret`]s, whose `Debug` shows nothing.
 
+mod guest;
 mod passwords;
 mod secrets;
 mod throttle;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use shared::validate::{self, nick_key};
 use shared::{ErrorCode, Secret, ServerMsg};
 
+pub use guest::GuestTokens;
 pub use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Passwords, Weak};
 pub use secrets::{hash, new_invite, new_token};
 pub use throttle::SignInThrottle;

@@ -26,7 +26,7 @@ use super::moderation::{Moderation, Who};
 use super::nicks::{Holder, Nicks};
 use super::rooms::Rooms;
 use super::{Auth, Caller, ClientId, Command, Peer, RoomSet, ShareRefusal, check_share};
-use crate::accounts::{self, NewSession, Policy, SignedIn, now_ms};
+use crate::accounts::{GuestTokens, NewSession, Policy, SignedIn, now_ms};
 use crate::incident::Incident;
 use crate::outbox::{CloseReason, Outbox, Outgoing, Pushed};
 use crate::store::{AccountId, SanctionKind, SecretHash, Snapshot};
@@ -76,7 +76,8 @@ struct Client {
     ip: IpAddr,
     /// The account it is signed in to; `None`: a guest (or no hello yet).
     account: Option<AccountId>,
-    /// The hash of the session it is signed in with, or of its guest token.
+    /// The hash of the session it is signed in with (a guest's token is
+    /// checked by its MAC, and not kept).
     credential: Option<Box<SecretHash>>,
     /// The account of the session its handshake presented, until the
     /// `hello` uses it. Boxed: rare, and every connection carries the place.
@@ -107,7 +108,9 @@ pub(super) struct State {
     /// Each account online, with its connections.
     online: HashMap<AccountId, Vec<ClientId>>,
     /// Guests by the hash of their token, for the HTTP API.
-    guest_tokens: HashMap<SecretHash, ClientId>,
+    /// Makes and checks guests' tokens (`None`: no randomness for its key,
+    /// and guests get none).
+    guest_tokens: Option<GuestTokens>,
     /// When each user (nickname key) last posted in each room, while the
     /// room is in slow mode.
     last_posts: HashMap<(String, String), Instant>,
@@ -145,7 +148,7 @@ impl State {
             moderation: Moderation::load(&snapshot),
             policy,
             online: HashMap::new(),
-            guest_tokens: HashMap::new(),
+            guest_tokens: guest_tokens(),
             last_posts: HashMap::new(),
             max_lag,
         }
@@ -395,14 +398,10 @@ impl State {
             ));
         }
         let nick = self.nicks.claim(id, wanted)?;
-        let token = accounts::new_token().ok();
-        let credential = token.as_ref().map(|token| accounts::hash(token.expose()));
-        if let Some(hash) = &credential {
-            self.guest_tokens.insert(hash.clone(), id);
-        }
+        // Nothing is kept of it: the hub checks one by its MAC.
+        let token = self.guest_tokens.as_ref().map(|tokens| tokens.issue(id.0));
         if let Some(client) = self.clients.get_mut(&id) {
             client.nick = Some(nick.clone());
-            client.credential = credential.map(Box::new);
             client.presented = None;
         }
         let welcome = ServerMsg::Welcome {
@@ -821,11 +820,6 @@ impl State {
                 },
             );
         }
-        if let Some(credential) = &client.credential
-            && self.guest_tokens.get(credential.as_ref()) == Some(&id)
-        {
-            self.guest_tokens.remove(credential.as_ref());
-        }
         let Some(nick) = client.nick else {
             return;
         };
@@ -934,6 +928,11 @@ impl State {
 
     /// Whether the client is signed in to a server operator's account.
     pub(super) fn is_operator(&self, id: ClientId) -> bool {
+        // Asked for every message posted: nothing to work out on a server
+        // without operators.
+        if self.policy.operators.is_empty() {
+            return false;
+        }
         self.clients.get(&id).is_some_and(|client| {
             client.account.is_some()
                 && client
@@ -1037,9 +1036,6 @@ impl State {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        if let Some(token) = client.credential.take() {
-            self.guest_tokens.remove(token.as_ref());
-        }
         client.account = Some(account);
         client.credential = Some(Box::new(session));
         client.registering = false;
@@ -1069,8 +1065,13 @@ impl State {
             Caller::Anonymous => None,
             Caller::Account { account, nick } => Some((nick.clone(), Some(*account), None)),
             Caller::Guest(token) => {
-                let id = self.guest_tokens.get(token)?;
-                let client = self.clients.get(id)?;
+                let connection = self.guest_tokens.as_ref()?.connection(token.expose())?;
+                let client = self.clients.get(&ClientId(connection))?;
+                // A guest that registered is an account now: its guest
+                // token is done.
+                if client.account.is_some() {
+                    return None;
+                }
                 Some((client.nick.clone()?, None, Some(client.ip)))
             }
         }
@@ -1232,4 +1233,16 @@ pub(super) fn room_key(name: &str) -> Result<String, String> {
         return Ok(name.to_owned());
     }
     validate::normalize_room(name).map_err(|e| e.to_string())
+}
+
+/// The guest tokens' maker, under a key drawn now.
+fn guest_tokens() -> Option<GuestTokens> {
+    let mut key = [0; 32];
+    match getrandom::fill(&mut key) {
+        Ok(()) => Some(GuestTokens::new(key)),
+        Err(error) => {
+            tracing::error!(%error, "no randomness for guest tokens; guests get none");
+            None
+        }
+    }
 }

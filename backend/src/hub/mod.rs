@@ -202,9 +202,9 @@ pub enum Caller {
     Anonymous,
     /// A live session's account.
     Account { account: AccountId, nick: String },
-    /// A guest connection's token (its hash): the guest is whoever holds it
-    /// while that connection lasts.
-    Guest(SecretHash),
+    /// A guest connection's token: the guest is whoever holds it while that
+    /// connection lasts.
+    Guest(shared::Secret),
 }
 
 enum Command {
