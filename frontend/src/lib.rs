@@ -43,6 +43,7 @@ pub mod filesize;
 pub mod hooks;
 pub mod input;
 pub mod linkify;
+pub mod moderation;
 pub mod outgoing;
 pub mod scrollback;
 pub mod session;
