@@ -34,6 +34,7 @@
 //! on the backend.
 
 pub mod actions;
+pub mod api;
 pub mod app;
 pub mod backoff;
 pub mod clock;
