@@ -66,41 +66,14 @@ impl Term {
             Term::Forever => None,
         }
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Term::Hour => "1 hour",
-            Term::Day => "1 day",
-            Term::Forever => "forever",
-        }
-    }
-
-    /// The `value` of its `<option>`, and back.
-    pub fn key(self) -> &'static str {
-        match self {
-            Term::Hour => "hour",
-            Term::Day => "day",
-            Term::Forever => "forever",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Term {
-        match key {
-            "day" => Term::Day,
-            "forever" => Term::Forever,
-            _ => Term::Hour,
-        }
-    }
 }
 
 /// What the member menu can do to someone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberAction {
     Kick,
-    /// Ban for the menu's chosen [`Term`].
-    Ban,
-    /// Mute for the menu's chosen [`Term`].
-    Mute,
+    Ban(Term),
+    Mute(Term),
     Unmute,
     /// Make a member a moderator (owners).
     Promote,
@@ -114,12 +87,10 @@ pub fn menu(mine: Role, theirs: Role) -> Vec<MemberAction> {
     if !can_moderate(mine, theirs) {
         return Vec::new();
     }
-    let mut choices = vec![
-        MemberAction::Kick,
-        MemberAction::Mute,
-        MemberAction::Ban,
-        MemberAction::Unmute,
-    ];
+    let mut choices = vec![MemberAction::Kick];
+    choices.extend(Term::ALL.map(MemberAction::Mute));
+    choices.push(MemberAction::Unmute);
+    choices.extend(Term::ALL.map(MemberAction::Ban));
     if can_appoint(mine) {
         match theirs {
             Role::Member => choices.push(MemberAction::Promote),
@@ -130,26 +101,59 @@ pub fn menu(mine: Role, theirs: Role) -> Vec<MemberAction> {
     choices
 }
 
-/// The message a menu choice sends about `nick` in `room`, a ban or a mute
-/// lasting `term`. A blank reason is none.
-pub fn member_command(
-    action: MemberAction,
-    term: Term,
-    room: &str,
-    nick: &str,
-    reason: &str,
-) -> ClientMsg {
+impl Term {
+    /// How a button names it (under "Mute for", "Ban for").
+    pub fn label(self) -> &'static str {
+        match self {
+            Term::Hour => "1 hour",
+            Term::Day => "1 day",
+            Term::Forever => "forever",
+        }
+    }
+}
+
+impl MemberAction {
+    /// The button's text (a term's, for a ban or a mute), and its
+    /// `data-testid` (`mod-kick`, `mod-ban-day`, …).
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            MemberAction::Kick => ("Kick", "mod-kick"),
+            MemberAction::Mute(Term::Hour) => ("1 h", "mod-mute-hour"),
+            MemberAction::Mute(Term::Day) => ("1 day", "mod-mute-day"),
+            MemberAction::Mute(Term::Forever) => ("forever", "mod-mute-forever"),
+            MemberAction::Unmute => ("Unmute", "mod-unmute"),
+            MemberAction::Ban(Term::Hour) => ("1 h", "mod-ban-hour"),
+            MemberAction::Ban(Term::Day) => ("1 day", "mod-ban-day"),
+            MemberAction::Ban(Term::Forever) => ("forever", "mod-ban-forever"),
+            MemberAction::Promote => ("Make moderator", "mod-promote"),
+            MemberAction::Demote => ("Remove moderator", "mod-demote"),
+        }
+    }
+
+    /// What the button says to a screen reader: `Ban bob for 1 day`.
+    pub fn spoken(self, nick: &str) -> String {
+        match self {
+            MemberAction::Mute(term) => format!("Mute {nick} for {}", term.label()),
+            MemberAction::Ban(term) => format!("Ban {nick} for {}", term.label()),
+            other => format!("{} {nick}", other.label().0),
+        }
+    }
+}
+
+/// The message a menu choice sends about `nick` in `room`. A blank reason
+/// is none.
+pub fn member_command(action: MemberAction, room: &str, nick: &str, reason: &str) -> ClientMsg {
     let (room, nick) = (room.to_owned(), nick.to_owned());
     let reason = Some(reason.trim().to_owned()).filter(|r| !r.is_empty());
     match action {
         MemberAction::Kick => ClientMsg::Kick { room, nick, reason },
-        MemberAction::Ban => ClientMsg::Ban {
+        MemberAction::Ban(term) => ClientMsg::Ban {
             room,
             nick,
             minutes: term.minutes(),
             reason,
         },
-        MemberAction::Mute => ClientMsg::Mute {
+        MemberAction::Mute(term) => ClientMsg::Mute {
             room,
             nick,
             minutes: term.minutes(),
@@ -213,6 +217,7 @@ mod tests {
 
     #[test]
     fn the_menu_is_for_moderators_and_only_about_those_below_them() {
+        use MemberAction::{Ban, Kick, Mute, Unmute};
         use Role::*;
         assert!(menu(Member, Member).is_empty(), "members moderate nobody");
         assert!(menu(Moderator, Moderator).is_empty(), "nor do peers");
@@ -221,27 +226,27 @@ mod tests {
         assert_eq!(
             menu(Moderator, Member),
             [
-                MemberAction::Kick,
-                MemberAction::Mute,
-                MemberAction::Ban,
-                MemberAction::Unmute
+                Kick,
+                Mute(Term::Hour),
+                Mute(Term::Day),
+                Mute(Term::Forever),
+                Unmute,
+                Ban(Term::Hour),
+                Ban(Term::Day),
+                Ban(Term::Forever)
             ]
         );
         // Owners also appoint and remove moderators.
         assert_eq!(menu(Owner, Member).last(), Some(&MemberAction::Promote));
         assert_eq!(menu(Owner, Moderator).last(), Some(&MemberAction::Demote));
-        assert_eq!(
-            menu(Operator, Owner).len(),
-            4,
-            "owners are not demoted here"
-        );
+        assert_eq!(menu(Operator, Owner).len(), 8, "owners are not demoted");
         assert!(can_appoint(Operator) && !can_appoint(Moderator));
     }
 
     #[test]
     fn menu_choices_send_the_matching_command() {
         assert_eq!(
-            member_command(MemberAction::Kick, Term::Day, "mods", "bob", "  spam "),
+            member_command(MemberAction::Kick, "mods", "bob", "  spam "),
             ClientMsg::Kick {
                 room: "mods".into(),
                 nick: "bob".into(),
@@ -249,7 +254,7 @@ mod tests {
             }
         );
         assert_eq!(
-            member_command(MemberAction::Ban, Term::Day, "mods", "bob", " "),
+            member_command(MemberAction::Ban(Term::Day), "mods", "bob", " "),
             ClientMsg::Ban {
                 room: "mods".into(),
                 nick: "bob".into(),
@@ -258,7 +263,7 @@ mod tests {
             }
         );
         assert_eq!(
-            member_command(MemberAction::Mute, Term::Forever, "mods", "bob", ""),
+            member_command(MemberAction::Mute(Term::Forever), "mods", "bob", ""),
             ClientMsg::Mute {
                 room: "mods".into(),
                 nick: "bob".into(),
@@ -267,17 +272,23 @@ mod tests {
             }
         );
         assert_eq!(
-            member_command(MemberAction::Demote, Term::Hour, "mods", "bob", "ignored"),
+            member_command(MemberAction::Demote, "mods", "bob", "ignored"),
             ClientMsg::Op {
                 room: "mods".into(),
                 nick: "bob".into(),
                 role: Role::Member
             }
         );
-        for term in Term::ALL {
-            assert_eq!(Term::from_key(term.key()), term);
-        }
         assert_eq!(Term::Hour.minutes(), Some(60));
+        assert_eq!(
+            MemberAction::Ban(Term::Day).label(),
+            ("1 day", "mod-ban-day")
+        );
+        assert_eq!(
+            MemberAction::Ban(Term::Day).spoken("bob"),
+            "Ban bob for 1 day"
+        );
+        assert_eq!(MemberAction::Kick.spoken("bob"), "Kick bob");
     }
 
     fn msg(nick: &str, kind: MessageKind, deleted: bool) -> ChatMessage {

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use shared::protocol::{ModLogEntry, Moderation, Role, Secret, utc};
+use shared::validate::precheck_nick;
 use shared::{
     ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg,
     direct_room,
@@ -78,6 +79,34 @@ pub enum AuthMode {
     SignIn,
     /// A new account.
     Register,
+}
+
+/// What the nickname form submits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub mode: AuthMode,
+    /// The nickname as typed.
+    pub nick: String,
+    /// Signing in or registering: the password.
+    pub password: String,
+    /// Registering: an invite code, where registration is by invitation
+    /// (blank: none).
+    pub invite: String,
+}
+
+impl Entry {
+    /// The nickname to go in with (trimmed and checked as the server will),
+    /// or why the form cannot be sent, for a person.
+    pub fn check(&self) -> Result<String, String> {
+        let nick = precheck_nick(&self.nick).map_err(|err| err.to_string())?;
+        if self.mode != AuthMode::Guest && self.password.is_empty() {
+            return Err(match self.mode {
+                AuthMode::Register => "Choose a password for the account.".to_owned(),
+                _ => "Enter the account's password.".to_owned(),
+            });
+        }
+        Ok(nick)
+    }
 }
 
 /// What the form says when a guest's nickname is an account's.
@@ -416,6 +445,7 @@ impl ChatState {
             }
             Action::NickRejected(reason) => {
                 self.joining = None;
+                self.prompt_note = None;
                 self.nick_error = Some(reason);
             }
             Action::Server(msg) => self.server(msg),

@@ -1622,7 +1622,7 @@ fn slow_mode_counts_from_the_last_message_sent() {
     let mut state = in_lobby();
     state.apply(room_state(DEFAULT_ROOM, "", 30, &[]));
     assert_eq!(lobby(&state).posted_at, None);
-    let mut at = |state: &mut ChatState, id: &str, ts: i64| {
+    let at = |state: &mut ChatState, id: &str, ts: i64| {
         state.apply(Action::Queued(Pending::queued(
             id.into(),
             ChatMessage {
@@ -1652,4 +1652,32 @@ fn slow_mode_counts_from_the_last_message_sent() {
         id: Some("c3".into()),
     }));
     assert_eq!(lobby(&state).posted_at, Some(50_000));
+}
+
+#[test]
+fn the_form_checks_the_nickname_and_asks_for_a_password_to_sign_in() {
+    let entry = |mode, nick: &str, password: &str| Entry {
+        mode,
+        nick: nick.into(),
+        password: password.into(),
+        invite: String::new(),
+    };
+    assert_eq!(
+        entry(AuthMode::Guest, " bob ", "").check(),
+        Ok("bob".into())
+    );
+    assert_eq!(
+        entry(AuthMode::SignIn, "ada", "").check(),
+        Err("Enter the account's password.".into())
+    );
+    assert_eq!(
+        entry(AuthMode::Register, "ada", "").check(),
+        Err("Choose a password for the account.".into())
+    );
+    assert_eq!(
+        entry(AuthMode::SignIn, "ada", " pw ").check(),
+        Ok("ada".into())
+    );
+    assert!(entry(AuthMode::Register, "", "pw").check().is_err());
+    assert!(entry(AuthMode::Guest, "server", "").check().is_err());
 }
