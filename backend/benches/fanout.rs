@@ -14,13 +14,18 @@
 )]
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use backend::hub::{Hub, LocalFanout, Request, Session, Settings};
+use backend::accounts::Policy;
+use backend::hub::{Auth, Hub, LocalFanout, Peer, Request, Session, Settings, Stores};
 use backend::outbox::{Inbox, Outgoing};
-use backend::store::{Appended, Committed, FileRecord, NewMessage, Store, StoreError};
+use backend::store::{
+    Appended, Committed, Directory, FileRecord, NewMessage, Snapshot, SqliteStore, Store,
+    StoreError,
+};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
@@ -49,6 +54,8 @@ impl Store for Forgetful {
             text: message.text,
             kind: message.kind,
             attachment: None,
+            target: None,
+            deleted: false,
         };
         async move {
             Ok(Appended {
@@ -90,7 +97,10 @@ impl Store for Forgetful {
         async { Ok(None) }.boxed()
     }
 
-    fn file(&self, _id: &str) -> BoxFuture<'static, Result<Option<FileRecord>, StoreError>> {
+    fn file(
+        &self,
+        _id: &str,
+    ) -> BoxFuture<'static, Result<Option<(FileRecord, String)>, StoreError>> {
         async { Ok(None) }.boxed()
     }
 
@@ -110,16 +120,23 @@ struct Room {
 impl Room {
     async fn fill(members: usize) -> Room {
         let shutdown = CancellationToken::new();
-        let (hub, _task) = Hub::spawn(
-            &shutdown,
-            Arc::new(Forgetful::default()),
-            HashMap::new(),
-            Settings {
-                max_lag: Duration::from_secs(60),
-                writes_per_second: backend::pace::WRITES_PER_SECOND,
-            },
-            Box::new(LocalFanout),
-        );
+        // Nobody has an account: the directory is a real one, empty, in a
+        // directory of its own that lives as long as the benchmark.
+        let dir = tempfile::tempdir().unwrap().keep();
+        let directory: Arc<dyn Directory> = Arc::new(SqliteStore::open(&dir).unwrap());
+        let config = backend::Config::default();
+        let stores = Stores {
+            messages: Arc::new(Forgetful::default()),
+            heads: HashMap::new(),
+            directory,
+            snapshot: Snapshot::default(),
+            policy: Arc::new(Policy::new(&config.accounts, &config.moderation)),
+        };
+        let settings = Settings {
+            max_lag: Duration::from_secs(60),
+            writes_per_second: backend::pace::WRITES_PER_SECOND,
+        };
+        let (hub, _task) = Hub::spawn(&shutdown, stores, settings, Box::new(LocalFanout));
         let mut room = Room {
             _hub: hub.clone(),
             sessions: Vec::new(),
@@ -127,11 +144,16 @@ impl Room {
             batch: Vec::new(),
         };
         for member in 0..members {
-            let (session, inbox) = hub.connect().await.unwrap();
+            let peer = Peer {
+                ip: IpAddr::from([127, 0, 0, 1]),
+                presented: None,
+            };
+            let (session, inbox) = hub.connect(peer).await.unwrap();
             session
                 .request(Request::Hello {
                     nick: format!("m{member}"),
                     resume: BTreeMap::new(),
+                    auth: Auth::Guest,
                 })
                 .await;
             room.sessions.push(session);

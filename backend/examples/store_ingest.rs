@@ -106,6 +106,9 @@ async fn main() -> anyhow::Result<()> {
                         client_id: with_client_id.then(|| format!("c{i}")),
                         file: None,
                         patience: Duration::ZERO,
+                        account: None,
+                        target: None,
+                        moderator: false,
                     };
                     let sent = Instant::now();
                     let appended = store.append(message).await?;

@@ -143,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
     let hello = ClientMsg::Hello {
         nick: "sender".into(),
         resume: Default::default(),
+        auth: None,
     };
     web.send(Message::text(hello.to_json())).await?;
     let gap = Duration::from_secs_f64(1.0 / args.rate);
@@ -262,6 +263,7 @@ async fn datagram(addr: std::net::SocketAddr, i: usize) -> anyhow::Result<cli::l
     let hello = ClientMsg::Hello {
         nick: format!("u{i}"),
         resume: Default::default(),
+        auth: None,
     };
     link.outgoing.send(hello.to_json()).await?;
     loop {

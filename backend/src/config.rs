@@ -33,6 +33,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub guard: Guard,
     pub files: Files,
+    pub accounts: Accounts,
+    pub moderation: Moderation,
 }
 
 impl Default for Config {
@@ -49,8 +51,78 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             guard: Guard::default(),
             files: Files::default(),
+            accounts: Accounts::default(),
+            moderation: Moderation::default(),
         }
     }
+}
+
+/// Who may register, who may chat without an account, and how long a
+/// sign-in lasts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accounts {
+    /// Whether people may chat without an account (as guests, under any
+    /// nickname nobody registered).
+    pub guests: bool,
+    pub registration: Registration,
+    /// The rooms guests may enter; empty: every room.
+    pub guest_rooms: Vec<String>,
+    /// How long a sign-in lasts before the password is asked again.
+    pub session_days: u32,
+    /// Accounts one IP address may register per hour.
+    pub registrations_per_hour_per_ip: u32,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self {
+            guests: true,
+            registration: Registration::Open,
+            guest_rooms: Vec::new(),
+            session_days: 30,
+            registrations_per_hour_per_ip: 5,
+        }
+    }
+}
+
+/// Whether new accounts may be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Anyone may register a free nickname.
+    Open,
+    /// Only with an invite code a server operator made.
+    Invite,
+    /// Nobody may.
+    Closed,
+}
+
+impl Registration {
+    pub const NAMES: [&str; 3] = ["open", "invite", "closed"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Registration::Open => "open",
+            Registration::Invite => "invite",
+            Registration::Closed => "closed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "open" => Some(Registration::Open),
+            "invite" => Some(Registration::Invite),
+            "closed" => Some(Registration::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// Who moderates the whole server.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Moderation {
+    /// Account nicknames that are server operators: owners of every room,
+    /// who alone make invite codes.
+    pub operators: Vec<String>,
 }
 
 /// File sharing: limits on what uploads may take. Defaults and their

@@ -3,6 +3,7 @@
 //! real server on port 0 and stop it when they are done. `main.rs` is a thin
 //! command line around it.
 
+pub mod accounts;
 pub mod config;
 pub mod doors;
 pub mod files;
@@ -56,10 +57,20 @@ pub async fn run(
     metrics::handle();
 
     let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || store::open_sqlite(&data_dir))
+    let sqlite = tokio::task::spawn_blocking(move || store::SqliteStore::open(&data_dir))
         .await
         .context("opening the message store")??;
+    let sqlite = Arc::new(sqlite);
+    let store: Arc<dyn store::Store> = sqlite.clone();
+    let directory: Arc<dyn store::Directory> = sqlite;
     let heads = store.heads().await?;
+    let snapshot = directory.snapshot().await?;
+    let policy = Arc::new(accounts::Policy::new(&config.accounts, &config.moderation));
+    let accounts = Arc::new(accounts::Accounts::new(
+        Arc::clone(&directory),
+        Arc::clone(&policy),
+        &config.accounts,
+    ));
     let (data_dir, files_config) = (config.data_dir.clone(), config.files.clone());
     let files = tokio::task::spawn_blocking(move || files::Files::open(&data_dir, &files_config))
         .await
@@ -79,13 +90,14 @@ pub async fn run(
         max_lag: config.heartbeat.max_lag,
         writes_per_second: config.guard.writes_per_second,
     };
-    let (hub, hub_task) = hub::Hub::spawn(
-        &stop,
-        Arc::clone(&store),
+    let stores = hub::Stores {
+        messages: Arc::clone(&store),
         heads,
-        settings,
-        Box::new(hub::LocalFanout),
-    );
+        directory,
+        snapshot,
+        policy,
+    };
+    let (hub, hub_task) = hub::Hub::spawn(&stop, stores, settings, Box::new(hub::LocalFanout));
     let guards = Arc::new(guard::Guards::new(&config.guard));
     let heartbeat = Arc::new(config.heartbeat);
     let grace = config.shutdown_grace;
@@ -95,6 +107,7 @@ pub async fn run(
         guards: Arc::clone(&guards),
         heartbeat: Arc::clone(&heartbeat),
         store: Arc::clone(&store),
+        accounts: Arc::clone(&accounts),
         public_url,
         stop: stop.clone(),
         tracker: tracker.clone(),
@@ -104,6 +117,7 @@ pub async fn run(
         guards: Arc::clone(&guards),
         heartbeat: Arc::clone(&heartbeat),
         store: Arc::clone(&store),
+        accounts: Arc::clone(&accounts),
         stop: stop.clone(),
         tracker: tracker.clone(),
     };
@@ -114,6 +128,7 @@ pub async fn run(
         started: Instant::now(),
         guards: Arc::clone(&guards),
         store: Arc::clone(&store),
+        accounts,
         config: Arc::new(config),
         files: Arc::new(files),
     };

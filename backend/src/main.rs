@@ -56,10 +56,24 @@ fn main() -> ExitCode {
         None => tracing_subscriber::EnvFilter::try_new(&settings.config.log)
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    // tungstenite logs every frame it reads at trace level, the passwords
+    // in `hello` frames with them: never those, whatever the filter asks.
+    let no_frames = tracing_subscriber::filter::filter_fn(|meta| {
+        let frames = ["tungstenite", "tokio_tungstenite"]
+            .iter()
+            .any(|target| meta.target().starts_with(target));
+        !(frames && *meta.level() == tracing::Level::TRACE)
+    });
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stdout().is_terminal())
+            .finish()
+            .with(no_frames)
+            .init();
+    }
     for warning in &settings.warnings {
         tracing::warn!("{warning}");
     }

@@ -146,7 +146,12 @@ fn the_example_file_loads_and_every_key_is_printed() {
     };
     assert_eq!(values(&out.stdout), values(&with_defaults.stdout));
     let assignments = out.stdout.lines().filter(|l| l.contains(" = ")).count();
-    assert_eq!(assignments, 25, "one line per key:\n{}", out.stdout);
+    assert_eq!(
+        assignments,
+        backend::settings::keys::KEYS.len(),
+        "one line per key:\n{}",
+        out.stdout
+    );
     for line in out.stdout.lines().filter(|l| l.contains(" = ")) {
         let source = line.split("  # ").nth(1).unwrap();
         if line.starts_with("web_dir") {
@@ -518,4 +523,148 @@ async fn sigterm_says_goodbye_exits_0_and_frees_the_port_at_once() {
     again.signal("TERM");
     let out = again.finish();
     assert_eq!(out.status.code(), Some(0), "stderr: {}", out.stderr);
+}
+
+// ------------------------------------------------------------ secrets
+
+/// Sends `request` on a new connection and returns the whole answer.
+fn exchange(addr: SocketAddr, request: &str) -> String {
+    let mut stream = TcpStream::connect_timeout(&addr, PATIENCE).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+fn post_json(addr: SocketAddr, path: &str, body: &str) -> String {
+    exchange(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// Reads from a terminal connection until `needle` arrives.
+fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut seen = String::new();
+    let mut chunk = [0u8; 4096];
+    while !seen.contains(needle) {
+        let read = stream.read(&mut chunk).unwrap();
+        assert_ne!(read, 0, "closed before {needle:?}; got {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&chunk[..read]));
+    }
+    seen
+}
+
+#[test]
+fn passwords_and_tokens_never_reach_the_log() {
+    const PASSWORD: &str = "zebra-crossing-7781";
+    const WRONG: &str = "okapi-guess-5512";
+    let dir = workdir();
+    let mut command = backend(dir.path());
+    command
+        .args(["--http", "127.0.0.1:0", "--log", "trace"])
+        .args(OTHER_DOORS_ON_FREE_PORTS);
+    let mut server = Running::start(command);
+    let (http, _) = server.http_door();
+    let line = server.wait_for_line("terminal door listening on ");
+    let tcp: SocketAddr = line
+        .split("terminal door listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|addr| addr.parse().ok())
+        .unwrap();
+
+    let token_of = |response: &str| -> String {
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        value["token"].as_str().unwrap().to_owned()
+    };
+    let body = format!(r#"{{"nick":"ada","password":"{PASSWORD}"}}"#);
+    let registered = post_json(http, "/api/register", &body);
+    assert!(registered.starts_with("HTTP/1.1 201"), "{registered}");
+    let wrong = post_json(
+        http,
+        "/api/login",
+        &format!(r#"{{"nick":"ada","password":"{WRONG}"}}"#),
+    );
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    let signed_in = post_json(http, "/api/login", &body);
+    assert!(signed_in.starts_with("HTTP/1.1 200"), "{signed_in}");
+    let tokens = [token_of(&registered), token_of(&signed_in)];
+
+    // The terminal door: a wrong password at the prompt, then /login, then
+    // a guest's /register.
+    let mut nc = TcpStream::connect_timeout(&tcp, PATIENCE).unwrap();
+    nc.set_read_timeout(Some(PATIENCE)).unwrap();
+    read_until(&mut nc, "nickname: ");
+    nc.write_all(b"ada\r\n").unwrap();
+    read_until(&mut nc, "password for ada: ");
+    nc.write_all(format!("{WRONG}\r\n").as_bytes()).unwrap();
+    read_until(&mut nc, "nickname: ");
+    nc.write_all(format!("/login ada {PASSWORD}\r\n").as_bytes())
+        .unwrap();
+    read_until(&mut nc, "signed in");
+    let mut guest = TcpStream::connect_timeout(&tcp, PATIENCE).unwrap();
+    guest.set_read_timeout(Some(PATIENCE)).unwrap();
+    read_until(&mut guest, "nickname: ");
+    guest.write_all(b"bea\r\n").unwrap();
+    read_until(&mut guest, "online");
+    guest
+        .write_all(format!("/register {PASSWORD}\r\n").as_bytes())
+        .unwrap();
+    read_until(&mut guest, "is registered to you now");
+    // The WebSocket door: a password in a hello.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use futures_util::{SinkExt as _, StreamExt as _};
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut request = format!("ws://{http}/ws").into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            shared::SUBPROTOCOL.parse().unwrap(),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let hello =
+            format!(r#"{{"type":"hello","nick":"ada","auth":{{"password":"{PASSWORD}"}}}}"#);
+        ws.send(Message::text(hello)).await.unwrap();
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, ws.next()).await.unwrap();
+            let Some(Ok(Message::Text(text))) = frame else {
+                panic!("no welcome: {frame:?}")
+            };
+            if text.contains(r#""type":"welcome""#) {
+                assert!(text.contains(r#""account":true"#), "{text}");
+                break;
+            }
+        }
+    });
+    // A session ends: the log may say so, not with what.
+    let logout = exchange(
+        http,
+        &format!(
+            "POST /api/logout HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Authorization: Bearer {}\r\nContent-Length: 0\r\n\r\n",
+            tokens[1]
+        ),
+    );
+    assert!(logout.starts_with("HTTP/1.1 204"), "{logout}");
+    drop((nc, guest));
+
+    server.signal("TERM");
+    let out = server.finish();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", out.stderr);
+    let log = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(log.contains("account registered"), "the log is on: {log}");
+    for secret in [PASSWORD, WRONG, &tokens[0], &tokens[1]] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
 }

@@ -59,6 +59,7 @@ async fn send_until_killed(
     let hello = ClientMsg::Hello {
         nick: nick.clone(),
         resume: Default::default(),
+        auth: None,
     };
     if sink.send(Message::text(hello.to_json())).await.is_err() {
         return;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use shared::limits::MAX_TEXT_BYTES;
 use shared::line::{self, Input};
-use shared::{ClientMsg, MessageKind, ServerMsg};
+use shared::{ClientMsg, Credentials, ErrorCode, MessageKind, Secret, ServerMsg};
 
 /// What to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,13 @@ pub struct Chat {
     base_url: String,
     /// Welcomed and in a room: plain lines have somewhere to go.
     ready: bool,
+    /// The account's password, when signing in with one: the first hello
+    /// uses it, and a reconnect whose session has ended.
+    password: Option<Secret>,
+    /// The session the server gave, which reconnects sign in with.
+    token: Option<Secret>,
+    /// Each room's topic, for `/topic`.
+    topics: BTreeMap<String, String>,
 }
 
 impl Chat {
@@ -61,7 +68,23 @@ impl Chat {
             welcomed: false,
             base_url: base_url.trim_end_matches('/').to_owned(),
             ready: false,
+            password: None,
+            token: None,
+            topics: BTreeMap::new(),
         }
+    }
+
+    /// Signs in to the nickname's account: with its password, or a session
+    /// token from an earlier sign-in.
+    pub fn sign_in(&mut self, password: Option<Secret>, token: Option<Secret>) {
+        self.password = password;
+        self.token = token;
+    }
+
+    /// The session the server opened for this client, once it has one: for
+    /// HTTP requests (`send-file`).
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref()
     }
 
     pub fn nick(&self) -> &str {
@@ -77,10 +100,15 @@ impl Chat {
     pub fn hello(&mut self) -> ClientMsg {
         self.welcomed = false;
         self.ready = false;
+        let auth = match (&self.token, &self.password) {
+            (Some(token), _) => Some(Credentials::Token(token.clone())),
+            (None, Some(password)) => Some(Credentials::Password(password.clone())),
+            (None, None) => None,
+        };
         ClientMsg::Hello {
             nick: self.nick.clone(),
             resume: self.positions.clone(),
-            auth: None,
+            auth,
         }
     }
 
@@ -95,7 +123,13 @@ impl Chat {
             )))];
         }
         let in_room = |chat: &Self| chat.current.clone();
-        match line::parse(typed) {
+        let input = line::parse(typed);
+        if let Some(room) = &self.current
+            && let Some(msg) = line::room_command(&input, room)
+        {
+            return vec![Step::Send(msg)];
+        }
+        match input {
             Input::Blank => Vec::new(),
             Input::Say(text) => match in_room(self) {
                 Some(room) => vec![self.say(room, text, MessageKind::Text)],
@@ -158,6 +192,38 @@ impl Chat {
                 })],
                 None => vec![not_in_a_room()],
             },
+            Input::Register { password, invite } => vec![Step::Send(ClientMsg::Register {
+                password: Secret::new(password),
+                invite: invite.map(Secret::new),
+            })],
+            Input::Login { nick, password } if !self.welcomed => {
+                nick.clone_into(&mut self.nick);
+                self.sign_in(Some(Secret::new(password)), None);
+                vec![Step::Send(self.hello())]
+            }
+            Input::Login { .. } => vec![Step::Show(line::error_line(
+                "you are connected already: start hubbub with --login to sign in",
+            ))],
+            Input::Logout { everywhere } => vec![Step::Send(ClientMsg::SignOut { everywhere })],
+            Input::Topic(None) => match &self.current {
+                Some(room) => vec![Step::Show(match self.topics.get(room) {
+                    Some(topic) => format!("-- [{room}] topic: {}", line::strip_controls(topic)),
+                    None => format!("-- [{room}] no topic"),
+                })],
+                None => vec![not_in_a_room()],
+            },
+            Input::Invite => vec![Step::Send(ClientMsg::Invite)],
+            // What `room_command` sends, when there is no current room.
+            Input::Kick { .. }
+            | Input::Ban { .. }
+            | Input::Unban(_)
+            | Input::Mute { .. }
+            | Input::Unmute(_)
+            | Input::Slow(_)
+            | Input::Topic(Some(_))
+            | Input::Op { .. }
+            | Input::Delete(_)
+            | Input::ModLog => vec![not_in_a_room()],
             Input::Quit => vec![Step::Quit],
             Input::Help => line::HELP
                 .iter()
@@ -173,11 +239,27 @@ impl Chat {
     /// What an event from the server shows, and anything it makes the
     /// client send.
     pub fn event(&mut self, msg: &ServerMsg) -> Vec<Step> {
-        let mut steps = Vec::new();
+        // The event itself is shown first, then any hint about it.
+        let mut steps: Vec<Step> = line::render(msg, &self.base_url)
+            .map(|text| {
+                text.split(line::EOL)
+                    .filter(|shown| !shown.is_empty())
+                    .map(|shown| Step::Show(shown.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
         match msg {
-            ServerMsg::Welcome { nick, .. } => {
+            ServerMsg::Welcome {
+                nick,
+                account,
+                token,
+                ..
+            } => {
                 self.nick.clone_from(nick);
                 self.welcomed = true;
+                if *account && token.is_some() {
+                    self.token.clone_from(token);
+                }
                 if let Some(room) = self.first_room.take() {
                     steps.push(Step::Send(ClientMsg::Join { room }));
                 }
@@ -238,19 +320,59 @@ impl Chat {
                 self.unacked.remove(id);
             }
             ServerMsg::Error { id: None, .. } if self.welcomed => self.ready = true,
+            ServerMsg::Error {
+                code: ErrorCode::AuthFailed,
+                id: None,
+                ..
+            } if self.token.is_some() => {
+                // The session ended meanwhile: sign in again with the
+                // password, if there is one.
+                self.token = None;
+                if self.password.is_some() {
+                    steps.push(Step::Send(self.hello()));
+                }
+            }
+            ServerMsg::Error {
+                code: ErrorCode::AuthFailed,
+                id: None,
+                ..
+            } => {
+                // A wrong password is not tried again on every reconnect.
+                self.password = None;
+                steps.push(Step::Show(
+                    "-- try again with /login NICK PASSWORD, or chat as a guest with /nick NAME"
+                        .to_owned(),
+                ));
+            }
+            ServerMsg::Error {
+                code: ErrorCode::NickRegistered,
+                id: None,
+                ..
+            } => {
+                steps.push(Step::Show(
+                    "-- sign in with /login NICK PASSWORD, or choose another nickname with /nick NAME"
+                        .to_owned(),
+                ));
+            }
             ServerMsg::Error { id: None, .. } => {
                 steps.push(Step::Show(
                     "-- choose another nickname with /nick NAME".to_owned(),
                 ));
             }
-            ServerMsg::Gap { .. } | ServerMsg::Typing { .. } | ServerMsg::Rooms { .. } => {}
-        }
-        if let Some(text) = line::render(msg, &self.base_url) {
-            steps.extend(
-                text.split(line::EOL)
-                    .filter(|shown| !shown.is_empty())
-                    .map(|shown| Step::Show(shown.to_owned())),
-            );
+            ServerMsg::Registered { token, .. } => self.token = Some(token.clone()),
+            ServerMsg::RoomState { room, settings } => {
+                if settings.topic.is_empty() {
+                    self.topics.remove(room);
+                } else {
+                    self.topics.insert(room.clone(), settings.topic.clone());
+                }
+            }
+            ServerMsg::Gap { .. }
+            | ServerMsg::Typing { .. }
+            | ServerMsg::Rooms { .. }
+            | ServerMsg::Moderated { .. }
+            | ServerMsg::ModLog { .. }
+            | ServerMsg::Invite { .. } => {}
         }
         steps
     }
@@ -271,7 +393,7 @@ impl Chat {
     pub fn is_early(typed: &str) -> bool {
         matches!(
             line::parse(typed),
-            Input::Nick(_) | Input::Quit | Input::Help
+            Input::Nick(_) | Input::Login { .. } | Input::Quit | Input::Help
         )
     }
 
@@ -319,6 +441,9 @@ mod tests {
             nick: "ada".into(),
             server: "test".into(),
             limits: Limits::V1,
+            account: false,
+            token: None,
+            expires: None,
         });
         chat.event(&ServerMsg::Joined {
             room: "lobby".into(),
@@ -336,6 +461,8 @@ mod tests {
             text: text.into(),
             kind: MessageKind::Text,
             attachment: None,
+            target: None,
+            deleted: false,
         })
     }
 
@@ -393,7 +520,7 @@ mod tests {
             seq: 43,
             ts: 0,
         });
-        let ClientMsg::Hello { nick, resume } = chat.hello() else {
+        let ClientMsg::Hello { nick, resume, .. } = chat.hello() else {
             panic!("hello first");
         };
         assert_eq!(nick, "ada");
@@ -403,6 +530,9 @@ mod tests {
             nick: "ada".into(),
             server: "test".into(),
             limits: Limits::V1,
+            account: false,
+            token: None,
+            expires: None,
         });
         // The first room was joined on the first welcome; only the message
         // without an ack is sent again, under its id.

@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
+use shared::Secret;
 use tokio_util::io::ReaderStream;
 
 /// What the server says about a stored file.
@@ -31,13 +32,45 @@ struct Refusal {
     error: String,
 }
 
-/// Sends `path` into `room` as `nick` on the server at `base_url`, calling
-/// `progress(sent, total)` as the bytes go out.
+/// A session: what `POST /api/login` answers.
+#[derive(Debug, Deserialize)]
+struct Session {
+    token: Secret,
+}
+
+/// Signs in to `nick`'s account on the server at `base_url`; returns the
+/// session's token.
+pub async fn login(base_url: &str, nick: &str, password: &Secret) -> anyhow::Result<Secret> {
+    let url = format!("{}/api/login", base_url.trim_end_matches('/'));
+    let body = serde_json::json!({ "nick": nick, "password": password.expose() });
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .context("the server's answer was cut off")?;
+    if status.is_success() {
+        let session: Session = serde_json::from_str(&text)
+            .with_context(|| format!("the server's answer is not what Hubbub sends: {text}"))?;
+        return Ok(session.token);
+    }
+    refused(status, &text)
+}
+
+/// Sends `path` into `room` on the server at `base_url`, signed in with
+/// the session `token`, calling `progress(sent, total)` as the bytes go
+/// out.
 pub async fn send_file(
     base_url: &str,
     room: &str,
     path: &Path,
-    nick: &str,
+    token: &Secret,
     progress: impl Fn(u64, u64) + Send + Sync + 'static,
 ) -> anyhow::Result<Uploaded> {
     let file = tokio::fs::File::open(path)
@@ -61,10 +94,11 @@ pub async fn send_file(
         chunk
     });
     let part = Part::stream_with_length(reqwest::Body::wrap_stream(body), total).file_name(name);
-    let form = Form::new().text("nick", nick.to_owned()).part("file", part);
+    let form = Form::new().part("file", part);
     let url = format!("{}/api/rooms/{room}/files", base_url.trim_end_matches('/'));
     let response = reqwest::Client::new()
         .post(&url)
+        .header("authorization", format!("Bearer {}", token.expose()))
         .multipart(form)
         .send()
         .await
@@ -78,7 +112,12 @@ pub async fn send_file(
         return serde_json::from_str(&text)
             .with_context(|| format!("the server's answer is not what Hubbub sends: {text}"));
     }
-    match serde_json::from_str::<Refusal>(&text) {
+    refused(status, &text)
+}
+
+/// The server's refusal, in its words.
+fn refused<T>(status: reqwest::StatusCode, text: &str) -> anyhow::Result<T> {
+    match serde_json::from_str::<Refusal>(text) {
         Ok(refusal) => bail!("{} ({status})", refusal.error),
         Err(_) => bail!("the server answered {status}: {}", text.trim()),
     }
@@ -90,7 +129,7 @@ pub async fn send_file_with_progress(
     base_url: &str,
     room: &str,
     path: &Path,
-    nick: &str,
+    token: &Secret,
 ) -> anyhow::Result<()> {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -105,7 +144,7 @@ pub async fn send_file_with_progress(
             .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
     );
     let shown = bar.clone();
-    let uploaded = send_file(base_url, room, path, nick, move |sent, total| {
+    let uploaded = send_file(base_url, room, path, token, move |sent, total| {
         shown.set_length(total);
         shown.set_position(sent);
     })

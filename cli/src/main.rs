@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cli::chat::Chat;
 use cli::run::{self, Door};
+use shared::Secret;
 use tokio::io::BufReader;
 
 #[derive(Parser, Debug)]
@@ -38,6 +39,13 @@ struct Args {
     /// A room to join and write to once connected (besides the lobby).
     #[arg(long)]
     room: Option<String>,
+    /// Sign in to the nickname's account. The password comes from
+    /// HUBBUB_PASSWORD, or is asked for (not shown as you type).
+    #[arg(long, global = true)]
+    login: bool,
+    /// Sign in with a session token from an earlier sign-in instead.
+    #[arg(long, env = "HUBBUB_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,11 +71,9 @@ async fn main() -> ExitCode {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "guest".to_owned());
     let url = args.url.clone().unwrap_or_else(|| web_address(&args));
-    let result = match args.command {
+    let result = match &args.command {
         None | Some(Command::Chat) => chat(&args, &nick, &url).await,
-        Some(Command::SendFile { room, path }) => {
-            cli::files::send_file_with_progress(&url, &room, &path, &nick).await
-        }
+        Some(Command::SendFile { room, path }) => send_file(&args, &nick, &url, room, path).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,6 +100,34 @@ fn web_address(args: &Args) -> String {
     format!("http://{host}:8080")
 }
 
+/// The account's password: HUBBUB_PASSWORD, or asked on the terminal with
+/// echo off. Never printed, never kept beyond this run.
+fn password(nick: &str) -> anyhow::Result<Secret> {
+    if let Ok(password) = std::env::var("HUBBUB_PASSWORD") {
+        return Ok(Secret::new(password));
+    }
+    let password = rpassword::prompt_password(format!("password for {nick}: "))
+        .map_err(|error| anyhow::anyhow!("cannot read the password: {error}"))?;
+    Ok(Secret::new(password))
+}
+
+async fn send_file(
+    args: &Args,
+    nick: &str,
+    url: &str,
+    room: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let token = match (&args.token, args.login) {
+        (Some(token), _) => Secret::new(token.clone()),
+        (None, true) => cli::files::login(url, nick, &password(nick)?).await?,
+        (None, false) => anyhow::bail!(
+            "sharing a file needs an account: add --login (the password from HUBBUB_PASSWORD or a prompt), or --token"
+        ),
+    };
+    cli::files::send_file_with_progress(url, room, path, &token).await
+}
+
 async fn chat(args: &Args, nick: &str, url: &str) -> anyhow::Result<()> {
     let door = match &args.ws {
         Some(ws) => Door::WebSocket(ws.clone()),
@@ -104,6 +138,13 @@ async fn chat(args: &Args, nick: &str, url: &str) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("no randomness for message ids: {error}"))?;
     let prefix: String = id_prefix.iter().map(|b| format!("{b:02x}")).collect();
     let mut chat = Chat::new(nick, args.room.as_deref(), &prefix, url);
+    if args.login || args.token.is_some() {
+        let password = match &args.token {
+            Some(_) => None,
+            None => Some(password(nick)?),
+        };
+        chat.sign_in(password, args.token.clone().map(Secret::new));
+    }
     let input = BufReader::new(tokio::io::stdin());
     run::chat(&door, &mut chat, input, tokio::io::stdout()).await
 }

@@ -61,6 +61,21 @@ async fn server() -> Server {
     }
 }
 
+/// The password every account in these tests has.
+const PASSWORD: &str = "correct horse battery";
+
+/// Registers `nick` over the account API, as the web client does.
+async fn register(server: &Server, nick: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/api/register", server.http))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"nick":"{nick}","password":"{PASSWORD}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "registering {nick}");
+}
+
 /// The `hubbub` process, its input and its output lines.
 struct Hubbub {
     child: Child,
@@ -69,7 +84,19 @@ struct Hubbub {
 
 impl Hubbub {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hubbub"))
+        Self::start_with_password(args, None)
+    }
+
+    /// Starts `hubbub` with `password` in HUBBUB_PASSWORD, for `--login`.
+    fn start_with_password(args: &[&str], password: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hubbub"));
+        command
+            .env_remove("HUBBUB_TOKEN")
+            .env_remove("HUBBUB_PASSWORD");
+        if let Some(password) = password {
+            command.env("HUBBUB_PASSWORD", password);
+        }
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -130,6 +157,7 @@ async fn web_user(server: &Server, nick: &str) -> Socket {
         &ClientMsg::Hello {
             nick: nick.into(),
             resume: Default::default(),
+            auth: None,
         },
     )
     .await;
@@ -241,6 +269,7 @@ async fn says_clearly_when_no_server_answers() {
 async fn sends_a_file_that_the_room_sees_and_anyone_can_download() {
     let server = server().await;
     let mut web = web_user(&server, "bob").await;
+    register(&server, "carol").await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes from the meeting.txt");
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -250,7 +279,9 @@ async fn sends_a_file_that_the_room_sees_and_anyone_can_download() {
     let output = Command::new(env!("CARGO_BIN_EXE_hubbub"))
         .args(["send-file", "lobby"])
         .arg(&path)
-        .args(["--url", &url, "--nick", "carol"])
+        .args(["--url", &url, "--nick", "carol", "--login"])
+        .env("HUBBUB_PASSWORD", PASSWORD)
+        .env_remove("HUBBUB_TOKEN")
         .output()
         .await
         .unwrap();
@@ -297,22 +328,103 @@ async fn sends_a_file_that_the_room_sees_and_anyone_can_download() {
 #[tokio::test]
 async fn a_refused_file_says_why() {
     let server = server().await;
+    register(&server, "carol").await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.txt");
     std::fs::write(&path, b"hello").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_hubbub"))
-        .args(["send-file", "Not A Room!"])
-        .arg(&path)
-        .args([
-            "--url",
-            &format!("http://{}", server.http),
-            "--nick",
-            "carol",
-        ])
+    let url = format!("http://{}", server.http);
+    let send_file = |room: &str, login: &[&str], password: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hubbub"));
+        command
+            .args(["send-file", room])
+            .arg(&path)
+            .args(["--url", &url, "--nick", "carol"])
+            .args(login)
+            .env("HUBBUB_PASSWORD", password)
+            .env_remove("HUBBUB_TOKEN");
+        command
+    };
+    let refused = |output: std::process::Output| {
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    let output = send_file("Not A Room!", &["--login"], PASSWORD)
         .output()
         .await
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused(output);
     assert!(stderr.contains("400"), "{stderr}");
+
+    // No account, or the wrong password: said before a byte is sent.
+    let output = send_file("lobby", &[], PASSWORD).output().await.unwrap();
+    let stderr = refused(output);
+    assert!(stderr.contains("needs an account"), "{stderr}");
+    let output = send_file("lobby", &["--login"], "not the password")
+        .output()
+        .await
+        .unwrap();
+    let stderr = refused(output);
+    assert!(stderr.contains("do not sign in"), "{stderr}");
+    assert!(!stderr.contains("not the password"), "{stderr}");
+}
+
+/// A registered person signs in from `hubbub` and keeps the nickname: a
+/// guest cannot take it (nor a case variant), a wrong password is refused
+/// and said, the right one joins.
+async fn keeps_a_registered_nickname(door: impl Fn(&Server) -> Vec<String>) {
+    let server = server().await;
+    register(&server, "carol").await;
+    let mut web = web_user(&server, "bob").await;
+    let door = door(&server);
+    let with = |extra: &[&str]| {
+        let mut args: Vec<String> = door.clone();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+
+    let args = with(&["--nick", "Carol"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut guest = Hubbub::start(&args);
+    guest.shows("registered").await;
+    guest.shows("sign in with /login").await;
+    guest.type_line("/quit").await;
+    guest.exits_cleanly().await;
+
+    let args = with(&["--nick", "carol", "--login"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut wrong = Hubbub::start_with_password(&args, Some("not the password"));
+    wrong.shows("do not sign in").await;
+    wrong.shows("try again with /login").await;
+    // The second try, typed, is the right one.
+    wrong.type_line(&format!("/login carol {PASSWORD}")).await;
+    wrong.shows("-- you joined [lobby]").await;
+    wrong.type_line("/quit").await;
+    wrong.exits_cleanly().await;
+
+    let mut signed_in = Hubbub::start_with_password(&args, Some(PASSWORD));
+    signed_in.shows("-- you joined [lobby]").await;
+    signed_in.type_line("still me").await;
+    let ServerMsg::Message(heard) =
+        recv_until(&mut web, |m| matches!(m, ServerMsg::Message(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (heard.nick.as_str(), heard.text.as_str()),
+        ("carol", "still me")
+    );
+    signed_in.type_line("/quit").await;
+    signed_in.exits_cleanly().await;
+}
+
+#[tokio::test]
+async fn keeps_a_registered_nickname_over_websocket() {
+    keeps_a_registered_nickname(|server| vec!["--ws".into(), format!("ws://{}/ws", server.http)])
+        .await;
+}
+
+#[tokio::test]
+async fn keeps_a_registered_nickname_over_the_datagram_door() {
+    keeps_a_registered_nickname(|server| vec!["--udp".into(), server.udp.to_string()]).await;
 }

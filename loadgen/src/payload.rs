@@ -112,6 +112,8 @@ mod tests {
             text,
             kind: MessageKind::Text,
             attachment: None,
+            target: None,
+            deleted: false,
         });
         let expected = Some(Stamp::Measured {
             id: 4_200_017,
@@ -148,6 +150,8 @@ mod tests {
             text: text(id, id * 10),
             kind: MessageKind::Text,
             attachment: None,
+            target: None,
+            deleted: false,
         };
         let history = ServerMsg::History {
             room: "lobby".into(),

@@ -233,6 +233,8 @@ mod tests {
                 text: payload::text(id, payload::now_us()),
                 kind: shared::MessageKind::Text,
                 attachment: None,
+                target: None,
+                deleted: false,
             });
             msg.to_json()
         };

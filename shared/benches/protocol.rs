@@ -33,6 +33,8 @@ fn message() -> ServerMsg {
         text: text(),
         kind: MessageKind::Text,
         attachment: None,
+        target: None,
+        deleted: false,
     })
 }
 

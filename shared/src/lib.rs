@@ -14,7 +14,7 @@ pub mod validate;
 
 pub use limits::Limits;
 pub use protocol::{
-    Attachment, ChatMessage, ClientMsg, ClientMsgId, DEFAULT_ROOM, ErrorCode, MessageKind,
-    RoomInfo, SUBPROTOCOL, SUBPROTOCOL_BATCHED, ServerMsg, direct_members, direct_room,
-    frame_messages,
+    Attachment, ChatMessage, ClientMsg, ClientMsgId, Credentials, DEFAULT_ROOM, ErrorCode,
+    MessageKind, ModLogEntry, Moderation, Role, RoomInfo, RoomSettings, SUBPROTOCOL,
+    SUBPROTOCOL_BATCHED, Secret, ServerMsg, direct_members, direct_room, frame_messages, utc,
 };

@@ -17,17 +17,18 @@
 //! paths (opening, closing, a client's message, a catch-up) are boxed when
 //! they run rather than sizing the task.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::{ErrorCode, ServerMsg};
+use shared::{Credentials, ErrorCode, ServerMsg};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::meter::Meter;
 use super::recall::Recall;
+use crate::accounts::{Accounts, SignedIn};
 use crate::guard::{MessageRate, Verdict};
-use crate::hub::{Hub, Request, Session};
+use crate::hub::{Auth, Hub, Peer, Request, Session};
 use crate::outbox::{CloseReason, Inbox, KEPT_BATCH, Outgoing};
 use crate::store::Store;
 
@@ -172,6 +173,10 @@ pub(crate) struct Start<W> {
     pub hub: Hub,
     pub rate: MessageRate,
     pub store: Arc<dyn Store>,
+    pub accounts: Arc<Accounts>,
+    /// The account of the session the handshake presented (a browser's
+    /// cookie), checked already.
+    pub presented: Option<SignedIn>,
 }
 
 /// Serves one connection until it ends.
@@ -195,6 +200,7 @@ struct Driver<W> {
     recall: Recall,
     rate: MessageRate,
     meter: Meter,
+    accounts: Arc<Accounts>,
     /// Events taken from the inbox, kept between batches for its capacity.
     batch: Vec<Arc<Outgoing>>,
     /// The hub stopped queueing room events because the reader fell behind,
@@ -205,13 +211,19 @@ struct Driver<W> {
 impl<W: Wire> Driver<W> {
     /// Lets the client into the hub; `None` if the hub has stopped.
     async fn open(start: Box<Start<W>>) -> Option<Self> {
-        let (session, inbox) = start.hub.connect().await?;
         let Start {
             mut wire,
-            hub: _,
+            hub,
             rate,
             store,
+            accounts,
+            presented,
         } = *start;
+        let peer = Peer {
+            ip: wire.peer().ip(),
+            presented,
+        };
+        let (session, inbox) = hub.connect(peer).await?;
         tracing::info!(
             door = W::DOOR,
             peer = %wire.peer(),
@@ -229,6 +241,7 @@ impl<W: Wire> Driver<W> {
             recall: Recall::new(store),
             rate,
             meter: Meter::new(W::DOOR),
+            accounts,
             batch: Vec::new(),
             catching_up: false,
         })
@@ -364,6 +377,16 @@ impl<W: Wire> Driver<W> {
         }
         match ask {
             Ask::Hub(request) => {
+                // Credentials are checked here, once for every door; the hub
+                // only ever sees an identity already proven.
+                let address = self.wire.peer().ip();
+                let request = match check(&self.accounts, address, request).await {
+                    Ok(request) => request,
+                    Err(refusal) => {
+                        self.wire.reply(refusal);
+                        return Ok(());
+                    }
+                };
                 self.recall.note(&request);
                 self.session.request(request).await;
             }
@@ -423,6 +446,41 @@ impl<W: Wire> Driver<W> {
             }
         })
         .await;
+    }
+}
+
+/// Checks the credentials of a `hello` and prepares a registration (both
+/// slow on purpose: argon2), or refuses them.
+async fn check(
+    accounts: &Accounts,
+    address: IpAddr,
+    request: Request,
+) -> Result<Request, ServerMsg> {
+    match request {
+        Request::Hello {
+            nick,
+            resume,
+            auth: Auth::Unchecked(credentials),
+        } => {
+            let auth = match credentials {
+                Credentials::Password(password) => accounts
+                    .with_password(&nick, &password, address)
+                    .await
+                    .map(|(signed_in, session)| Auth::SignedIn(signed_in, Some(session))),
+                Credentials::Token(token) => accounts
+                    .with_token(&token)
+                    .await
+                    .map(|signed_in| Auth::SignedIn(signed_in, None)),
+            }
+            .map_err(|error| error.to_msg())?;
+            Ok(Request::Hello { nick, resume, auth })
+        }
+        Request::Register { password, invite } => accounts
+            .prepare(None, &password, invite.as_ref(), address)
+            .await
+            .map(Request::Enroll)
+            .map_err(|error| error.to_msg()),
+        request => Ok(request),
     }
 }
 

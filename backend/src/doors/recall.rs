@@ -349,6 +349,8 @@ mod tests {
             text: "x".repeat(len),
             kind: MessageKind::Text,
             attachment: None,
+            target: None,
+            deleted: false,
         }
     }
 

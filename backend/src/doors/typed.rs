@@ -6,7 +6,7 @@ use bytes::Bytes;
 use shared::{ClientMsg, ErrorCode, ServerMsg};
 
 use super::driver::Ask;
-use crate::hub::Request;
+use crate::hub::{Auth, Moderate, Request};
 use crate::outbox::Encoding;
 
 /// An event as one `hubbub.v1` JSON message: a frame of its own, a line of a
@@ -33,9 +33,59 @@ pub(crate) fn decode<L>(text: &str) -> Ask<L> {
 }
 
 /// Translates a `hubbub.v1` message to what it asks for.
-fn ask_of<L>(msg: ClientMsg) -> Ask<L> {
+pub(crate) fn ask_of<L>(msg: ClientMsg) -> Ask<L> {
+    let moderate = |room: String, action: Moderate| Request::Moderate { room, action };
     Ask::Hub(match msg {
-        ClientMsg::Hello { nick, resume } => Request::Hello { nick, resume },
+        ClientMsg::Hello { nick, resume, auth } => Request::Hello {
+            nick,
+            resume,
+            auth: auth.map_or(Auth::Guest, Auth::Unchecked),
+        },
+        ClientMsg::Register { password, invite } => Request::Register { password, invite },
+        ClientMsg::SignOut { everywhere } => Request::SignOut { everywhere },
+        ClientMsg::Kick { room, nick, reason } => moderate(room, Moderate::Kick { nick, reason }),
+        ClientMsg::Ban {
+            room,
+            nick,
+            minutes,
+            reason,
+        } => moderate(
+            room,
+            Moderate::Ban {
+                nick,
+                minutes,
+                reason,
+            },
+        ),
+        ClientMsg::Unban { room, nick } => moderate(room, Moderate::Unban { nick }),
+        ClientMsg::Mute {
+            room,
+            nick,
+            minutes,
+            reason,
+        } => moderate(
+            room,
+            Moderate::Mute {
+                nick,
+                minutes,
+                reason,
+            },
+        ),
+        ClientMsg::Unmute { room, nick } => moderate(room, Moderate::Unmute { nick }),
+        ClientMsg::Slow { room, seconds } => moderate(room, Moderate::Slow { seconds }),
+        ClientMsg::Topic { room, topic } => moderate(room, Moderate::Topic { topic }),
+        ClientMsg::Op { room, nick, role } => moderate(room, Moderate::Op { nick, role }),
+        ClientMsg::Delete { room, seq } => Request::Delete { room, seq },
+        ClientMsg::ModLog {
+            room,
+            before,
+            limit,
+        } => Request::ModLog {
+            room,
+            before,
+            limit,
+        },
+        ClientMsg::Invite => Request::Invite,
         ClientMsg::Nick { nick } => Request::Nick { nick },
         ClientMsg::Join { room } => Request::Join { room },
         ClientMsg::Leave { room } => Request::Leave { room },

@@ -14,7 +14,9 @@
 use std::io::SeekFrom;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::protocol::PREVIEW_TYPES;
@@ -24,6 +26,7 @@ use tokio_util::io::ReaderStream;
 use super::is_id;
 use super::range::{self, Part};
 use crate::http::AppState;
+use crate::http::auth;
 use crate::http::error::ApiError;
 use crate::store::FileRecord;
 
@@ -37,24 +40,27 @@ const CACHE: &str = "private, max-age=31536000, immutable";
 /// `GET /api/files/{id}`: the file as a download.
 pub async fn download(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    serve(&app, &id, &headers, false).await
+    serve(&app, peer, &id, &headers, false).await
 }
 
 /// `GET /api/files/{id}/inline`: a verified image for showing in a page;
 /// anything else as a download.
 pub async fn inline(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    serve(&app, &id, &headers, true).await
+    serve(&app, peer, &id, &headers, true).await
 }
 
 async fn serve(
     app: &AppState,
+    peer: SocketAddr,
     id: &str,
     headers: &HeaderMap,
     inline: bool,
@@ -63,8 +69,8 @@ async fn serve(
     if !is_id(id) {
         return Err(not_found());
     }
-    let record = match app.store.file(id).await {
-        Ok(Some(record)) => record,
+    let (record, room) = match app.store.file(id).await {
+        Ok(Some(found)) => found,
         Ok(None) => return Err(not_found()),
         Err(error) => {
             return Err(ApiError::internal(
@@ -74,6 +80,12 @@ async fn serve(
             ));
         }
     };
+    // A file of a conversation is its two users' alone, a room's is for
+    // whoever the room admits. Anyone else hears the file does not exist.
+    let caller = auth::caller(&app.accounts, headers).await;
+    if !app.hub.may_read(caller, peer.ip(), room).await {
+        return Err(not_found());
+    }
     let inline = inline && PREVIEW_TYPES.contains(&record.attachment.content_type.as_str());
     let etag = format!("\"{}\"", record.sha256);
     let mut response = if matches(headers.get(header::IF_NONE_MATCH), &etag) {

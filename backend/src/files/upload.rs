@@ -2,10 +2,12 @@
 //! message in the room.
 //!
 //! A request from a page of another origin is refused, as the WebSocket
-//! handshake is. The body is `multipart/form-data` with the field `nick` (the uploader's
-//! nickname) and then the field `file`. Checks that need no bytes come
-//! first (the rate per IP address, the declared length, the quota, who may
-//! post where), so a refused upload is refused before it is read. The file
+//! handshake is. The uploader is who the request's credentials say (a
+//! session's cookie or bearer token, or a connected guest's token), and the
+//! body is `multipart/form-data` with the field `file`. Checks that need no
+//! bytes come first (the rate per IP address, the declared length, the
+//! quota, who may post where), so a refused upload is refused before it is
+//! read. The file
 //! field is streamed chunk by chunk into a [`TempBlob`](super::blobs::TempBlob),
 //! counting against the limit as it goes: memory stays flat whatever the
 //! size, and one byte over the limit ends the upload with 413. Only a
@@ -25,14 +27,11 @@ use shared::Attachment;
 use super::blobs::{KeepError, TempBlob};
 use super::{names, new_id};
 use crate::http::AppState;
+use crate::http::auth;
 use crate::http::error::ApiError;
-use crate::hub::{Share, ShareRefusal, check_share};
+use crate::hub::{Share, ShareRefusal};
 use crate::metrics;
 use crate::store::FileRecord;
-
-/// The longest `nick` field read (a nickname is at most 32 characters; this
-/// leaves room for what normalization removes).
-const MAX_NICK_FIELD: usize = 256;
 
 /// What a successful upload answers (201).
 #[derive(Serialize)]
@@ -80,6 +79,12 @@ fn failed(detail: &dyn std::fmt::Display) -> ApiError {
 impl From<ShareRefusal> for ApiError {
     fn from(refusal: ShareRefusal) -> Self {
         match refusal {
+            ShareRefusal::Unauthorized => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "auth_failed", refusal.to_string())
+            }
+            ShareRefusal::NotAllowed(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
+            }
             ShareRefusal::NickInvalid(_) | ShareRefusal::RoomInvalid(_) => {
                 ApiError::invalid(refusal.to_string())
             }
@@ -172,12 +177,18 @@ async fn receive(
     if files.blobs.full().await {
         return Err(quota());
     }
-    let mut multipart = multipart.map_err(|_| {
-        ApiError::invalid("send the file as multipart/form-data with the fields nick and file")
-    })?;
+    // The uploader is who the request's credentials say, never a field of
+    // the form: refused before a byte of the file is read if that is nobody,
+    // or someone the room does not admit.
+    let uploader = auth::caller(&app.accounts, headers).await;
+    app.hub
+        .may_share(uploader.clone(), peer.ip(), room.to_owned())
+        .await?;
+    let mut multipart = multipart
+        .map_err(|_| ApiError::invalid("send the file as multipart/form-data in the field file"))?;
 
-    let fields = read_fields(app, &mut multipart, room, limit).await;
-    let ((nick, room), name, temp) = match fields {
+    let fields = read_fields(app, &mut multipart, limit).await;
+    let (name, temp) = match fields {
         Ok(fields) => fields,
         Err(refusal) => {
             // The client may still be sending: read what is left (within the
@@ -203,8 +214,9 @@ async fn receive(
     let message = app
         .hub
         .share(Share {
-            nick,
-            room,
+            uploader,
+            ip: peer.ip(),
+            room: room.to_owned(),
             file: FileRecord {
                 attachment: attachment.clone(),
                 sha256: kept.sha256,
@@ -222,16 +234,15 @@ async fn receive(
     })
 }
 
-/// Reads the fields: the uploader and room checked, the file's cleaned
-/// name, and the file written to a temporary file.
+/// Reads the fields: the file's cleaned name, and the file written to a
+/// temporary file. (A `nick` field, which older clients send, is skipped
+/// like any other: the uploader is who the credentials say.)
 async fn read_fields(
     app: &AppState,
     multipart: &mut Multipart,
-    room: &str,
     limit: u64,
-) -> Result<((String, String), String, TempBlob), ApiError> {
+) -> Result<(String, TempBlob), ApiError> {
     let invalid = |message: &'static str| ApiError::invalid(message);
-    let mut who: Option<(String, String)> = None;
     let mut received: Option<(String, TempBlob)> = None;
     loop {
         let field = match multipart.next_field().await {
@@ -239,28 +250,16 @@ async fn read_fields(
             Ok(None) => break,
             Err(error) => return Err(broken(&error, limit)),
         };
-        match field.name() {
-            Some("nick") => {
-                let nick = small_text(field, limit).await?;
-                who = Some(check_share(&nick, room)?);
+        // Other fields are skipped by the next `next_field`.
+        if field.name() == Some("file") {
+            if received.is_some() {
+                return Err(invalid("send one file per upload"));
             }
-            Some("file") => {
-                if who.is_none() {
-                    return Err(invalid("the nick field must come before the file field"));
-                }
-                if received.is_some() {
-                    return Err(invalid("send one file per upload"));
-                }
-                let name = names::clean(field.file_name().unwrap_or_default());
-                received = Some((name, stream_to_disk(app, field, limit).await?));
-            }
-            // Other fields are skipped by the next `next_field`.
-            _ => {}
+            let name = names::clean(field.file_name().unwrap_or_default());
+            received = Some((name, stream_to_disk(app, field, limit).await?));
         }
     }
-    let who = who.ok_or_else(|| invalid("the nick field is missing"))?;
-    let (name, temp) = received.ok_or_else(|| invalid("the file field is missing"))?;
-    Ok((who, name, temp))
+    received.ok_or_else(|| invalid("the file field is missing"))
 }
 
 /// Writes the file field to a temporary file, refusing it as soon as it
@@ -287,19 +286,6 @@ async fn stream_to_disk(
         }
         temp.write(&chunk).await.map_err(|error| failed(&error))?;
     }
-}
-
-/// A short text field, read up to [`MAX_NICK_FIELD`] bytes.
-async fn small_text(mut field: Field<'_>, limit: u64) -> Result<String, ApiError> {
-    let invalid = |message: &'static str| ApiError::invalid(message);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|e| broken(&e, limit))? {
-        if bytes.len() + chunk.len() > MAX_NICK_FIELD {
-            return Err(invalid("the nick field is too long"));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    String::from_utf8(bytes).map_err(|_| invalid("the nick field is not UTF-8"))
 }
 
 /// Reads and drops the rest of the body, within the route's body limit.

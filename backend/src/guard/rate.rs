@@ -60,7 +60,8 @@ impl MessageRate {
     }
 }
 
-/// Events per IP address per minute: WebSocket handshakes, uploads.
+/// Events per IP address per minute (WebSocket handshakes, uploads) or per
+/// hour (registrations).
 pub struct IpRate {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     checks: AtomicU32,
@@ -74,6 +75,16 @@ impl IpRate {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            checks: AtomicU32::new(0),
+        }
+    }
+
+    /// `per_hour` events per hour, all of them at once if need be.
+    pub fn per_hour(per_hour: u32) -> Self {
+        let per_hour = NonZeroU32::new(per_hour).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_hour(per_hour).allow_burst(per_hour);
+        Self {
+            limiter: RateLimiter::keyed(quota),
             checks: AtomicU32::new(0),
         }
     }

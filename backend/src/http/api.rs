@@ -2,15 +2,17 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use shared::ChatMessage;
 use shared::limits::MAX_HISTORY_PAGE;
 use shared::validate::normalize_room;
+use shared::{ChatMessage, direct_members};
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, auth};
 
 #[derive(Deserialize)]
 pub(super) struct Page {
@@ -29,15 +31,28 @@ pub(super) struct Messages {
 }
 
 /// `GET /api/rooms/{room}/messages?before=SEQ&limit=N`: the newest `limit`
-/// (at most 100, default 50) messages before `before`, oldest first. Direct
-/// conversations are not rooms here: they are visible only to their two
-/// users, over their own connections.
+/// (at most 100, default 50) messages before `before`, oldest first. A
+/// direct conversation (`@a+b`) is readable by its two users only, with
+/// their credentials; a room by whoever it admits.
 pub(super) async fn room_messages(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(room): Path<String>,
+    headers: HeaderMap,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<Messages>, ApiError> {
-    let room = normalize_room(&room).map_err(|error| ApiError::not_found(error.to_string()))?;
+    let room = match direct_members(&room) {
+        Some(_) => room,
+        None => normalize_room(&room).map_err(|error| ApiError::not_found(error.to_string()))?,
+    };
+    // A conversation is its two users' alone; a room is for whoever it
+    // admits. Anyone else hears that there is no such room.
+    let caller = auth::caller(&state.accounts, &headers).await;
+    if !state.hub.may_read(caller, peer.ip(), room.clone()).await {
+        return Err(ApiError::not_found(format!(
+            "there is no room {room} you may read"
+        )));
+    }
     let Query(page) = page.map_err(|rejection| {
         ApiError::invalid(format!(
             "before and limit are whole numbers: {}",

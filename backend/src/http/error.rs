@@ -27,6 +27,12 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: Cow<'static, str>,
+    /// What few refusals carry, boxed: refusals travel in `Result`s.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Default)]
+struct Extra {
     /// For an internal failure: the log line's reference.
     reference: Option<String>,
     /// A header the refusal carries (`Content-Range` on a 416).
@@ -43,8 +49,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            reference: None,
-            header: None,
+            extra: None,
         }
     }
 
@@ -63,19 +68,15 @@ impl ApiError {
     /// `status` is 500, or 503 for what may work again soon (a store that
     /// cannot be read right now).
     pub fn internal(status: StatusCode, what: &str, detail: &dyn fmt::Display) -> Self {
-        let incident = Incident::log(what, detail);
         Self {
             status,
-            code: "internal",
-            message: Cow::Owned(incident.to_string()),
-            reference: Some(incident.reference().to_owned()),
-            header: None,
+            ..Self::from(Incident::log(what, detail))
         }
     }
 
     /// The same refusal, carrying a header.
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
-        self.header = Some((name, value));
+        self.extra.get_or_insert_default().header = Some((name, value));
         self
     }
 
@@ -96,8 +97,10 @@ impl From<Incident> for ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
             message: Cow::Owned(incident.to_string()),
-            reference: Some(incident.reference().to_owned()),
-            header: None,
+            extra: Some(Box::new(Extra {
+                reference: Some(incident.reference().to_owned()),
+                header: None,
+            })),
         }
     }
 }
@@ -112,13 +115,14 @@ struct Body<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let extra = self.extra.unwrap_or_default();
         let body = Body {
             error: &self.message,
             code: self.code,
-            reference: self.reference.as_deref(),
+            reference: extra.reference.as_deref(),
         };
         let mut response = (self.status, Json(body)).into_response();
-        if let Some((name, value)) = self.header {
+        if let Some((name, value)) = extra.header {
             response.headers_mut().insert(name, value);
         }
         response

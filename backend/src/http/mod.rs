@@ -2,6 +2,7 @@
 
 mod api;
 mod assets;
+pub mod auth;
 pub mod error;
 pub mod server;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::accounts::Accounts;
 use crate::config::{Config, Heartbeat};
 use crate::doors;
 use crate::files::{self, Files};
@@ -36,6 +38,8 @@ pub struct AppState {
     pub started: Instant,
     pub guards: Arc<Guards>,
     pub store: Arc<dyn Store>,
+    /// Sign-in and registration.
+    pub accounts: Arc<Accounts>,
     pub config: Arc<Config>,
     pub files: Arc<Files>,
 }
@@ -51,6 +55,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/rooms/{room}/messages", get(api::room_messages))
+        .route("/api/register", post(auth::register))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
         .route(
             "/api/rooms/{room}/files",
             post(files::upload).layer(upload_limit),

@@ -1,12 +1,15 @@
-//! The commit pipeline: a message from being accepted to being answered.
+//! The commit pipeline: everything the hub writes, from being handed to a
+//! store to being answered.
 //!
-//! The hub hands each accepted message to the store ([`Commits::append`])
-//! and goes on; the store's answers come back in the order the messages were
-//! handed over ([`Commits::next`]). Only then is a message acknowledged to
-//! whoever waits for it (its sender, or the upload that announces a file) and
-//! handed to the fan-out ([`super::fanout`]) for its room. A message the
-//! store recognized as a resend is acknowledged again and not delivered
-//! twice.
+//! Messages go to the message store ([`Commits::append`]); accounts,
+//! sessions and moderation actions to the directory ([`Commits::push`]).
+//! Either way the hub goes on, and the answers come back in the order the
+//! writes were handed over ([`Commits::next`]). Only then does a write take
+//! effect: a message is acknowledged to whoever waits for it (its sender,
+//! or the upload that announces a file) and handed to the fan-out
+//! ([`super::fanout`]); a moderation action is made in memory and announced
+//! ([`super::moderate`]). A message the store recognized as a resend is
+//! acknowledged again and not delivered twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,20 +18,24 @@ use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use shared::validate;
-use shared::{ChatMessage, ClientMsgId, ErrorCode, Limits, MessageKind, ServerMsg};
+use shared::{ChatMessage, ClientMsgId, ErrorCode, Limits, MessageKind, Secret, ServerMsg};
 use tokio::sync::oneshot;
 
 use super::actor::{Refusal, State};
-use super::{ClientId, Share, ShareRefusal, check_share};
+use super::{ClientId, RegisterRefusal, Share, ShareRefusal};
+use crate::accounts::{NewSession, SignedIn};
 use crate::incident::Incident;
 use crate::pace::WritePace;
-use crate::store::{Appended, NewMessage, Store, StoreError};
+use crate::store::{
+    AccountId, Appended, Directory, NewMessage, Record, SecretHash, Store, StoreError,
+};
 
-/// Messages handed to the store and not yet committed. Past this the hub
+/// Writes handed to a store and not yet answered. Past this the hub
 /// refuses new ones instead of queueing without bound.
 const MAX_IN_FLIGHT: usize = 4_096;
 
-/// Who waits for a message on its way through the store.
+/// Who waits for a write on its way through a store, and what it does once
+/// it is kept.
 pub(super) enum Pending {
     /// A connected client's message, acknowledged through its outbox.
     Client {
@@ -37,13 +44,52 @@ pub(super) enum Pending {
     },
     /// A shared file's announcement; the upload waits for it.
     Share(oneshot::Sender<Result<ChatMessage, ShareRefusal>>),
+    /// A moderation action: made and announced once kept, and the
+    /// connections in `remove` are taken out of the room.
+    Moderation {
+        actor: ClientId,
+        record: Record,
+        remove: Vec<ClientId>,
+    },
+    /// A new account.
+    Register {
+        registrant: Registrant,
+        nick: String,
+        session: NewSession,
+        session_hash: SecretHash,
+    },
+    /// Ended sessions: their connections close.
+    SignOut {
+        account: AccountId,
+        session: Option<SecretHash>,
+    },
+    /// A new invite code, for its operator.
+    Invite {
+        client: ClientId,
+        code: Secret,
+        expires: i64,
+    },
 }
 
-type Commit = BoxFuture<'static, (Pending, Result<Appended, StoreError>)>;
+/// Who registers: a connection's guest, or a request to the HTTP API.
+pub(super) enum Registrant {
+    Connection(ClientId),
+    Http(oneshot::Sender<Result<SignedIn, RegisterRefusal>>),
+}
 
-/// The messages on their way through the store, in the order handed over.
+/// What a store answered.
+pub(super) enum Outcome {
+    Message(Result<Appended, StoreError>),
+    Account(Result<AccountId, StoreError>),
+    Directory(Result<(), StoreError>),
+}
+
+type Commit = BoxFuture<'static, (Pending, Outcome)>;
+
+/// The writes on their way through the stores, in the order handed over.
 pub(super) struct Commits {
     store: Arc<dyn Store>,
+    pub(super) directory: Arc<dyn Directory>,
     /// The connections' write budget, which says how long a message may
     /// wait for its commit unseen.
     pace: Arc<WritePace>,
@@ -51,9 +97,14 @@ pub(super) struct Commits {
 }
 
 impl Commits {
-    pub(super) fn new(store: Arc<dyn Store>, pace: Arc<WritePace>) -> Self {
+    pub(super) fn new(
+        store: Arc<dyn Store>,
+        directory: Arc<dyn Directory>,
+        pace: Arc<WritePace>,
+    ) -> Self {
         Self {
             store,
+            directory,
             pace,
             queue: FuturesOrdered::new(),
         }
@@ -63,7 +114,7 @@ impl Commits {
         self.queue.is_empty()
     }
 
-    fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         self.queue.len() >= MAX_IN_FLIGHT
     }
 
@@ -71,13 +122,22 @@ impl Commits {
     /// with `pending`.
     fn append(&mut self, message: NewMessage, pending: Pending) {
         let append = self.store.append(message);
-        self.queue
-            .push_back(Box::pin(async move { (pending, append.await) }));
+        self.queue.push_back(Box::pin(async move {
+            (pending, Outcome::Message(append.await))
+        }));
     }
 
-    /// The next answer of the store, in the order the messages were handed
+    /// Queues a directory write (made with [`Commits::directory`]); its
+    /// answer comes from [`Commits::next`] with `pending`, in order with the
+    /// messages.
+    pub(super) fn push(&mut self, write: BoxFuture<'static, Outcome>, pending: Pending) {
+        self.queue
+            .push_back(Box::pin(async move { (pending, write.await) }));
+    }
+
+    /// The next answer of a store, in the order the writes were handed
     /// over; `None` when none is on its way.
-    pub(super) async fn next(&mut self) -> Option<(Pending, Result<Appended, StoreError>)> {
+    pub(super) async fn next(&mut self) -> Option<(Pending, Outcome)> {
         self.queue.next().await
     }
 }
@@ -121,6 +181,12 @@ impl State {
             };
             refuse(code, e.to_string())
         })?;
+        if !matches!(kind, MessageKind::Text | MessageKind::Action) {
+            return Err(refuse(
+                ErrorCode::Malformed,
+                "a message is text or an action".to_owned(),
+            ));
+        }
         if self.commits.is_full() {
             return Err(refuse(
                 ErrorCode::StoreFailed,
@@ -139,9 +205,50 @@ impl State {
             client_id: msg_id.clone(),
             file: None,
             patience,
+            account: self.account_of(sender),
+            target: None,
+            moderator: false,
         };
         self.commits
             .append(message, Pending::Client { sender, msg_id });
+        self.note_in_flight(sender);
+        Ok(())
+    }
+
+    /// Hands a deletion of message `seq` to the store, which checks, as it
+    /// writes it, that the message exists and that `sender` may delete it.
+    pub(super) fn submit_deletion(
+        &mut self,
+        sender: ClientId,
+        target: Target,
+        seq: u64,
+        moderator: bool,
+    ) -> Result<(), Refusal> {
+        if self.commits.is_full() {
+            return Err(Refusal::new(
+                ErrorCode::StoreFailed,
+                "the server is busy storing messages; try again in a moment",
+            ));
+        }
+        let message = NewMessage {
+            room: target.room,
+            nick: target.nick,
+            text: String::new(),
+            kind: MessageKind::Delete,
+            client_id: None,
+            file: None,
+            patience: Duration::ZERO,
+            account: self.account_of(sender),
+            target: Some(seq),
+            moderator,
+        };
+        self.commits.append(
+            message,
+            Pending::Client {
+                sender,
+                msg_id: None,
+            },
+        );
         self.note_in_flight(sender);
         Ok(())
     }
@@ -153,8 +260,13 @@ impl State {
         share: Share,
         reply: oneshot::Sender<Result<ChatMessage, ShareRefusal>>,
     ) {
-        let Share { nick, room, file } = share;
-        let (nick, room) = match check_share(&nick, &room) {
+        let Share {
+            uploader,
+            ip,
+            room,
+            file,
+        } = share;
+        let (nick, room, account) = match self.check_uploader(&uploader, ip, &room) {
             Ok(checked) => checked,
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
@@ -176,16 +288,21 @@ impl State {
             // An upload's announcement is answered to its uploader over
             // HTTP, which no write budget paces.
             patience: Duration::ZERO,
+            account,
+            target: None,
+            moderator: false,
         };
         self.commits.append(message, Pending::Share(reply));
     }
 
-    /// A message the store has answered for: answer whoever waits for it,
-    /// then, if it is new, hand it to the fan-out.
-    pub(super) fn committed(&mut self, pending: Pending, result: Result<Appended, StoreError>) {
-        match pending {
-            Pending::Client { sender, msg_id } => self.acknowledge(sender, msg_id, &result),
-            Pending::Share(reply) => {
+    /// A write a store has answered for: make it take effect.
+    pub(super) fn committed(&mut self, pending: Pending, outcome: Outcome) {
+        match (pending, outcome) {
+            (Pending::Client { sender, msg_id }, Outcome::Message(result)) => {
+                self.acknowledge(sender, msg_id, &result);
+                self.deliver(result);
+            }
+            (Pending::Share(reply), Outcome::Message(result)) => {
                 let answer = match &result {
                     Ok(appended) => Ok(appended.msg.clone()),
                     Err(StoreError::Overloaded) => Err(ShareRefusal::Busy),
@@ -197,10 +314,56 @@ impl State {
                 };
                 // An uploader that went away misses only the answer.
                 let _ = reply.send(answer);
+                self.deliver(result);
             }
+            (
+                Pending::Moderation {
+                    actor,
+                    record,
+                    remove,
+                },
+                Outcome::Directory(result),
+            ) => self.moderated(actor, record, remove, result),
+            (
+                Pending::Register {
+                    registrant,
+                    nick,
+                    session,
+                    session_hash,
+                },
+                Outcome::Account(result),
+            ) => self.enrolled(registrant, &nick, session, session_hash, result),
+            (Pending::SignOut { account, session }, Outcome::Directory(result)) => {
+                if let Err(error) = &result {
+                    Incident::log("a session could not be ended", error);
+                }
+                self.close_sessions(account, session.as_ref());
+            }
+            (
+                Pending::Invite {
+                    client,
+                    code,
+                    expires,
+                },
+                Outcome::Directory(result),
+            ) => match result {
+                Ok(()) => self.tell(client, ServerMsg::Invite { code, expires }),
+                Err(error) => {
+                    let incident = Incident::log("an invite could not be stored", &error);
+                    self.tell(
+                        client,
+                        ServerMsg::error(ErrorCode::StoreFailed, incident.to_string()),
+                    );
+                }
+            },
+            (_, _) => tracing::error!("a write's answer did not match what waited for it"),
         }
-        // A resend was delivered the first time and only needed its ack; a
-        // message not stored was refused to its sender.
+    }
+
+    /// Hands a new message to the fan-out. A resend was delivered the first
+    /// time and only needed its ack; a message not stored was refused to its
+    /// sender.
+    fn deliver(&mut self, result: Result<Appended, StoreError>) {
         if let Ok(Appended {
             msg,
             duplicate: false,
@@ -224,6 +387,18 @@ impl State {
                 room: msg.room.clone(),
                 seq: msg.seq,
                 ts: msg.ts,
+            }),
+            Err(StoreError::NoSuchMessage { seq }) => Some(ServerMsg::Error {
+                code: ErrorCode::NoSuchMessage,
+                message: format!("there is no message {seq} to delete in this room"),
+                id: msg_id,
+            }),
+            Err(StoreError::NotYours { seq }) => Some(ServerMsg::Error {
+                code: ErrorCode::Forbidden,
+                message: format!(
+                    "message {seq} is someone else's: only its author (signed in) or a moderator deletes it"
+                ),
+                id: msg_id,
             }),
             Err(error) => {
                 let why = if error.is_internal() {
@@ -250,8 +425,9 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     use super::*;
-    use crate::hub::{Hub, LocalFanout, Request, Settings};
-    use crate::store::{Committed, FileRecord};
+    use crate::accounts::Policy;
+    use crate::hub::{Auth, Hub, LocalFanout, Peer, Request, Settings, Stores};
+    use crate::store::{Committed, FileRecord, Snapshot};
 
     /// A store whose disk has failed: every append fails with SQLite's kind
     /// of detail, which no client may see.
@@ -290,7 +466,10 @@ mod tests {
         ) -> BoxFuture<'static, Result<Option<Committed>, StoreError>> {
             async { Ok(None) }.boxed()
         }
-        fn file(&self, _: &str) -> BoxFuture<'static, Result<Option<FileRecord>, StoreError>> {
+        fn file(
+            &self,
+            _: &str,
+        ) -> BoxFuture<'static, Result<Option<(FileRecord, String)>, StoreError>> {
             async { Ok(None) }.boxed()
         }
         fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {
@@ -305,17 +484,25 @@ mod tests {
             max_lag: Duration::from_secs(60),
             writes_per_second: crate::pace::WRITES_PER_SECOND,
         };
-        let (hub, _task) = Hub::spawn(
-            &shutdown,
-            Arc::new(BrokenDisk),
-            HashMap::new(),
-            settings,
-            Box::new(LocalFanout),
-        );
-        let (session, mut inbox) = hub.connect().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::Config::default();
+        let stores = Stores {
+            messages: Arc::new(BrokenDisk),
+            heads: HashMap::new(),
+            directory: Arc::new(crate::store::SqliteStore::open(dir.path()).unwrap()),
+            snapshot: Snapshot::default(),
+            policy: Arc::new(Policy::new(&config.accounts, &config.moderation)),
+        };
+        let (hub, _task) = Hub::spawn(&shutdown, stores, settings, Box::new(LocalFanout));
+        let peer = Peer {
+            ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            presented: None,
+        };
+        let (session, mut inbox) = hub.connect(peer).await.unwrap();
         let hello = Request::Hello {
             nick: "ada".into(),
             resume: BTreeMap::new(),
+            auth: Auth::Guest,
         };
         session.request(hello).await;
         let send = Request::Send {
@@ -352,9 +539,9 @@ mod tests {
     #[tokio::test]
     async fn answers_come_back_in_the_order_messages_were_handed_over() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::open_sqlite(dir.path()).unwrap();
+        let sqlite = Arc::new(crate::store::SqliteStore::open(dir.path()).unwrap());
         let pace = Arc::new(WritePace::new(crate::pace::WRITES_PER_SECOND));
-        let mut commits = Commits::new(store, pace);
+        let mut commits = Commits::new(sqlite.clone(), sqlite, pace);
         for (i, room) in ["a", "b", "a"].into_iter().enumerate() {
             let message = NewMessage {
                 room: room.into(),
@@ -364,6 +551,9 @@ mod tests {
                 client_id: None,
                 file: None,
                 patience: Duration::ZERO,
+                account: None,
+                target: None,
+                moderator: false,
             };
             let pending = Pending::Client {
                 sender: ClientId(1),
@@ -372,8 +562,9 @@ mod tests {
             commits.append(message, pending);
         }
         let mut seen = Vec::new();
-        while let Some((pending, result)) = commits.next().await {
-            let Pending::Client { msg_id, .. } = pending else {
+        while let Some((pending, outcome)) = commits.next().await {
+            let (Pending::Client { msg_id, .. }, Outcome::Message(result)) = (pending, outcome)
+            else {
                 panic!("only clients sent");
             };
             let msg = result.unwrap().msg;

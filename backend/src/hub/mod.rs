@@ -15,6 +15,8 @@
 mod actor;
 mod commit;
 mod fanout;
+mod moderate;
+mod moderation;
 mod nicks;
 mod room;
 mod room_set;
@@ -28,18 +30,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use std::net::IpAddr;
+
 use shared::validate;
-use shared::{ChatMessage, ClientMsgId, MessageKind, direct_members};
+use shared::{ChatMessage, ClientMsgId, Credentials, MessageKind, Role, Secret, direct_members};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::{NewSession, Policy, Registration, SignedIn};
 use crate::incident::Incident;
 use crate::outbox::{self, Closer, Inbox};
 use crate::pace::WritePace;
-use crate::store::{FileRecord, Store};
+use crate::store::{AccountId, Directory, FileRecord, SecretHash, Snapshot, Store};
 
 /// How many requests may wait for the hub. Doors wait (asynchronously) when it
 /// is full, which slows the clients that send, never the ones that read.
@@ -55,6 +60,56 @@ impl std::fmt::Display for ClientId {
     }
 }
 
+/// Who a `hello` says the client is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// No credentials: a guest, or the account of the session a browser's
+    /// handshake presented (see [`Peer::presented`]).
+    Guest,
+    /// Credentials as the client sent them, not checked yet. The connection
+    /// driver checks them before the hub sees the `hello`; one that reaches
+    /// the hub unchecked is refused.
+    Unchecked(Credentials),
+    /// Checked: the account, and the session a password sign-in opened (its
+    /// token goes back to the client once, in the welcome).
+    SignedIn(SignedIn, Option<NewSession>),
+}
+
+/// What a moderator does in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moderate {
+    Kick {
+        nick: String,
+        reason: Option<String>,
+    },
+    Ban {
+        nick: String,
+        minutes: Option<u32>,
+        reason: Option<String>,
+    },
+    Unban {
+        nick: String,
+    },
+    Mute {
+        nick: String,
+        minutes: Option<u32>,
+        reason: Option<String>,
+    },
+    Unmute {
+        nick: String,
+    },
+    Slow {
+        seconds: u32,
+    },
+    Topic {
+        topic: String,
+    },
+    Op {
+        nick: String,
+        role: Role,
+    },
+}
+
 /// What a connection asks of the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -63,10 +118,24 @@ pub enum Request {
     Hello {
         nick: String,
         resume: BTreeMap<String, u64>,
+        auth: Auth,
     },
     /// Register with a free guest nickname the hub picks (`guest-7`), for
     /// clients that have no way to choose one before they talk.
     HelloGuest,
+    /// Make the guest nickname this connection holds an account, as the
+    /// client asked: the driver prepares it ([`Request::Enroll`]); one that
+    /// reaches the hub unprepared is refused.
+    Register {
+        password: Secret,
+        invite: Option<Secret>,
+    },
+    /// A registration the driver prepared (password hashed, session made).
+    Enroll(Registration),
+    /// End this connection's session, or every session of its account.
+    SignOut {
+        everywhere: bool,
+    },
     Nick {
         nick: String,
     },
@@ -96,12 +165,53 @@ pub enum Request {
     },
     /// The list of rooms and how many are in each.
     Rooms,
+    /// A moderator's action in `room`.
+    Moderate {
+        room: String,
+        action: Moderate,
+    },
+    /// Delete message `seq` of `room`.
+    Delete {
+        room: String,
+        seq: u64,
+    },
+    /// A page of `room`'s moderation log.
+    ModLog {
+        room: String,
+        before: Option<u64>,
+        limit: Option<u32>,
+    },
+    /// A registration invite code (server operators).
+    Invite,
+}
+
+/// Who a connection is, as the door knows it before the `hello`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub ip: IpAddr,
+    /// The account of the session a browser's handshake carried (its
+    /// cookie), already checked: a `hello` without credentials signs in to
+    /// it.
+    pub presented: Option<SignedIn>,
+}
+
+/// Who asks something of the HTTP API, as its credentials say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No credentials (or ones that do not sign in).
+    Anonymous,
+    /// A live session's account.
+    Account { account: AccountId, nick: String },
+    /// A guest connection's token (its hash): the guest is whoever holds it
+    /// while that connection lasts.
+    Guest(SecretHash),
 }
 
 enum Command {
     Connect {
         id: ClientId,
         outbox: outbox::Outbox,
+        peer: Box<Peer>,
     },
     Request {
         id: ClientId,
@@ -121,15 +231,44 @@ enum Command {
         positions: HashMap<String, u64>,
         reply: oneshot::Sender<bool>,
     },
+    /// Register `nick` as an account (from the HTTP door).
+    Register {
+        nick: String,
+        registration: Registration,
+        reply: oneshot::Sender<Result<SignedIn, RegisterRefusal>>,
+    },
+    /// Sessions ended over HTTP: close the connections that use them
+    /// (`session`: one; `None`: every session of `account`).
+    SignedOut {
+        account: AccountId,
+        session: Option<SecretHash>,
+    },
+    /// Whether `caller` (from `ip`) may read `room`'s history and files.
+    MayRead {
+        caller: Caller,
+        ip: IpAddr,
+        room: String,
+        reply: oneshot::Sender<bool>,
+    },
+    /// Whether `caller` (from `ip`) may share a file in `room` now, asked
+    /// before the upload's bytes are read.
+    MayShare {
+        caller: Caller,
+        ip: IpAddr,
+        room: String,
+        reply: oneshot::Sender<Result<(), ShareRefusal>>,
+    },
 }
 
-/// An uploaded file to announce in `room` as a message from `nick`: the
-/// message's text is the file's name and its attachment the file. The HTTP
-/// door sends it on the uploader's behalf; the uploader need not be
-/// connected.
+/// An uploaded file to announce in `room` as a message from its uploader:
+/// the message's text is the file's name and its attachment the file. The
+/// HTTP door sends it on the uploader's behalf: a signed-in uploader need
+/// not be connected; a guest is the connection its token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
-    pub nick: String,
+    pub uploader: Caller,
+    /// Where the upload came from (bans of guests are by address).
+    pub ip: IpAddr,
     pub room: String,
     pub file: FileRecord,
 }
@@ -137,6 +276,14 @@ pub struct Share {
 /// Why a file could not be announced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShareRefusal {
+    /// No account's session and no connected guest's token.
+    #[error(
+        "sign in, or connect as a guest, to share files (send your token as Authorization: Bearer)"
+    )]
+    Unauthorized,
+    /// Banned or muted there, or a guest in a room for accounts.
+    #[error("{0}")]
+    NotAllowed(String),
     #[error("{0}")]
     NickInvalid(String),
     #[error("{0}")]
@@ -154,11 +301,30 @@ pub enum ShareRefusal {
     Stopped,
 }
 
+/// Why an account could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterRefusal {
+    #[error("{0}")]
+    NickInvalid(String),
+    #[error("the nickname {0} is registered already; sign in, or choose another")]
+    Taken(String),
+    /// A guest is using the nickname now.
+    #[error("the nickname {0} is in use; register it from that connection, or choose another")]
+    InUse(String),
+    #[error("that invite code does not register: it is unknown, used or expired")]
+    InviteInvalid,
+    #[error("the server is busy; try again in a moment")]
+    Busy,
+    #[error("the account could not be stored: {0}")]
+    Store(Incident),
+    #[error("the server is shutting down")]
+    Stopped,
+}
+
 /// Checks who may share a file where, without asking the hub: a valid
 /// nickname, and a valid room, or a conversation that nickname is one of
 /// the two of. Returns the nickname normalized and the room's canonical
-/// name. The HTTP door asks before it reads an upload; the hub asks again
-/// before it posts one.
+/// name. The hub asks before it posts an upload.
 pub fn check_share(nick: &str, room: &str) -> Result<(String, String), ShareRefusal> {
     let nick =
         validate::normalize_nick(nick).map_err(|e| ShareRefusal::NickInvalid(e.to_string()))?;
@@ -177,6 +343,18 @@ pub fn check_share(nick: &str, room: &str) -> Result<(String, String), ShareRefu
         }
     };
     Ok((nick, room))
+}
+
+/// What the hub starts from: the stores, and what they hold that the hub
+/// keeps in memory.
+pub struct Stores {
+    pub messages: Arc<dyn Store>,
+    /// The latest sequence number of every room.
+    pub heads: HashMap<String, u64>,
+    pub directory: Arc<dyn Directory>,
+    /// Accounts, roles, room settings, bans and mutes.
+    pub snapshot: Snapshot,
+    pub policy: Arc<Policy>,
 }
 
 /// How the hub treats its connections.
@@ -210,16 +388,29 @@ impl Hub {
     /// their way to the store are answered.
     pub fn spawn(
         shutdown: &CancellationToken,
-        store: Arc<dyn Store>,
-        heads: HashMap<String, u64>,
+        stores: Stores,
         settings: Settings,
         fanout: Box<dyn Fanout>,
     ) -> (Hub, JoinHandle<()>) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clients = Arc::new(AtomicUsize::new(0));
         let pace = Arc::new(WritePace::new(settings.writes_per_second));
-        let commits = commit::Commits::new(store, Arc::clone(&pace));
-        let state = actor::State::new(commits, fanout, heads, settings.max_lag);
+        let Stores {
+            messages,
+            heads,
+            directory,
+            snapshot,
+            policy,
+        } = stores;
+        let commits = commit::Commits::new(messages, directory, Arc::clone(&pace));
+        let state = actor::State::new(actor::Setup {
+            commits,
+            fanout,
+            heads,
+            max_lag: settings.max_lag,
+            snapshot,
+            policy,
+        });
         let task = tokio::spawn(actor::run(receiver, Arc::clone(&clients), state));
         let hub = Hub {
             commands,
@@ -247,13 +438,84 @@ impl Hub {
         answer.await.unwrap_or(Err(ShareRefusal::Stopped))
     }
 
+    /// Registers `nick` as an account with a prepared registration, unless
+    /// a guest uses it now or it is registered already; returns the account,
+    /// signed in to its first session.
+    pub async fn register(
+        &self,
+        nick: String,
+        registration: Registration,
+    ) -> Result<SignedIn, RegisterRefusal> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Register {
+                nick,
+                registration,
+                reply,
+            })
+            .await
+            .map_err(|_| RegisterRefusal::Stopped)?;
+        answer.await.unwrap_or(Err(RegisterRefusal::Stopped))
+    }
+
+    /// Closes the connections signed in with sessions that were just ended
+    /// (`session`, or every session of `account`).
+    pub async fn signed_out(&self, account: AccountId, session: Option<SecretHash>) {
+        let _ = self
+            .commands
+            .send(Command::SignedOut { account, session })
+            .await;
+    }
+
+    /// Whether `caller`, from `ip`, may read `room`'s history and files: a
+    /// conversation only its two users, a room whoever it admits.
+    pub async fn may_read(&self, caller: Caller, ip: IpAddr, room: String) -> bool {
+        let (reply, answer) = oneshot::channel();
+        let asked = self
+            .commands
+            .send(Command::MayRead {
+                caller,
+                ip,
+                room,
+                reply,
+            })
+            .await;
+        asked.is_ok() && answer.await.unwrap_or(false)
+    }
+
+    /// Whether `caller`, from `ip`, may share a file in `room` now (signed
+    /// in or a connected guest, admitted, not banned or muted there): the
+    /// same checks [`share`](Self::share) makes, before the bytes are read.
+    pub async fn may_share(
+        &self,
+        caller: Caller,
+        ip: IpAddr,
+        room: String,
+    ) -> Result<(), ShareRefusal> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::MayShare {
+                caller,
+                ip,
+                room,
+                reply,
+            })
+            .await
+            .map_err(|_| ShareRefusal::Stopped)?;
+        answer.await.unwrap_or(Err(ShareRefusal::Stopped))
+    }
+
     /// Registers a new connection. Returns `None` if the hub has stopped.
-    pub async fn connect(&self) -> Option<(Session, Inbox)> {
+    pub async fn connect(&self, peer: Peer) -> Option<(Session, Inbox)> {
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (outbox, inbox) = outbox::outbox(&self.connections, &self.pace);
         let closer = outbox.closer().clone();
         self.commands
-            .send(Command::Connect { id, outbox })
+            .send(Command::Connect {
+                id,
+                outbox,
+                peer: Box::new(peer),
+            })
             .await
             .ok()?;
         let session = Session {

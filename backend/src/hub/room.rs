@@ -47,10 +47,6 @@ impl Room {
         self.members.iter().map(|m| m.id)
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.members.len()
-    }
-
     /// Hands the same event to every member except `except` and returns how
     /// many took it. Members whose connection is gone are added to `gone`,
     /// for the hub to remove after the walk; members who are behind (and

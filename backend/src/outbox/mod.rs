@@ -98,6 +98,8 @@ pub enum CloseReason {
     Idle,
     /// A write to the client did not finish in time.
     WriteTimeout,
+    /// The session the client was signed in with was ended.
+    SignedOut,
 }
 
 impl CloseReason {
@@ -119,6 +121,7 @@ impl CloseReason {
             CloseReason::ProtocolError => "protocol error",
             CloseReason::Idle => "idle: no sign of life",
             CloseReason::WriteTimeout => "write timed out",
+            CloseReason::SignedOut => "signed out",
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use toml::de::DeValue;
 
-use crate::config::Config;
+use crate::config::{Config, Registration};
 
 /// Durations longer than a day are a mistake rather than a wish, and keeping
 /// them bounded keeps `Instant + duration` far from overflowing.
@@ -52,6 +52,15 @@ pub enum Slot {
     Rate(fn(&mut Config) -> &mut f64),
     /// A list of web origins (`scheme://host[:port]`).
     Origins(fn(&mut Config) -> &mut Vec<String>),
+    /// `true` or `false`.
+    Flag(fn(&mut Config) -> &mut bool),
+    /// Who may register: `open`, `invite` or `closed`.
+    Registration(fn(&mut Config) -> &mut Registration),
+    /// A list of names, each checked (and normalized) by `check`.
+    Names {
+        field: fn(&mut Config) -> &mut Vec<String>,
+        check: fn(&str) -> Result<String, String>,
+    },
 }
 
 /// One setting.
@@ -317,7 +326,77 @@ pub const KEYS: &[Key] = &[
         },
         help: "Seconds a datagram session may be quiet before it sends a heartbeat; three missed ones end it",
     },
+    Key {
+        path: "accounts.guests",
+        env: "HUBBUB_ACCOUNTS_GUESTS",
+        flag: "accounts-guests",
+        slot: Slot::Flag(|c| &mut c.accounts.guests),
+        help: "Whether people may chat without an account, under a nickname nobody registered",
+    },
+    Key {
+        path: "accounts.registration",
+        env: "HUBBUB_ACCOUNTS_REGISTRATION",
+        flag: "accounts-registration",
+        slot: Slot::Registration(|c| &mut c.accounts.registration),
+        help: "Who may register an account: open (anyone), invite (with an operator's invite code) or closed",
+    },
+    Key {
+        path: "accounts.guest_rooms",
+        env: "HUBBUB_ACCOUNTS_GUEST_ROOMS",
+        flag: "accounts-guest-rooms",
+        slot: Slot::Names {
+            field: |c| &mut c.accounts.guest_rooms,
+            check: check_room,
+        },
+        help: "The rooms guests may enter (comma-separated); none listed: every room",
+    },
+    Key {
+        path: "accounts.session_days",
+        env: "HUBBUB_ACCOUNTS_SESSION_DAYS",
+        flag: "accounts-session-days",
+        slot: Slot::Count {
+            field: |c| &mut c.accounts.session_days,
+            min: 1,
+        },
+        help: "Days a sign-in lasts before the password is asked again",
+    },
+    Key {
+        path: "accounts.registrations_per_hour_per_ip",
+        env: "HUBBUB_ACCOUNTS_REGISTRATIONS_PER_HOUR_PER_IP",
+        flag: "accounts-registrations-per-hour-per-ip",
+        slot: Slot::Count {
+            field: |c| &mut c.accounts.registrations_per_hour_per_ip,
+            min: 1,
+        },
+        help: "Accounts one IP address may register per hour",
+    },
+    Key {
+        path: "moderation.operators",
+        env: "HUBBUB_MODERATION_OPERATORS",
+        flag: "moderation-operators",
+        slot: Slot::Names {
+            field: |c| &mut c.moderation.operators,
+            check: check_nick,
+        },
+        help: "Account nicknames that operate the server (comma-separated): owners of every room, who make invite codes",
+    },
 ];
+
+fn check_room(name: &str) -> Result<String, String> {
+    shared::validate::normalize_room(name).map_err(|e| format!("{name:?}: {e}"))
+}
+
+fn check_nick(name: &str) -> Result<String, String> {
+    shared::validate::normalize_nick(name).map_err(|e| format!("{name:?}: {e}"))
+}
+
+/// Checks every name of a list, keeping the normalized ones.
+fn names_checked(
+    names: Vec<&str>,
+    check: fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, String> {
+    names.into_iter().map(check).collect()
+}
 
 /// The key at a dotted path.
 pub fn find(path: &str) -> Option<&'static Key> {
@@ -337,6 +416,9 @@ impl Slot {
             Slot::Url(_) => "URL",
             Slot::Rate(_) => "RATE",
             Slot::Origins(_) => "ORIGINS",
+            Slot::Flag(_) => "BOOL",
+            Slot::Registration(_) => "open|invite|closed",
+            Slot::Names { .. } => "NAMES",
         }
     }
 
@@ -382,6 +464,29 @@ impl Slot {
                     text.split(',').map(str::trim).collect()
                 };
                 *field(config) = origins_checked(origins)?;
+            }
+            Slot::Flag(field) => {
+                *field(config) = match text.trim() {
+                    "true" | "yes" | "on" | "1" => true,
+                    "false" | "no" | "off" | "0" => false,
+                    _ => return Err(format!("expected true or false, got {text:?}")),
+                };
+            }
+            Slot::Registration(field) => {
+                *field(config) = Registration::from_name(text.trim()).ok_or_else(|| {
+                    format!(
+                        "expected one of {}, got {text:?}",
+                        Registration::NAMES.join(", ")
+                    )
+                })?;
+            }
+            Slot::Names { field, check } => {
+                let names: Vec<&str> = if text.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    text.split(',').map(str::trim).collect()
+                };
+                *field(config) = names_checked(names, check)?;
             }
         }
         Ok(())
@@ -440,6 +545,30 @@ impl Slot {
                 }
                 *field(config) = origins_checked(origins)?;
             }
+            (Slot::Flag(field), DeValue::Boolean(b)) => *field(config) = *b,
+            (Slot::Registration(field), DeValue::String(text)) => {
+                *field(config) = Registration::from_name(text).ok_or_else(|| {
+                    format!(
+                        "expected one of {}, got {text:?}",
+                        Registration::NAMES.join(", ")
+                    )
+                })?;
+            }
+            (Slot::Names { field, check }, DeValue::Array(items)) => {
+                let mut names = Vec::with_capacity(items.len());
+                for item in items.iter() {
+                    match item.get_ref() {
+                        DeValue::String(text) => names.push(text.as_ref()),
+                        other => {
+                            return Err(format!(
+                                "expected an array of strings, found {} in it",
+                                describe(other)
+                            ));
+                        }
+                    }
+                }
+                *field(config) = names_checked(names, check)?;
+            }
             (slot, other) => {
                 return Err(format!(
                     "expected {}, got {}",
@@ -462,10 +591,12 @@ impl Slot {
             Slot::Bytes { field, .. } => field(config).to_string(),
             Slot::Url(field) => quote(field(config)),
             Slot::Rate(field) => format!("{:?}", *field(config)),
-            Slot::Origins(field) => {
+            Slot::Origins(field) | Slot::Names { field, .. } => {
                 let items: Vec<String> = field(config).iter().map(|o| quote(o)).collect();
                 format!("[{}]", items.join(", "))
             }
+            Slot::Flag(field) => field(config).to_string(),
+            Slot::Registration(field) => quote(field(config).name()),
         }
     }
 
@@ -479,7 +610,9 @@ impl Slot {
             Slot::Millis { .. } => "a whole number of milliseconds",
             Slot::Count { .. } => "a whole number",
             Slot::Rate(_) => "a number",
-            Slot::Origins(_) => "an array of strings",
+            Slot::Origins(_) | Slot::Names { .. } => "an array of strings",
+            Slot::Flag(_) => "true or false",
+            Slot::Registration(_) => "\"open\", \"invite\" or \"closed\"",
         }
     }
 }
@@ -704,7 +837,7 @@ pub fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Files, Guard, Heartbeat};
+    use crate::config::{Accounts, Files, Guard, Heartbeat, Moderation};
 
     #[test]
     fn names_are_derived_mechanically_and_unique() {
@@ -759,6 +892,9 @@ mod tests {
                 Slot::Url(f) => *f(&mut config) = "https://changed.example".to_owned(),
                 Slot::Rate(f) => *f(&mut config) += 1.0,
                 Slot::Origins(f) => f(&mut config).push("https://changed.example".to_owned()),
+                Slot::Flag(f) => *f(&mut config) = !*f(&mut config),
+                Slot::Registration(f) => *f(&mut config) = Registration::Closed,
+                Slot::Names { field, .. } => field(&mut config).push("changed".to_owned()),
             }
         }
         let d = Config::default();
@@ -797,6 +933,15 @@ mod tests {
                     uploads_per_minute_per_ip,
                     quota_bytes,
                 },
+            accounts:
+                Accounts {
+                    guests,
+                    registration,
+                    guest_rooms,
+                    session_days,
+                    registrations_per_hour_per_ip,
+                },
+            moderation: Moderation { operators },
         } = &config;
         assert_ne!(http, &d.http);
         assert_ne!(tcp, &d.tcp);
@@ -829,6 +974,15 @@ mod tests {
             &d.files.uploads_per_minute_per_ip
         );
         assert_ne!(quota_bytes, &d.files.quota_bytes);
+        assert_ne!(guests, &d.accounts.guests);
+        assert_ne!(registration, &d.accounts.registration);
+        assert_ne!(guest_rooms, &d.accounts.guest_rooms);
+        assert_ne!(session_days, &d.accounts.session_days);
+        assert_ne!(
+            registrations_per_hour_per_ip,
+            &d.accounts.registrations_per_hour_per_ip
+        );
+        assert_ne!(operators, &d.moderation.operators);
     }
 
     #[test]

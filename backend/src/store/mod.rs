@@ -18,6 +18,7 @@
 //! connections through `spawn_blocking` (WAL lets them read beside the
 //! writer). `schema` holds the schema and its migrations.
 
+mod directory;
 mod schema;
 mod sqlite;
 mod writer;
@@ -33,6 +34,10 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use shared::{Attachment, ChatMessage, ClientMsgId, MessageKind};
 
+pub use directory::{
+    AccountId, AccountRecord, Change, Directory, NewAccount, Record, Sanction, SanctionKind,
+    SecretHash, SessionRecord, Snapshot, Subject,
+};
 pub use sqlite::SqliteStore;
 pub use writer::WriterStats;
 
@@ -67,6 +72,16 @@ pub struct NewMessage {
     /// would see the message sooner anyway (see
     /// [`crate::pace::WritePace::commit_patience`]).
     pub patience: Duration,
+    /// The account that sends it (`None`: a guest).
+    pub account: Option<AccountId>,
+    /// For a deletion (kind `delete`): the message it deletes. The writer
+    /// checks, in the same transaction, that the target exists and is not
+    /// deleted yet, and that its author is `account` unless `moderator`;
+    /// then the target loses its text and file.
+    pub target: Option<u64>,
+    /// The sender moderates the room: a deletion may take anyone's message
+    /// (and one of someone else's is logged as a moderation action).
+    pub moderator: bool,
 }
 
 /// A shared file as the store keeps it: what its messages show, and the hash
@@ -147,8 +162,13 @@ pub trait Store: Send + Sync + 'static {
         nick: &str,
         client_id: &str,
     ) -> BoxFuture<'static, Result<Option<Committed>, StoreError>>;
-    /// The shared file with this id, if there is one.
-    fn file(&self, id: &str) -> BoxFuture<'static, Result<Option<FileRecord>, StoreError>>;
+    /// The shared file with this id, if there is one, and the room (or
+    /// conversation) it was shared in. A file whose message was deleted is
+    /// gone.
+    fn file(
+        &self,
+        id: &str,
+    ) -> BoxFuture<'static, Result<Option<(FileRecord, String)>, StoreError>>;
     /// Waits for every append already made to be committed (graceful
     /// shutdown), then refuses appends. Reads keep working.
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>>;
@@ -206,6 +226,18 @@ pub enum StoreError {
     /// A stored row cannot be turned back into a message.
     #[error("the message store holds a row it cannot read: {0}")]
     Corrupt(String),
+    /// A deletion's target is not a message of the room, or is deleted.
+    #[error("there is no message {seq} in this room")]
+    NoSuchMessage { seq: u64 },
+    /// A deletion's target is someone else's message.
+    #[error("message {seq} is someone else's")]
+    NotYours { seq: u64 },
+    /// The nickname is an account already.
+    #[error("the nickname is registered already")]
+    Taken,
+    /// The invite code does not exist, was used, or ran out.
+    #[error("that invite code does not register: it is unknown, used or expired")]
+    InviteInvalid,
 }
 
 impl StoreError {
@@ -213,6 +245,14 @@ impl StoreError {
     /// words, paths) rather than a state a client can act on (busy, closed):
     /// such text is logged, and clients get an [`crate::incident::Incident`].
     pub fn is_internal(&self) -> bool {
-        !matches!(self, StoreError::Overloaded | StoreError::Closed)
+        !matches!(
+            self,
+            StoreError::Overloaded
+                | StoreError::Closed
+                | StoreError::NoSuchMessage { .. }
+                | StoreError::NotYours { .. }
+                | StoreError::Taken
+                | StoreError::InviteInvalid
+        )
     }
 }

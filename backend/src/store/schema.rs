@@ -68,6 +68,69 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     ALTER TABLE messages ADD COLUMN file_id TEXT
         REFERENCES files (id) DEFERRABLE INITIALLY DEFERRED;",
+    // v3: accounts and moderation. A message names the account that sent it
+    // (NULL: a guest), so that only its author can delete it; a deletion is
+    // a message of kind `delete` naming its `target`, and the target keeps
+    // its place with `deleted = 1` and nothing of its text or file.
+    // Passwords are argon2id PHC strings; sessions and invites are kept by
+    // the SHA-256 of their secret, never the secret. A ban or a mute names
+    // an account or, for a guest, an address; `nick_key` is how `unban NICK`
+    // finds it. The moderation log keeps each action as the JSON that
+    // `mod_log` sends.
+    "CREATE TABLE accounts (
+        id       INTEGER PRIMARY KEY,
+        nick     TEXT    NOT NULL,
+        nick_key TEXT    NOT NULL UNIQUE,
+        password TEXT    NOT NULL,
+        created  INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE sessions (
+        token   TEXT    NOT NULL PRIMARY KEY,
+        account INTEGER NOT NULL REFERENCES accounts (id),
+        created INTEGER NOT NULL,
+        expires INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX sessions_account ON sessions (account);
+    CREATE TABLE invites (
+        code    TEXT    NOT NULL PRIMARY KEY,
+        by      INTEGER NOT NULL REFERENCES accounts (id),
+        created INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        used_by INTEGER REFERENCES accounts (id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE room_roles (
+        room    TEXT    NOT NULL,
+        account INTEGER NOT NULL REFERENCES accounts (id),
+        role    TEXT    NOT NULL,
+        PRIMARY KEY (room, account)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE room_settings (
+        room  TEXT    NOT NULL PRIMARY KEY,
+        topic TEXT    NOT NULL,
+        slow  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE sanctions (
+        id       INTEGER PRIMARY KEY,
+        room     TEXT    NOT NULL,
+        kind     TEXT    NOT NULL,
+        account  INTEGER REFERENCES accounts (id),
+        address  TEXT,
+        nick_key TEXT    NOT NULL,
+        until    INTEGER,
+        CHECK ((account IS NULL) <> (address IS NULL))
+    ) STRICT;
+    CREATE INDEX sanctions_room ON sanctions (room, kind, nick_key);
+    CREATE TABLE moderation_log (
+        id     INTEGER PRIMARY KEY,
+        room   TEXT    NOT NULL,
+        ts     INTEGER NOT NULL,
+        by     TEXT    NOT NULL,
+        action TEXT    NOT NULL
+    ) STRICT;
+    CREATE INDEX moderation_log_room ON moderation_log (room, id);
+    ALTER TABLE messages ADD COLUMN account INTEGER;
+    ALTER TABLE messages ADD COLUMN target INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.
@@ -170,11 +233,13 @@ fn migrate(conn: &mut Connection) -> Result<(), Migration> {
     Ok(())
 }
 
-/// How a message's kind is stored.
+/// How a message's kind is stored. (The server never makes a message of an
+/// unknown kind; should one come, it is kept as text.)
 pub(super) fn kind_to_sql(kind: MessageKind) -> &'static str {
     match kind {
-        MessageKind::Text => "text",
+        MessageKind::Text | MessageKind::Unknown => "text",
         MessageKind::Action => "action",
+        MessageKind::Delete => "delete",
     }
 }
 
@@ -183,6 +248,27 @@ pub(super) fn kind_from_sql(value: &str) -> Option<MessageKind> {
     match value {
         "text" => Some(MessageKind::Text),
         "action" => Some(MessageKind::Action),
+        "delete" => Some(MessageKind::Delete),
+        _ => None,
+    }
+}
+
+/// How a role is stored.
+pub(super) fn role_to_sql(role: shared::Role) -> &'static str {
+    match role {
+        shared::Role::Member => "member",
+        shared::Role::Moderator => "moderator",
+        shared::Role::Owner => "owner",
+        shared::Role::Operator => "operator",
+    }
+}
+
+pub(super) fn role_from_sql(value: &str) -> Option<shared::Role> {
+    match value {
+        "member" => Some(shared::Role::Member),
+        "moderator" => Some(shared::Role::Moderator),
+        "owner" => Some(shared::Role::Owner),
+        "operator" => Some(shared::Role::Operator),
         _ => None,
     }
 }

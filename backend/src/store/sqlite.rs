@@ -20,8 +20,13 @@ use shared::{Attachment, ChatMessage};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+mod directory;
+#[cfg(test)]
+#[path = "sqlite/directory_tests.rs"]
+mod directory_tests;
+
 use super::schema;
-use super::writer::{self, Command, Counters, Job, WriterStats};
+use super::writer::{self, Command, Counters, Exec, ExecFn, Job, WriterStats};
 use super::{
     Appended, Committed, FileRecord, MAX_READ, NewMessage, QUEUE_CAPACITY, Store, StoreError,
 };
@@ -119,6 +124,39 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs `write` in a transaction of its own on the writer thread, after
+    /// whatever was queued before it.
+    fn exec<T, F>(&self, write: F) -> BoxFuture<'static, Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return future::ready(Err(StoreError::Closed)).boxed();
+        }
+        let slot = Arc::new(Mutex::new(None));
+        let out = Arc::clone(&slot);
+        let run: ExecFn = Box::new(move |tx| {
+            let value = write(tx)?;
+            *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+            Ok(())
+        });
+        let (done, answer) = oneshot::channel();
+        let commands = self.inner.commands.clone();
+        async move {
+            commands
+                .send(Command::Exec(Exec { run, done }))
+                .await
+                .map_err(|_| StoreError::Closed)?;
+            answer.await.unwrap_or(Err(StoreError::Closed))?;
+            let value = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+            value.ok_or(StoreError::Closed)
+        }
+        .boxed()
+    }
+}
+
 impl Inner {
     fn take_reader(&self) -> Result<Connection, StoreError> {
         let idle = self
@@ -150,7 +188,8 @@ fn sql_limit(limit: usize) -> i64 {
 }
 
 /// What history reads select: the message, and the file it shares if any.
-const MESSAGE_COLUMNS: &str = "m.seq, m.ts, m.nick, m.text, m.kind, f.id, f.name, f.size, f.type
+const MESSAGE_COLUMNS: &str = "m.seq, m.ts, m.nick, m.text, m.kind, f.id, f.name, f.size, f.type,
+     m.target, m.deleted
      FROM messages AS m LEFT JOIN files AS f ON f.id = m.file_id";
 
 /// Runs a query with parameters `(room, bound, limit)` that selects
@@ -184,8 +223,11 @@ fn query_messages(
                 ))
             })?,
             attachment: attachment(row).map_err(read_error)?,
-            target: None,
-            deleted: false,
+            target: row
+                .get::<_, Option<i64>>(9)
+                .map_err(read_error)?
+                .and_then(|t| u64::try_from(t).ok()),
+            deleted: row.get::<_, i64>(10).map_err(read_error)? != 0,
         });
     }
     Ok(messages)
@@ -351,15 +393,18 @@ impl Store for SqliteStore {
         })
     }
 
-    fn file(&self, id: &str) -> BoxFuture<'static, Result<Option<FileRecord>, StoreError>> {
+    fn file(
+        &self,
+        id: &str,
+    ) -> BoxFuture<'static, Result<Option<(FileRecord, String)>, StoreError>> {
         let id = id.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached("SELECT sha256, name, size, type FROM files WHERE id = ?1")
+            conn.prepare_cached("SELECT sha256, name, size, type, room FROM files WHERE id = ?1")
                 .and_then(|mut statement| {
                     statement
                         .query_row([&id], |row| {
                             let size: i64 = row.get(2)?;
-                            Ok(FileRecord {
+                            let record = FileRecord {
                                 sha256: row.get(0)?,
                                 attachment: Attachment {
                                     id: id.clone(),
@@ -367,7 +412,8 @@ impl Store for SqliteStore {
                                     size: u64::try_from(size).unwrap_or(0),
                                     content_type: row.get(3)?,
                                 },
-                            })
+                            };
+                            Ok((record, row.get(4)?))
                         })
                         .optional()
                 })

@@ -32,6 +32,9 @@ fn message(room: &str, nick: &str, text: &str, client_id: Option<&str>) -> NewMe
         client_id: client_id.map(str::to_owned),
         file: None,
         patience: Duration::ZERO,
+        account: None,
+        target: None,
+        moderator: false,
     }
 }
 
@@ -270,7 +273,7 @@ async fn migrations_run_on_a_fresh_database_and_once() {
     assert!(!dir.path().join(schema::FILE_NAME).exists());
     let store = open_sqlite(dir.path()).unwrap();
     assert_eq!(user_version(dir.path()), schema::version());
-    assert_eq!(schema::version(), 2);
+    assert_eq!(schema::version(), 3);
     let objects: Vec<String> = raw(dir.path())
         .prepare("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap()
@@ -278,7 +281,24 @@ async fn migrations_run_on_a_fresh_database_and_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(objects, ["files", "messages", "messages_client_id"]);
+    assert_eq!(
+        objects,
+        [
+            "accounts",
+            "files",
+            "invites",
+            "messages",
+            "messages_client_id",
+            "moderation_log",
+            "moderation_log_room",
+            "room_roles",
+            "room_settings",
+            "sanctions",
+            "sanctions_room",
+            "sessions",
+            "sessions_account"
+        ]
+    );
     fill(store.as_ref(), "lobby", 1, 3).await;
     store.close().await.unwrap();
     drop(store);
@@ -320,7 +340,8 @@ async fn a_shared_file_is_stored_with_its_message_and_read_back() {
     let missed = store.since("lobby", 1, 10).await.unwrap();
     assert_eq!(missed[0].attachment.as_ref(), Some(&attachment));
 
-    let record = store.file(&attachment.id).await.unwrap().unwrap();
+    let (record, shared_in) = store.file(&attachment.id).await.unwrap().unwrap();
+    assert_eq!(shared_in, "lobby");
     assert_eq!(record.attachment, attachment);
     assert_eq!(record.sha256, "ab".repeat(32));
     assert_eq!(store.file(&"00".repeat(16)).await.unwrap(), None);
@@ -351,7 +372,7 @@ async fn a_version_1_database_gains_files_and_keeps_its_messages() {
         .unwrap();
     }
     let store = open_sqlite(dir.path()).unwrap();
-    assert_eq!(user_version(dir.path()), 2);
+    assert_eq!(user_version(dir.path()), schema::version());
     let history = store.history("lobby", None, 10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].text, "old");
@@ -369,7 +390,7 @@ async fn a_database_from_a_newer_build_is_refused() {
     match open_sqlite(dir.path()) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 2,
+            known: 3,
         }) => {}
         Err(other) => panic!("wrong error: {other}"),
         Ok(_) => panic!("a newer schema was opened"),
@@ -557,6 +578,8 @@ fn a_resend_in_the_same_group_does_not_fail_the_group() {
         text: "a".into(),
         kind: MessageKind::Text,
         attachment: None,
+        target: None,
+        deleted: false,
     };
     assert_eq!(
         outcomes,
@@ -710,7 +733,8 @@ fn failing_writer(
     conn.pragma_update(None, "foreign_keys", true).unwrap();
     conn.execute_batch(
         "CREATE TABLE messages (room TEXT, seq INTEGER, ts INTEGER, nick TEXT, text TEXT,
-                                kind TEXT, client_id TEXT, file_id TEXT,
+                                kind TEXT, client_id TEXT, file_id TEXT, account INTEGER,
+                                target INTEGER, deleted INTEGER NOT NULL DEFAULT 0,
                                 PRIMARY KEY (room, seq));
 ",
     )

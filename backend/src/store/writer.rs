@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension as _, TransactionBehavior, params};
-use shared::ChatMessage;
+use shared::{ChatMessage, MessageKind};
 use tokio::sync::{mpsc, oneshot};
 
 use super::schema;
@@ -45,9 +45,22 @@ pub(super) const MAX_BATCH_BYTES: usize = 4 << 20;
 /// What the store asks of its writer.
 pub(super) enum Command {
     Append(Job),
+    /// A write of the directory's (an account, a session, a moderation
+    /// action), in a transaction of its own between groups of appends.
+    Exec(Exec),
     /// Answer once everything queued before it is committed, then stop.
     Close(oneshot::Sender<()>),
 }
+
+/// Statements to run in one transaction, and where to say how it went. An
+/// `Err` from `run` rolls the transaction back.
+pub(super) struct Exec {
+    pub(super) run: ExecFn,
+    pub(super) done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+pub(super) type ExecFn =
+    Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> Result<(), StoreError> + Send>;
 
 /// One append and where to send its outcome.
 pub(super) struct Job {
@@ -160,6 +173,7 @@ impl Writer {
                 std::thread::sleep(job.message.patience);
             }
             let mut closing = None;
+            let mut exec = None;
             let mut bytes = 0;
             let mut next = Some(first);
             while let Some(command) = next.take() {
@@ -167,6 +181,13 @@ impl Writer {
                     Command::Append(job) => {
                         bytes += job.weight();
                         jobs.push(job);
+                    }
+                    Command::Exec(job) => {
+                        // After the appends before it, in its own
+                        // transaction: order is kept, and a directory write
+                        // never fails a group of messages.
+                        exec = Some(job);
+                        break;
                     }
                     Command::Close(reply) => {
                         closing = Some(reply);
@@ -179,6 +200,9 @@ impl Writer {
                 next = commands.try_recv().ok();
             }
             self.commit(&mut jobs);
+            if let Some(job) = exec {
+                self.exec(job);
+            }
             if let Some(reply) = closing {
                 // Everything appended before `close` is committed. Refuse
                 // what raced in behind it, and stop.
@@ -186,6 +210,9 @@ impl Writer {
                 while let Ok(command) = commands.try_recv() {
                     match command {
                         Command::Append(job) => {
+                            let _ = job.done.send(Err(StoreError::Closed));
+                        }
+                        Command::Exec(job) => {
                             let _ = job.done.send(Err(StoreError::Closed));
                         }
                         Command::Close(other) => {
@@ -198,6 +225,32 @@ impl Writer {
             }
         }
         tracing::debug!("message store writer stopped");
+    }
+
+    /// Runs one directory write in a transaction of its own and answers it.
+    fn exec(&mut self, job: Exec) {
+        if let Some(reason) = &self.failed {
+            let _ = job.done.send(Err(StoreError::Failed(reason.clone())));
+            return;
+        }
+        let outcome = match self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+        {
+            Err(error) => Err(StoreError::Write(error.to_string())),
+            // An error from the statements drops `tx`: rolled back.
+            Ok(tx) => (job.run)(&tx).and_then(|()| {
+                tx.commit().map_err(|error| {
+                    // As for a group: a commit that failed may or may not be
+                    // on disk, so nothing more is written until a restart.
+                    let reason = error.to_string();
+                    tracing::error!(error = %reason, "writing to the directory failed");
+                    self.failed = Some(reason.clone());
+                    StoreError::Failed(reason)
+                })
+            }),
+        };
+        let _ = job.done.send(outcome);
     }
 
     /// Commits `jobs` as one group and answers each of them.
@@ -273,7 +326,7 @@ impl Outcome {
                     text: message.text,
                     kind: message.kind,
                     attachment: message.file.map(|file| file.attachment),
-                    target: None,
+                    target: message.target,
                     deleted: false,
                 },
                 duplicate: false,
@@ -342,8 +395,8 @@ fn write_uncommitted<'c, 'a>(
     let mut outcomes = Vec::new();
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (room, seq, ts, nick, text, kind, client_id, file_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO messages (room, seq, ts, nick, text, kind, client_id, file_id, account, target)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         for message in batch {
             outcomes.push(write_one(&tx, &mut insert, heads, ts, message)?);
@@ -365,6 +418,13 @@ fn write_one(
             room: message.room.clone(),
             reason,
         })
+    };
+    let deletes = match message.target {
+        Some(seq) if message.kind == MessageKind::Delete => match deletable(tx, message, seq)? {
+            Ok(target) => Some(target),
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        },
+        _ => None,
     };
     // Two tries: the second after re-reading the room's head, should the
     // first number be taken (only another process writing to the same
@@ -389,12 +449,17 @@ fn write_one(
             schema::kind_to_sql(message.kind),
             message.client_id,
             message.file.as_ref().map(|file| &file.attachment.id),
+            message.account,
+            message.target.and_then(|t| i64::try_from(t).ok()),
         ]);
         let Err(error) = inserted else {
             if let Some(file) = &message.file {
                 // A failure here (an id taken twice: 128 random bits make
                 // that a broken random source) fails the group.
                 insert_file(tx, message, file, ts)?;
+            }
+            if let Some(target) = &deletes {
+                erase(tx, message, target, ts)?;
             }
             heads.take(&message.room, seq);
             return Ok(Outcome::Stored { seq, ts });
@@ -435,6 +500,92 @@ fn write_one(
     ))
 }
 
+/// The message a deletion takes away, as it was.
+struct Deletable {
+    seq: u64,
+    nick: String,
+    account: Option<i64>,
+    file: Option<String>,
+}
+
+/// Whether `message` (a deletion by its sender) may delete message `seq` of
+/// its room: it exists, is not deleted yet, and is the sender's own unless
+/// the sender moderates the room.
+fn deletable(
+    tx: &Connection,
+    message: &NewMessage,
+    seq: u64,
+) -> rusqlite::Result<Result<Deletable, StoreError>> {
+    let Ok(sql_seq) = i64::try_from(seq) else {
+        return Ok(Err(StoreError::NoSuchMessage { seq }));
+    };
+    let row = tx
+        .prepare_cached(
+            "SELECT nick, account, deleted, kind, file_id FROM messages
+             WHERE room = ?1 AND seq = ?2",
+        )?
+        .query_row(params![message.room, sql_seq], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Option<i64>>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((nick, account, deleted, kind, file)) = row else {
+        return Ok(Err(StoreError::NoSuchMessage { seq }));
+    };
+    // A deletion is not itself deleted, nor is a message twice.
+    if deleted != 0 || kind == schema::kind_to_sql(MessageKind::Delete) {
+        return Ok(Err(StoreError::NoSuchMessage { seq }));
+    }
+    let own = account.is_some() && account == message.account;
+    if !own && !message.moderator {
+        return Ok(Err(StoreError::NotYours { seq }));
+    }
+    Ok(Ok(Deletable {
+        seq,
+        nick,
+        account,
+        file,
+    }))
+}
+
+/// Takes the text and file of a deleted message out of the store, and logs
+/// a moderator's deletion of someone else's message.
+fn erase(
+    tx: &Connection,
+    message: &NewMessage,
+    target: &Deletable,
+    ts: i64,
+) -> rusqlite::Result<()> {
+    let seq = i64::try_from(target.seq).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "UPDATE messages SET text = '', deleted = 1, file_id = NULL
+         WHERE room = ?1 AND seq = ?2",
+    )?
+    .execute(params![message.room, seq])?;
+    if let Some(file) = &target.file {
+        tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
+            .execute([file])?;
+    }
+    let someone_else = target.account.is_none() || target.account != message.account;
+    if message.moderator && someone_else {
+        let action = shared::Moderation::Delete {
+            target: target.nick.clone(),
+            seq: target.seq,
+        };
+        let action = serde_json::to_string(&action).unwrap_or_default();
+        tx.prepare_cached(
+            "INSERT INTO moderation_log (room, ts, by, action) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![message.room, ts, message.nick, action])?;
+    }
+    Ok(())
+}
+
 /// The record of the file `message` announces.
 fn insert_file(
     tx: &Connection,
@@ -465,7 +616,7 @@ fn insert_file(
 /// original carries no attachment.)
 fn original(tx: &Connection, message: &NewMessage) -> rusqlite::Result<Option<ChatMessage>> {
     let mut find = tx.prepare_cached(
-        "SELECT seq, ts, text, kind FROM messages
+        "SELECT seq, ts, text, kind, target, deleted FROM messages
          WHERE room = ?1 AND nick = ?2 AND client_id = ?3",
     )?;
     let row = find
@@ -477,11 +628,13 @@ fn original(tx: &Connection, message: &NewMessage) -> rusqlite::Result<Option<Ch
                     row.get::<_, i64>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, String>(3)?,
+                    row.get::<_, Option<i64>>(4)?,
+                    row.get::<_, i64>(5)?,
                 ))
             },
         )
         .optional()?;
-    Ok(row.and_then(|(seq, ts, text, kind)| {
+    Ok(row.and_then(|(seq, ts, text, kind, target, deleted)| {
         Some(ChatMessage {
             room: message.room.clone(),
             seq: u64::try_from(seq).ok()?,
@@ -490,8 +643,8 @@ fn original(tx: &Connection, message: &NewMessage) -> rusqlite::Result<Option<Ch
             text,
             kind: schema::kind_from_sql(&kind)?,
             attachment: None,
-            target: None,
-            deleted: false,
+            target: target.and_then(|t| u64::try_from(t).ok()),
+            deleted: deleted != 0,
         })
     }))
 }

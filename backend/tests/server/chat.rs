@@ -87,6 +87,7 @@ async fn a_hubbub_v2_client_gets_each_batch_in_one_frame_of_json_lines() {
     bob.send(&ClientMsg::Hello {
         nick: "bob".into(),
         resume: Default::default(),
+        auth: None,
     })
     .await;
     let mut frames: Vec<Vec<ServerMsg>> = Vec::new();
@@ -195,6 +196,7 @@ async fn a_taken_nickname_gets_a_typed_error_and_the_connection_stays() {
             .send(&ClientMsg::Hello {
                 nick: taken.into(),
                 resume: Default::default(),
+                auth: None,
             })
             .await;
         let ServerMsg::Error { code, message, .. } = second.recv().await else {
@@ -207,6 +209,7 @@ async fn a_taken_nickname_gets_a_typed_error_and_the_connection_stays() {
         .send(&ClientMsg::Hello {
             nick: "a b".into(),
             resume: Default::default(),
+            auth: None,
         })
         .await;
     let ServerMsg::Error { code, .. } = second.recv().await else {
@@ -218,6 +221,7 @@ async fn a_taken_nickname_gets_a_typed_error_and_the_connection_stays() {
         .send(&ClientMsg::Hello {
             nick: "alice2".into(),
             resume: Default::default(),
+            auth: None,
         })
         .await;
     assert!(matches!(second.recv().await, ServerMsg::Welcome { nick, .. } if nick == "alice2"));

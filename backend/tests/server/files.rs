@@ -17,7 +17,9 @@ use shared::ServerMsg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Client, HttpResponse, PATIENCE, TestServer, http_get, parse_response};
+use crate::support::{
+    Client, HttpResponse, PATIENCE, TestServer, http_get, http_post, parse_response,
+};
 use crate::tcp::Nc;
 
 const BOUNDARY: &str = "hubbub-test-boundary-7MA4YWxkTrZu0gW";
@@ -26,6 +28,9 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0
 /// One upload as a client sends it.
 struct Upload<'a> {
     room: &'a str,
+    /// The bearer token it signs in with.
+    token: Option<&'a str>,
+    /// A `nick` field, which older clients sent: ignored now.
     nick: Option<&'a str>,
     name: &'a str,
     /// The part's own `Content-Type`, which the server must not trust.
@@ -35,10 +40,13 @@ struct Upload<'a> {
 }
 
 impl<'a> Upload<'a> {
-    fn new(nick: &'a str, name: &'a str) -> Self {
+    /// An upload signed in with `token` (an account's session or a
+    /// connected guest's).
+    fn new(token: &'a str, name: &'a str) -> Self {
         Self {
             room: "lobby",
-            nick: Some(nick),
+            token: Some(token),
+            nick: None,
             name,
             part_type: "application/octet-stream",
             origin: None,
@@ -73,8 +81,12 @@ impl<'a> Upload<'a> {
             .origin
             .map(|origin| format!("Origin: {origin}\r\n"))
             .unwrap_or_default();
+        let auth = self
+            .token
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
         let head = format!(
-            "POST /api/rooms/{}/files HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{origin}\
+            "POST /api/rooms/{}/files HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{origin}{auth}\
              Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n",
             self.room, server.addr
         );
@@ -201,8 +213,8 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-async fn uploaded(server: &TestServer, nick: &str, name: &str, content: &[u8]) -> Value {
-    let response = Upload::new(nick, name).send(server, content).await;
+async fn uploaded(server: &TestServer, token: &str, name: &str, content: &[u8]) -> Value {
+    let response = Upload::new(token, name).send(server, content).await;
     assert_eq!(response.status, 201, "{}", response.text());
     json(&response)
 }
@@ -210,8 +222,9 @@ async fn uploaded(server: &TestServer, nick: &str, name: &str, content: &[u8]) -
 #[tokio::test]
 async fn a_small_file_comes_back_byte_for_byte_with_safe_headers() {
     let server = TestServer::start().await;
+    let bob = server.register("bob").await;
     let content = b"hello, files\n";
-    let response = Upload::new("bob", "hello.txt").send(&server, content).await;
+    let response = Upload::new(&bob, "hello.txt").send(&server, content).await;
     assert_eq!(response.status, 201, "{}", response.text());
     let body = json(&response);
     let id = body["id"].as_str().unwrap();
@@ -269,6 +282,7 @@ async fn a_small_file_comes_back_byte_for_byte_with_safe_headers() {
 #[tokio::test]
 async fn several_mebibytes_stream_through_with_the_same_hash() {
     let server = TestServer::start().await;
+    let bob = server.register("bob").await;
     let size = 6 << 20;
     let mut hasher = Sha256::new();
     for chunk in noise(7, size) {
@@ -279,7 +293,7 @@ async fn several_mebibytes_stream_through_with_the_same_hash() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let response = Upload::new("bob", "big.bin")
+    let response = Upload::new(&bob, "big.bin")
         .send_chunks(&server, size, noise(7, size))
         .await;
     assert_eq!(response.status, 201, "{}", response.text());
@@ -297,8 +311,9 @@ async fn several_mebibytes_stream_through_with_the_same_hash() {
 async fn one_byte_over_the_limit_is_413_and_leaves_nothing() {
     let limit = 64 * 1024;
     let server = TestServer::start_with(|c| c.files.max_upload_bytes = limit).await;
+    let bob = server.register("bob").await;
     let over = vec![b'x'; limit as usize + 1];
-    let response = Upload::new("bob", "over.bin").send(&server, &over).await;
+    let response = Upload::new(&bob, "over.bin").send(&server, &over).await;
     assert_problem(&response, 413, "too large");
     assert!(
         json(&response)["error"]
@@ -310,21 +325,22 @@ async fn one_byte_over_the_limit_is_413_and_leaves_nothing() {
     assert!(blobs(&server.data_dir()).is_empty());
 
     // Exactly the limit is fine, and the refused one was never announced.
-    let response = Upload::new("bob", "exact.bin")
+    let response = Upload::new(&bob, "exact.bin")
         .send(&server, &over[..limit as usize])
         .await;
     assert_eq!(response.status, 201, "{}", response.text());
     assert_eq!(json(&response)["seq"], 1);
 
     // A declared length far over the limit is refused before it is read.
-    let (stream, _) = Upload::new("bob", "huge.bin").start(&server, 1 << 30).await;
+    let (stream, _) = Upload::new(&bob, "huge.bin").start(&server, 1 << 30).await;
     assert_problem(&read_response(stream).await, 413, "too large");
 }
 
 #[tokio::test]
 async fn a_path_for_a_name_stays_a_name() {
     let server = TestServer::start().await;
-    let body = uploaded(&server, "bob", "../../etc/passwd", b"root:x:0:0").await;
+    let bob = server.register("bob").await;
+    let body = uploaded(&server, &bob, "../../etc/passwd", b"root:x:0:0").await;
     assert_eq!(body["name"], "passwd");
     let id = body["id"].as_str().unwrap();
     let download = http_get(server.addr, &format!("/api/files/{id}"), &[]).await;
@@ -337,16 +353,17 @@ async fn a_path_for_a_name_stays_a_name() {
     assert_eq!(blobs(&data).len(), 1);
     assert!(!data.join("etc").exists() && !data.parent().unwrap().join("etc").exists());
 
-    let windows = uploaded(&server, "bob", "C:\\\\temp\\\\a\u{202e}gpj.exe", b"MZ").await;
+    let windows = uploaded(&server, &bob, "C:\\\\temp\\\\a\u{202e}gpj.exe", b"MZ").await;
     assert_eq!(windows["name"], "agpj.exe");
 }
 
 #[tokio::test]
 async fn svg_and_html_are_downloads_and_only_verified_images_are_inline() {
     let server = TestServer::start().await;
+    let bob = server.register("bob").await;
     let svg = Upload {
         part_type: "image/svg+xml",
-        ..Upload::new("bob", "cat.svg")
+        ..Upload::new(&bob, "cat.svg")
     };
     let svg = svg
         .send(
@@ -356,7 +373,7 @@ async fn svg_and_html_are_downloads_and_only_verified_images_are_inline() {
         .await;
     let html = Upload {
         part_type: "text/html",
-        ..Upload::new("bob", "page.html")
+        ..Upload::new(&bob, "page.html")
     };
     let html = html
         .send(&server, b"<!DOCTYPE html><script>alert(1)</script>")
@@ -394,7 +411,7 @@ async fn svg_and_html_are_downloads_and_only_verified_images_are_inline() {
     // A PNG (told by its bytes, whatever the part claimed) is shown inline.
     let png = Upload {
         part_type: "text/plain",
-        ..Upload::new("bob", "dot.png")
+        ..Upload::new(&bob, "dot.png")
     };
     let png = json(&png.send(&server, PNG).await);
     assert_eq!(png["type"], "image/png");
@@ -420,8 +437,9 @@ async fn svg_and_html_are_downloads_and_only_verified_images_are_inline() {
 #[tokio::test]
 async fn ranges_return_the_right_bytes() {
     let server = TestServer::start().await;
+    let bob = server.register("bob").await;
     let content: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
-    let id = uploaded(&server, "bob", "r.bin", &content).await["id"]
+    let id = uploaded(&server, &bob, "r.bin", &content).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -463,8 +481,10 @@ async fn ranges_return_the_right_bytes() {
 #[tokio::test]
 async fn the_same_bytes_uploaded_twice_are_stored_once() {
     let server = TestServer::start().await;
-    let first = uploaded(&server, "bob", "a.txt", b"same bytes").await;
-    let second = uploaded(&server, "ann", "b.txt", b"same bytes").await;
+    let ann = server.register("ann").await;
+    let bob = server.register("bob").await;
+    let first = uploaded(&server, &bob, "a.txt", b"same bytes").await;
+    let second = uploaded(&server, &ann, "b.txt", b"same bytes").await;
     assert_ne!(first["id"], second["id"], "each upload has its own id");
     assert_eq!(blobs(&server.data_dir()).len(), 1);
     for (body, name) in [(first, "a.txt"), (second, "b.txt")] {
@@ -483,10 +503,19 @@ async fn the_same_bytes_uploaded_twice_are_stored_once() {
 #[tokio::test]
 async fn the_room_hears_of_it_on_the_web_and_in_terminals() {
     let server = TestServer::start().await;
+    let bob = server.register("bob").await;
     let mut web = Client::joined(&server, "alice").await;
     let mut terminal = Nc::login(&server, "carol").await;
 
-    let body = uploaded(&server, "bob", "photo.png", PNG).await;
+    // The form's `nick` field names nobody: the sender is who signed the
+    // request.
+    let claimed = Upload {
+        nick: Some("alice"),
+        ..Upload::new(&bob, "photo.png")
+    };
+    let response = claimed.send(&server, PNG).await;
+    assert_eq!(response.status, 201, "{}", response.text());
+    let body = json(&response);
     let id = body["id"].as_str().unwrap();
 
     let message = web.recv_until(|m| matches!(m, ServerMsg::Message(_))).await;
@@ -532,8 +561,9 @@ async fn the_room_hears_of_it_on_the_web_and_in_terminals() {
 async fn a_public_url_is_what_terminals_are_shown() {
     let server =
         TestServer::start_with(|c| c.public_url = "https://chat.example.org/".to_owned()).await;
+    let bob = server.register("bob").await;
     let mut terminal = Nc::login(&server, "carol").await;
-    let id = uploaded(&server, "bob", "a.txt", b"x").await["id"]
+    let id = uploaded(&server, &bob, "a.txt", b"x").await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -547,9 +577,10 @@ async fn a_public_url_is_what_terminals_are_shown() {
 #[tokio::test]
 async fn a_cut_off_upload_leaves_no_file_and_no_message() {
     let server = TestServer::start().await;
+    let bob = server.register("bob").await;
     let data = server.data_dir();
     let size = 4 << 20;
-    let upload = Upload::new("bob", "cut.bin");
+    let upload = Upload::new(&bob, "cut.bin");
     let (mut stream, _) = upload.start(&server, size).await;
     for chunk in noise(3, size / 2) {
         stream.write_all(&chunk).await.unwrap();
@@ -569,10 +600,11 @@ async fn a_cut_off_upload_leaves_no_file_and_no_message() {
 #[tokio::test]
 async fn uploads_are_rate_limited_per_address() {
     let server = TestServer::start_with(|c| c.files.uploads_per_minute_per_ip = 2).await;
+    let bob = server.register("bob").await;
     for i in 0..2 {
-        uploaded(&server, "bob", "a.txt", format!("{i}").as_bytes()).await;
+        uploaded(&server, &bob, "a.txt", format!("{i}").as_bytes()).await;
     }
-    let refused = Upload::new("bob", "a.txt").send(&server, b"2").await;
+    let refused = Upload::new(&bob, "a.txt").send(&server, b"2").await;
     assert_problem(&refused, 429, "too many uploads");
     assert_eq!(blobs(&server.data_dir()).len(), 2);
 }
@@ -580,36 +612,99 @@ async fn uploads_are_rate_limited_per_address() {
 #[tokio::test]
 async fn a_full_quota_refuses_new_bytes_with_507() {
     let server = TestServer::start_with(|c| c.files.quota_bytes = 100).await;
-    uploaded(&server, "bob", "a.bin", &[1; 80]).await;
-    let refused = Upload::new("bob", "b.bin").send(&server, &[2; 30]).await;
+    let ann = server.register("ann").await;
+    let bob = server.register("bob").await;
+    uploaded(&server, &bob, "a.bin", &[1; 80]).await;
+    let refused = Upload::new(&bob, "b.bin").send(&server, &[2; 30]).await;
     assert_problem(&refused, 507, "no room");
     assert_eq!(blobs(&server.data_dir()).len(), 1);
     assert_eq!(temporaries(&server.data_dir()), 0);
     // Bytes stored already take no more room.
-    uploaded(&server, "ann", "again.bin", &[1; 80]).await;
+    uploaded(&server, &ann, "again.bin", &[1; 80]).await;
+}
+
+#[tokio::test]
+async fn an_upload_without_a_known_sender_is_401_and_read_no_further() {
+    let server = TestServer::start().await;
+    let nobody = Upload {
+        token: None,
+        ..Upload::new("", "a.txt")
+    };
+    let refused = nobody.send(&server, b"who am I").await;
+    assert_problem(&refused, 401, "sign in, or connect as a guest");
+    assert_eq!(json(&refused)["code"], "auth_failed");
+    // A token that is no session (or a session signed out) is nobody too,
+    // and the form's nick field does not make it somebody.
+    let forged = Upload {
+        nick: Some("bob"),
+        ..Upload::new("not-a-real-token", "a.txt")
+    };
+    assert_problem(&forged.send(&server, b"x").await, 401, "sign in");
+    let bob = server.register("bob").await;
+    let signed_out = http_post(
+        server.addr,
+        "/api/logout",
+        "{}",
+        &[("Authorization", &format!("Bearer {bob}"))],
+    )
+    .await;
+    assert_eq!(signed_out.status, 204, "{}", signed_out.text());
+    let stale = Upload::new(&bob, "a.txt").send(&server, b"x").await;
+    assert_problem(&stale, 401, "sign in");
+    assert!(blobs(&server.data_dir()).is_empty());
+    let history = http_get(server.addr, "/api/rooms/lobby/messages", &[]).await;
+    assert_eq!(json(&history)["messages"], Value::Array(Vec::new()));
+}
+
+#[tokio::test]
+async fn a_connected_guest_shares_with_the_token_its_welcome_gave() {
+    let server = TestServer::start().await;
+    let mut guest = Client::typed(&server).await;
+    guest
+        .send(&shared::ClientMsg::Hello {
+            nick: "walt".into(),
+            resume: Default::default(),
+            auth: None,
+        })
+        .await;
+    let ServerMsg::Welcome {
+        account: false,
+        token: Some(token),
+        ..
+    } = guest.recv().await
+    else {
+        panic!("a guest is welcomed with a connection-bound token")
+    };
+    let mut room = Client::joined(&server, "ann").await;
+    uploaded(&server, token.expose(), "notes.txt", b"guest notes").await;
+    let ServerMsg::Message(message) = room
+        .recv_until(|m| matches!(m, ServerMsg::Message(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.nick, "walt");
+    // Once the guest is gone (the room has seen it leave), its token
+    // shares nothing more.
+    let token = token.expose().to_owned();
+    drop(guest);
+    room.recv_until(|m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "walt"))
+        .await;
+    let late = Upload::new(&token, "late.txt").send(&server, b"late").await;
+    assert_problem(&late, 401, "sign in");
 }
 
 #[tokio::test]
 async fn bad_requests_are_400_with_a_reason() {
     let server = TestServer::start().await;
-    let cases = [
-        (Upload::new("server", "a.txt"), "reserved"),
-        (Upload::new("", "a.txt"), "nickname"),
-        (
-            Upload {
-                nick: None,
-                ..Upload::new("bob", "a.txt")
-            },
-            "nick field must come before",
-        ),
-        (
-            Upload {
-                room: "no%20spaces",
-                ..Upload::new("bob", "a.txt")
-            },
-            "room",
-        ),
-    ];
+    let bob = server.register("bob").await;
+    let cases = [(
+        Upload {
+            room: "no%20spaces",
+            ..Upload::new(&bob, "a.txt")
+        },
+        "room",
+    )];
     for (upload, words) in cases {
         let response = upload.send(&server, b"content").await;
         assert_problem(&response, 400, words);
@@ -618,6 +713,7 @@ async fn bad_requests_are_400_with_a_reason() {
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let request = format!(
         "POST /api/rooms/lobby/files HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+         Authorization: Bearer {bob}\r\n\
          Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}",
         server.addr
     );
@@ -630,9 +726,11 @@ async fn bad_requests_are_400_with_a_reason() {
 #[tokio::test]
 async fn only_the_two_of_a_conversation_and_same_origin_pages_share_files() {
     let server = TestServer::start().await;
+    let alice = server.register("Alice").await;
+    let bob = server.register("bob").await;
     let outsider = Upload {
         room: "@alice+carol",
-        ..Upload::new("bob", "a.txt")
+        ..Upload::new(&bob, "a.txt")
     };
     let refused = outsider.send(&server, b"secret").await;
     assert_problem(&refused, 403, "conversation of other people");
@@ -640,21 +738,52 @@ async fn only_the_two_of_a_conversation_and_same_origin_pages_share_files() {
 
     let member = Upload {
         room: "@alice+carol",
-        ..Upload::new("Alice", "a.txt")
+        ..Upload::new(&alice, "a.txt")
     };
     let elsewhere = Upload {
         origin: Some("https://evil.example"),
-        ..Upload::new("Alice", "a.txt")
+        ..Upload::new(&alice, "a.txt")
     };
     let refused = elsewhere.send(&server, b"from another site").await;
     assert_problem(&refused, 403, "origin");
     let same_site = format!("http://{}", server.addr);
     let own_page = Upload {
         origin: Some(&same_site),
-        ..Upload::new("Alice", "own.txt")
+        ..Upload::new(&alice, "own.txt")
     };
     assert_eq!(own_page.send(&server, b"ok").await.status, 201);
     let response = member.send(&server, b"for carol").await;
     assert_eq!(response.status, 201, "{}", response.text());
     assert_eq!(json(&response)["room"], "@alice+carol");
+    let id = json(&response)["id"].as_str().unwrap().to_owned();
+
+    // The file and the conversation are the two's alone: anyone else,
+    // signed in or not, hears there is no such thing.
+    let carol = server.register("carol").await;
+    let file = format!("/api/files/{id}");
+    let history = "/api/rooms/@alice+carol/messages";
+    for (who, token, readable) in [
+        ("alice", Some(&alice), true),
+        ("carol", Some(&carol), true),
+        ("bob", Some(&bob), false),
+        ("nobody", None, false),
+    ] {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| vec![("Authorization", b)])
+            .unwrap_or_default();
+        let download = http_get(server.addr, &file, &headers).await;
+        let listed = http_get(server.addr, history, &headers).await;
+        if readable {
+            assert_eq!(download.status, 200, "{who} downloads");
+            assert_eq!(download.body, b"for carol");
+            assert_eq!(listed.status, 200, "{who} reads: {}", listed.text());
+            assert_eq!(json(&listed)["messages"][0]["attachment"]["id"], id);
+        } else {
+            assert_problem(&download, 404, "no file");
+            assert_problem(&listed, 404, "no room");
+            assert!(!listed.text().contains("for carol"));
+        }
+    }
 }

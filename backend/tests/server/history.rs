@@ -103,6 +103,7 @@ async fn joining_gives_the_latest_50_and_pages_hold_at_most_100() {
     bob.send(&ClientMsg::Hello {
         nick: "bob".into(),
         resume: Default::default(),
+        auth: None,
     })
     .await;
     bob.recv_until(|m| matches!(m, ServerMsg::Joined { .. }))

@@ -140,7 +140,12 @@ fn ws_request(
 /// A WebSocket client of either kind.
 pub struct Client {
     pub ws: Socket,
+    /// The bearer token its welcome gave (a guest's, or a new session's).
+    pub token: Option<String>,
 }
+
+/// The password test accounts register with.
+pub const PASSWORD: &str = "correct horse battery";
 
 impl Client {
     /// Connects asking for the `hubbub.v1` subprotocol.
@@ -164,7 +169,7 @@ impl Client {
             response.headers().get("sec-websocket-protocol").unwrap(),
             chosen
         );
-        Self { ws }
+        Self { ws, token: None }
     }
 
     /// Attempts a typed handshake with extra headers; a refusal comes back as
@@ -182,7 +187,7 @@ impl Client {
             );
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((ws, _)) => Ok(Self { ws }),
+            Ok((ws, _)) => Ok(Self { ws, token: None }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let body = response
                     .body()
@@ -201,7 +206,7 @@ impl Client {
             .await
             .unwrap();
         assert!(response.headers().get("sec-websocket-protocol").is_none());
-        Self { ws }
+        Self { ws, token: None }
     }
 
     /// A typed client that said hello as `nick` and was welcomed; what
@@ -212,12 +217,56 @@ impl Client {
             .send(&ClientMsg::Hello {
                 nick: nick.into(),
                 resume: Default::default(),
+                auth: None,
             })
             .await;
         match client.recv().await {
-            ServerMsg::Welcome { nick: welcomed, .. } => assert_eq!(welcomed, nick),
+            ServerMsg::Welcome {
+                nick: welcomed,
+                token,
+                ..
+            } => {
+                assert_eq!(welcomed, nick);
+                client.token = token.map(|t| t.expose().to_owned());
+            }
             other => panic!("expected a welcome for {nick}, got {other:?}"),
         }
+        client
+    }
+
+    /// A typed client signed in to `nick`'s account with `password` and
+    /// welcomed; the lobby's `joined` is left to read.
+    pub async fn signed_in(server: &TestServer, nick: &str, password: &str) -> Self {
+        let mut client = Self::typed(server).await;
+        client
+            .send(&ClientMsg::Hello {
+                nick: nick.into(),
+                resume: Default::default(),
+                auth: Some(shared::Credentials::Password(shared::Secret::new(password))),
+            })
+            .await;
+        match client.recv().await {
+            ServerMsg::Welcome {
+                nick: welcomed,
+                account: true,
+                token,
+                ..
+            } => {
+                assert_eq!(welcomed.to_lowercase(), nick.to_lowercase());
+                client.token = token.map(|t| t.expose().to_owned());
+            }
+            other => panic!("expected {nick} signed in, got {other:?}"),
+        }
+        client
+    }
+
+    /// A typed client signed in to `nick`'s account (with [`PASSWORD`]) and
+    /// in the lobby.
+    pub async fn member(server: &TestServer, nick: &str) -> Self {
+        let mut client = Self::signed_in(server, nick, PASSWORD).await;
+        client
+            .recv_until(|m| matches!(m, ServerMsg::Joined { room, .. } if room == "lobby"))
+            .await;
         client
     }
 
@@ -250,6 +299,7 @@ impl Client {
             .send(&ClientMsg::Hello {
                 nick: nick.into(),
                 resume: rooms.iter().map(|(r, s)| ((*r).to_owned(), *s)).collect(),
+                auth: None,
             })
             .await;
         match client.recv().await {
@@ -334,6 +384,39 @@ impl Client {
         }
     }
 
+    /// Skips messages until an error with `code` comes; returns its text.
+    pub async fn refused(&mut self, code: shared::ErrorCode) -> String {
+        match self
+            .recv_until(|m| matches!(m, ServerMsg::Error { code: c, .. } if *c == code))
+            .await
+        {
+            ServerMsg::Error { message, .. } => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Skips messages until a chat message comes.
+    pub async fn next_message(&mut self) -> shared::ChatMessage {
+        match self
+            .recv_until(|m| matches!(m, ServerMsg::Message(_)))
+            .await
+        {
+            ServerMsg::Message(message) => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Sends `msg` to the room `room` as message `id`.
+    pub async fn say_in(&mut self, room: &str, id: &str, text: &str) {
+        self.send(&ClientMsg::Send {
+            id: id.into(),
+            room: room.into(),
+            text: text.into(),
+            kind: Default::default(),
+        })
+        .await;
+    }
+
     /// Skips plain-text lines until one equals `wanted`.
     pub async fn recv_line(&mut self, wanted: &str) {
         loop {
@@ -360,6 +443,49 @@ impl Client {
             }
         }
     }
+}
+
+impl TestServer {
+    /// Registers `nick` over HTTP with [`PASSWORD`]; returns the session's
+    /// token.
+    pub async fn register(&self, nick: &str) -> String {
+        let body = serde_json::json!({ "nick": nick, "password": PASSWORD }).to_string();
+        let response = http_post(self.addr, "/api/register", &body, &[]).await;
+        assert_eq!(
+            response.status,
+            201,
+            "registering {nick}: {}",
+            response.text()
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        answer["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A raw HTTP/1.1 POST of a JSON body.
+pub async fn http_post(
+    addr: SocketAddr,
+    path: &str,
+    json: &str,
+    headers: &[(&str, &str)],
+) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        json.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(json);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("no HTTP response in time")
+        .unwrap();
+    parse_response(&raw)
 }
 
 /// A raw HTTP/1.1 GET, so the tests see exactly what a browser gets.

@@ -70,7 +70,7 @@ impl Nc {
     }
 
     /// Reads until the server closes; returns what came before.
-    async fn expect_closed(&mut self) -> String {
+    pub(crate) async fn expect_closed(&mut self) -> String {
         let mut rest = Vec::new();
         tokio::time::timeout(PATIENCE, self.stream.read_to_end(&mut rest))
             .await

@@ -205,6 +205,7 @@ impl UdpUser {
         user.send(&ClientMsg::Hello {
             nick: nick.into(),
             resume: Default::default(),
+            auth: None,
         })
         .await;
         user.recv_until(|m| matches!(m, ServerMsg::Welcome { .. }))
@@ -459,6 +460,7 @@ async fn a_client_that_falls_silent_expires_and_leaves_the_room() {
     let hello = ClientMsg::Hello {
         nick: "ghost".into(),
         resume: Default::default(),
+        auth: None,
     }
     .to_json();
     probe.send(&first_message(session, hello.as_bytes())).await;

@@ -52,8 +52,13 @@ pub enum Input<'a> {
     /// `/history [N]`: the last N messages of the current room (at most
     /// [`MAX_HISTORY_PAGE`], [`DEFAULT_HISTORY`] without N).
     History(usize),
-    /// `/register PASSWORD`: make the nickname an account.
-    Register(&'a str),
+    /// `/register [--invite CODE] PASSWORD`: make the nickname an account
+    /// (with an invite code where registration needs one). The password is
+    /// the rest of the line, spaces and all, as for `/login`.
+    Register {
+        password: &'a str,
+        invite: Option<&'a str>,
+    },
     /// `/login NICK PASSWORD`: sign in (before a nickname is taken).
     Login { nick: &'a str, password: &'a str },
     /// `/logout [all]`: end this session (or every one of the account).
@@ -142,8 +147,20 @@ pub fn parse(line: &str) -> Input<'_> {
         },
         "quit" | "exit" => Input::Quit,
         "help" | "?" => Input::Help,
-        "register" if !arg.is_empty() && !arg.contains(' ') => Input::Register(arg),
-        "register" => Input::Usage("/register PASSWORD"),
+        "register" => {
+            let (invite, password) = match arg.strip_prefix("--invite ") {
+                Some(rest) => match rest.trim_start().split_once(' ') {
+                    Some((code, password)) => (Some(code), password.trim()),
+                    None => (None, ""),
+                },
+                None => (None, arg),
+            };
+            if password.is_empty() {
+                Input::Usage("/register [--invite CODE] PASSWORD")
+            } else {
+                Input::Register { password, invite }
+            }
+        }
         "login" => match arg.split_once(' ') {
             Some((nick, password)) if !password.trim().is_empty() => Input::Login {
                 nick,
@@ -331,8 +348,9 @@ pub const HELP: &[&str] = &[
     "--   /who              who is in the current room",
     "--   /history [N]      the last N messages of the current room (default 20, at most 100)",
     "--   /nick NAME        change your nickname",
-    "--   /register PASSWORD   make your nickname an account",
-    "--   /login NICK PASSWORD sign in (instead of choosing a nickname)",
+    "--   /register PASSWORD  make your nickname an account (/register --invite CODE PASSWORD",
+    "--                       where the server asks for an invite)",
+    "--   /login NICK PASSWORD  sign in (instead of choosing a nickname)",
     "--   /logout [all]     end this session (all: every session)",
     "--   /topic [TEXT]     show the current room's topic, or set it (- clears it)",
     "--   /delete N         delete message N (your own; anyone's for moderators)",
@@ -382,8 +400,29 @@ mod tests {
 
     #[test]
     fn account_and_moderation_commands() {
-        assert_eq!(parse("/register s3cret"), Input::Register("s3cret"));
+        assert_eq!(
+            parse("/register s3cret"),
+            Input::Register {
+                password: "s3cret",
+                invite: None
+            }
+        );
+        assert_eq!(
+            parse("/register correct horse battery"),
+            Input::Register {
+                password: "correct horse battery",
+                invite: None
+            }
+        );
+        assert_eq!(
+            parse("/register --invite ABCD-EFGH s3cret pass"),
+            Input::Register {
+                password: "s3cret pass",
+                invite: Some("ABCD-EFGH")
+            }
+        );
         assert!(matches!(parse("/register"), Input::Usage(_)));
+        assert!(matches!(parse("/register --invite ABCD"), Input::Usage(_)));
         assert_eq!(
             parse("/login ada correct horse"),
             Input::Login {

@@ -306,6 +306,7 @@ fn every_error_code_has_a_stable_name() {
         (ErrorCode::StoreFailed, "store_failed"),
         (ErrorCode::NickRegistered, "nick_registered"),
         (ErrorCode::AuthFailed, "auth_failed"),
+        (ErrorCode::PasswordWeak, "password_weak"),
         (ErrorCode::GuestsNotAllowed, "guests_not_allowed"),
         (ErrorCode::RegistrationClosed, "registration_closed"),
         (ErrorCode::Forbidden, "forbidden"),

@@ -477,6 +477,8 @@ pub enum ErrorCode {
     /// The nickname and password (or the token) do not sign in: wrong, or
     /// expired, or revoked.
     AuthFailed,
+    /// A new password breaks the rules: too short, or too long.
+    PasswordWeak,
     /// The server admits signed-in users only (or the room admits no
     /// guests).
     GuestsNotAllowed,

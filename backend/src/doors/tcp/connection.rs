@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use shared::line::{self, EOL, Input};
-use shared::{ErrorCode, MessageKind, ServerMsg};
+use shared::{Credentials, ErrorCode, MessageKind, Secret, ServerMsg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
@@ -28,7 +28,7 @@ use super::term::Term;
 use crate::config::Heartbeat;
 use crate::doors::driver::{Ask, End, Wire};
 use crate::guard::Permit;
-use crate::hub::Request;
+use crate::hub::{Auth, Request};
 use crate::outbox::{CloseReason, Encoding, Outgoing};
 
 /// Bytes read from the socket at a time.
@@ -62,6 +62,8 @@ pub(super) enum Local {
     Prompt,
     /// The list of commands.
     Help,
+    /// The room's topic.
+    Topic(String),
 }
 
 type TermAsk = Ask<Local>;
@@ -80,6 +82,10 @@ pub(super) struct TermWire {
     term: Term,
     /// A nickname was sent and the hub has not answered yet.
     naming: bool,
+    /// The registered nickname whose password the next line is.
+    password_for: bool,
+    /// The nickname last tried, until the hub answers it.
+    tried: Option<String>,
     /// Lines read meanwhile.
     held: Vec<String>,
     /// What is waiting for the next flush.
@@ -110,6 +116,8 @@ impl TermWire {
             chunk: vec![0; READ_CHUNK],
             term: Term::default(),
             naming: false,
+            password_for: false,
+            tried: None,
             held: Vec::new(),
             out: banner.into_bytes(),
             quiet: Quiet::new(Instant::now()),
@@ -120,32 +128,94 @@ impl TermWire {
         }
     }
 
+    /// A line before the welcome: the nickname, the password of a
+    /// registered one, or `/login NICK PASSWORD`. While a nickname waits for
+    /// the hub's answer, the lines after it wait too.
+    fn naming_line(&mut self, text: &str) -> Option<TermAsk> {
+        let input = line::parse(text);
+        if input == Input::Quit {
+            return Some(Ask::End(End::Left));
+        }
+        if self.naming {
+            if self.held.len() == MAX_HELD {
+                return Some(Ask::Reply(ServerMsg::error(
+                    ErrorCode::Malformed,
+                    "wait for your nickname to be accepted; that line was not sent",
+                )));
+            }
+            self.held.push(text.to_owned());
+            return None;
+        }
+        if input == Input::Blank {
+            self.password_for = false;
+            return Some(Ask::Local(Local::Prompt));
+        }
+        let hello = |nick: &str, auth| {
+            Ask::Hub(Request::Hello {
+                nick: nick.to_owned(),
+                resume: BTreeMap::new(),
+                auth,
+            })
+        };
+        let password = |text: &str| {
+            Auth::Unchecked(Credentials::Password(Secret::new(
+                text.trim_end_matches('\r'),
+            )))
+        };
+        self.naming = true;
+        if std::mem::take(&mut self.password_for)
+            && let Some(nick) = self.tried.clone()
+        {
+            return Some(hello(&nick, password(text)));
+        }
+        Some(match input {
+            Input::Login {
+                nick,
+                password: secret,
+            } => {
+                self.tried = Some(nick.to_owned());
+                hello(nick, password(secret))
+            }
+            _ => {
+                let nick = text.trim();
+                self.tried = Some(nick.to_owned());
+                hello(nick, Auth::Guest)
+            }
+        })
+    }
+
+    /// Follows an event or a reply about to be written: the terminal's
+    /// state, the end of a wait for the nickname's answer, and the prompt
+    /// that comes next. Returns lines of its own to write after it.
+    fn follow(&mut self, msg: &ServerMsg) -> Option<String> {
+        let mut more = self.term.observe(msg);
+        if self.naming && answers_hello(msg, self.term.registered) {
+            self.naming = false;
+        }
+        if !self.term.registered
+            && let ServerMsg::Error {
+                code: ErrorCode::NickRegistered,
+                ..
+            } = msg
+            && let Some(nick) = &self.tried
+        {
+            self.password_for = true;
+            more = Some(format!("password for {}: ", line::strip_controls(nick)));
+        }
+        more
+    }
+
     /// What one line asks for; `None` for a line that asks nothing (yet).
     fn ask_of(&mut self, text: &str) -> Option<TermAsk> {
-        let input = if self.term.registered {
-            line::parse(text)
-        } else {
-            // Before the nickname, a line is the nickname; while one waits
-            // for the hub's answer, the lines after it wait too.
-            match line::parse(text) {
-                Input::Quit => Input::Quit,
-                _ if self.naming => {
-                    if self.held.len() == MAX_HELD {
-                        return Some(Ask::Reply(ServerMsg::error(
-                            ErrorCode::Malformed,
-                            "wait for your nickname to be accepted; that line was not sent",
-                        )));
-                    }
-                    self.held.push(text.to_owned());
-                    return None;
-                }
-                Input::Blank => return Some(Ask::Local(Local::Prompt)),
-                _ => {
-                    self.naming = true;
-                    Input::Nick(text.trim())
-                }
-            }
-        };
+        if !self.term.registered {
+            return self.naming_line(text);
+        }
+        let input = line::parse(text);
+        if let Ok(room) = self.term.room()
+            && let Some(msg) = line::room_command(&input, &room)
+        {
+            return Some(crate::doors::typed::ask_of(msg));
+        }
         let in_room = |request: fn(String) -> Request| match self.term.room() {
             Ok(room) => Ask::Hub(request(room)),
             Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
@@ -159,12 +229,14 @@ impl TermWire {
             }),
             Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
         };
+        let not_in_room = || {
+            Ask::Reply(ServerMsg::error(
+                ErrorCode::NotInRoom,
+                "you are in no room; /join ROOM",
+            ))
+        };
         Some(match input {
             Input::Blank => return None,
-            Input::Nick(nick) if !self.term.registered => Ask::Hub(Request::Hello {
-                nick: nick.to_owned(),
-                resume: BTreeMap::new(),
-            }),
             Input::Say(text) => say(text, MessageKind::Text),
             Input::Me(text) => say(text, MessageKind::Action),
             Input::Nick(nick) => Ask::Hub(Request::Nick {
@@ -199,6 +271,31 @@ impl TermWire {
                 },
                 Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
             },
+            Input::Register { password, invite } => Ask::Hub(Request::Register {
+                password: Secret::new(password),
+                invite: invite.map(Secret::new),
+            }),
+            Input::Login { .. } => Ask::Reply(ServerMsg::error(
+                ErrorCode::AlreadyRegistered,
+                "you have a nickname already: reconnect to sign in with /login",
+            )),
+            Input::Logout { everywhere } => Ask::Hub(Request::SignOut { everywhere }),
+            Input::Topic(None) => match self.term.room() {
+                Ok(room) => Ask::Local(Local::Topic(room)),
+                Err(_) => not_in_room(),
+            },
+            Input::Invite => Ask::Hub(Request::Invite),
+            // The commands about the current room, when there is none.
+            Input::Kick { .. }
+            | Input::Ban { .. }
+            | Input::Unban(_)
+            | Input::Mute { .. }
+            | Input::Unmute(_)
+            | Input::Slow(_)
+            | Input::Topic(Some(_))
+            | Input::Op { .. }
+            | Input::Delete(_)
+            | Input::ModLog => not_in_room(),
             Input::Help => Ask::Local(Local::Help),
             Input::Quit => Ask::End(End::Left),
             Input::Usage(usage) => Ask::Reply(ServerMsg::error(
@@ -276,6 +373,9 @@ impl Wire for TermWire {
         if let Some(lines) = line::render(&msg, &self.public_url) {
             self.out.extend_from_slice(lines.as_bytes());
         }
+        if let Some(more) = self.follow(&msg) {
+            self.out.extend_from_slice(more.as_bytes());
+        }
     }
 
     fn answer(&mut self, local: Local) {
@@ -287,6 +387,16 @@ impl Wire for TermWire {
                     self.out.extend_from_slice(EOL.as_bytes());
                 }
             }
+            Local::Topic(room) => {
+                let shown = line::strip_controls(&room);
+                let text = match self.term.topics.get(&room) {
+                    Some(topic) => {
+                        format!("-- [{shown}] topic: {}{EOL}", line::strip_controls(topic))
+                    }
+                    None => format!("-- [{shown}] no topic{EOL}"),
+                };
+                self.out.extend_from_slice(text.as_bytes());
+            }
         }
     }
 
@@ -296,13 +406,8 @@ impl Wire for TermWire {
             if let Some(lines) = event.encoded::<TerminalLines>(&self.public_url) {
                 out.extend_from_slice(lines);
             }
-            if let Some(more) = self.term.observe(event.msg()) {
+            if let Some(more) = self.follow(event.msg()) {
                 out.extend_from_slice(more.as_bytes());
-            }
-            // The hub answered the nickname: welcomed and in the lobby, or
-            // taken or invalid (the prompt again).
-            if self.naming && answers_hello(event.msg(), self.term.registered) {
-                self.naming = false;
             }
         }
         write(&mut self.stream, &out, self.heartbeat.write_deadline).await
@@ -346,14 +451,24 @@ impl Wire for TermWire {
     }
 }
 
-/// Whether an event ends the wait for the hub's answer to a terminal's
-/// nickname: the first room joined after the welcome (so that held lines
-/// have a room to go to), or a refusal of the nickname.
+/// Whether an event ends the wait for the answer to a terminal's nickname:
+/// the first room joined after the welcome (so that held lines have a room
+/// to go to), or a refusal of the nickname or its password.
 fn answers_hello(msg: &ServerMsg, registered: bool) -> bool {
     match msg {
         ServerMsg::Joined { .. } => registered,
         ServerMsg::Error { code, .. } => {
-            !registered && matches!(code, ErrorCode::NickTaken | ErrorCode::NickInvalid)
+            !registered
+                && matches!(
+                    code,
+                    ErrorCode::NickTaken
+                        | ErrorCode::NickInvalid
+                        | ErrorCode::NickRegistered
+                        | ErrorCode::AuthFailed
+                        | ErrorCode::GuestsNotAllowed
+                        | ErrorCode::RateLimited
+                        | ErrorCode::StoreFailed
+                )
         }
         _ => false,
     }

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::accounts::Accounts;
 use crate::config::Heartbeat;
 use crate::doors::driver;
 use crate::guard::{CapRefusal, Guards};
@@ -36,6 +37,8 @@ pub struct Door {
     pub guards: Arc<Guards>,
     pub heartbeat: Arc<Heartbeat>,
     pub store: Arc<dyn Store>,
+    /// Sign-in and registration.
+    pub accounts: Arc<Accounts>,
     /// The server's public HTTP root, for the links to shared files.
     pub public_url: Arc<str>,
     pub stop: CancellationToken,
@@ -69,6 +72,8 @@ impl Door {
                     hub: self.hub.clone(),
                     rate: self.guards.message_rate(),
                     store: Arc::clone(&self.store),
+                    accounts: Arc::clone(&self.accounts),
+                    presented: None,
                 })));
             }
             Err(refusal) => {

@@ -18,6 +18,8 @@ pub(super) struct Term {
     current: Option<String>,
     /// The rooms the user is in, with their online lists.
     pub(super) rooms: BTreeMap<String, Vec<String>>,
+    /// The rooms' topics, for `/topic`.
+    pub(super) topics: BTreeMap<String, String>,
 }
 
 impl Term {
@@ -34,8 +36,16 @@ impl Term {
                     self.current = Some(room.clone());
                 }
             }
+            ServerMsg::RoomState { room, settings } => {
+                if settings.topic.is_empty() {
+                    self.topics.remove(room);
+                } else {
+                    self.topics.insert(room.clone(), settings.topic.clone());
+                }
+            }
             ServerMsg::Left { room } => {
                 self.rooms.remove(room);
+                self.topics.remove(room);
                 if self.current.as_deref() == Some(room) {
                     self.current = self
                         .rooms
@@ -74,7 +84,12 @@ impl Term {
                 }
             }
             ServerMsg::Error {
-                code: ErrorCode::NickTaken | ErrorCode::NickInvalid,
+                code:
+                    ErrorCode::NickTaken
+                    | ErrorCode::NickInvalid
+                    | ErrorCode::AuthFailed
+                    | ErrorCode::GuestsNotAllowed
+                    | ErrorCode::RateLimited,
                 ..
             } if !self.registered => return Some(PROMPT.to_owned()),
             _ => {}

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::cookie::Cookies;
+use crate::accounts::Accounts;
 use crate::config::Heartbeat;
 use crate::doors::driver;
 use crate::guard::{CapRefusal, Guards};
@@ -52,6 +53,8 @@ pub struct Door {
     pub guards: Arc<Guards>,
     pub heartbeat: Arc<Heartbeat>,
     pub store: Arc<dyn Store>,
+    /// Sign-in and registration.
+    pub accounts: Arc<Accounts>,
     pub stop: CancellationToken,
     pub tracker: TaskTracker,
 }
@@ -288,6 +291,8 @@ impl Demux {
             hub: self.door.hub.clone(),
             rate: self.door.guards.message_rate(),
             store: Arc::clone(&self.door.store),
+            accounts: Arc::clone(&self.door.accounts),
+            presented: None,
         })));
         self.send(&bytes(Packet::Accept(id)), peer).await;
     }

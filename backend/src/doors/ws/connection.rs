@@ -225,7 +225,7 @@ fn close_code_of(reason: CloseReason) -> CloseCode {
         CloseReason::TooLarge => CloseCode::Size,
         CloseReason::InvalidUtf8 => CloseCode::Invalid,
         CloseReason::ProtocolError => CloseCode::Protocol,
-        CloseReason::Idle | CloseReason::WriteTimeout => CloseCode::Normal,
+        CloseReason::Idle | CloseReason::WriteTimeout | CloseReason::SignedOut => CloseCode::Normal,
     }
 }
 

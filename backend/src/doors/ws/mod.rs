@@ -96,11 +96,15 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER);
     let rate = guards.message_rate();
+    // A browser's session cookie comes with the handshake: checked here,
+    // so that a `hello` without credentials signs in to it.
+    let presented = crate::http::auth::signed_in(&app.accounts, &headers).await;
     let AppState {
         hub,
         tracker,
         heartbeat,
         store,
+        accounts,
         ..
     } = app;
     // The socket keeps the connection's place under the caps once the HTTP
@@ -113,6 +117,8 @@ pub async fn upgrade(
             hub,
             rate,
             store,
+            accounts,
+            presented,
         };
         // A task of its own rather than the rest of the task that awaited
         // the upgrade (`Handshake::accept`), which would keep the upgrade's
