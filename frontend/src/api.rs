@@ -106,23 +106,19 @@ pub fn refusal(status: u16, body: &str) -> String {
     }
 }
 
-/// Registers `nick` with `password` (and an invite code, if any). A guest
-/// registering the nickname it holds proves it with its `bearer` token.
-/// Answers the account's nickname: the browser is signed in to it.
-pub async fn register(
-    nick: &str,
-    password: &str,
-    invite: &str,
-    bearer: Option<&Secret>,
-) -> Result<String, String> {
+/// Registers `nick` with `password` (and an invite code, if any). Answers
+/// the account's nickname: the browser is signed in to it. (Not for a
+/// nickname someone holds now, this page's guest included: a guest
+/// registers the nickname it holds over its socket.)
+pub async fn register(nick: &str, password: &str, invite: &str) -> Result<String, String> {
     let body = registration_body(nick, password, invite);
-    let (status, body) = call("/api/register", &body, bearer).await;
+    let (status, body) = call("/api/register", &body).await;
     signed_in(status, &body)
 }
 
 /// Signs in; answers the account's nickname as the server writes it.
 pub async fn login(nick: &str, password: &str) -> Result<String, String> {
-    let (status, body) = call("/api/login", &login_body(nick, password), None).await;
+    let (status, body) = call("/api/login", &login_body(nick, password)).await;
     signed_in(status, &body)
 }
 
@@ -130,7 +126,7 @@ pub async fn login(nick: &str, password: &str) -> Result<String, String> {
 /// account). The server clears the cookie and closes the sockets the
 /// sessions held.
 pub async fn logout(everywhere: bool) -> Result<(), String> {
-    let (status, body) = call("/api/logout", &logout_body(everywhere), None).await;
+    let (status, body) = call("/api/logout", &logout_body(everywhere)).await;
     if (200..300).contains(&status) {
         Ok(())
     } else {
@@ -176,9 +172,10 @@ pub fn revoke(url: &str) {
     let _ = Url::revoke_object_url(url);
 }
 
-/// A JSON `POST`: the status (0 when there was no answer) and the body.
-async fn call(path: &str, body: &str, bearer: Option<&Secret>) -> (u16, String) {
-    match fetch("POST", path, Some(body), bearer).await {
+/// A JSON `POST` (the cookie, if any, signs it): the status (0 when there
+/// was no answer) and the body.
+async fn call(path: &str, body: &str) -> (u16, String) {
+    match fetch("POST", path, Some(body), None).await {
         Ok(response) => (response.status(), text(&response).await),
         Err(_) => (0, String::new()),
     }

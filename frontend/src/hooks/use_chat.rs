@@ -3,7 +3,9 @@
 //! ([`crate::connection`]) on mount and stops it on unmount, turns the UI's
 //! requests into what they send ([`crate::outgoing`]), signs in, registers
 //! and signs out through the account API ([`crate::api`]) and then has the
-//! connection start over, lets "bob is typing…" run out, and remembers the
+//! connection start over (a guest registering the nickname it holds does so
+//! over its socket, and then signs in over HTTP for the session cookie),
+//! lets "bob is typing…" run out, and remembers the
 //! accepted nickname in localStorage for the next visit (a signed-in
 //! browser's cookie says who it is; the nickname only says hello).
 
@@ -79,11 +81,15 @@ pub fn use_chat() -> UseChatHandle {
     let state = use_reducer(|| ChatState::starting(load_nick()));
     let link = use_memo((), |()| Link::new());
 
+    // A guest's registration under way over the socket: the password, kept
+    // only until the server answers, to sign in over HTTP then.
+    let registering = use_mut_ref(|| None::<String>);
+
     let account = {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
-        let deps = (state.me.clone(), state.token.clone());
-        use_callback(deps, move |request: AccountRequest, (me, token)| {
+        let registering = Rc::clone(&registering);
+        use_callback((), move |request: AccountRequest, ()| {
             let (link, dispatcher) = (Rc::clone(&link), dispatcher.clone());
             match request {
                 AccountRequest::Enter(entry) => enter(entry, link, dispatcher),
@@ -97,9 +103,18 @@ pub fn use_chat() -> UseChatHandle {
                     link.send(Command::SignOut);
                 }
                 AccountRequest::Register { password, invite } => {
-                    if let Some(nick) = me.clone() {
-                        register(nick, password, invite, token.clone(), link, dispatcher);
+                    if password.is_empty() {
+                        return dispatcher.dispatch(Action::AccountFailed(
+                            "Choose a password for the account.".into(),
+                        ));
                     }
+                    dispatcher.dispatch(Action::AccountBusy);
+                    let invite = Some(invite.trim().to_owned()).filter(|i| !i.is_empty());
+                    link.send(Command::Send(ClientMsg::Register {
+                        password: Secret::new(password.clone()),
+                        invite: invite.map(Secret::new),
+                    }));
+                    *registering.borrow_mut() = Some(password);
                 }
             }
         })
@@ -184,6 +199,30 @@ pub fn use_chat() -> UseChatHandle {
             link.send(Command::Typing(room.clone()));
         })
     };
+
+    // A guest's registration was answered. `registered` signs this socket
+    // in, but only a cookie signs the next one: sign in over HTTP for it.
+    {
+        let dispatcher = state.dispatcher();
+        let deps = (state.account, state.account_busy, state.me.clone());
+        use_effect_with(deps, move |(account, busy, me)| {
+            let password = if *busy {
+                None
+            } else {
+                registering.borrow_mut().take()
+            };
+            if let (true, Some(password), Some(nick)) = (*account, password, me.clone()) {
+                spawn_local(async move {
+                    if let Err(why) = api::login(&nick, &password).await {
+                        dispatcher.dispatch(Action::Info(format!(
+                            "You are signed in on this page, but the browser could not keep \
+                             the session ({why}): sign in again after reloading."
+                        )));
+                    }
+                });
+            }
+        });
+    }
 
     // "bob is typing…" goes when its time is up.
     {
@@ -278,7 +317,7 @@ fn enter(entry: Entry, link: Rc<Link>, dispatcher: UseReducerDispatcher<ChatStat
     }
     spawn_local(async move {
         let signed = match entry.mode {
-            AuthMode::Register => api::register(&nick, &entry.password, &entry.invite, None).await,
+            AuthMode::Register => api::register(&nick, &entry.password, &entry.invite).await,
             _ => api::login(&nick, &entry.password).await,
         };
         match signed {
@@ -307,30 +346,6 @@ fn sign_out(everywhere: bool, link: &Link, dispatcher: UseReducerDispatcher<Chat
             dispatcher.dispatch(Action::NickRejected(format!(
                 "Signing out failed: {why} This browser may still be signed in."
             )));
-        }
-    });
-}
-
-/// A guest registers the nickname it holds (its token shows the nickname
-/// is this page's); the cookie then signs a new socket in.
-fn register(
-    nick: String,
-    password: String,
-    invite: String,
-    token: Option<Secret>,
-    link: Rc<Link>,
-    dispatcher: UseReducerDispatcher<ChatState>,
-) {
-    if password.is_empty() {
-        return dispatcher.dispatch(Action::AccountFailed(
-            "Choose a password for the account.".into(),
-        ));
-    }
-    dispatcher.dispatch(Action::AccountBusy);
-    spawn_local(async move {
-        match api::register(&nick, &password, &invite, token.as_ref()).await {
-            Ok(account) => link.send(Command::Reconnect(account)),
-            Err(why) => dispatcher.dispatch(Action::AccountFailed(why)),
         }
     });
 }

@@ -186,7 +186,8 @@ pub struct ChatState {
     /// What the nickname form starts with after signing out: the account's
     /// nickname.
     pub prefill: Option<String>,
-    /// Registering the guest nickname from the header is under way.
+    /// Registering the guest nickname from the header (`register` over the
+    /// socket) is under way.
     pub account_busy: bool,
     /// Why it failed.
     pub account_error: Option<String>,
@@ -882,7 +883,10 @@ impl ChatState {
                 };
                 let line_id = self.next_id();
                 let r = self.room_mut(&room);
-                r.posted_at = Some(r.posted_at.unwrap_or(draft.ts).max(draft.ts));
+                // Slow mode counts the messages posted while it is on.
+                if r.settings.slow > 0 {
+                    r.posted_at = Some(r.posted_at.unwrap_or(draft.ts).max(draft.ts));
+                }
                 r.insert_chat(line_id, confirmed);
             }
             ServerMsg::History {
@@ -1020,6 +1024,24 @@ impl ChatState {
             {
                 r.posted_at = Some(r.posted_at.unwrap_or(sent_at).max(sent_at));
             }
+            return;
+        }
+        // The answer to the guest's `register`: shown where it was asked.
+        if self.account_busy
+            && matches!(
+                code,
+                ErrorCode::PasswordWeak
+                    | ErrorCode::RegistrationClosed
+                    | ErrorCode::NickRegistered
+                    | ErrorCode::AlreadyRegistered
+                    | ErrorCode::RateLimited
+                    | ErrorCode::StoreFailed
+                    | ErrorCode::Forbidden
+                    | ErrorCode::Unknown
+            )
+        {
+            self.account_busy = false;
+            self.account_error = Some(message);
             return;
         }
         let refused_hello = matches!(

@@ -1275,14 +1275,26 @@ fn a_deliberate_redial_rejoins_without_saying_the_connection_was_lost() {
 fn registering_from_the_header_reports_its_failure() {
     let mut state = in_lobby();
     state.apply(Action::AccountBusy);
-    state.apply(Action::AccountFailed("Registration is closed".into()));
+    state.apply(Action::AccountFailed("Choose a password".into()));
+    assert!(!state.account_busy);
+    assert_eq!(state.account_error.as_deref(), Some("Choose a password"));
+    state.apply(Action::AccountBusy);
+    assert_eq!(state.account_error, None);
+    // The server's refusal of the `register` lands in the menu, not in
+    // the room.
+    state.apply(refusal(
+        ErrorCode::PasswordWeak,
+        "a password has at least 8 characters",
+    ));
     assert!(!state.account_busy);
     assert_eq!(
         state.account_error.as_deref(),
-        Some("Registration is closed")
+        Some("a password has at least 8 characters")
     );
-    state.apply(Action::AccountBusy);
-    assert_eq!(state.account_error, None);
+    assert!(notices(&state).is_empty());
+    // Not while nothing is being registered.
+    state.apply(refusal(ErrorCode::RegistrationClosed, "closed"));
+    assert_eq!(notices(&state), ["closed"]);
 }
 
 // Rooms' settings and moderation -------------------------------------------
@@ -1620,8 +1632,6 @@ fn moderation_refusals_of_a_message_mark_it_not_sent() {
 #[test]
 fn slow_mode_counts_from_the_last_message_sent() {
     let mut state = in_lobby();
-    state.apply(room_state(DEFAULT_ROOM, "", 30, &[]));
-    assert_eq!(lobby(&state).posted_at, None);
     let at = |state: &mut ChatState, id: &str, ts: i64| {
         state.apply(Action::Queued(Pending::queued(
             id.into(),
@@ -1632,8 +1642,13 @@ fn slow_mode_counts_from_the_last_message_sent() {
         )));
         state.apply(Action::Transmitted(id.into()));
     };
+    // Before slow mode, a message holds nothing back.
+    at(&mut state, "c0", 500);
+    state.apply(ack("c0", 1));
+    assert_eq!(lobby(&state).posted_at, None);
+    state.apply(room_state(DEFAULT_ROOM, "", 30, &[]));
     at(&mut state, "c1", 1_000);
-    state.apply(ack("c1", 1));
+    state.apply(ack("c1", 2));
     assert_eq!(lobby(&state).posted_at, Some(1_000));
     // Refused by slow mode: the wait starts again from this attempt, as
     // far as this page knows.
