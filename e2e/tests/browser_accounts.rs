@@ -1,7 +1,8 @@
 //! Accounts and moderation through the real server, each person in headless
 //! Chromium: someone registers, signs out, signs in again and finds their
 //! messages in the history, while a guest asking for the same nickname is
-//! sent to sign in; and a room's owner deletes a message, sets the topic,
+//! sent to sign in and then registers its own nickname from the top bar;
+//! and a room's owner deletes a message, sets the topic,
 //! kicks, mutes, slows down and bans another member, who sees each of it
 //! happen. Screenshots at desktop and phone width, light and dark, go to
 //! target/e2e-artifacts/.
@@ -12,6 +13,8 @@
 use anyhow::{Context, Result, ensure};
 use e2e::{Browser, ChromeDriver, DESKTOP, PHONE, Server, UI_TIMEOUT, take_turn, testid};
 use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::json;
 
 const ADA_PASSWORD: &str = "correct horse battery staple";
 const BOB_PASSWORD: &str = "tr0ub4dor & 3";
@@ -118,7 +121,47 @@ async fn an_account_signs_out_and_back_in_and_finds_its_history() -> Result<()> 
     let mark = guest.text_of("account-state").await?;
     ensure!(mark.contains("guest"), "the guest's top bar says {mark:?}");
     guest.wait_for_message("ada", "and this too").await?;
+    guest.click(&testid("account-button")).await?;
+    guest.wait_for("register-password").await?;
     guest.screenshots(PHONE, "accounts-guest-phone").await?;
+
+    // The guest keeps the nickname: registered from the top bar, over its
+    // own connection, and still signed in after a reload (the cookie).
+    guest
+        .wait_for("register-password")
+        .await?
+        .send_keys(&format!("a good long password{}", Key::Enter))
+        .await?;
+    guest
+        .wait_signed_in()
+        .await
+        .context("the guest, registered")?;
+    guest.wait_for_notice("visitor is registered").await?;
+    // The page signs in over HTTP too, for the cookie: the browser now
+    // has a session of its own.
+    e2e::eventually(
+        "a session cookie for the new account",
+        UI_TIMEOUT,
+        || async {
+            let status = guest
+                .client()
+                .execute_async(
+                    "const [done] = arguments;
+                 fetch('/api/me').then((r) => done(r.status), () => done(0));",
+                    vec![],
+                )
+                .await?;
+            Ok((status == json!(200)).then_some(()))
+        },
+    )
+    .await?;
+    guest.open(&server.url()).await?;
+    guest
+        .wait_signed_in()
+        .await
+        .context("the new account after a reload")?;
+    let mark = guest.text_of("account-state").await?;
+    ensure!(mark.contains("signed in"), "after a reload: {mark:?}");
     ada.screenshots(DESKTOP, "accounts-signed-in-desktop")
         .await?;
 
