@@ -59,8 +59,9 @@ pub struct UseChatHandle {
     pub typing: Callback<()>,
 }
 
-/// What the nickname form and the account menu ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the nickname form and the account menu ask for. (No `Debug`: it
+/// carries passwords.)
+#[derive(Clone, PartialEq, Eq)]
 pub enum AccountRequest {
     /// The nickname form: a guest's nickname, or a sign-in, or a new
     /// account (checked first; a refusal lands in `state.nick_error`).

@@ -81,8 +81,9 @@ pub enum AuthMode {
     Register,
 }
 
-/// What the nickname form submits.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the nickname form submits. Its `Debug` output (logs, test
+/// failures) leaves the password and the invite code out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     pub mode: AuthMode,
     /// The nickname as typed.
@@ -92,6 +93,15 @@ pub struct Entry {
     /// Registering: an invite code, where registration is by invitation
     /// (blank: none).
     pub invite: String,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("mode", &self.mode)
+            .field("nick", &self.nick)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Entry {

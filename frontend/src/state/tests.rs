@@ -1695,4 +1695,9 @@ fn the_form_checks_the_nickname_and_asks_for_a_password_to_sign_in() {
     );
     assert!(entry(AuthMode::Register, "", "pw").check().is_err());
     assert!(entry(AuthMode::Guest, "server", "").check().is_err());
+    let shown = format!("{:?}", entry(AuthMode::SignIn, "ada", "hunter2"));
+    assert!(
+        shown.contains("ada") && !shown.contains("hunter2"),
+        "{shown}"
+    );
 }
