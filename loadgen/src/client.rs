@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use futures_util::{SinkExt as _, StreamExt as _};
 use shared::{
-    ClientMsg, DEFAULT_ROOM, SUBPROTOCOL, SUBPROTOCOL_BATCHED, ServerMsg, frame_messages,
+    ClientMsg, Credentials, DEFAULT_ROOM, SUBPROTOCOL, SUBPROTOCOL_BATCHED, Secret, ServerMsg,
+    frame_messages,
 };
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -82,11 +84,93 @@ pub async fn open(addr: SocketAddr, wire: Wire, read_buffer: usize) -> anyhow::R
     Ok(ws)
 }
 
+/// Who the clients are: guests, each under its own nickname, or people
+/// signed in to accounts registered before the run.
+#[derive(Debug, Clone, Default)]
+pub enum People {
+    #[default]
+    Guests,
+    /// Each account's nickname and a session token, which its connections
+    /// sign in with (no password hash per connection).
+    Accounts(std::rc::Rc<Vec<(String, Secret)>>),
+}
+
+/// The password of every benchmark account.
+const PASSWORD: &str = "hubbub-load password";
+
+impl People {
+    /// Registers `count` accounts (`a0`, `a1`…) over the HTTP API, a few at
+    /// a time; the server must allow that many registrations from loopback.
+    pub async fn register(addr: SocketAddr, count: usize) -> anyhow::Result<Self> {
+        ensure_loopback(addr)?;
+        let accounts = futures_util::stream::iter(0..count)
+            .map(|index| async move {
+                let nick = format!("a{index}");
+                let token = register(addr, &nick).await?;
+                Ok::<_, anyhow::Error>((nick, token))
+            })
+            .buffered(4)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self::Accounts(std::rc::Rc::new(accounts)))
+    }
+
+    /// The nickname and credentials of client `index`: `guest` as a guest,
+    /// or one of the accounts, taken in turn.
+    pub fn who(&self, index: usize, guest: String) -> (String, Option<Credentials>) {
+        match self {
+            Self::Guests => (guest, None),
+            Self::Accounts(accounts) => match accounts.get(index % accounts.len().max(1)) {
+                Some((nick, token)) => (nick.clone(), Some(Credentials::Token(token.clone()))),
+                None => (guest, None),
+            },
+        }
+    }
+}
+
+/// Registers `nick` with a raw HTTP/1.1 request; returns its session token.
+async fn register(addr: SocketAddr, nick: &str) -> anyhow::Result<Secret> {
+    let body = serde_json::json!({ "nick": nick, "password": PASSWORD }).to_string();
+    let mut tcp = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    let request = format!(
+        "POST /api/register HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(SETUP_TIMEOUT, tcp.read_to_end(&mut response))
+        .await
+        .context("no answer to a registration")??;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .context("a registration's answer has no body")?;
+    if !head.starts_with("HTTP/1.1 201") {
+        bail!("registering {nick} was refused: {head} {body}");
+    }
+    let answer: serde_json::Value = serde_json::from_str(body)?;
+    let token = answer["token"]
+        .as_str()
+        .context("a registration's answer has no token")?;
+    Ok(Secret::new(token))
+}
+
 /// Registers a typed client as `nick` in `room` only (a `hello` that resumes
 /// that room from its start, so it does not enter the lobby unless `room` is
 /// the lobby), or waits until a plain client is in the lobby. Returns once
 /// the server has said the client is in.
-pub async fn enter(ws: &mut Ws, wire: Wire, nick: &str, room: &str) -> anyhow::Result<()> {
+pub async fn enter(
+    ws: &mut Ws,
+    wire: Wire,
+    (nick, auth): (String, Option<Credentials>),
+    room: &str,
+) -> anyhow::Result<()> {
+    let nick = nick.as_str();
     tokio::time::timeout(SETUP_TIMEOUT, async {
         match wire {
             Wire::Typed | Wire::TypedV1 => {
@@ -98,7 +182,7 @@ pub async fn enter(ws: &mut Ws, wire: Wire, nick: &str, room: &str) -> anyhow::R
                 let hello = ClientMsg::Hello {
                     nick: nick.to_owned(),
                     resume,
-                    auth: None,
+                    auth,
                 };
                 ws.send(Message::text(hello.to_json())).await?;
                 loop {
@@ -117,6 +201,9 @@ pub async fn enter(ws: &mut Ws, wire: Wire, nick: &str, room: &str) -> anyhow::R
                 }
             }
             Wire::Plain => {
+                if auth.is_some() {
+                    bail!("plain-text clients are guests");
+                }
                 if room != DEFAULT_ROOM {
                     bail!("plain-text clients are only in {DEFAULT_ROOM}");
                 }

@@ -14,7 +14,7 @@ use shared::DEFAULT_ROOM;
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{self, Wire, Ws};
+use crate::client::{self, People, Wire, Ws};
 use crate::payload::{self, now_us};
 use crate::procfs::{CpuMeter, Proc};
 use crate::server::{Server, ServerEnd, ServerSpec};
@@ -179,18 +179,30 @@ pub async fn run(spec: &ServerSpec, plan: Plan, deadline: Instant) -> anyhow::Re
     });
     let connections = u32::try_from(layout.clients() + churn_slots + 100)?;
     let server = Server::start(spec, connections).await?;
-    let result = measure(&server, plan, deadline).await;
+    let result = measure(&server, plan, spec.accounts, deadline).await;
     let end = server.stop().await?;
     let mut report = result?;
     report.server = end;
     Ok(report)
 }
 
-async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Result<Report> {
+async fn measure(
+    server: &Server,
+    plan: Plan,
+    signed_in: bool,
+    deadline: Instant,
+) -> anyhow::Result<Report> {
     let layout = plan.layout;
     let wire = plan.wire;
+    // One account per member, registered before the clock of the setup
+    // starts (each costs the server a password hash).
+    let people = if signed_in {
+        People::register(server.addr, layout.clients()).await?
+    } else {
+        People::Guests
+    };
     let setup_started = Instant::now();
-    let clients = connect_all(server, &plan).await?;
+    let clients = connect_all(server, &plan, &people).await?;
 
     let senders = layout.senders();
     let rate_per_sender = plan.rate / senders as f64;
@@ -226,7 +238,7 @@ async fn measure(server: &Server, plan: Plan, deadline: Instant) -> anyhow::Resu
     }
     let slow = if plan.slow_reader {
         let mut ws = client::open(server.addr, Wire::Typed, READ_BUFFER).await?;
-        client::enter(&mut ws, Wire::Typed, "slow", &layout.room(0)).await?;
+        client::enter(&mut ws, Wire::Typed, ("slow".into(), None), &layout.room(0)).await?;
         Some(ws)
     } else {
         None
@@ -373,7 +385,7 @@ fn percent(cpu: Duration, wall: Duration) -> f64 {
 }
 
 /// Connects every client and puts it in its room, a few at a time.
-async fn connect_all(server: &Server, plan: &Plan) -> anyhow::Result<Vec<Ws>> {
+async fn connect_all(server: &Server, plan: &Plan, people: &People) -> anyhow::Result<Vec<Ws>> {
     let layout = plan.layout;
     let addr = server.addr;
     let wire = plan.wire;
@@ -381,7 +393,7 @@ async fn connect_all(server: &Server, plan: &Plan) -> anyhow::Result<Vec<Ws>> {
         .map(|index| async move {
             let mut ws = client::open(addr, wire, READ_BUFFER).await?;
             let room = layout.room(index / layout.per_room);
-            client::enter(&mut ws, wire, &format!("u{index}"), &room).await?;
+            client::enter(&mut ws, wire, people.who(index, format!("u{index}")), &room).await?;
             Ok::<_, anyhow::Error>((index, ws))
         })
         .buffer_unordered(SETUP_CONCURRENCY)
@@ -559,7 +571,7 @@ async fn churn_once(
 ) -> anyhow::Result<u64> {
     let started = now_us();
     let mut ws = client::open(addr, Wire::Typed, 4096).await?;
-    client::enter(&mut ws, Wire::Typed, &format!("churn{n}"), room).await?;
+    client::enter(&mut ws, Wire::Typed, (format!("churn{n}"), None), room).await?;
     let entered = now_us() - started;
     let hold = tokio::time::sleep(Duration::from_millis(hold_ms));
     tokio::pin!(hold);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use futures_util::StreamExt as _;
 
-use crate::client::{self, Wire};
+use crate::client::{self, People, Wire};
 use crate::procfs::Proc;
 use crate::server::{Server, ServerEnd, ServerSpec};
 
@@ -75,7 +75,15 @@ pub async fn run(
     let proc = server
         .proc()
         .context("idle memory needs the server's PID (--server-pid when attaching)")?;
-    let result = measure(&server, proc, connections, room_size, deadline).await;
+    let result = measure(
+        &server,
+        proc,
+        connections,
+        room_size,
+        spec.accounts,
+        deadline,
+    )
+    .await;
     let end = server.stop().await?;
     let mut report = result?;
     report.server = end;
@@ -88,8 +96,18 @@ async fn measure(
     proc: Proc,
     connections: usize,
     room_size: usize,
+    signed_in: bool,
     deadline: Instant,
 ) -> anyhow::Result<Report> {
+    // Signed in, the connections share a few hundred accounts (each
+    // account costs a password hash to register; memory is per
+    // connection), taken in turn so that a room's members are distinct.
+    let people = if signed_in {
+        People::register(server.addr, connections.min(2 * room_size).max(1)).await?
+    } else {
+        People::Guests
+    };
+    let people = &people;
     tokio::time::sleep(SETTLE).await;
     let before = proc.rss_kib()?;
     let started = Instant::now();
@@ -102,7 +120,8 @@ async fn measure(
                 // Rooms of `room_size`: ten thousand people in one room would
                 // measure the join announcements (n² of them), not idleness.
                 let room = format!("idle{}", index / room_size);
-                client::enter(&mut ws, Wire::Typed, &format!("i{index}"), &room).await?;
+                let who = people.who(index, format!("i{index}"));
+                client::enter(&mut ws, Wire::Typed, who, &room).await?;
                 // Keep reading, so the server's pings are answered.
                 Ok::<_, anyhow::Error>(tokio::task::spawn_local(async move {
                     while let Some(Ok(_)) = ws.next().await {}

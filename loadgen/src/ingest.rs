@@ -86,7 +86,7 @@ async fn measure(
             client::enter(
                 &mut ws,
                 Wire::Typed,
-                &format!("w{index}"),
+                (format!("w{index}"), None),
                 &format!("ingest{index}"),
             )
             .await?;

@@ -78,6 +78,11 @@ struct Global {
     /// Also print the result as one line of JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// The clients sign in to accounts (registered over the HTTP API at the
+    /// start, one per member; idle connections share a few hundred) instead
+    /// of chatting as guests.
+    #[arg(long, global = true)]
+    signed_in: bool,
 }
 
 #[derive(Args, Clone, Copy)]
@@ -248,6 +253,7 @@ async fn run(cli: Cli, pinning: Option<Pinning>) -> anyhow::Result<()> {
         cpu: pinning.map(|pinning| pinning.server),
         log: global.server_log,
         extra_args: global.server_arg,
+        accounts: global.signed_in,
     };
     // The scenarios watch the deadline themselves; this only ends one that
     // is stuck past it.

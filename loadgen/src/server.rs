@@ -46,6 +46,9 @@ pub struct ServerSpec {
     pub log: String,
     /// More flags for a started server (after the generator's own).
     pub extra_args: Vec<String>,
+    /// The clients sign in to accounts registered at the start instead of
+    /// being guests (a started server is let take that many registrations).
+    pub accounts: bool,
 }
 
 /// What the server logged lately and how many warnings and errors in all.
@@ -125,7 +128,11 @@ impl Server {
             .args(["--websocket-message-burst", &rate])
             .args(["--websocket-handshakes-per-minute-per-ip", &rate])
             .args(["--limits-max-connections", &limit])
-            .args(["--limits-max-connections-per-ip", &limit])
+            .args(["--limits-max-connections-per-ip", &limit]);
+        if spec.accounts {
+            command.args(["--accounts-registrations-per-hour-per-ip", &limit]);
+        }
+        command
             .args(&spec.extra_args)
             // No hubbub.toml from where the generator was started, and none
             // of its environment's settings.

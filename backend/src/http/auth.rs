@@ -319,9 +319,10 @@ fn refusal_error(refusal: RegisterRefusal) -> ApiError {
     let message = refusal.to_string();
     match refusal {
         RegisterRefusal::NickInvalid(_) => ApiError::invalid(message),
-        RegisterRefusal::Taken(_) | RegisterRefusal::InUse(_) => {
+        RegisterRefusal::Taken(_) => {
             ApiError::new(StatusCode::CONFLICT, "nick_registered", message)
         }
+        RegisterRefusal::InUse(_) => ApiError::new(StatusCode::CONFLICT, "nick_taken", message),
         RegisterRefusal::InviteInvalid => {
             ApiError::new(StatusCode::FORBIDDEN, "registration_closed", message)
         }

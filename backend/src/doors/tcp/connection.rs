@@ -74,20 +74,28 @@ pub(super) struct Peer {
     pub permit: Permit,
 }
 
+/// What a terminal needs until it has a nickname: boxed, and gone once it
+/// is in, so that a connection that chats carries none of it.
+#[derive(Default)]
+struct Naming {
+    /// A nickname was sent and the hub has not answered yet.
+    waiting: bool,
+    /// The next line is the password of the registered nickname `tried`.
+    password_next: bool,
+    /// The nickname last tried.
+    tried: Option<String>,
+    /// Lines read while the hub had not answered.
+    held: Vec<String>,
+}
+
 /// A terminal connection's wire.
 pub(super) struct TermWire {
     stream: TcpStream,
     reader: LineReader,
-    chunk: Vec<u8>,
+    chunk: Box<[u8]>,
     term: Term,
-    /// A nickname was sent and the hub has not answered yet.
-    naming: bool,
-    /// The registered nickname whose password the next line is.
-    password_for: bool,
-    /// The nickname last tried, until the hub answers it.
-    tried: Option<String>,
-    /// Lines read meanwhile.
-    held: Vec<String>,
+    /// Until the terminal is in with a nickname (and its held lines read).
+    naming: Option<Box<Naming>>,
     /// What is waiting for the next flush.
     out: Vec<u8>,
     quiet: Quiet,
@@ -113,12 +121,9 @@ impl TermWire {
         Self {
             stream,
             reader: LineReader::new(MAX_LINE_BYTES),
-            chunk: vec![0; READ_CHUNK],
+            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
             term: Term::default(),
-            naming: false,
-            password_for: false,
-            tried: None,
-            held: Vec::new(),
+            naming: Some(Box::default()),
             out: banner.into_bytes(),
             quiet: Quiet::new(Instant::now()),
             heartbeat,
@@ -136,18 +141,19 @@ impl TermWire {
         if input == Input::Quit {
             return Some(Ask::End(End::Left));
         }
-        if self.naming {
-            if self.held.len() == MAX_HELD {
+        let naming = self.naming.get_or_insert_with(Box::default);
+        if naming.waiting {
+            if naming.held.len() == MAX_HELD {
                 return Some(Ask::Reply(ServerMsg::error(
                     ErrorCode::Malformed,
                     "wait for your nickname to be accepted; that line was not sent",
                 )));
             }
-            self.held.push(text.to_owned());
+            naming.held.push(text.to_owned());
             return None;
         }
         if input == Input::Blank {
-            self.password_for = false;
+            naming.password_next = false;
             return Some(Ask::Local(Local::Prompt));
         }
         let hello = |nick: &str, auth| {
@@ -162,9 +168,9 @@ impl TermWire {
                 text.trim_end_matches('\r'),
             )))
         };
-        self.naming = true;
-        if std::mem::take(&mut self.password_for)
-            && let Some(nick) = self.tried.clone()
+        naming.waiting = true;
+        if std::mem::take(&mut naming.password_next)
+            && let Some(nick) = naming.tried.clone()
         {
             return Some(hello(&nick, password(text)));
         }
@@ -173,12 +179,12 @@ impl TermWire {
                 nick,
                 password: secret,
             } => {
-                self.tried = Some(nick.to_owned());
+                naming.tried = Some(nick.to_owned());
                 hello(nick, password(secret))
             }
             _ => {
                 let nick = text.trim();
-                self.tried = Some(nick.to_owned());
+                naming.tried = Some(nick.to_owned());
                 hello(nick, Auth::Guest)
             }
         })
@@ -189,17 +195,21 @@ impl TermWire {
     /// that comes next. Returns lines of its own to write after it.
     fn follow(&mut self, msg: &ServerMsg) -> Option<String> {
         let mut more = self.term.observe(msg);
-        if self.naming && answers_hello(msg, self.term.registered) {
-            self.naming = false;
+        let registered = self.term.registered;
+        let Some(naming) = self.naming.as_deref_mut() else {
+            return more;
+        };
+        if naming.waiting && answers_hello(msg, registered) {
+            naming.waiting = false;
         }
-        if !self.term.registered
+        if !registered
             && let ServerMsg::Error {
                 code: ErrorCode::NickRegistered,
                 ..
             } = msg
-            && let Some(nick) = &self.tried
+            && let Some(nick) = &naming.tried
         {
-            self.password_for = true;
+            naming.password_next = true;
             more = Some(format!("password for {}: ", line::strip_controls(nick)));
         }
         more
@@ -352,12 +362,20 @@ impl Wire for TermWire {
     }
 
     fn held(&mut self, asks: &mut Vec<TermAsk>) {
-        if self.naming || self.held.is_empty() {
+        let Some(naming) = self.naming.as_deref_mut() else {
             return;
+        };
+        if naming.waiting {
+            return;
+        }
+        let held = std::mem::take(&mut naming.held);
+        if self.term.registered {
+            // In: nothing of the naming is needed any more.
+            self.naming = None;
         }
         // Read as if they came now: after a welcome they are chat, after a
         // refusal the first is the next nickname (and the rest wait again).
-        for text in std::mem::take(&mut self.held) {
+        for text in held {
             asks.extend(self.ask_of(&text));
         }
     }
