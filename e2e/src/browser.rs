@@ -1,6 +1,7 @@
 //! The page object: [`Browser`] is one headless Chromium session used the
-//! way a person uses the page (joining, typing, reading messages, the
-//! connection's state), through the page's `data-testid` hooks, plus the
+//! way a person uses the page (joining, registering, signing in and out,
+//! typing, reading messages and notices, moderating from the online list,
+//! the connection's state), through the page's `data-testid` hooks, plus the
 //! Chrome DevTools commands a test needs (going offline, a dark scheme).
 
 use std::path::PathBuf;
@@ -110,6 +111,155 @@ impl Browser {
     pub async fn join_as(&self, nick: &str) -> Result<()> {
         let input = self.wait_for("nick-input").await?;
         input.send_keys(&format!("{nick}{}", Key::Enter)).await?;
+        Ok(())
+    }
+
+    /// Types `text` into the field with this `data-testid`, replacing what
+    /// it held.
+    pub async fn fill(&self, id: &str, text: &str) -> Result<()> {
+        let field = self.wait_for(id).await?;
+        field.clear().await?;
+        field.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// On the nickname form: switches it to `mode` (`guest`, `sign-in` or
+    /// `register`, as its `data-mode` says) unless it is there already.
+    pub async fn prompt_mode(&self, mode: &str) -> Result<()> {
+        let form = self.wait_for("nick-prompt").await?;
+        if form.attr("data-mode").await?.as_deref() != Some(mode) {
+            let tab = match mode {
+                "sign-in" => "auth-sign-in",
+                "register" => "auth-register",
+                _ => "auth-guest",
+            };
+            self.click(&testid(tab)).await?;
+        }
+        let selector = format!(r#"{}[data-mode="{mode}"]"#, testid("nick-prompt"));
+        eventually(&format!("the form in {mode} mode"), UI_TIMEOUT, || async {
+            Ok((self.count(&selector).await? == 1).then_some(()))
+        })
+        .await
+    }
+
+    /// On the nickname form: `nick` and `password` in `mode` (`sign-in` or
+    /// `register`), then Enter in the password field.
+    pub async fn submit_account(&self, mode: &str, nick: &str, password: &str) -> Result<()> {
+        self.prompt_mode(mode).await?;
+        self.fill("nick-input", nick).await?;
+        let field = self.wait_for("password-input").await?;
+        field.clear().await?;
+        field
+            .send_keys(&format!("{password}{}", Key::Enter))
+            .await?;
+        Ok(())
+    }
+
+    /// Opens `url` and registers `nick` with `password` from the form, then
+    /// waits until the page is connected and signed in.
+    pub async fn register(&self, url: &str, nick: &str, password: &str) -> Result<()> {
+        self.open(url).await?;
+        self.submit_account("register", nick, password).await?;
+        self.wait_signed_in().await.context(nick.to_owned())
+    }
+
+    /// Signs in from the form, and waits until connected and signed in.
+    pub async fn sign_in(&self, nick: &str, password: &str) -> Result<()> {
+        self.submit_account("sign-in", nick, password).await?;
+        self.wait_signed_in().await.context(nick.to_owned())
+    }
+
+    /// Waits until the page is connected and its top bar says signed in.
+    pub async fn wait_signed_in(&self) -> Result<()> {
+        self.wait_connected().await?;
+        let selector = format!(r#"{}[data-account="true"]"#, testid("account-button"));
+        eventually("the signed-in mark", UI_TIMEOUT, || async {
+            Ok((self.count(&selector).await? == 1).then_some(()))
+        })
+        .await
+    }
+
+    /// Signs out from the account menu (`everywhere`: every session) and
+    /// waits for the form.
+    pub async fn sign_out(&self, everywhere: bool) -> Result<()> {
+        self.click(&testid("account-button")).await?;
+        let item = if everywhere {
+            "sign-out-everywhere"
+        } else {
+            "sign-out"
+        };
+        self.click(&testid(item)).await?;
+        self.wait_for("nick-prompt").await?;
+        Ok(())
+    }
+
+    /// The texts of every `notice` in the page (joins, moderation, errors).
+    pub async fn notices(&self) -> Result<Vec<String>> {
+        let mut texts = Vec::new();
+        for notice in self
+            .client
+            .find_all(Locator::Css(&testid("notice")))
+            .await?
+        {
+            texts.push(notice.text().await?);
+        }
+        Ok(texts)
+    }
+
+    /// Waits for a `notice` that contains `text`.
+    pub async fn wait_for_notice(&self, text: &str) -> Result<()> {
+        let result = eventually(&format!("a notice saying {text:?}"), UI_TIMEOUT, || async {
+            Ok(self
+                .notices()
+                .await?
+                .iter()
+                .any(|n| n.contains(text))
+                .then_some(()))
+        })
+        .await;
+        if result.is_err() {
+            let seen = self.notices().await.unwrap_or_default();
+            return result.with_context(|| format!("notices on the page: {seen:?}"));
+        }
+        result
+    }
+
+    /// As a moderator: opens `nick`'s menu in the online list, gives
+    /// `reason` (if any) and presses the choice with this `data-testid`
+    /// (`mod-kick`, `mod-mute-hour`, `mod-ban-day`, `mod-unmute`, …).
+    pub async fn moderate(&self, nick: &str, choice: &str, reason: Option<&str>) -> Result<()> {
+        self.click(&format!(
+            r#"[data-nick="{nick}"] {}"#,
+            testid("member-button")
+        ))
+        .await?;
+        if let Some(reason) = reason {
+            self.fill("mod-reason", reason).await?;
+        }
+        self.click(&format!("{} {}", testid("member-menu"), testid(choice)))
+            .await
+    }
+
+    /// Deletes the first confirmed message that shows `text`, answering
+    /// the page's "Delete this message?" with yes. (The Delete action shows
+    /// on hover; it is pressed from a script, as the pointer cannot
+    /// hover in a headless browser.)
+    pub async fn delete_message(&self, text: &str) -> Result<()> {
+        let script = r#"
+            const [text] = arguments;
+            window.confirm = () => true;
+            const message = [...document.querySelectorAll('[data-testid="message"]')]
+                .find((m) => m.textContent.includes(text));
+            const button = message && message.querySelector('[data-testid="delete-message"]');
+            if (!button) return false;
+            button.click();
+            return true;
+        "#;
+        let clicked = self.client.execute(script, vec![json!(text)]).await?;
+        ensure!(
+            clicked == json!(true),
+            "no message saying {text:?} with a Delete action"
+        );
         Ok(())
     }
 
@@ -385,6 +535,27 @@ impl Browser {
             }),
         )
         .await
+    }
+
+    /// Light and dark screenshots (`<name>.png`, `<name>-dark.png`), after
+    /// checking that the page is the size asked for.
+    pub async fn screenshots(&self, viewport: Viewport, name: &str) -> Result<()> {
+        let size = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        ensure!(
+            size == json!([viewport.width, viewport.height]),
+            "the page should be {}x{} px, it is {size}",
+            viewport.width,
+            viewport.height
+        );
+        let light = self.screenshot(name).await?;
+        self.prefer_dark(true).await?;
+        let dark = self.screenshot(&format!("{name}-dark")).await?;
+        self.prefer_dark(false).await?;
+        println!("screenshots: {} {}", light.display(), dark.display());
+        Ok(())
     }
 
     /// Saves a PNG screenshot as `target/e2e-artifacts/<name>.png`.

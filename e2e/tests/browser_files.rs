@@ -2,7 +2,10 @@
 //! attaches an image with the attach button and watches its upload reach
 //! 100%; bob, in another browser, sees the thumbnail appear and load, a
 //! file that is not an image arrives as a card with a download link, and a
-//! file over the server's limit is refused with the server's reason.
+//! file over the server's limit is refused with the server's reason. In a
+//! conversation of two guests, whose files only they may read, the image
+//! shows on both pages (fetched with each guest's token: a guest has no
+//! cookie for `<img>` to carry) and a third person cannot fetch it.
 //! Screenshots go to target/e2e-artifacts/.
 
 use anyhow::{Context, Result, ensure};
@@ -144,6 +147,81 @@ async fn an_attached_image_uploads_to_100_percent_and_appears_for_the_others() -
 
     alice.close().await?;
     bob.close().await?;
+    drop(driver);
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and a built frontend: run `cargo xtask test`"]
+async fn a_conversations_image_shows_for_its_two_guests_only() -> Result<()> {
+    let _turn = take_turn().await;
+    let server = Server::start().await?;
+    let driver = ChromeDriver::start().await?;
+    let alice = driver.session(DESKTOP).await?;
+    let bob = driver.session(PHONE).await?;
+    let carol = driver.session(DESKTOP).await?;
+    for (browser, nick) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
+        browser.enter(&server.url(), nick).await.context(nick)?;
+    }
+    alice.send_with_enter("/msg bob a photo for you").await?;
+    alice.wait_current_room("@alice+bob").await?;
+    bob.click(r#"[data-room="@alice+bob"]"#).await?;
+    bob.wait_for_message("alice", "a photo for you").await?;
+
+    let files = TempDir::new("e2e-files")?;
+    let image = files.path().join("private.png");
+    std::fs::write(&image, png(120, 80))?;
+    alice
+        .wait_for("file-input")
+        .await?
+        .send_keys(&image.display().to_string())
+        .await
+        .context("choosing the file")?;
+    for (browser, who) in [(&bob, "bob"), (&alice, "alice")] {
+        let width = wait_thumbnail(browser, "private.png")
+            .await
+            .with_context(|| format!("the thumbnail on {who}'s page"))?;
+        ensure!(width == 120, "{who}'s thumbnail is {width} px wide");
+        let src = browser
+            .client()
+            .execute(
+                "return document.querySelector('[data-testid=attachment-image] img').src;",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            src.as_str().is_some_and(|s| s.starts_with("blob:")),
+            "{who}'s thumbnail is not from the fetched file: {src}"
+        );
+    }
+    screenshots(&bob, "files-direct-phone").await?;
+
+    // The file's address, from alice's download link: carol, in the same
+    // lobby, gets nothing there.
+    let path = alice
+        .client()
+        .find(Locator::Css(&testid("attachment-download")))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default();
+    ensure!(
+        path.starts_with("/api/files/"),
+        "the link points to {path:?}"
+    );
+    let status = carol
+        .client()
+        .execute_async(
+            "const [path, done] = arguments;
+             fetch(path).then((r) => done(r.status), () => done(0));",
+            vec![json!(path)],
+        )
+        .await?;
+    ensure!(status == json!(404), "carol fetched the file: {status}");
+
+    for browser in [alice, bob, carol] {
+        browser.close().await?;
+    }
     drop(driver);
     server.stop().await
 }

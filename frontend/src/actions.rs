@@ -1,15 +1,18 @@
 //! What the views may ask of the chat, shared as a Yew context: sending,
-//! typing, retrying or dismissing a message, older pages, switching and
-//! joining rooms, and sharing files. `App` provides one [`ChatActions`],
-//! made of the callbacks of `use_chat` and `use_uploads`; a view reads it
-//! with [`use_chat_actions`], so a callback reaches the component that uses
-//! it without passing through every layer in between.
+//! typing, retrying or dismissing a message, older pages, switching,
+//! joining and closing rooms, sharing files, moderating and deleting
+//! messages. `App` provides one [`ChatActions`], made of the callbacks of
+//! `use_chat` and `use_uploads`; a view reads it with [`use_chat_actions`],
+//! so a callback reaches the component that uses it without passing through
+//! every layer in between. It also carries the one thing views need to
+//! fetch what the page cannot simply link: a guest's bearer token.
 //!
 //! Props keep what belongs to one component: what it shows, and events that
 //! are its own (the nickname form's submit, one message's retry button, the
 //! connection pill's "reconnect now").
 
-use shared::ClientMsgId;
+use shared::protocol::Secret;
+use shared::{ClientMsg, ClientMsgId};
 use yew::prelude::*;
 
 use crate::upload::Chosen;
@@ -43,6 +46,17 @@ pub struct ChatActions {
     pub cancel_upload: Callback<u64>,
     /// Close the row of an upload that ended (by its id).
     pub dismiss_upload: Callback<u64>,
+    /// A message about a room that the page keeps no record of: a
+    /// moderator's (kick, ban, mute, a role, the log) or a deletion. The
+    /// server decides whether it is allowed.
+    pub command: Callback<ClientMsg>,
+    /// Take a room the person is no longer in off the page.
+    pub close_room: Callback<String>,
+    /// How the page fetches the files of conversations, which only their
+    /// two people may read: a guest has no session cookie for `<img>` and
+    /// links to carry, so its token goes with a `fetch` instead. `None` for
+    /// a signed-in browser (its cookie does it).
+    pub bearer: Option<Secret>,
 }
 
 /// The chat's callbacks from the nearest provider. A view mounted without

@@ -6,14 +6,15 @@ use yew::prelude::*;
 
 use crate::actions::ChatActions;
 use crate::components::{
-    Composer, ConnectionStatus, DropZone, MessageList, NickPrompt, OnlineList, RoomList, RoomTab,
-    TypingLine, UploadList,
+    AccountMenu, Composer, ConnectionStatus, DropZone, MessageList, NickPrompt, OnlineList,
+    RoomHead, RoomList, RoomTab, TypingLine, UploadList,
 };
-use crate::hooks::{use_chat, use_uploads};
+use crate::hooks::{AccountRequest, use_chat, use_uploads};
 use crate::state::{ConnState, Pending, Upload, room_label};
 
-/// The whole client: the nickname form until the server accepts a nickname,
-/// then the active room with its rooms and online list and the composer.
+/// The whole client: the nickname form (guest, sign in, register) until the
+/// server accepts a nickname, then the active room with its head, rooms and
+/// online list and the composer, and who the person is in the top bar.
 #[component]
 pub fn App() -> Html {
     let chat = use_chat();
@@ -32,6 +33,11 @@ pub fn App() -> Html {
         share: files.share,
         cancel_upload: files.cancel,
         dismiss_upload: files.dismiss,
+        command: chat.command.clone(),
+        close_room: chat.close_room.clone(),
+        // A signed-in browser's cookie reads the files of its
+        // conversations; a guest's token must go with a fetch.
+        bearer: state.token.clone().filter(|_| !state.account),
     };
 
     // The tab's title counts unread messages while it is hidden.
@@ -50,6 +56,7 @@ pub fn App() -> Html {
             .joining
             .clone()
             .or_else(|| state.me.clone())
+            .or_else(|| state.prefill.clone())
             .unwrap_or_default();
         html! {
             <main class="app__main app__main--prompt">
@@ -57,7 +64,10 @@ pub fn App() -> Html {
                     initial={initial}
                     busy={state.joining.is_some()}
                     error={state.nick_error.clone().map(AttrValue::from)}
-                    onsubmit={chat.set_nick.clone()}
+                    note={state.prompt_note.clone().map(AttrValue::from)}
+                    mode={state.auth_mode}
+                    onmode={chat.account.reform(AccountRequest::Mode)}
+                    onsubmit={chat.account.reform(AccountRequest::Enter)}
                 />
             </main>
         }
@@ -65,6 +75,8 @@ pub fn App() -> Html {
         let room = state.active();
         let lines = room.map(|r| r.lines.clone()).unwrap_or_default();
         let members = room.map(|r| r.members.clone()).unwrap_or_default();
+        let settings = room.map(|r| r.settings.clone()).unwrap_or_default();
+        let role = state.my_role(&state.active_room);
         let pending: Vec<Pending> = state.pending_in(&state.active_room).cloned().collect();
         let rooms: Vec<RoomTab> = state
             .rooms
@@ -87,12 +99,34 @@ pub fn App() -> Html {
             .map(str::to_owned)
             .collect();
         let direct = room.is_some_and(|r| r.is_direct());
+        let ejected = room.is_some_and(|r| r.ejected);
         let offline = !matches!(state.conn, ConnState::Connected) || !state.registered;
         let uploads: Vec<Upload> = state.uploads_in(&state.active_room).cloned().collect();
-        let can_share = state.me.is_some();
+        let can_share = state.me.is_some() && !ejected;
+        let composer = html! {
+            <Composer
+                enabled={state.me.is_some()}
+                {offline}
+                room={state.active_room.clone()}
+                label={direct.then(|| AttrValue::from(active_label.clone()))}
+                max_bytes={state.limits.max_text_bytes}
+                slow={settings.slow}
+                unslowed={role.moderates()}
+                posted_at={room.and_then(|r| r.posted_at)}
+                muted_until={room.and_then(|r| r.muted_until)}
+                closed={ejected}
+            />
+        };
         html! {
             <main class="app__main app__main--chat">
                 <section class="chat" aria-label={active_label.clone()}>
+                    <RoomHead
+                        room={state.active_room.clone()}
+                        label={active_label.clone()}
+                        topic={settings.topic.clone()}
+                        slow={settings.slow}
+                        moderator={role.moderates() && !direct}
+                    />
                     <DropZone
                         target={active_label.clone()}
                         enabled={can_share}
@@ -106,17 +140,13 @@ pub fn App() -> Html {
                             me={state.me.clone().map(AttrValue::from)}
                             {has_older}
                             {loading}
+                            account={state.account}
+                            {role}
                         />
                     </DropZone>
                     <TypingLine names={typing} />
                     <UploadList {uploads} />
-                    <Composer
-                        enabled={state.me.is_some()}
-                        {offline}
-                        room={state.active_room.clone()}
-                        label={direct.then(|| AttrValue::from(active_label.clone()))}
-                        max_bytes={state.limits.max_text_bytes}
-                    />
+                    { composer }
                 </section>
                 <aside class="side">
                     <RoomList
@@ -124,7 +154,13 @@ pub fn App() -> Html {
                         active={state.active_room.clone()}
                         directory={state.directory.clone()}
                     />
-                    <OnlineList {members} me={state.me.clone()} />
+                    <OnlineList
+                        {members}
+                        me={state.me.clone()}
+                        room={state.active_room.clone()}
+                        {settings}
+                        {direct}
+                    />
                 </aside>
             </main>
         }
@@ -138,12 +174,20 @@ pub fn App() -> Html {
                         <span class="topbar__logo" aria-hidden="true">{ "◆" }</span>
                         { "Hubbub" }
                     </h1>
-                    if !asking {
-                        <span class="topbar__room">{ active_label.clone() }</span>
-                    }
                     <span class="topbar__spacer"></span>
                     if let (false, Some(me)) = (asking, &state.me) {
-                        <span class="topbar__me" title="your nickname">{ me.clone() }</span>
+                        // A new one once signed in: a registration's menu
+                        // closes.
+                        <AccountMenu
+                            key={if state.account { "account" } else { "guest" }}
+                            nick={me.clone()}
+                            account={state.account}
+                            busy={state.account_busy}
+                            error={state.account_error.clone().map(AttrValue::from)}
+                            onsignout={chat.account.reform(|everywhere| AccountRequest::SignOut { everywhere })}
+                            onregister={chat.account.reform(|(password, invite)| AccountRequest::Register { password, invite })}
+                            onsignin={chat.account.reform(|()| AccountRequest::SwitchAccount)}
+                        />
                     }
                     <ConnectionStatus conn={state.shown_conn()} onretry={chat.reconnect_now.clone()} />
                 </header>

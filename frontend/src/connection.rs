@@ -10,8 +10,11 @@
 //! online or the tab becomes visible; the socket is dropped when it says it
 //! went offline), saying hello again with the last accepted nickname and a
 //! `resume` of every room, so that the server replays what was missed;
-//! resending what was on the wire under the same ids; and throttling typing
-//! notifications. The decisions themselves live in [`crate::session`], and
+//! resending what was on the wire under the same ids; throttling typing
+//! notifications; and starting over on a new socket after a sign-in or a
+//! registration over HTTP (only a new handshake carries the new session
+//! cookie, which is what signs the browser in), or forgetting everything at
+//! a sign-out. The decisions themselves live in [`crate::session`], and
 //! what a request sends in [`crate::outgoing`], both tested natively.
 //!
 //! One task runs the connection ([`Link::start`]); `hooks::use_chat` starts
@@ -48,6 +51,13 @@ pub type Dispatcher = UseReducerDispatcher<ChatState>;
 pub enum Command {
     /// Register with this normalized nickname.
     Hello(String),
+    /// Drop the socket and open another at once, saying hello as this
+    /// nickname: a session cookie was just set (sign-in, registration), and
+    /// only a new handshake carries it.
+    Reconnect(String),
+    /// The person signed out: forget the nickname, the rooms and what is
+    /// queued, and drop the socket. None opens until a nickname is chosen.
+    SignOut,
     /// Send this on a welcomed socket, or keep it until there is one.
     Send(ClientMsg),
     /// Tell the server we are typing in this room, if it is time to again.
@@ -153,6 +163,9 @@ pub fn watch_page(link: &Rc<Link>, dispatch: &Dispatcher) -> Vec<EventListener> 
 /// How a connection ended.
 enum End {
     Lost,
+    /// Dropped on purpose: start over at once (with whatever nickname the
+    /// session has now, none after a sign-out).
+    Again,
     Stop,
 }
 
@@ -160,6 +173,8 @@ enum End {
 enum Flow {
     Continue,
     RetryNow,
+    /// Drop a socket that is opening and start over.
+    Restart,
     Stop,
 }
 
@@ -186,8 +201,15 @@ async fn run(mut commands: UnboundedReceiver<Command>, dispatch: Dispatcher) {
         dispatch.dispatch(Action::Connecting {
             attempt: session.backoff.attempt(),
         });
-        if let End::Stop = connect(&url, &mut commands, &dispatch, &mut session).await {
-            return;
+        match connect(&url, &mut commands, &dispatch, &mut session).await {
+            End::Stop => return,
+            End::Again => {
+                session.lost();
+                session.backoff.reset();
+                dispatch.dispatch(Action::Redialing);
+                continue;
+            }
+            End::Lost => {}
         }
         session.lost();
         if session.nick.is_none() {
@@ -210,7 +232,7 @@ async fn run(mut commands: UnboundedReceiver<Command>, dispatch: Dispatcher) {
             };
             match offline_command(command, &mut session, &dispatch) {
                 Flow::Continue => {}
-                Flow::RetryNow => break,
+                Flow::RetryNow | Flow::Restart => break,
                 Flow::Stop => return,
             }
         }
@@ -222,6 +244,15 @@ async fn run(mut commands: UnboundedReceiver<Command>, dispatch: Dispatcher) {
 fn offline_command(command: Option<Command>, session: &mut Session, dispatch: &Dispatcher) -> Flow {
     match command {
         Some(Command::Hello(nick)) => session.nick = Some(nick),
+        Some(Command::Reconnect(nick)) => {
+            session.nick = Some(nick);
+            session.backoff.reset();
+            return Flow::Restart;
+        }
+        Some(Command::SignOut) => {
+            session.forget();
+            return Flow::Restart;
+        }
         Some(Command::Send(ClientMsg::Nick { .. })) => dispatch.dispatch(Action::Notice(
             "Not connected; change your nickname once the connection is back.".into(),
         )),
@@ -263,11 +294,12 @@ async fn connect(
         };
         match step {
             Step::Socket(()) => break,
-            Step::Command(command) => {
-                if let Flow::Stop = offline_command(command, session, dispatch) {
-                    return End::Stop;
-                }
-            }
+            Step::Command(command) => match offline_command(command, session, dispatch) {
+                Flow::Stop => return End::Stop,
+                // The handshake under way may not carry the new cookie.
+                Flow::Restart => return End::Again,
+                Flow::Continue | Flow::RetryNow => {}
+            },
         }
     }
     if !matches!(ws.state(), State::Open) {
@@ -297,7 +329,7 @@ async fn connect(
         match step {
             Step::Socket(Some(Ok(Message::Text(frame)))) => {
                 for line in frame_messages(&frame) {
-                    let msg = match ServerMsg::from_json(line) {
+                    let msg = match crate::wire::decode(line) {
                         Ok(msg) => msg,
                         Err(err) => {
                             warn(&format!(
@@ -348,6 +380,14 @@ async fn connect(
                 if !send(&mut write, &msg).await {
                     return End::Lost;
                 }
+            }
+            Step::Command(Some(Command::Reconnect(nick))) => {
+                session.nick = Some(nick);
+                return End::Again;
+            }
+            Step::Command(Some(Command::SignOut)) => {
+                session.forget();
+                return End::Again;
             }
             Step::Command(Some(Command::Send(msg))) => {
                 if !session.welcomed {

@@ -1,7 +1,10 @@
 //! What the composer's text means: a chat line, an action (`/me`), or a
-//! command (`/nick`, `/join`, `/leave`, `/msg`, `/help`). The composer uses this to refuse bad input before it
-//! clears, and `outgoing` uses it to build the message it sends, so both
-//! agree on every rule (the rules themselves come from `shared::validate`).
+//! command (`/nick`, `/join`, `/leave`, `/msg`, `/help`, and the moderators'
+//! commands about the room on screen). The composer uses this to refuse bad
+//! input before it clears, and `outgoing` uses it to build the message it
+//! sends, so both agree on every rule (the rules themselves come from
+//! `shared::validate`, and the room commands are read by `shared::line`, as
+//! the terminal reads them).
 
 use std::fmt;
 
@@ -20,8 +23,47 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "/msg NICK TEXT",
         "write to NICK directly, in your conversation",
     ),
+    (
+        "/topic [TEXT]",
+        "show this room's topic, or set it (- clears it)",
+    ),
+    (
+        "/delete N",
+        "delete message N (your own; anyone's as a moderator)",
+    ),
+    (
+        "/kick NICK [REASON]",
+        "take NICK out of this room (moderators)",
+    ),
+    (
+        "/ban NICK [MINUTES] [REASON]",
+        "keep NICK out of this room, for good without MINUTES",
+    ),
+    ("/unban NICK", "lift NICK's ban"),
+    (
+        "/mute NICK [MINUTES] [REASON]",
+        "keep NICK from posting here, for good without MINUTES",
+    ),
+    ("/unmute NICK", "let NICK post again"),
+    (
+        "/slow SECONDS",
+        "one message per person every SECONDS (0: off)",
+    ),
+    (
+        "/op NICK [owner|moderator|member]",
+        "give NICK a role here (owners)",
+    ),
+    ("/deop NICK", "take NICK's role away (owners)"),
+    ("/modlog", "show this room's moderation log"),
     ("/help", "list these commands"),
     ("//text", "send text that starts with a slash"),
+];
+
+/// The commands about the room on screen, read by `shared::line` as the
+/// terminal reads them.
+const ROOM_COMMANDS: &[&str] = &[
+    "kick", "ban", "unban", "mute", "unmute", "slow", "topic", "op", "deop", "modlog", "delete",
+    "del", "invite",
 ];
 
 /// The text of `/help`, one command a line.
@@ -46,6 +88,10 @@ pub enum Input {
     Leave(Option<String>),
     /// A direct message to `to` (prechecked nickname).
     Direct { to: String, text: String },
+    /// A command about the room on screen (moderation, the topic, a
+    /// deletion, the log) or an invite code, as typed: `outgoing` has
+    /// `shared::line` make it a message for the room.
+    Room(String),
     /// List the commands.
     Help,
 }
@@ -57,6 +103,8 @@ pub enum InputError {
     Nick(NickError),
     Room(RoomError),
     UnknownCommand(String),
+    /// A command used wrongly: how it is used.
+    Usage(&'static str),
 }
 
 impl fmt::Display for InputError {
@@ -69,6 +117,7 @@ impl fmt::Display for InputError {
                 f,
                 "unknown command /{cmd} (/help lists them; start with // to send a slash)"
             ),
+            InputError::Usage(usage) => write!(f, "usage: {usage}"),
         }
     }
 }
@@ -111,6 +160,10 @@ pub fn parse(raw: &str) -> Result<Input, InputError> {
                 text: text.to_owned(),
             })
         }
+        name if ROOM_COMMANDS.contains(&name) => match shared::line::parse(line) {
+            shared::line::Input::Usage(usage) => Err(InputError::Usage(usage)),
+            _ => Ok(Input::Room(line.to_owned())),
+        },
         other => Err(InputError::UnknownCommand(other.to_owned())),
     }
 }
@@ -238,7 +291,10 @@ mod tests {
     fn help_lists_every_command_that_works() {
         assert_eq!(parse("/help"), Ok(Input::Help));
         let help = help_text();
-        for command in ["/me", "/nick", "/join", "/leave", "/help"] {
+        for command in [
+            "/me", "/nick", "/join", "/leave", "/help", "/kick", "/ban", "/unban", "/mute",
+            "/unmute", "/slow", "/topic", "/op", "/deop", "/modlog",
+        ] {
             assert!(help.contains(command), "{command} missing from {help}");
         }
         assert!(help.contains("/msg NICK TEXT"));
@@ -282,6 +338,44 @@ mod tests {
             history.push(&n.to_string());
         }
         assert_eq!(history.entries.len(), HISTORY_LEN);
+    }
+
+    #[test]
+    fn room_commands_are_checked_and_kept_as_typed() {
+        for line in [
+            "/kick bob spam",
+            "/ban bob 60 flooding",
+            "/unban bob",
+            "/mute bob",
+            "/unmute bob",
+            "/slow 30",
+            "/topic be kind",
+            "/topic",
+            "/op bob owner",
+            "/deop bob",
+            "/modlog",
+            "/delete 42",
+            "/invite",
+        ] {
+            assert_eq!(parse(line), Ok(Input::Room(line.into())), "{line}");
+        }
+        assert_eq!(parse("/slow 5\n"), Ok(Input::Room("/slow 5".into())));
+        assert_eq!(
+            parse("/kick"),
+            Err(InputError::Usage("/kick NICK [REASON]"))
+        );
+        assert!(matches!(parse("/slow fast"), Err(InputError::Usage(_))));
+        assert!(matches!(parse("/op bob king"), Err(InputError::Usage(_))));
+        assert_eq!(
+            parse("/unban").unwrap_err().to_string(),
+            "usage: /unban NICK"
+        );
+        // The terminal's account commands are not the web client's: its
+        // header signs in and out.
+        assert_eq!(
+            parse("/login ada pw"),
+            Err(InputError::UnknownCommand("login".into()))
+        );
     }
 
     #[test]

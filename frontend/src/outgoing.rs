@@ -85,9 +85,14 @@ pub fn line(raw: &str, at: &Composing, ids: &MessageIds, now: i64) -> Outgoing {
         Ok(Input::Help) => Outgoing::record(Action::Info(help_text())),
         Ok(Input::Nick(nick)) => Outgoing::send(ClientMsg::Nick { nick }),
         Ok(Input::Join(room)) => join(room, &at.joined),
-        Ok(Input::Leave(room)) => Outgoing::send(ClientMsg::Leave {
-            room: room.unwrap_or_else(|| at.room.clone()),
-        }),
+        Ok(Input::Leave(room)) => {
+            let room = room.unwrap_or_else(|| at.room.clone());
+            Outgoing {
+                actions: vec![Action::LeaveRequested(room.clone())],
+                send: Some(ClientMsg::Leave { room }),
+            }
+        }
+        Ok(Input::Room(line)) => room_command(&line, &at.room),
         Ok(Input::Direct { to, text }) => {
             // The conversation is named after both people: without a
             // nickname there is none yet.
@@ -142,6 +147,19 @@ pub fn line(raw: &str, at: &Composing, ids: &MessageIds, now: i64) -> Outgoing {
                 }),
             }
         }
+    }
+}
+
+/// A command about `room` (checked by `input`), read by `shared::line` as
+/// the terminal reads it. `/topic` alone shows the topic.
+fn room_command(line: &str, room: &str) -> Outgoing {
+    let parsed = shared::line::parse(line);
+    if let Some(msg) = shared::line::room_command(&parsed, room) {
+        return Outgoing::send(msg);
+    }
+    match parsed {
+        shared::line::Input::Invite => Outgoing::send(ClientMsg::Invite),
+        _ => Outgoing::record(Action::ShowTopic),
     }
 }
 
@@ -298,23 +316,160 @@ mod tests {
     }
 
     #[test]
-    fn nick_and_leave_are_only_sent() {
+    fn nick_is_only_sent() {
         assert_eq!(
             line("/nick  bob ", &alice(), &ids(), NOW),
             Outgoing::send(ClientMsg::Nick { nick: "bob".into() })
         );
+    }
+
+    #[test]
+    fn leave_says_the_left_that_follows_is_asked_for() {
         assert_eq!(
             line("/leave", &alice(), &ids(), NOW),
-            Outgoing::send(ClientMsg::Leave {
-                room: DEFAULT_ROOM.into()
-            })
+            Outgoing {
+                actions: vec![Action::LeaveRequested(DEFAULT_ROOM.into())],
+                send: Some(ClientMsg::Leave {
+                    room: DEFAULT_ROOM.into()
+                }),
+            }
         );
         assert_eq!(
-            line("/part #Rust", &alice(), &ids(), NOW),
-            Outgoing::send(ClientMsg::Leave {
+            line("/part #Rust", &alice(), &ids(), NOW).send,
+            Some(ClientMsg::Leave {
                 room: "rust".into()
             })
         );
+    }
+
+    #[test]
+    fn moderators_commands_go_to_the_room_on_screen() {
+        let at = Composing {
+            room: "mods".into(),
+            ..alice()
+        };
+        let sent = |text: &str| line(text, &at, &ids(), NOW);
+        let room = || "mods".to_owned();
+        let bob = || "bob".to_owned();
+        assert_eq!(
+            sent("/kick bob too loud"),
+            Outgoing::send(ClientMsg::Kick {
+                room: room(),
+                nick: bob(),
+                reason: Some("too loud".into())
+            })
+        );
+        assert_eq!(
+            sent("/ban bob 90 spam"),
+            Outgoing::send(ClientMsg::Ban {
+                room: room(),
+                nick: bob(),
+                minutes: Some(90),
+                reason: Some("spam".into())
+            })
+        );
+        assert_eq!(
+            sent("/ban bob"),
+            Outgoing::send(ClientMsg::Ban {
+                room: room(),
+                nick: bob(),
+                minutes: None,
+                reason: None
+            })
+        );
+        assert_eq!(
+            sent("/unban bob"),
+            Outgoing::send(ClientMsg::Unban {
+                room: room(),
+                nick: bob()
+            })
+        );
+        assert_eq!(
+            sent("/mute bob 10"),
+            Outgoing::send(ClientMsg::Mute {
+                room: room(),
+                nick: bob(),
+                minutes: Some(10),
+                reason: None
+            })
+        );
+        assert_eq!(
+            sent("/unmute bob"),
+            Outgoing::send(ClientMsg::Unmute {
+                room: room(),
+                nick: bob()
+            })
+        );
+        assert_eq!(
+            sent("/slow 30"),
+            Outgoing::send(ClientMsg::Slow {
+                room: room(),
+                seconds: 30
+            })
+        );
+        assert_eq!(
+            sent("/slow off"),
+            Outgoing::send(ClientMsg::Slow {
+                room: room(),
+                seconds: 0
+            })
+        );
+        assert_eq!(
+            sent("/topic be kind"),
+            Outgoing::send(ClientMsg::Topic {
+                room: room(),
+                topic: "be kind".into()
+            })
+        );
+        assert_eq!(
+            sent("/topic -"),
+            Outgoing::send(ClientMsg::Topic {
+                room: room(),
+                topic: String::new()
+            })
+        );
+        assert_eq!(sent("/topic"), Outgoing::record(Action::ShowTopic));
+        assert_eq!(
+            sent("/op bob"),
+            Outgoing::send(ClientMsg::Op {
+                room: room(),
+                nick: bob(),
+                role: shared::protocol::Role::Moderator
+            })
+        );
+        assert_eq!(
+            sent("/deop bob"),
+            Outgoing::send(ClientMsg::Op {
+                room: room(),
+                nick: bob(),
+                role: shared::protocol::Role::Member
+            })
+        );
+        assert_eq!(
+            sent("/modlog"),
+            Outgoing::send(ClientMsg::ModLog {
+                room: room(),
+                before: None,
+                limit: None
+            })
+        );
+        assert_eq!(
+            sent("/delete 42"),
+            Outgoing::send(ClientMsg::Delete {
+                room: room(),
+                seq: 42
+            })
+        );
+        assert_eq!(sent("/invite"), Outgoing::send(ClientMsg::Invite));
+        // A command used wrongly stays on the page, and spends no id.
+        let ids = ids();
+        let out = line("/mute", &at, &ids, NOW);
+        assert_eq!(out.send, None);
+        assert!(
+            matches!(&out.actions[..], [Action::Notice(why)] if why.contains("/mute NICK")),
+            "{out:?}"
+        );
+        assert_eq!(ids.next(), "k3x9a0bz-1");
     }
 
     #[test]

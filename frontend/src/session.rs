@@ -121,8 +121,15 @@ impl Session {
                 self.nick = None;
                 self.reclaim_since = None;
             }
+            // Refusals that saying hello again would only repeat: the
+            // person chooses another nickname, or signs in.
             ServerMsg::Error {
-                code: ErrorCode::NickInvalid,
+                code:
+                    ErrorCode::NickInvalid
+                    | ErrorCode::NickRegistered
+                    | ErrorCode::AuthFailed
+                    | ErrorCode::GuestsNotAllowed
+                    | ErrorCode::RegistrationClosed,
                 id: None,
                 ..
             } if !self.welcomed => self.nick = None,
@@ -145,6 +152,12 @@ impl Session {
             self.outbox.push_front(msg);
         }
         self.typing_sent.clear();
+    }
+
+    /// The person signed out: nothing of this session may follow the next
+    /// person in (no nickname, no rooms to resume, nothing queued).
+    pub fn forget(&mut self) {
+        *self = Session::default();
     }
 
     /// `msg` was written to a welcomed socket.
@@ -251,6 +264,32 @@ mod tests {
         let mut session = Session::new(Some("server".into()));
         session.observe(&ServerMsg::error(ErrorCode::NickInvalid, "no"), 0.0);
         assert_eq!(session.nick, None);
+    }
+
+    #[test]
+    fn a_registered_nickname_or_a_failed_sign_in_is_not_said_again() {
+        for code in [
+            ErrorCode::NickRegistered,
+            ErrorCode::AuthFailed,
+            ErrorCode::GuestsNotAllowed,
+        ] {
+            let mut session = Session::new(Some("ada".into()));
+            session.observe(&ServerMsg::error(code, "no"), 0.0);
+            assert_eq!(session.nick, None, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn signing_out_forgets_the_nick_the_rooms_and_the_queue() {
+        let mut session = Session::new(Some("ada".into()));
+        session.observe(&welcome("ada"), 0.0);
+        session.observe(&joined("rust"), 0.0);
+        session.queue(send("c1"));
+        session.forget();
+        assert_eq!(session.nick, None);
+        assert!(session.resume().is_empty());
+        assert_eq!(session.next_queued(), None);
+        assert!(!session.welcomed);
     }
 
     #[test]

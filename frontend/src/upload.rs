@@ -2,11 +2,12 @@
 //! touches `XMLHttpRequest`. (`fetch` reports no upload progress, so the
 //! progress bar needs the older API's `upload` events.)
 //!
-//! `POST /api/rooms/{room}/files` with the multipart fields `nick` and
-//! `file`; the server answers 201 with the stored file and announces it in
-//! the room over the WebSocket, or with `{"error": "<sentence>"}`. The
-//! uploader's page shows the file when that announcement arrives, like
-//! everyone else's.
+//! `POST /api/rooms/{room}/files` with the one multipart field `file`; the
+//! uploader is whoever the request signs: the session cookie of a signed-in
+//! browser, or a guest's `Authorization: Bearer` token (from its welcome).
+//! The server answers 201 with the stored file and announces it in the room
+//! over the WebSocket, or with `{"error": "<sentence>"}`. The uploader's page
+//! shows the file when that announcement arrives, like everyone else's.
 //!
 //! The rest of the module is plain Rust (the address, reading the answer,
 //! naming pasted images), tested natively.
@@ -17,6 +18,9 @@ use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, File, FileList, FormData, ProgressEvent, XmlHttpRequest};
 
+use shared::protocol::Secret;
+
+use crate::api::bearer_header;
 use crate::clock::iso_utc;
 
 /// A file the person chose, dropped or pasted, and the name it is shared
@@ -72,11 +76,12 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    /// Starts sending `file` as `name` to `room` for `nick`; `on_event`
-    /// hears how it goes. Fails only if the browser refuses to start it.
+    /// Starts sending `file` as `name` to `room`, signed by the session
+    /// cookie or by `bearer` (a guest's token); `on_event` hears how it goes.
+    /// Fails only if the browser refuses to start it.
     pub fn start(
         room: &str,
-        nick: &str,
+        bearer: Option<&Secret>,
         file: &Blob,
         name: &str,
         on_event: impl Fn(Event) + 'static,
@@ -85,7 +90,6 @@ impl Transfer {
         let xhr = XmlHttpRequest::new().map_err(failed)?;
         let upload = xhr.upload().map_err(failed)?;
         let form = FormData::new().map_err(failed)?;
-        form.append_with_str("nick", nick).map_err(failed)?;
         form.append_with_blob_and_filename("file", file, name)
             .map_err(failed)?;
 
@@ -127,6 +131,10 @@ impl Transfer {
         xhr.open("POST", &upload_url(room)).map_err(failed)?;
         xhr.set_request_header("Accept", "application/json")
             .map_err(failed)?;
+        if let Some(token) = bearer {
+            xhr.set_request_header("Authorization", &bearer_header(token))
+                .map_err(failed)?;
+        }
         xhr.send_with_opt_form_data(Some(&form)).map_err(failed)?;
         Ok(Transfer {
             xhr,
@@ -172,24 +180,28 @@ struct Refusal {
 /// Longest reason from the server shown as it is.
 const MAX_REASON_CHARS: usize = 300;
 
+/// The sentence of a refusal from the HTTP API (`{"error": "…"}`), with a
+/// capital (the server's sentences begin in lower case; alone in a row or
+/// under a field they read better with one), cut to a length a row can
+/// hold. `None` when the body is not one (a proxy's page, nothing).
+pub fn server_sentence(body: &str) -> Option<String> {
+    let said = serde_json::from_str::<Refusal>(body).ok()?;
+    let said = said.error.trim();
+    let mut chars = said.chars().take(MAX_REASON_CHARS);
+    let first = chars.next()?;
+    Some(
+        std::iter::once(first.to_ascii_uppercase())
+            .chain(chars)
+            .collect(),
+    )
+}
+
 /// Why an upload failed, for a person: the server's own sentence when it
 /// sent one (`{"error": "…"}`), else a sentence for the status (0: no answer
 /// at all).
 pub fn failure_reason(status: u16, body: &str) -> String {
-    let said = serde_json::from_str::<Refusal>(body)
-        .ok()
-        .map(|r| r.error.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    if let Some(said) = said {
-        // The server's sentences begin in lower case; alone in a row they
-        // read better with a capital.
-        let mut chars = said.chars().take(MAX_REASON_CHARS);
-        return chars
-            .next()
-            .map(|c| c.to_ascii_uppercase())
-            .into_iter()
-            .chain(chars)
-            .collect();
+    if let Some(said) = server_sentence(body) {
+        return said;
     }
     match status {
         0 => "The connection to the server was lost.".to_owned(),

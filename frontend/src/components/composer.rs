@@ -1,7 +1,10 @@
-//! Where messages are written.
+//! Where messages are written, and what holds them back: slow mode (with
+//! the wait it imposes after a message), a mute, the connection; and in a
+//! room a moderator took the person out of, joining again instead.
 
 use std::rc::Rc;
 
+use gloo_timers::callback::Interval;
 use shared::limits::MAX_TEXT_BYTES;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, HtmlTextAreaElement};
@@ -9,6 +12,7 @@ use yew::prelude::*;
 
 use super::attach_button::AttachButton;
 use crate::actions::use_chat_actions;
+use crate::clock::{day_label, hh_mm, local_day, local_offset_minutes};
 use crate::input::{self, History};
 use crate::upload::{Chosen, files_in};
 
@@ -33,6 +37,24 @@ pub struct ComposerProps {
     /// How the target reads, when not `#room` (a conversation: `bob`).
     #[prop_or_default]
     pub label: Option<AttrValue>,
+    /// Slow mode in the room: seconds between a member's messages (0: off).
+    #[prop_or_default]
+    pub slow: u32,
+    /// The person is not slowed (moderators are not).
+    #[prop_or_default]
+    pub unslowed: bool,
+    /// When the person's last message here was sent (ms since the epoch).
+    #[prop_or_default]
+    pub posted_at: Option<i64>,
+    /// Muted here: until when (ms), `Some(None)` for good.
+    #[prop_or_default]
+    pub muted_until: Option<Option<i64>>,
+    /// A moderator took the person out of the room (kicked or banned): no
+    /// composer, but "Join again" (`ChatActions::join_room`; a ban is
+    /// refused with the server's reason) and "Close"
+    /// (`ChatActions::close_room`).
+    #[prop_or_default]
+    pub closed: bool,
 }
 
 /// A text area: Enter sends, Shift+Enter starts a new line, Up in an empty
@@ -64,6 +86,23 @@ pub fn Composer(props: &ComposerProps) -> Html {
     }
     // The server's limit, but never more than the rule both sides share.
     let max_bytes = props.max_bytes.min(MAX_TEXT_BYTES);
+    // Slow mode's wait after a message: the hint counts it down.
+    let now = use_state(js_sys::Date::now);
+    let free_at = props
+        .posted_at
+        .filter(|_| props.slow > 0 && !props.unslowed)
+        .map(|at| at + i64::from(props.slow) * 1000);
+    {
+        let now = now.clone();
+        use_effect_with(free_at, move |free_at| {
+            now.set(js_sys::Date::now());
+            let ticking = free_at.is_some_and(|at| at > js_sys::Date::now() as i64);
+            let interval =
+                ticking.then(|| Interval::new(500, move || now.set(js_sys::Date::now())));
+            move || drop(interval)
+        });
+    }
+    let now = *now as i64;
 
     let submit = {
         let area = area.clone();
@@ -202,12 +241,36 @@ pub fn Composer(props: &ComposerProps) -> Html {
     } else {
         html! {}
     };
+    let muted = props
+        .muted_until
+        .filter(|until| until.is_none_or(|at| at > now));
+    let wait = free_at.map_or(0, |at| seconds_until(at, now));
     let hint = if let Some(err) = &*error {
         html! { <span class="composer__hint composer__hint--error" role="alert">{ err.clone() }</span> }
+    } else if let Some(until) = muted {
+        let text = match until {
+            Some(at) => format!("You are muted here until {}.", local_time(at, now)),
+            None => "You are muted here.".to_owned(),
+        };
+        html! {
+            <span class="composer__hint composer__hint--warn" data-testid="muted-note">{ text }</span>
+        }
+    } else if wait > 0 {
+        html! {
+            <span class="composer__hint composer__hint--warn" data-testid="slow-note">
+                { format!("Slow mode: you can post again in {wait} s.") }
+            </span>
+        }
     } else if props.offline {
         html! {
             <span class="composer__hint">
                 { "Offline: messages are sent when the connection is back." }
+            </span>
+        }
+    } else if props.slow > 0 {
+        html! {
+            <span class="composer__hint" data-testid="slow-note">
+                { format!("Slow mode: one message every {} s.", props.slow) }
             </span>
         }
     } else {
@@ -226,6 +289,30 @@ pub fn Composer(props: &ComposerProps) -> Html {
     } else {
         format!("Message {target}")
     };
+
+    if props.closed {
+        let room = props.room.to_string();
+        let rejoin = {
+            let room = room.clone();
+            actions.join_room.reform(move |_: MouseEvent| room.clone())
+        };
+        let close = actions.close_room.reform(move |_: MouseEvent| room.clone());
+        return html! {
+            <div class="room-closed" data-testid="room-closed">
+                <span class="room-closed__text" role="status">
+                    { format!("You are no longer in {target}.") }
+                </span>
+                <span class="room-closed__actions">
+                    <button type="button" class="button" data-testid="rejoin-room" onclick={rejoin}>
+                        { "Join again" }
+                    </button>
+                    <button type="button" class="link-button" data-testid="close-room" onclick={close}>
+                        { "Close" }
+                    </button>
+                </span>
+            </div>
+        };
+    }
 
     html! {
         <form class="composer" {onsubmit}>
@@ -261,6 +348,29 @@ pub fn Composer(props: &ComposerProps) -> Html {
     }
 }
 
+/// `14:05` today, `Thursday, 4 December 14:05` another day (local time).
+fn local_time(at: i64, now: i64) -> String {
+    let offset = local_offset_minutes(at);
+    let (day, today) = (
+        local_day(at, offset),
+        local_day(now, local_offset_minutes(now)),
+    );
+    if day == today {
+        hh_mm(at, offset)
+    } else {
+        format!("{} {}", day_label(day, today), hh_mm(at, offset))
+    }
+}
+
+/// Whole seconds from `now` until `at` (ms), rounded up; 0 once passed.
+pub fn seconds_until(at: i64, now: i64) -> i64 {
+    if at <= now {
+        0
+    } else {
+        (at - now + 999) / 1000
+    }
+}
+
 /// Whether a draft is a message being written, worth a typing notification:
 /// not empty, and not a command other than `/me`.
 pub fn is_typing(draft: &str) -> bool {
@@ -272,6 +382,15 @@ pub fn is_typing(draft: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_slow_mode_wait_rounds_up_and_ends() {
+        assert_eq!(seconds_until(31_000, 1_000), 30);
+        assert_eq!(seconds_until(31_000, 1_001), 30);
+        assert_eq!(seconds_until(31_000, 30_999), 1);
+        assert_eq!(seconds_until(31_000, 31_000), 0);
+        assert_eq!(seconds_until(31_000, 90_000), 0);
+    }
 
     #[test]
     fn commands_are_not_typing() {

@@ -13,6 +13,7 @@
 
 use std::rc::Rc;
 
+use shared::protocol::Role;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
@@ -20,6 +21,7 @@ use super::day_separator::DaySeparator;
 use super::message_view::MessageView;
 use crate::actions::{ChatActions, use_chat_actions};
 use crate::clock::{day_label, local_day, local_offset_minutes};
+use crate::moderation::may_delete;
 use crate::scrollback::Scrollback;
 use crate::state::{Line, LineBody, Pending, Tone, chats_after};
 use crate::timeline::Grouper;
@@ -53,6 +55,12 @@ pub struct MessageListProps {
     /// Older messages were asked for and are on their way.
     #[prop_or_default]
     pub loading: bool,
+    /// The person is signed in: their own messages may be deleted.
+    #[prop_or_default]
+    pub account: bool,
+    /// The person's role in the room: a moderator deletes any message.
+    #[prop_or(Role::Member)]
+    pub role: Role,
 }
 
 #[component]
@@ -211,7 +219,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         .last()
         .filter(|line| line.id > *announced_after)
         .and_then(Line::chat)
-        .filter(|msg| Some(msg.nick.as_str()) != props.me.as_deref())
+        .filter(|msg| Some(msg.nick.as_str()) != props.me.as_deref() && !msg.deleted)
         .map(|msg| match msg.attachment {
             Some(_) => format!("{} shared {}", msg.nick, msg.text),
             None => format!("{}: {}", msg.nick, msg.text),
@@ -313,6 +321,8 @@ fn rows(props: &MessageListProps, actions: &ChatActions, start: usize) -> Html {
                         message={Rc::clone(msg)}
                         mine={Some(msg.nick.as_str()) == me}
                         continued={marks.continued}
+                        deletable={may_delete(msg, me, props.account, props.role)}
+                        ondelete={actions.command.clone()}
                     />
                 });
             }

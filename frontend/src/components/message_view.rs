@@ -1,8 +1,10 @@
-//! One chat message, or the person's own message on its way.
+//! One chat message, or the person's own message on its way, or what is
+//! left of a deleted one; with a "Delete" action for those the person may
+//! delete.
 
 use std::rc::Rc;
 
-use shared::{ChatMessage, MessageKind};
+use shared::{ChatMessage, ClientMsg, MessageKind, direct_members};
 use yew::prelude::*;
 
 use super::attachment_view::AttachmentView;
@@ -29,6 +31,14 @@ pub struct MessageViewProps {
     /// For a failed message: give it up.
     #[prop_or_default]
     pub ondismiss: Callback<()>,
+    /// The person may delete it (`moderation::may_delete`).
+    #[prop_or_default]
+    pub deletable: bool,
+    /// Sends its deletion, once the person confirms. The list's one
+    /// callback for all its messages (`ChatActions::command`), so that a
+    /// new message re-renders none of the others.
+    #[prop_or_default]
+    pub ondelete: Callback<ClientMsg>,
 }
 
 /// A message as a list item: avatar, author and time heading a group, then
@@ -37,11 +47,12 @@ pub struct MessageViewProps {
 #[component]
 pub fn MessageView(props: &MessageViewProps) -> Html {
     let msg = &props.message;
-    let action = msg.kind == MessageKind::Action;
+    let action = msg.kind == MessageKind::Action && !msg.deleted;
     let failed = matches!(props.delivery, Some(Delivery::Failed(_)));
     let class = classes!(
         "msg",
         action.then_some("msg--action"),
+        msg.deleted.then_some("msg--deleted"),
         props.mine.then_some("msg--mine"),
         props.continued.then_some("msg--continued"),
         props.delivery.is_some().then_some("msg--pending"),
@@ -95,9 +106,16 @@ pub fn MessageView(props: &MessageViewProps) -> Html {
             }) }
         </span>
     };
-    let body = if let Some(file) = &msg.attachment {
+    let body = if msg.deleted {
+        html! {
+            <div class="msg__body">
+                <span class="msg__deleted" data-testid="message-deleted">{ "Message deleted" }</span>
+            </div>
+        }
+    } else if let Some(file) = &msg.attachment {
         // The text is the file's name, which the attachment shows.
-        html! { <div class="msg__body"><AttachmentView attachment={file.clone()} /></div> }
+        let direct = direct_members(&msg.room).is_some();
+        html! { <div class="msg__body"><AttachmentView attachment={file.clone()} {direct} /></div> }
     } else if action {
         html! {
             <div class="msg__body">
@@ -132,16 +150,44 @@ pub fn MessageView(props: &MessageViewProps) -> Html {
             }
         }
     };
+    let tools = (props.deletable && !msg.deleted && props.delivery.is_none()).then(|| {
+        let (room, seq) = (msg.room.clone(), msg.seq);
+        let ondelete = props.ondelete.clone();
+        let onclick = Callback::from(move |_: MouseEvent| {
+            if confirmed("Delete this message? Everyone in the room will see that it was deleted.")
+            {
+                let room = room.clone();
+                ondelete.emit(ClientMsg::Delete { room, seq });
+            }
+        });
+        html! {
+            <button
+                type="button"
+                class="msg__delete"
+                data-testid="delete-message"
+                aria-label={format!("Delete {}'s message", msg.nick)}
+                {onclick}
+            >
+                { "Delete" }
+            </button>
+        }
+    });
     html! {
-        <li {class} data-testid={testid} data-author={msg.nick.clone()}>
+        <li {class} data-testid={testid} data-author={msg.nick.clone()} data-seq={msg.seq.to_string()}>
             { gutter }
             <div class="msg__main">
                 { head }
                 { body }
                 { status }
             </div>
+            { tools }
         </li>
     }
+}
+
+/// Whether the person says yes to `question` (the browser's own dialog).
+fn confirmed(question: &str) -> bool {
+    web_sys::window().is_some_and(|w| w.confirm_with_message(question).unwrap_or(false))
 }
 
 /// The first letter of a nickname, for its avatar (upper case for ASCII;

@@ -5,6 +5,7 @@
 //! so each can be mounted alone in a test, with a provider of recording
 //! callbacks where the test listens.
 
+mod account_menu;
 mod attach_button;
 mod attachment_view;
 mod composer;
@@ -15,10 +16,12 @@ mod message_list;
 mod message_view;
 mod nick_prompt;
 mod online_list;
+mod room_head;
 mod room_list;
 mod typing_line;
 mod upload_list;
 
+pub use account_menu::{AccountMenu, AccountMenuProps};
 pub use attach_button::{AttachButton, AttachButtonProps};
 pub use attachment_view::{AttachmentView, AttachmentViewProps, badge, is_plain_id};
 pub use composer::{Composer, ComposerProps};
@@ -29,6 +32,7 @@ pub use message_list::{MessageList, MessageListProps, PAGE, WINDOW};
 pub use message_view::{MessageView, MessageViewProps};
 pub use nick_prompt::{NickPrompt, NickPromptProps};
 pub use online_list::{OnlineList, OnlineListProps};
+pub use room_head::{RoomHead, RoomHeadProps};
 pub use room_list::{RoomList, RoomListProps, RoomTab};
 pub use typing_line::{TypingLine, TypingLineProps};
 pub use upload_list::{UploadList, UploadListProps};

@@ -4,5 +4,5 @@
 mod use_chat;
 mod use_uploads;
 
-pub use use_chat::{UseChatHandle, use_chat};
+pub use use_chat::{AccountRequest, UseChatHandle, use_chat};
 pub use use_uploads::{UseUploadsHandle, use_uploads};

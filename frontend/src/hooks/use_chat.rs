@@ -1,21 +1,28 @@
 //! `use_chat`: the chat state and what the UI may ask of the server, as one
 //! hook. It keeps the [`ChatState`] reducer, starts the connection
 //! ([`crate::connection`]) on mount and stops it on unmount, turns the UI's
-//! requests into what they send ([`crate::outgoing`]), lets "bob is
-//! typing…" run out, and remembers the accepted nickname in localStorage for
-//! the next visit.
+//! requests into what they send ([`crate::outgoing`]), signs in, registers
+//! and signs out through the account API ([`crate::api`]) and then has the
+//! connection start over (a guest registering the nickname it holds does so
+//! over its socket, and then signs in over HTTP for the session cookie),
+//! lets "bob is typing…" run out, and remembers the
+//! accepted nickname in localStorage for the next visit (a signed-in
+//! browser's cookie says who it is; the nickname only says hello).
 
 use std::rc::Rc;
 
 use gloo_storage::{LocalStorage, Storage};
 use gloo_timers::callback::Timeout;
+use shared::protocol::Secret;
 use shared::validate::precheck_nick;
 use shared::{ClientMsg, ClientMsgId};
+use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use crate::api;
 use crate::connection::{Command, Link, watch_page};
 use crate::outgoing::{self, Composing};
-use crate::state::{Action, ChatState};
+use crate::state::{Action, AuthMode, ChatState, Entry};
 
 /// localStorage key of the last nickname the server accepted.
 const NICK_KEY: &str = "hubbub.nick";
@@ -24,9 +31,13 @@ const NICK_KEY: &str = "hubbub.nick";
 #[derive(Clone, PartialEq)]
 pub struct UseChatHandle {
     pub state: UseReducerHandle<ChatState>,
-    /// Register with a nickname as typed (it is normalized and checked first;
-    /// a refusal lands in `state.nick_error`).
-    pub set_nick: Callback<String>,
+    /// Who the person is: going in, signing out, registering.
+    pub account: Callback<AccountRequest>,
+    /// A message about a room that the page keeps no record of (moderation,
+    /// deletions, the log).
+    pub command: Callback<ClientMsg>,
+    /// Take a room the person is no longer in off the page.
+    pub close_room: Callback<String>,
     /// A composer line for the active room: text, or a command (`/me`,
     /// `/nick`, `/join`, `/leave`, `/help`).
     pub send_text: Callback<String>,
@@ -48,20 +59,76 @@ pub struct UseChatHandle {
     pub typing: Callback<()>,
 }
 
+/// What the nickname form and the account menu ask for. (No `Debug`: it
+/// carries passwords.)
+#[derive(Clone, PartialEq, Eq)]
+pub enum AccountRequest {
+    /// The nickname form: a guest's nickname, or a sign-in, or a new
+    /// account (checked first; a refusal lands in `state.nick_error`).
+    Enter(Entry),
+    /// The nickname form switched to another way in.
+    Mode(AuthMode),
+    /// Sign out (`everywhere`: every session of the account), and show the
+    /// form again.
+    SignOut { everywhere: bool },
+    /// A guest leaves, to sign in to an account.
+    SwitchAccount,
+    /// A guest registers its nickname.
+    Register { password: String, invite: String },
+}
+
 #[hook]
 pub fn use_chat() -> UseChatHandle {
     let state = use_reducer(|| ChatState::starting(load_nick()));
     let link = use_memo((), |()| Link::new());
 
-    let set_nick = {
+    // A guest's registration under way over the socket: the password, kept
+    // only until the server answers, to sign in over HTTP then.
+    let registering = use_mut_ref(|| None::<String>);
+
+    let account = {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
-        use_callback((), move |raw: String, ()| match precheck_nick(&raw) {
-            Ok(nick) => {
-                dispatcher.dispatch(Action::Joining(nick.clone()));
-                link.send(Command::Hello(nick));
+        let registering = Rc::clone(&registering);
+        use_callback((), move |request: AccountRequest, ()| {
+            let (link, dispatcher) = (Rc::clone(&link), dispatcher.clone());
+            match request {
+                AccountRequest::Enter(entry) => enter(entry, link, dispatcher),
+                AccountRequest::Mode(mode) => dispatcher.dispatch(Action::AuthMode(mode)),
+                AccountRequest::SignOut { everywhere } => sign_out(everywhere, &link, dispatcher),
+                AccountRequest::SwitchAccount => {
+                    dispatcher.dispatch(Action::SignedOut {
+                        mode: AuthMode::SignIn,
+                        note: None,
+                    });
+                    link.send(Command::SignOut);
+                }
+                AccountRequest::Register { password, invite } => {
+                    if password.is_empty() {
+                        return dispatcher.dispatch(Action::AccountFailed(
+                            "Choose a password for the account.".into(),
+                        ));
+                    }
+                    dispatcher.dispatch(Action::AccountBusy);
+                    let invite = Some(invite.trim().to_owned()).filter(|i| !i.is_empty());
+                    link.send(Command::Send(ClientMsg::Register {
+                        password: Secret::new(password.clone()),
+                        invite: invite.map(Secret::new),
+                    }));
+                    *registering.borrow_mut() = Some(password);
+                }
             }
-            Err(err) => dispatcher.dispatch(Action::NickRejected(err.to_string())),
+        })
+    };
+
+    let command = {
+        let link = Rc::clone(&link);
+        use_callback((), move |msg: ClientMsg, ()| link.send(Command::Send(msg)))
+    };
+    let close_room = {
+        let dispatcher = state.dispatcher();
+        use_callback((), move |room: String, ()| {
+            dispatcher.dispatch(Action::CloseRoom(room));
         })
     };
 
@@ -134,6 +201,30 @@ pub fn use_chat() -> UseChatHandle {
         })
     };
 
+    // A guest's registration was answered. `registered` signs this socket
+    // in, but only a cookie signs the next one: sign in over HTTP for it.
+    {
+        let dispatcher = state.dispatcher();
+        let deps = (state.account, state.account_busy, state.me.clone());
+        use_effect_with(deps, move |(account, busy, me)| {
+            let password = if *busy {
+                None
+            } else {
+                registering.borrow_mut().take()
+            };
+            if let (true, Some(password), Some(nick)) = (*account, password, me.clone()) {
+                spawn_local(async move {
+                    if let Err(why) = api::login(&nick, &password).await {
+                        dispatcher.dispatch(Action::Info(format!(
+                            "You are signed in on this page, but the browser could not keep \
+                             the session ({why}): sign in again after reloading."
+                        )));
+                    }
+                });
+            }
+        });
+    }
+
     // "bob is typing…" goes when its time is up.
     {
         let dispatcher = state.dispatcher();
@@ -155,8 +246,19 @@ pub fn use_chat() -> UseChatHandle {
         let remembered = state.joining.clone();
         use_effect_with((), move |()| {
             link.start(dispatcher.clone());
-            if let Some(nick) = remembered {
-                link.send(Command::Hello(nick));
+            match remembered {
+                Some(nick) => link.send(Command::Hello(nick)),
+                // Nothing remembered (storage cleared or refused): a
+                // session cookie may still say who this is.
+                None => {
+                    let (link, dispatcher) = (Rc::clone(&link), dispatcher.clone());
+                    spawn_local(async move {
+                        if let Some(nick) = api::me().await {
+                            dispatcher.dispatch(Action::Joining(nick.clone()));
+                            link.send(Command::Hello(nick));
+                        }
+                    });
+                }
             }
             let listeners = watch_page(&link, &dispatcher);
             move || {
@@ -178,7 +280,9 @@ pub fn use_chat() -> UseChatHandle {
 
     UseChatHandle {
         state,
-        set_nick,
+        account,
+        command,
+        close_room,
         send_text,
         retry,
         dismiss,
@@ -198,6 +302,61 @@ fn load_nick() -> Option<String> {
     }
     let stored: String = LocalStorage::get(NICK_KEY).ok()?;
     precheck_nick(&stored).ok()
+}
+
+/// The nickname form's entry: a guest says hello at once; a sign-in or a
+/// registration goes through the account API first, and its cookie then
+/// signs a new socket in.
+fn enter(entry: Entry, link: Rc<Link>, dispatcher: UseReducerDispatcher<ChatState>) {
+    let nick = match entry.check() {
+        Ok(nick) => nick,
+        Err(why) => return dispatcher.dispatch(Action::NickRejected(why)),
+    };
+    dispatcher.dispatch(Action::Joining(nick.clone()));
+    if entry.mode == AuthMode::Guest {
+        return link.send(Command::Hello(nick));
+    }
+    spawn_local(async move {
+        let signed = match entry.mode {
+            AuthMode::Register => api::register(&nick, &entry.password, &entry.invite).await,
+            _ => api::login(&nick, &entry.password).await,
+        };
+        match signed {
+            Ok(account) => link.send(Command::Reconnect(account)),
+            Err(why) => dispatcher.dispatch(Action::NickRejected(why)),
+        }
+    });
+}
+
+/// Signs out. The socket goes first: the server closes it anyway, and a
+/// reconnect must not race the sign-out as a guest.
+fn sign_out(everywhere: bool, link: &Link, dispatcher: UseReducerDispatcher<ChatState>) {
+    let note = if everywhere {
+        "You signed out on every browser and device."
+    } else {
+        "You signed out."
+    };
+    dispatcher.dispatch(Action::SignedOut {
+        mode: AuthMode::SignIn,
+        note: Some(note.to_owned()),
+    });
+    link.send(Command::SignOut);
+    forget_nick();
+    spawn_local(async move {
+        if let Err(why) = api::logout(everywhere).await {
+            dispatcher.dispatch(Action::NickRejected(format!(
+                "Signing out failed: {why} This browser may still be signed in."
+            )));
+        }
+    });
+}
+
+/// Forgets the remembered nickname: after signing out, the next visit
+/// starts at the form.
+fn forget_nick() {
+    if storage_available() {
+        LocalStorage::delete(NICK_KEY);
+    }
 }
 
 /// Whether localStorage can be used. gloo-storage throws (ending the app)

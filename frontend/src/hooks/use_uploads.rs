@@ -18,7 +18,8 @@ use crate::upload::{self, Chosen, Transfer};
 /// What the UI may ask about uploads.
 #[derive(Clone, PartialEq)]
 pub struct UseUploadsHandle {
-    /// Share these files in the room on screen, as the current nickname.
+    /// Share these files in the room on screen, signed by the session
+    /// cookie or the guest's token.
     pub share: Callback<Vec<Chosen>>,
     /// Stop an upload under way (by its id).
     pub cancel: Callback<u64>,
@@ -41,11 +42,15 @@ pub fn use_uploads(chat: &UseReducerHandle<ChatState>) -> UseUploadsHandle {
     let share = {
         let transfers = Rc::clone(&transfers);
         let dispatcher = chat.dispatcher();
-        let deps = (chat.active_room.clone(), chat.me.clone());
-        use_callback(deps, move |files: Vec<Chosen>, (room, me)| {
-            let Some(me) = me else {
+        let deps = (
+            chat.active_room.clone(),
+            chat.me.is_some(),
+            chat.token.clone(),
+        );
+        use_callback(deps, move |files: Vec<Chosen>, (room, welcomed, token)| {
+            if !*welcomed {
                 return;
-            };
+            }
             for chosen in files {
                 let id = {
                     let mut t = transfers.borrow_mut();
@@ -59,7 +64,7 @@ pub fn use_uploads(chat: &UseReducerHandle<ChatState>) -> UseUploadsHandle {
                     size: chosen.file.size() as u64,
                 });
                 let on_event = report(id, dispatcher.clone(), Rc::downgrade(&transfers));
-                match Transfer::start(room, me, &chosen.file, &chosen.name, on_event) {
+                match Transfer::start(room, token.as_ref(), &chosen.file, &chosen.name, on_event) {
                     Ok(transfer) => {
                         transfers.borrow_mut().live.insert(id, transfer);
                     }

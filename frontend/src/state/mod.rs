@@ -7,9 +7,11 @@
 //! (`cargo test -p frontend`).
 //!
 //! The parts have modules of their own: `room` (a [`Room`] and its
-//! [`Line`]s, and how rooms are named and typing reads) and `upload` (the
-//! files being shared, [`Upload`]). This module is the reducer over them:
-//! [`ChatState`], [`Action`], the connection's state and pending messages.
+//! [`Line`]s, its settings and deletions, and how rooms are named and typing
+//! reads) and `upload` (the files being shared, [`Upload`]). This module is
+//! the reducer over them: [`ChatState`], [`Action`], the connection's state,
+//! who the person is (a guest or signed in), pending messages, and what
+//! moderators' actions do to the person's rooms.
 //!
 //! Cost: Yew hands `reduce` a state the last render still holds, so each
 //! action copies the state. Everything big is shared: a room's lines live in
@@ -19,8 +21,11 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use shared::protocol::{ModLogEntry, Moderation, Role, Secret, utc};
+use shared::validate::precheck_nick;
 use shared::{
-    ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, RoomInfo, ServerMsg, direct_room,
+    ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg,
+    direct_room,
 };
 use yew::Reducible;
 
@@ -63,6 +68,60 @@ impl ConnState {
         }
     }
 }
+
+/// How the nickname form lets the person in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// A nickname for this visit only.
+    #[default]
+    Guest,
+    /// The nickname and password of an account.
+    SignIn,
+    /// A new account.
+    Register,
+}
+
+/// What the nickname form submits. Its `Debug` output (logs, test
+/// failures) leaves the password and the invite code out.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub mode: AuthMode,
+    /// The nickname as typed.
+    pub nick: String,
+    /// Signing in or registering: the password.
+    pub password: String,
+    /// Registering: an invite code, where registration is by invitation
+    /// (blank: none).
+    pub invite: String,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("mode", &self.mode)
+            .field("nick", &self.nick)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entry {
+    /// The nickname to go in with (trimmed and checked as the server will),
+    /// or why the form cannot be sent, for a person.
+    pub fn check(&self) -> Result<String, String> {
+        let nick = precheck_nick(&self.nick).map_err(|err| err.to_string())?;
+        if self.mode != AuthMode::Guest && self.password.is_empty() {
+            return Err(match self.mode {
+                AuthMode::Register => "Choose a password for the account.".to_owned(),
+                _ => "Enter the account's password.".to_owned(),
+            });
+        }
+        Ok(nick)
+    }
+}
+
+/// What the form says when a guest's nickname is an account's.
+pub const NICK_REGISTERED: &str =
+    "This nickname is registered: sign in with its password, or choose another.";
 
 /// Where a message the person sent stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +183,24 @@ pub struct ChatState {
     /// Files the person is sharing (or just shared, or could not), oldest
     /// first.
     pub uploads: Vec<Upload>,
+    /// Signed in to the account of `me` (else a guest).
+    pub account: bool,
+    /// A bearer token for the HTTP requests a session cookie does not sign:
+    /// a guest's, good while its connection lasts (uploads, the files of
+    /// conversations).
+    pub token: Option<Secret>,
+    /// How the nickname form asks.
+    pub auth_mode: AuthMode,
+    /// What the nickname form says that is not a refusal ("You signed out.").
+    pub prompt_note: Option<String>,
+    /// What the nickname form starts with after signing out: the account's
+    /// nickname.
+    pub prefill: Option<String>,
+    /// Registering the guest nickname from the header (`register` over the
+    /// socket) is under way.
+    pub account_busy: bool,
+    /// Why it failed.
+    pub account_error: Option<String>,
     next_line_id: u64,
 }
 
@@ -144,6 +221,13 @@ impl Default for ChatState {
             hidden: false,
             directory: None,
             uploads: Vec::new(),
+            account: false,
+            token: None,
+            auth_mode: AuthMode::Guest,
+            prompt_note: None,
+            prefill: None,
+            account_busy: false,
+            account_error: None,
             next_line_id: 0,
         }
     }
@@ -221,6 +305,28 @@ pub enum Action {
     Notice(String),
     /// Like `Notice`, but not a problem: `/help`, a reconnect under way.
     Info(String),
+    /// The nickname form switched to another way in.
+    AuthMode(AuthMode),
+    /// The person signed out, or left as a guest to sign in: the chat is
+    /// forgotten and the nickname form shows in `mode`, saying `note`.
+    SignedOut {
+        mode: AuthMode,
+        note: Option<String>,
+    },
+    /// The connection drops its socket on purpose, to open one that a new
+    /// session cookie signs in: the rooms are joined again without a
+    /// "connection lost".
+    Redialing,
+    /// Registering the guest nickname from the header is under way.
+    AccountBusy,
+    /// It failed, for this reason.
+    AccountFailed(String),
+    /// The person asked to leave `room`.
+    LeaveRequested(String),
+    /// The person closed a room they are no longer in.
+    CloseRoom(String),
+    /// The person asked for the topic of the room on screen (`/topic`).
+    ShowTopic,
 }
 
 impl Reducible for ChatState {
@@ -246,6 +352,14 @@ impl ChatState {
     /// The room on screen, once it exists.
     pub fn active(&self) -> Option<&Room> {
         self.rooms.get(&self.active_room)
+    }
+
+    /// The person's role in `room` (a member's where nothing says more).
+    pub fn my_role(&self, room: &str) -> Role {
+        match (&self.me, self.rooms.get(room)) {
+            (Some(me), Some(r)) => r.role_of(me),
+            _ => Role::Member,
+        }
     }
 
     /// Whether to ask for a nickname instead of showing the chat: before the
@@ -342,6 +456,7 @@ impl ChatState {
             }
             Action::NickRejected(reason) => {
                 self.joining = None;
+                self.prompt_note = None;
                 self.nick_error = Some(reason);
             }
             Action::Server(msg) => self.server(msg),
@@ -468,7 +583,93 @@ impl ChatState {
                 let room = self.active_room.clone();
                 self.notice(&room, text, Tone::Info);
             }
+            Action::AuthMode(mode) => {
+                self.auth_mode = mode;
+                self.nick_error = None;
+                self.prompt_note = None;
+            }
+            Action::SignedOut { mode, note } => self.signed_out(mode, note),
+            Action::Redialing => {
+                self.registered = false;
+                self.drop_presence();
+            }
+            Action::AccountBusy => {
+                self.account_busy = true;
+                self.account_error = None;
+            }
+            Action::AccountFailed(reason) => {
+                self.account_busy = false;
+                self.account_error = Some(reason);
+            }
+            Action::LeaveRequested(room) => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.leaving = true;
+                }
+            }
+            Action::CloseRoom(room) => {
+                if self.rooms.get(&room).is_some_and(|r| !r.joined) {
+                    self.forget_room(&room);
+                }
+            }
+            Action::ShowTopic => {
+                let room = self.active_room.clone();
+                let text = match self.rooms.get(&room).map(|r| r.settings.topic.as_str()) {
+                    Some(topic) if !topic.is_empty() => format!("The topic of #{room}: {topic}"),
+                    _ => format!("#{room} has no topic."),
+                };
+                self.notice(&room, text, Tone::Info);
+            }
         }
+    }
+
+    /// Forgets everything of the chat but what outlives a sign-out: the
+    /// page's line ids and whether it is visible.
+    fn signed_out(&mut self, mode: AuthMode, note: Option<String>) {
+        let prefill = self.me.take().or_else(|| self.joining.take());
+        *self = ChatState {
+            auth_mode: mode,
+            prompt_note: note,
+            prefill,
+            hidden: self.hidden,
+            next_line_id: self.next_line_id,
+            ..ChatState::default()
+        };
+    }
+
+    /// The rooms as a new connection finds them: nobody known to be present
+    /// or typing, nothing loading, messages on the wire waiting to be sent
+    /// again.
+    fn drop_presence(&mut self) {
+        self.token = None;
+        for room in self.rooms.values_mut() {
+            room.joined = false;
+            room.members.clear();
+            room.typing.clear();
+            room.loading_older = false;
+        }
+        for pending in &mut self.pending {
+            // Queued messages wait for the next connection. One on the wire
+            // may or may not have reached the server: it is sent again with
+            // the same id, and the server, which de-duplicates by id,
+            // answers with the original ack if it had it.
+            if pending.delivery == Delivery::Sending {
+                pending.delivery = Delivery::Queued;
+            }
+        }
+    }
+
+    /// Takes a room off the page, showing another if it was on screen.
+    fn forget_room(&mut self, room: &str) {
+        if self.rooms.remove(room).is_some() && self.active_room == room {
+            let next = self
+                .rooms
+                .iter()
+                .find(|(_, r)| r.joined)
+                .map(|(name, _)| name.clone())
+                .unwrap_or_else(|| DEFAULT_ROOM.to_owned());
+            self.active_room = next;
+        }
+        self.pending.retain(|p| p.draft.room != room);
     }
 
     /// An upload still under way: one that ended stays as it ended.
@@ -504,24 +705,13 @@ impl ChatState {
         if retry_at.is_none() {
             self.joining = None;
         }
-        for room in self.rooms.values_mut() {
-            room.joined = false;
-            room.members.clear();
-            room.typing.clear();
-            room.loading_older = false;
-        }
-        for pending in &mut self.pending {
-            // Queued messages wait for the next connection. One on the wire
-            // may or may not have reached the server: it is sent again with
-            // the same id, and the server, which de-duplicates by id,
-            // answers with the original ack if it had it.
-            if pending.delivery == Delivery::Sending {
-                pending.delivery = Delivery::Queued;
-            }
-        }
+        self.drop_presence();
         if was_registered {
             let names: Vec<String> = self.rooms.keys().cloned().collect();
             for name in names {
+                if let Some(r) = self.rooms.get_mut(&name) {
+                    r.lost = true;
+                }
                 self.notice(&name, "Connection lost. Reconnecting…".into(), Tone::Error);
             }
         }
@@ -533,20 +723,48 @@ impl ChatState {
                 nick,
                 server,
                 limits,
+                account,
+                token,
                 ..
             } => {
-                self.me = Some(nick);
+                let signed_in = account && !self.account;
+                self.me = Some(nick.clone());
                 self.registered = true;
                 self.joining = None;
                 self.nick_error = None;
+                self.prompt_note = None;
+                self.prefill = None;
                 self.server_version = Some(server);
                 self.limits = limits;
+                self.account = account;
+                self.token = token;
+                self.account_busy = false;
+                self.account_error = None;
+                if signed_in {
+                    let room = self.active_room.clone();
+                    self.notice(&room, format!("Signed in as {nick}."), Tone::Info);
+                }
+            }
+            ServerMsg::Registered { nick, token, .. } => {
+                self.account = true;
+                self.token = Some(token);
+                self.account_busy = false;
+                self.account_error = None;
+                let room = self.active_room.clone();
+                self.notice(
+                    &room,
+                    format!("{nick} is registered: you are signed in."),
+                    Tone::Info,
+                );
+                self.me = Some(nick);
             }
             ServerMsg::Joined { room, members, .. } => {
-                let rejoin = self.rooms.get(&room).is_some_and(|r| !r.lines.is_empty());
                 let me = self.me.clone();
                 let r = self.room_mut(&room);
+                let rejoin = std::mem::take(&mut r.lost) && !r.lines.is_empty();
                 r.joined = true;
+                r.ejected = false;
+                r.leaving = false;
                 for member in &members {
                     r.learn_peer(member, me.as_deref());
                 }
@@ -561,20 +779,50 @@ impl ChatState {
                 }
             }
             ServerMsg::Left { room } => {
-                if self.rooms.remove(&room).is_some() && self.active_room == room {
-                    let next = self
-                        .rooms
-                        .iter()
-                        .find(|(_, r)| r.joined)
-                        .map(|(name, _)| name.clone())
-                        .unwrap_or_else(|| DEFAULT_ROOM.to_owned());
-                    self.active_room = next;
+                let asked = self.rooms.get(&room).is_none_or(|r| r.leaving);
+                if asked {
+                    self.forget_room(&room);
+                    let active = self.active_room.clone();
+                    if self.rooms.contains_key(&active) {
+                        self.notice(&active, format!("You left #{room}."), Tone::Info);
+                    }
+                    return;
                 }
+                // Not asked for: a moderator took us out. The room stays
+                // on screen to say so (the `moderated` that says why may
+                // come before or after this).
                 self.pending.retain(|p| p.draft.room != room);
-                let active = self.active_room.clone();
-                if self.rooms.contains_key(&active) {
-                    self.notice(&active, format!("You left #{room}."), Tone::Info);
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.joined = false;
+                    r.ejected = true;
+                    r.members.clear();
+                    r.typing.clear();
+                    r.loading_older = false;
                 }
+                self.notice(&room, format!("You are no longer in #{room}."), Tone::Error);
+            }
+            ServerMsg::RoomState { room, settings } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.settings = Rc::new(settings);
+                }
+            }
+            ServerMsg::Moderated { room, by, action } => self.moderated(&room, &by, &action),
+            ServerMsg::ModLog {
+                room,
+                entries,
+                has_older,
+            } => {
+                let text = modlog_text(&room, &entries, has_older);
+                self.notice(&room, text, Tone::Info);
+            }
+            ServerMsg::Invite { code, expires } => {
+                let room = self.active_room.clone();
+                let text = format!(
+                    "Invite code: {} (good for one registration, until {})",
+                    code.expose(),
+                    utc(expires)
+                );
+                self.notice(&room, text, Tone::Info);
             }
             ServerMsg::UserJoined { room, nick } => {
                 // A repeated event (the server's or a reconnect's) is news
@@ -609,6 +857,9 @@ impl ChatState {
                 }
             }
             ServerMsg::NickChanged { old, new, rooms } => self.nick_changed(&old, &new, &rooms),
+            ServerMsg::Message(msg) if msg.kind == MessageKind::Delete => {
+                self.room_mut(&msg.room.clone()).delete(&msg);
+            }
             ServerMsg::Message(msg) => {
                 let mine = self.me.as_deref() == Some(msg.nick.as_str());
                 let room = msg.room.clone();
@@ -641,7 +892,12 @@ impl ChatState {
                     deleted: false,
                 };
                 let line_id = self.next_id();
-                self.room_mut(&room).insert_chat(line_id, confirmed);
+                let r = self.room_mut(&room);
+                // Slow mode counts the messages posted while it is on.
+                if r.settings.slow > 0 {
+                    r.posted_at = Some(r.posted_at.unwrap_or(draft.ts).max(draft.ts));
+                }
+                r.insert_chat(line_id, confirmed);
             }
             ServerMsg::History {
                 room,
@@ -661,13 +917,42 @@ impl ChatState {
             ServerMsg::Typing { .. } => {}
             ServerMsg::Rooms { rooms } => self.directory = Some(rooms),
             ServerMsg::Error { code, message, id } => self.error(code, message, id),
-            // Accounts and moderation: not shown by this client yet.
-            ServerMsg::Registered { .. }
-            | ServerMsg::RoomState { .. }
-            | ServerMsg::Moderated { .. }
-            | ServerMsg::ModLog { .. }
-            | ServerMsg::Invite { .. } => {}
         }
+    }
+
+    /// A moderator's action in `room`: a line in its timeline, and what it
+    /// does to the person when they are its target. Topic, slow mode and
+    /// roles change through the `room_state` that follows.
+    fn moderated(&mut self, room: &str, by: &str, action: &Moderation) {
+        if !self.rooms.contains_key(room) {
+            return;
+        }
+        let me = self.me.clone().unwrap_or_default();
+        let about_me = |target: &str| target.to_lowercase() == me.to_lowercase();
+        let mut tone = Tone::Info;
+        match action {
+            // The room sees a deletion as the message of kind `delete`.
+            Moderation::Delete { .. } => return,
+            // The `left` that comes with it keeps the room on screen.
+            Moderation::Kick { target, .. } | Moderation::Ban { target, .. }
+                if about_me(target) =>
+            {
+                tone = Tone::Error;
+            }
+            Moderation::Mute { target, until, .. } if about_me(target) => {
+                tone = Tone::Error;
+                if let Some(r) = self.rooms.get_mut(room) {
+                    r.muted_until = Some(*until);
+                }
+            }
+            Moderation::Unmute { target } if about_me(target) => {
+                if let Some(r) = self.rooms.get_mut(room) {
+                    r.muted_until = None;
+                }
+            }
+            _ => {}
+        }
+        self.notice(room, action.describe(by), tone);
     }
 
     /// A page of messages: the latest after a join, the missed ones after a
@@ -698,6 +983,10 @@ impl ChatState {
         // missed while away: they are news like live ones.
         let seen_up_to = r.last_seq;
         for (id, msg) in ids.into_iter().zip(messages) {
+            if msg.kind == MessageKind::Delete {
+                r.delete(&msg);
+                continue;
+            }
             let news = seen_up_to > 0 && msg.seq > seen_up_to;
             let theirs = me.as_deref() != Some(msg.nick.as_str());
             r.learn_peer(&msg.nick, me.as_deref());
@@ -737,14 +1026,68 @@ impl ChatState {
             && let Some(p) = self.pending_mut(&id)
         {
             p.delivery = Delivery::Failed(message);
+            let (room, sent_at) = (p.draft.room.clone(), p.draft.ts);
+            // Slow mode refused it: the wait runs from about now, whatever
+            // this page thought (another page may have posted).
+            if code == ErrorCode::SlowMode
+                && let Some(r) = self.rooms.get_mut(&room)
+            {
+                r.posted_at = Some(r.posted_at.unwrap_or(sent_at).max(sent_at));
+            }
             return;
         }
-        if matches!(code, ErrorCode::NickTaken | ErrorCode::NickInvalid) && !self.registered {
+        // The answer to the guest's `register`: shown where it was asked.
+        if self.account_busy
+            && matches!(
+                code,
+                ErrorCode::PasswordWeak
+                    | ErrorCode::RegistrationClosed
+                    | ErrorCode::NickRegistered
+                    | ErrorCode::AlreadyRegistered
+                    | ErrorCode::RateLimited
+                    | ErrorCode::StoreFailed
+                    | ErrorCode::Forbidden
+                    | ErrorCode::Unknown
+            )
+        {
+            self.account_busy = false;
+            self.account_error = Some(message);
+            return;
+        }
+        let refused_hello = matches!(
+            code,
+            ErrorCode::NickTaken
+                | ErrorCode::NickInvalid
+                | ErrorCode::NickRegistered
+                | ErrorCode::AuthFailed
+                | ErrorCode::GuestsNotAllowed
+                | ErrorCode::RegistrationClosed
+        );
+        if refused_hello && !self.registered {
             self.joining = None;
-            self.nick_error = Some(message);
+            self.account = false;
+            self.prompt_note = None;
+            if matches!(
+                code,
+                ErrorCode::NickRegistered | ErrorCode::GuestsNotAllowed
+            ) {
+                self.auth_mode = AuthMode::SignIn;
+            }
+            self.nick_error = Some(if code == ErrorCode::NickRegistered {
+                NICK_REGISTERED.to_owned()
+            } else {
+                message
+            });
             return;
         }
-        if code == ErrorCode::RoomInvalid {
+        if matches!(
+            code,
+            ErrorCode::RoomInvalid
+                | ErrorCode::Banned
+                | ErrorCode::GuestsNotAllowed
+                | ErrorCode::Forbidden
+        ) {
+            // A join that was refused: nothing to switch to.
             self.switch_to = None;
         }
         let room = self.active_room.clone();
@@ -766,6 +1109,25 @@ impl ChatState {
         self.next_line_id += 1;
         self.next_line_id
     }
+}
+
+/// A page of a room's moderation log as one notice, newest first.
+fn modlog_text(room: &str, entries: &[ModLogEntry], has_older: bool) -> String {
+    if entries.is_empty() {
+        return format!("No moderation in #{room} yet.");
+    }
+    let mut text = format!("Moderation log of #{room}, newest first:");
+    for entry in entries {
+        text.push_str(&format!(
+            "\n{} — {}",
+            utc(entry.ts),
+            entry.action.describe(&entry.by)
+        ));
+    }
+    if has_older {
+        text.push_str("\n… and older entries.");
+    }
+    text
 }
 
 #[cfg(test)]

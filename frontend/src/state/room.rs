@@ -4,10 +4,13 @@
 //! this module owns how a message finds its place among the lines (in `seq`
 //! order, once) and how long the scrollback may grow.
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use shared::protocol::{Role, RoomSettings};
 use shared::{ChatMessage, direct_members};
 
+use crate::moderation::role_of;
 use crate::scrollback::Scrollback;
 
 /// Lines a room keeps, at least; up to one chunk more is kept, since trimming
@@ -93,6 +96,28 @@ pub struct Room {
     /// For a conversation (`@alice+bob`): the other person's nickname as
     /// they write it, once known.
     pub peer: Option<String>,
+    /// Topic, slow mode and roles, as the server last said (`room_state`).
+    /// Behind an `Rc`: every action copies the rooms, and views take it as
+    /// a prop.
+    pub settings: Rc<RoomSettings>,
+    /// Taken out of the room by a moderator (kicked or banned), as opposed
+    /// to leaving: the room stays on screen to say why, and may be joined
+    /// again.
+    pub ejected: bool,
+    /// Muted here by a moderator: until when (ms since the epoch), or
+    /// `Some(None)` for good.
+    pub muted_until: Option<Option<i64>>,
+    /// When the person's last message here was sent (ms, the browser's
+    /// clock): with slow mode, when the next may be.
+    pub posted_at: Option<i64>,
+    /// Messages known to be deleted, by `seq`: a deletion can arrive before
+    /// the page of history that holds its message.
+    pub(super) deleted: BTreeSet<u64>,
+    /// The person asked to leave: the `left` that follows is theirs.
+    pub(super) leaving: bool,
+    /// The connection was lost while in the room (and the room was told):
+    /// joining again says so.
+    pub(super) lost: bool,
     /// Lines before this index came from an earlier connection. Only lines
     /// from here on are ordered and de-duplicated by `seq`, because a
     /// restarted server numbers from 1 again.
@@ -115,6 +140,11 @@ impl Room {
     /// The lowest `seq` here: where the next older page ends.
     pub fn oldest_seq(&self) -> Option<u64> {
         self.messages().next().map(|m| m.seq)
+    }
+
+    /// Someone's role here.
+    pub fn role_of(&self, nick: &str) -> Role {
+        role_of(&self.settings.roles, nick)
     }
 
     /// A conversation between two people rather than a room.
@@ -194,6 +224,11 @@ impl Room {
             }
         }
         self.last_seq = self.last_seq.max(msg.seq);
+        let msg = if self.deleted.contains(&msg.seq) {
+            deleted(&msg)
+        } else {
+            msg
+        };
         let line = Line {
             id,
             body: LineBody::Chat(Rc::new(msg)),
@@ -201,6 +236,33 @@ impl Room {
         self.lines.insert(at, line);
         self.trim();
         true
+    }
+
+    /// A message of kind `delete`: its target is deleted, wherever it is
+    /// among the lines, and stays deleted when a page of history brings it
+    /// again. The deletion itself is not a line.
+    pub(super) fn delete(&mut self, deletion: &ChatMessage) {
+        self.last_seq = self.last_seq.max(deletion.seq);
+        let Some(target) = deletion.target else {
+            return;
+        };
+        self.deleted.insert(target);
+        let len = self.lines.len();
+        let mut found = None;
+        for (back, line) in self.lines.iter().rev().enumerate() {
+            if let LineBody::Chat(msg) = &line.body
+                && msg.seq == target
+            {
+                if !msg.deleted {
+                    found = Some((len - 1 - back, line.id, deleted(msg)));
+                }
+                break;
+            }
+        }
+        if let Some((index, id, msg)) = found {
+            let body = LineBody::Chat(Rc::new(msg));
+            self.lines.set(index, Line { id, body });
+        }
     }
 
     pub(super) fn push_notice(&mut self, id: u64, text: String, tone: Tone) {
@@ -220,6 +282,16 @@ impl Room {
         if dropped > 0 {
             self.has_older = true;
         }
+    }
+}
+
+/// `msg` as a deleted message reads: no text, no file.
+fn deleted(msg: &ChatMessage) -> ChatMessage {
+    ChatMessage {
+        text: String::new(),
+        attachment: None,
+        deleted: true,
+        ..msg.clone()
     }
 }
 

@@ -652,6 +652,7 @@ fn leaving_the_room_on_screen_shows_another() {
         members: vec!["alice".into()],
         head: 0,
     }));
+    state.apply(Action::LeaveRequested("rust".into()));
     state.apply(Action::Server(ServerMsg::Left {
         room: "rust".into(),
     }));
@@ -1090,4 +1091,613 @@ fn a_cancelled_upload_says_so_briefly_and_others_go_on() {
         retry_at: Some(1),
     });
     assert_eq!(upload(&state, 2).status, UploadStatus::Uploading);
+}
+
+// Accounts -----------------------------------------------------------------
+
+use shared::protocol::{ModLogEntry, Moderation, Role, RoomSettings, Secret};
+
+fn welcome_as(nick: &str, account: bool, token: Option<&str>) -> Action {
+    Action::Server(ServerMsg::Welcome {
+        nick: nick.into(),
+        server: "0.1.0".into(),
+        limits: Limits::V1,
+        account,
+        token: token.map(Secret::new),
+        expires: None,
+    })
+}
+
+fn refusal(code: ErrorCode, text: &str) -> Action {
+    Action::Server(ServerMsg::error(code, text))
+}
+
+#[test]
+fn a_welcome_with_an_account_signs_in_under_the_accounts_nickname() {
+    // The page remembered another spelling; the cookie decided who it is.
+    let mut state = run([
+        Action::Joining("ada_old".into()),
+        Action::Connected,
+        welcome_as("Ada", true, None),
+    ]);
+    assert!(state.account);
+    assert_eq!(state.me.as_deref(), Some("Ada"));
+    assert_eq!(state.token, None, "the cookie signs its requests");
+    assert!(!state.needs_nick());
+    assert_eq!(notices(&state), ["Signed in as Ada."]);
+
+    // Reconnecting as the same account says nothing new.
+    state.apply(joined(&["Ada"]));
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(1),
+    });
+    state.apply(welcome_as("Ada", true, None));
+    assert_eq!(
+        notices(&state),
+        ["Signed in as Ada.", "Connection lost. Reconnecting…"]
+    );
+}
+
+#[test]
+fn a_guest_keeps_its_token_while_its_connection_lasts() {
+    let mut state = run([Action::Connected, welcome_as("bob", false, Some("g1"))]);
+    assert!(!state.account);
+    assert_eq!(state.token, Some(Secret::new("g1")));
+    state.apply(Action::Disconnected {
+        attempt: 1,
+        retry_at: Some(1),
+    });
+    assert_eq!(state.token, None);
+    state.apply(welcome_as("bob", false, Some("g2")));
+    assert_eq!(state.token, Some(Secret::new("g2")));
+}
+
+#[test]
+fn registered_signs_the_connection_in() {
+    let mut state = in_lobby();
+    state.apply(Action::AccountBusy);
+    assert!(state.account_busy);
+    state.apply(Action::Server(ServerMsg::Registered {
+        nick: "alice".into(),
+        token: Secret::new("s1"),
+        expires: 1_766_620_800_000,
+    }));
+    assert!(state.account);
+    assert!(!state.account_busy);
+    assert_eq!(state.token, Some(Secret::new("s1")));
+    assert_eq!(notices(&state), ["alice is registered: you are signed in."]);
+}
+
+#[test]
+fn a_registered_nickname_asks_the_guest_for_its_password() {
+    let state = run([
+        Action::Joining("ada".into()),
+        Action::Connected,
+        refusal(ErrorCode::NickRegistered, "ada is registered"),
+    ]);
+    assert!(state.needs_nick());
+    assert_eq!(state.nick_error.as_deref(), Some(NICK_REGISTERED));
+    assert_eq!(state.auth_mode, AuthMode::SignIn);
+    assert_eq!(state.joining, None);
+
+    // A failed sign-in, closed registration, a server for accounts only:
+    // the server's sentence, and the form again.
+    for (code, mode) in [
+        (ErrorCode::AuthFailed, AuthMode::Guest),
+        (ErrorCode::RegistrationClosed, AuthMode::Guest),
+        (ErrorCode::GuestsNotAllowed, AuthMode::SignIn),
+    ] {
+        let state = run([
+            Action::Joining("ada".into()),
+            Action::Connected,
+            refusal(code, "the sentence"),
+        ]);
+        assert!(state.needs_nick(), "{code:?}");
+        assert_eq!(state.nick_error.as_deref(), Some("the sentence"));
+        assert_eq!(state.auth_mode, mode, "{code:?}");
+    }
+
+    // Switching the form's mode clears what it said.
+    let mut state = state;
+    state.apply(Action::AuthMode(AuthMode::Register));
+    assert_eq!(state.auth_mode, AuthMode::Register);
+    assert_eq!(state.nick_error, None);
+}
+
+#[test]
+fn an_account_that_is_signed_out_elsewhere_comes_back_to_the_form() {
+    // Signed out everywhere from another browser: this one's socket is
+    // closed, and its hello as a guest is refused.
+    let mut state = run([
+        Action::Joining("ada".into()),
+        Action::Connected,
+        welcome_as("ada", true, None),
+        Action::Disconnected {
+            attempt: 1,
+            retry_at: Some(1),
+        },
+        Action::Connected,
+        refusal(ErrorCode::NickRegistered, "registered"),
+    ]);
+    assert!(state.needs_nick());
+    assert!(!state.account);
+    assert_eq!(state.auth_mode, AuthMode::SignIn);
+    // Signing in again keeps the rooms' history.
+    state.apply(welcome_as("ada", true, None));
+    assert!(!state.needs_nick());
+    assert!(state.rooms.contains_key(DEFAULT_ROOM));
+}
+
+#[test]
+fn signing_out_forgets_the_chat_and_offers_to_sign_in_again() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "private"));
+    sent(&mut state, "c1", "alice", "unsent");
+    let last_id = lobby(&state).lines.last().unwrap().id;
+    state.apply(Action::SignedOut {
+        mode: AuthMode::SignIn,
+        note: Some("You signed out.".into()),
+    });
+    assert!(state.needs_nick());
+    assert!(state.rooms.is_empty() && state.pending.is_empty());
+    assert_eq!(state.me, None);
+    assert!(!state.account && state.token.is_none());
+    assert_eq!(state.conn, ConnState::Offline);
+    assert_eq!(state.prefill.as_deref(), Some("alice"));
+    assert_eq!(state.auth_mode, AuthMode::SignIn);
+    assert_eq!(state.prompt_note.as_deref(), Some("You signed out."));
+    // Line ids stay unique for the page's life.
+    state.apply(Action::Notice("x".into()));
+    assert!(lobby(&state).lines.last().unwrap().id > last_id);
+    // The next welcome clears what the form said.
+    state.apply(welcome_as("alice", true, None));
+    assert_eq!(state.prompt_note, None);
+    assert_eq!(state.prefill, None);
+}
+
+#[test]
+fn a_deliberate_redial_rejoins_without_saying_the_connection_was_lost() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "hi"));
+    sent(&mut state, "c1", "alice", "on the wire");
+    state.apply(Action::Redialing);
+    assert!(!state.registered && !lobby(&state).joined);
+    assert!(lobby(&state).members.is_empty());
+    assert_eq!(delivery(&state, 0), Delivery::Queued);
+    state.apply(Action::Connected);
+    state.apply(welcome_as("alice", true, None));
+    state.apply(joined(&["alice", "bob"]));
+    assert_eq!(notices(&state), ["Signed in as alice."]);
+}
+
+#[test]
+fn registering_from_the_header_reports_its_failure() {
+    let mut state = in_lobby();
+    state.apply(Action::AccountBusy);
+    state.apply(Action::AccountFailed("Choose a password".into()));
+    assert!(!state.account_busy);
+    assert_eq!(state.account_error.as_deref(), Some("Choose a password"));
+    state.apply(Action::AccountBusy);
+    assert_eq!(state.account_error, None);
+    // The server's refusal of the `register` lands in the menu, not in
+    // the room.
+    state.apply(refusal(
+        ErrorCode::PasswordWeak,
+        "a password has at least 8 characters",
+    ));
+    assert!(!state.account_busy);
+    assert_eq!(
+        state.account_error.as_deref(),
+        Some("a password has at least 8 characters")
+    );
+    assert!(notices(&state).is_empty());
+    // Not while nothing is being registered.
+    state.apply(refusal(ErrorCode::RegistrationClosed, "closed"));
+    assert_eq!(notices(&state), ["closed"]);
+}
+
+// Rooms' settings and moderation -------------------------------------------
+
+fn room_state(room: &str, topic: &str, slow: u32, roles: &[(&str, Role)]) -> Action {
+    Action::Server(ServerMsg::RoomState {
+        room: room.into(),
+        settings: RoomSettings {
+            topic: topic.into(),
+            slow,
+            roles: roles.iter().map(|(n, r)| ((*n).to_owned(), *r)).collect(),
+        },
+    })
+}
+
+fn moderated(by: &str, action: Moderation) -> Action {
+    Action::Server(ServerMsg::Moderated {
+        room: DEFAULT_ROOM.into(),
+        by: by.into(),
+        action,
+    })
+}
+
+fn left() -> Action {
+    Action::Server(ServerMsg::Left {
+        room: DEFAULT_ROOM.into(),
+    })
+}
+
+#[test]
+fn room_state_sets_the_topic_slow_mode_and_roles() {
+    let mut state = in_lobby();
+    assert_eq!(state.my_role(DEFAULT_ROOM), Role::Member);
+    state.apply(room_state(
+        DEFAULT_ROOM,
+        "be kind",
+        30,
+        &[("alice", Role::Owner), ("bob", Role::Moderator)],
+    ));
+    let settings = &lobby(&state).settings;
+    assert_eq!(settings.topic, "be kind");
+    assert_eq!(settings.slow, 30);
+    assert_eq!(state.my_role(DEFAULT_ROOM), Role::Owner);
+    assert_eq!(lobby(&state).role_of("bob"), Role::Moderator);
+    assert_eq!(state.my_role("elsewhere"), Role::Member);
+    // A room the client is not in is not made up.
+    state.apply(room_state("elsewhere", "x", 0, &[]));
+    assert!(!state.rooms.contains_key("elsewhere"));
+    // The next state replaces the last one.
+    state.apply(room_state(DEFAULT_ROOM, "", 0, &[]));
+    assert_eq!(*lobby(&state).settings, RoomSettings::default());
+
+    state.apply(Action::ShowTopic);
+    state.apply(room_state(DEFAULT_ROOM, "rust only", 0, &[]));
+    state.apply(Action::ShowTopic);
+    assert_eq!(
+        notices(&state),
+        ["#lobby has no topic.", "The topic of #lobby: rust only"]
+    );
+}
+
+#[test]
+fn every_moderation_is_a_line_in_the_room() {
+    let mut state = in_lobby();
+    state.apply(moderated(
+        "ada",
+        Moderation::Kick {
+            target: "bob".into(),
+            reason: Some("spam".into()),
+        },
+    ));
+    state.apply(moderated("ada", Moderation::Slow { seconds: 10 }));
+    state.apply(moderated(
+        "ada",
+        Moderation::Topic {
+            topic: "be kind".into(),
+        },
+    ));
+    // The room sees a deletion as the deleted message.
+    state.apply(moderated(
+        "ada",
+        Moderation::Delete {
+            target: "bob".into(),
+            seq: 3,
+        },
+    ));
+    assert_eq!(
+        notices(&state),
+        [
+            "ada kicked bob: spam",
+            "ada set slow mode: one message every 10 s",
+            "ada set the topic: be kind"
+        ]
+    );
+    assert!(!lobby(&state).ejected);
+}
+
+#[test]
+fn a_kicked_client_keeps_the_room_on_screen_and_says_why() {
+    for moderation_first in [true, false] {
+        let mut state = in_lobby();
+        state.apply(message(1, "bob", "hi"));
+        let kick = moderated(
+            "ada",
+            Moderation::Kick {
+                target: "Alice".into(),
+                reason: Some("calm down".into()),
+            },
+        );
+        if moderation_first {
+            state.apply(kick.clone());
+            state.apply(left());
+        } else {
+            state.apply(left());
+            state.apply(kick);
+        }
+        let room = lobby(&state);
+        assert!(room.ejected && !room.joined);
+        assert!(room.members.is_empty());
+        assert_eq!(state.active_room, DEFAULT_ROOM, "still on screen");
+        assert_eq!(texts(&state), ["bob:hi"]);
+        let said = notices(&state);
+        assert!(said.contains(&"ada kicked Alice: calm down".to_owned()));
+        assert!(said.contains(&"You are no longer in #lobby.".to_owned()));
+        let tone = lobby(&state).lines.iter().find_map(|l| match &l.body {
+            LineBody::Notice { text, tone } if text.contains("kicked") => Some(*tone),
+            _ => None,
+        });
+        assert_eq!(tone, Some(Tone::Error));
+
+        // Joining again puts it back.
+        state.apply(joined(&["alice", "ada"]));
+        assert!(!lobby(&state).ejected && lobby(&state).joined);
+    }
+
+    // A room the person is no longer in may be closed; a joined one not.
+    let mut state = in_lobby();
+    state.apply(Action::CloseRoom(DEFAULT_ROOM.into()));
+    assert!(state.rooms.contains_key(DEFAULT_ROOM));
+    state.apply(left());
+    state.apply(Action::CloseRoom(DEFAULT_ROOM.into()));
+    assert!(!state.rooms.contains_key(DEFAULT_ROOM));
+}
+
+#[test]
+fn a_banned_client_is_told_and_a_refused_join_switches_nowhere() {
+    let mut state = in_lobby();
+    state.apply(Action::JoinRequested("mods".into()));
+    state.apply(refusal(ErrorCode::Banned, "you are banned from #mods"));
+    assert_eq!(state.switch_to, None);
+    assert!(!state.needs_nick());
+    assert_eq!(notices(&state), ["you are banned from #mods"]);
+    assert!(!state.rooms.contains_key("mods"));
+}
+
+#[test]
+fn a_mute_of_the_client_is_remembered_until_lifted() {
+    let mut state = in_lobby();
+    state.apply(moderated(
+        "ada",
+        Moderation::Mute {
+            target: "bob".into(),
+            until: None,
+            reason: None,
+        },
+    ));
+    assert_eq!(lobby(&state).muted_until, None, "someone else's");
+    state.apply(moderated(
+        "ada",
+        Moderation::Mute {
+            target: "alice".into(),
+            until: Some(1_764_100_000_000),
+            reason: None,
+        },
+    ));
+    assert_eq!(lobby(&state).muted_until, Some(Some(1_764_100_000_000)));
+    state.apply(moderated(
+        "ada",
+        Moderation::Unmute {
+            target: "alice".into(),
+        },
+    ));
+    assert_eq!(lobby(&state).muted_until, None);
+    assert_eq!(notices(&state).last().unwrap(), "ada unmuted alice");
+}
+
+#[test]
+fn the_moderation_log_and_invites_are_notices() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::ModLog {
+        room: DEFAULT_ROOM.into(),
+        entries: vec![ModLogEntry {
+            id: 3,
+            ts: 1_709_251_200_000,
+            by: "ada".into(),
+            action: Moderation::Unban {
+                target: "bob".into(),
+            },
+        }],
+        has_older: true,
+    }));
+    state.apply(Action::Server(ServerMsg::ModLog {
+        room: DEFAULT_ROOM.into(),
+        entries: vec![],
+        has_older: false,
+    }));
+    state.apply(Action::Server(ServerMsg::Invite {
+        code: Secret::new("c0de"),
+        expires: 1_709_251_200_000,
+    }));
+    assert_eq!(
+        notices(&state),
+        [
+            "Moderation log of #lobby, newest first:\n\
+             2024-03-01 00:00 UTC — ada lifted bob's ban\n\
+             … and older entries.",
+            "No moderation in #lobby yet.",
+            "Invite code: c0de (good for one registration, until 2024-03-01 00:00 UTC)"
+        ]
+    );
+}
+
+// Deletions ----------------------------------------------------------------
+
+fn deletion(seq: u64, by: &str, target: u64) -> ChatMessage {
+    ChatMessage {
+        kind: MessageKind::Delete,
+        target: Some(target),
+        ..chat_in(DEFAULT_ROOM, seq, by, "")
+    }
+}
+
+fn deleted_seqs(state: &ChatState) -> Vec<u64> {
+    lobby(state)
+        .messages()
+        .filter(|m| m.deleted)
+        .map(|m| m.seq)
+        .collect()
+}
+
+#[test]
+fn a_deletion_marks_its_message_and_is_not_a_line() {
+    let mut state = in_lobby();
+    for seq in 1..=3 {
+        state.apply(message(seq, "bob", &format!("m{seq}")));
+    }
+    let lines = lobby(&state).lines.len();
+    state.apply(Action::Server(ServerMsg::Message(deletion(4, "bob", 2))));
+    assert_eq!(lobby(&state).lines.len(), lines, "no line for the deletion");
+    assert_eq!(deleted_seqs(&state), [2]);
+    let gone = lobby(&state).messages().find(|m| m.seq == 2).unwrap();
+    assert!(gone.text.is_empty() && gone.attachment.is_none());
+    assert_eq!(gone.nick, "bob", "who wrote it still shows");
+    assert_eq!(lobby(&state).last_seq, 4, "resume past the deletion");
+    assert_eq!(texts(&state), ["bob:m1", "bob:", "bob:m3"]);
+    // A deletion is not news.
+    state.apply(visible(false));
+    state.apply(Action::Server(ServerMsg::Message(deletion(5, "ada", 1))));
+    assert_eq!(lobby(&state).unread, 0);
+    assert_eq!(deleted_seqs(&state), [1, 2]);
+}
+
+#[test]
+fn a_deletion_before_its_message_is_loaded_holds_for_later_pages() {
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 50..=60, true));
+    // Message 20 is in no page yet when it is deleted.
+    state.apply(Action::Server(ServerMsg::Message(deletion(61, "ada", 20))));
+    assert!(deleted_seqs(&state).is_empty());
+    state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+    state.apply(history(DEFAULT_ROOM, 10..=49, true));
+    assert_eq!(deleted_seqs(&state), [20]);
+    assert_eq!(seqs(&state).first(), Some(&10));
+
+    // A later page (or a repeated one, after a reconnect) keeps it deleted,
+    // and the server's own mark is kept too.
+    state.apply(history(DEFAULT_ROOM, 15..=25, true));
+    assert_eq!(deleted_seqs(&state), [20]);
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: vec![ChatMessage {
+            deleted: true,
+            text: String::new(),
+            ..chat_in(DEFAULT_ROOM, 9, "bob", "")
+        }],
+        has_older: true,
+    }));
+    assert_eq!(deleted_seqs(&state), [9, 20]);
+}
+
+#[test]
+fn deletions_in_a_page_of_history_mark_their_messages() {
+    let mut state = in_lobby();
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: vec![
+            chat_in(DEFAULT_ROOM, 1, "bob", "oops"),
+            chat_in(DEFAULT_ROOM, 2, "bob", "kept"),
+            deletion(3, "bob", 1),
+        ],
+        has_older: false,
+    }));
+    assert_eq!(seqs(&state), [1, 2]);
+    assert_eq!(deleted_seqs(&state), [1]);
+    assert_eq!(lobby(&state).last_seq, 3);
+}
+
+// Refused messages -----------------------------------------------------------
+
+#[test]
+fn moderation_refusals_of_a_message_mark_it_not_sent() {
+    for code in [
+        ErrorCode::Banned,
+        ErrorCode::Muted,
+        ErrorCode::SlowMode,
+        ErrorCode::Forbidden,
+        ErrorCode::GuestsNotAllowed,
+    ] {
+        let mut state = in_lobby();
+        sent(&mut state, "c1", "alice", "x");
+        state.apply(Action::Server(ServerMsg::Error {
+            code,
+            message: "the sentence".into(),
+            id: Some("c1".into()),
+        }));
+        assert_eq!(
+            delivery(&state, 0),
+            Delivery::Failed("the sentence".into()),
+            "{code:?}"
+        );
+        assert!(notices(&state).is_empty());
+    }
+}
+
+#[test]
+fn slow_mode_counts_from_the_last_message_sent() {
+    let mut state = in_lobby();
+    let at = |state: &mut ChatState, id: &str, ts: i64| {
+        state.apply(Action::Queued(Pending::queued(
+            id.into(),
+            ChatMessage {
+                ts,
+                ..chat_in(DEFAULT_ROOM, 0, "alice", id)
+            },
+        )));
+        state.apply(Action::Transmitted(id.into()));
+    };
+    // Before slow mode, a message holds nothing back.
+    at(&mut state, "c0", 500);
+    state.apply(ack("c0", 1));
+    assert_eq!(lobby(&state).posted_at, None);
+    state.apply(room_state(DEFAULT_ROOM, "", 30, &[]));
+    at(&mut state, "c1", 1_000);
+    state.apply(ack("c1", 2));
+    assert_eq!(lobby(&state).posted_at, Some(1_000));
+    // Refused by slow mode: the wait starts again from this attempt, as
+    // far as this page knows.
+    at(&mut state, "c2", 50_000);
+    state.apply(Action::Server(ServerMsg::Error {
+        code: ErrorCode::SlowMode,
+        message: "slow mode: wait 12 s".into(),
+        id: Some("c2".into()),
+    }));
+    assert_eq!(lobby(&state).posted_at, Some(50_000));
+    // Other refusals leave it.
+    at(&mut state, "c3", 90_000);
+    state.apply(Action::Server(ServerMsg::Error {
+        code: ErrorCode::Muted,
+        message: "muted".into(),
+        id: Some("c3".into()),
+    }));
+    assert_eq!(lobby(&state).posted_at, Some(50_000));
+}
+
+#[test]
+fn the_form_checks_the_nickname_and_asks_for_a_password_to_sign_in() {
+    let entry = |mode, nick: &str, password: &str| Entry {
+        mode,
+        nick: nick.into(),
+        password: password.into(),
+        invite: String::new(),
+    };
+    assert_eq!(
+        entry(AuthMode::Guest, " bob ", "").check(),
+        Ok("bob".into())
+    );
+    assert_eq!(
+        entry(AuthMode::SignIn, "ada", "").check(),
+        Err("Enter the account's password.".into())
+    );
+    assert_eq!(
+        entry(AuthMode::Register, "ada", "").check(),
+        Err("Choose a password for the account.".into())
+    );
+    assert_eq!(
+        entry(AuthMode::SignIn, "ada", " pw ").check(),
+        Ok("ada".into())
+    );
+    assert!(entry(AuthMode::Register, "", "pw").check().is_err());
+    assert!(entry(AuthMode::Guest, "server", "").check().is_err());
+    let shown = format!("{:?}", entry(AuthMode::SignIn, "ada", "hunter2"));
+    assert!(
+        shown.contains("ada") && !shown.contains("hunter2"),
+        "{shown}"
+    );
 }

@@ -15,6 +15,7 @@
 
 use wasm_bindgen_test::wasm_bindgen_test_configure;
 
+mod accounts;
 mod composer;
 mod files;
 mod history;

@@ -18,6 +18,9 @@ async fn the_online_list_has_one_item_per_member() {
     let (root, _app) = mount::<OnlineList>(OnlineListProps {
         members: vec!["bob".into(), "alice".into()],
         me: Some("alice".into()),
+        room: "lobby".into(),
+        settings: Default::default(),
+        direct: false,
     })
     .await;
     let items = all(&root, "[data-testid=online-list] li");

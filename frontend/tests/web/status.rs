@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use frontend::components::{ConnectionStatus, ConnectionStatusProps, NickPrompt, NickPromptProps};
-use frontend::state::ConnState;
+use frontend::state::{AuthMode, ConnState, Entry};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{HtmlButtonElement, HtmlFormElement, HtmlInputElement};
@@ -78,6 +78,9 @@ async fn the_nick_prompt_shows_the_refusal() {
         initial: "alice".into(),
         busy: false,
         error: Some("alice is taken".into()),
+        note: None,
+        mode: AuthMode::Guest,
+        onmode: Callback::noop(),
         onsubmit: Callback::noop(),
     })
     .await;
@@ -99,6 +102,9 @@ async fn submitting_the_nick_form_reports_what_was_typed() {
         initial: "".into(),
         busy: false,
         error: None,
+        note: None,
+        mode: AuthMode::Guest,
+        onmode: Callback::noop(),
         onsubmit,
     })
     .await;
@@ -107,6 +113,17 @@ async fn submitting_the_nick_form_reports_what_was_typed() {
     let form: HtmlFormElement = one(&root, "form").unchecked_into();
     form.request_submit().unwrap();
     settle().await;
-    assert_eq!(*seen.borrow(), ["bob"]);
+    assert_eq!(
+        *seen.borrow(),
+        [Entry {
+            mode: AuthMode::Guest,
+            nick: "bob".into(),
+            ..Entry::default()
+        }]
+    );
+    assert!(
+        all(&root, "[data-testid=password-input]").is_empty(),
+        "a guest needs no password"
+    );
     assert!(all(&root, "[data-testid=nick-error]").is_empty());
 }

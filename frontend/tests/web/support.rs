@@ -134,6 +134,8 @@ pub fn view(message: Rc<ChatMessage>) -> MessageViewProps {
         delivery: None,
         onretry: Callback::noop(),
         ondismiss: Callback::noop(),
+        deletable: false,
+        ondelete: Callback::noop(),
     }
 }
 
@@ -163,6 +165,8 @@ pub fn list_props(state: &ChatState) -> MessageListProps {
         me: state.me.clone().map(Into::into),
         has_older: state.active().unwrap().has_older,
         loading: state.active().unwrap().loading_older,
+        account: state.account,
+        role: state.my_role(&state.active_room),
     }
 }
 
@@ -197,6 +201,11 @@ pub fn composer() -> ComposerProps {
         room: "lobby".into(),
         max_bytes: Limits::V1.max_text_bytes,
         label: None,
+        slow: 0,
+        unslowed: false,
+        posted_at: None,
+        muted_until: None,
+        closed: false,
     }
 }
 
