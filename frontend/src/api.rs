@@ -107,12 +107,20 @@ pub fn refusal(status: u16, body: &str) -> String {
 }
 
 /// Registers `nick` with `password` (and an invite code, if any). Answers
-/// the account's nickname: the browser is signed in to it. (Not for a
-/// nickname someone holds now, this page's guest included: a guest
-/// registers the nickname it holds over its socket.)
-pub async fn register(nick: &str, password: &str, invite: &str) -> Result<String, String> {
+/// the account's nickname: the browser is signed in to it. A guest
+/// registering the nickname it holds sends its `guest` token, and its
+/// connection is signed in to the account too (with the same session).
+pub async fn register(
+    nick: &str,
+    password: &str,
+    invite: &str,
+    guest: Option<&Secret>,
+) -> Result<String, String> {
     let body = registration_body(nick, password, invite);
-    let (status, body) = call("/api/register", &body).await;
+    let (status, body) = match fetch("POST", "/api/register", Some(&body), guest).await {
+        Ok(response) => (response.status(), text(&response).await),
+        Err(_) => (0, String::new()),
+    };
     signed_in(status, &body)
 }
 

@@ -329,7 +329,7 @@ async fn connect(
         match step {
             Step::Socket(Some(Ok(Message::Text(frame)))) => {
                 for line in frame_messages(&frame) {
-                    let msg = match crate::wire::decode(line) {
+                    let msg = match ServerMsg::from_json(line) {
                         Ok(msg) => msg,
                         Err(err) => {
                             warn(&format!(

@@ -8,9 +8,6 @@
 //! - `connection`: the only code that touches the WebSocket. Its task turns
 //!   frames into actions and the UI's commands into protocol messages
 //!   (`shared::protocol`; no JSON is written by hand), and reconnects.
-//! - `wire`: reads the server's messages into `shared::protocol::ServerMsg`
-//!   by their tag, then their own fields: the same values as the derived
-//!   decoder, in much less code. Plain Rust.
 //! - `outgoing`: what a request sends (a composer line, a retry, a join, an
 //!   older page): the actions to record and the message. Plain Rust.
 //! - `hooks::use_chat`: the state's reducer and the callbacks the UI calls;
@@ -62,6 +59,5 @@ pub mod session;
 pub mod state;
 pub mod timeline;
 pub mod upload;
-pub mod wire;
 
 pub use app::App;

@@ -129,9 +129,12 @@ pub(super) async fn register(
         .map_err(register_error)?;
     let token = registration.session.token.clone();
     let expires = registration.session.expires;
+    // A guest registering the nickname it holds sends its token: its
+    // connection becomes the account's, with this one session.
+    let guest = presented_token(&headers);
     let signed_in = app
         .hub
-        .register(nick, registration)
+        .register(nick, registration, guest)
         .await
         .map_err(refusal_error)?;
     tracing::info!(%peer, "account registered");

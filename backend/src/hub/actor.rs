@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use shared::validate::{self, nick_key};
 use shared::{
-    ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, Role, RoomInfo, RoomSettings, ServerMsg,
+    ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, Role, RoomInfo, RoomSettings, Secret, ServerMsg,
     direct_members, direct_room, utc,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -66,8 +66,9 @@ struct Client {
     /// `None` until the client has said hello.
     nick: Option<String>,
     rooms: RoomSet,
-    /// When this client's last typing notice per room was passed on.
-    typing: HashMap<String, Instant>,
+    /// When this client's last typing notice per room was passed on (the
+    /// recent ones only: a few, and none for most clients).
+    typing: Vec<(String, Instant)>,
     /// Its messages handed to the store and not answered yet.
     in_flight: usize,
     /// Since when it has been behind the live messages, if it is.
@@ -76,14 +77,38 @@ struct Client {
     ip: IpAddr,
     /// The account it is signed in to; `None`: a guest (or no hello yet).
     account: Option<AccountId>,
-    /// The hash of the session it is signed in with (a guest's token is
-    /// checked by its MAC, and not kept).
-    credential: Option<Box<SecretHash>>,
-    /// The account of the session its handshake presented, until the
-    /// `hello` uses it. Boxed: rare, and every connection carries the place.
-    presented: Option<Box<SignedIn>>,
+    /// The session it is signed in with, or the one its handshake
+    /// presented until the `hello` uses it. Boxed: a guest has neither (its
+    /// token is checked by its MAC), and every connection carries the place.
+    signing: Option<Box<Signing>>,
     /// Its nickname is being registered: it keeps it until that is done.
     registering: bool,
+}
+
+enum Signing {
+    /// The account of the session the handshake's cookie presented.
+    Presented(SignedIn),
+    /// The hash of the session the client is signed in with.
+    Session(SecretHash),
+}
+
+impl Client {
+    fn take_presented(&mut self) -> Option<SignedIn> {
+        match self.signing.take().map(|signing| *signing) {
+            Some(Signing::Presented(signed_in)) => Some(signed_in),
+            other => {
+                self.signing = other.map(Box::new);
+                None
+            }
+        }
+    }
+
+    fn session(&self) -> Option<&SecretHash> {
+        match self.signing.as_deref() {
+            Some(Signing::Session(session)) => Some(session),
+            _ => None,
+        }
+    }
 }
 
 pub(super) struct State {
@@ -162,13 +187,12 @@ impl State {
                     outbox,
                     nick: None,
                     rooms: RoomSet::default(),
-                    typing: HashMap::new(),
+                    typing: Vec::new(),
                     in_flight: 0,
                     behind_since: None,
                     ip,
                     account: None,
-                    credential: None,
-                    presented: presented.map(Box::new),
+                    signing: presented.map(|p| Box::new(Signing::Presented(p))),
                     registering: false,
                 };
                 self.clients.insert(id, Box::new(client));
@@ -186,8 +210,9 @@ impl State {
             Command::Register {
                 nick,
                 registration,
+                guest,
                 reply,
-            } => self.register_for_http(nick, registration, reply),
+            } => self.register_for_http(nick, registration, guest.as_ref(), reply),
             Command::SignedOut { account, session } => {
                 self.close_sessions(account, session.as_ref());
             }
@@ -327,8 +352,8 @@ impl State {
             Auth::Guest => self
                 .clients
                 .get_mut(&id)
-                .and_then(|client| client.presented.take())
-                .map(|signed_in| (*signed_in, None)),
+                .and_then(|client| client.take_presented())
+                .map(|signed_in| (signed_in, None)),
         };
         let (nick, welcome) = match signed_in {
             Some((signed_in, session)) => self.sign_in(id, signed_in, session)?,
@@ -373,8 +398,7 @@ impl State {
         };
         client.nick = Some(nick.clone());
         client.account = Some(signed_in.account);
-        client.credential = Some(Box::new(signed_in.session));
-        client.presented = None;
+        client.signing = Some(Box::new(Signing::Session(signed_in.session)));
         self.online.entry(signed_in.account).or_default().push(id);
         let (token, expires) = session.map_or((None, None), |s| (Some(s.token), Some(s.expires)));
         let welcome = ServerMsg::Welcome {
@@ -402,7 +426,7 @@ impl State {
         let token = self.guest_tokens.as_ref().map(|tokens| tokens.issue(id.0));
         if let Some(client) = self.clients.get_mut(&id) {
             client.nick = Some(nick.clone());
-            client.presented = None;
+            client.signing = None;
         }
         let welcome = ServerMsg::Welcome {
             nick: nick.clone(),
@@ -773,14 +797,13 @@ impl State {
             ));
         }
         let now = Instant::now();
-        let recent = client
+        client
             .typing
-            .get(room_name)
-            .is_some_and(|last| now.duration_since(*last) < TYPING_EVERY);
-        if recent {
+            .retain(|(_, last)| now.duration_since(*last) < TYPING_EVERY);
+        if client.typing.iter().any(|(room, _)| room == room_name) {
             return Ok(());
         }
-        client.typing.insert(room_name.to_owned(), now);
+        client.typing.push((room_name.to_owned(), now));
         let event = Outgoing::new(ServerMsg::Typing {
             room: room_name.to_owned(),
             nick,
@@ -1022,7 +1045,7 @@ impl State {
     }
 
     pub(super) fn credential_of(&self, id: ClientId) -> Option<SecretHash> {
-        Some(self.clients.get(&id)?.credential.as_deref()?.clone())
+        self.clients.get(&id)?.session().cloned()
     }
 
     pub(super) fn set_registering(&mut self, id: ClientId, registering: bool) {
@@ -1037,7 +1060,7 @@ impl State {
             return;
         };
         client.account = Some(account);
-        client.credential = Some(Box::new(session));
+        client.signing = Some(Box::new(Signing::Session(session)));
         client.registering = false;
         self.online.entry(account).or_default().push(id);
     }
@@ -1049,11 +1072,19 @@ impl State {
             let Some(client) = self.clients.get(&id) else {
                 continue;
             };
-            let using = session.is_none_or(|s| client.credential.as_deref() == Some(s));
+            let using = session.is_none_or(|s| client.session() == Some(s));
             if using {
                 client.outbox.closer().close(CloseReason::SignedOut);
             }
         }
+    }
+
+    /// The guest connection a guest token belongs to, while it is a guest.
+    pub(super) fn guest_of(&self, token: &Secret) -> Option<ClientId> {
+        let connection = self.guest_tokens.as_ref()?.connection(token.expose())?;
+        let id = ClientId(connection);
+        let client = self.clients.get(&id)?;
+        client.account.is_none().then_some(id)
     }
 
     /// Who an HTTP caller is: nickname and account, if anyone.
@@ -1065,13 +1096,9 @@ impl State {
             Caller::Anonymous => None,
             Caller::Account { account, nick } => Some((nick.clone(), Some(*account), None)),
             Caller::Guest(token) => {
-                let connection = self.guest_tokens.as_ref()?.connection(token.expose())?;
-                let client = self.clients.get(&ClientId(connection))?;
                 // A guest that registered is an account now: its guest
                 // token is done.
-                if client.account.is_some() {
-                    return None;
-                }
+                let client = self.clients.get(&self.guest_of(token)?)?;
                 Some((client.nick.clone()?, None, Some(client.ip)))
             }
         }

@@ -75,6 +75,12 @@ pub(super) enum Pending {
 pub(super) enum Registrant {
     Connection(ClientId),
     Http(oneshot::Sender<Result<SignedIn, RegisterRefusal>>),
+    /// A guest registering the nickname its connection holds over HTTP:
+    /// the answer goes to the request, and the connection is signed in.
+    GuestOverHttp {
+        id: ClientId,
+        reply: oneshot::Sender<Result<SignedIn, RegisterRefusal>>,
+    },
 }
 
 /// What a store answered.

@@ -231,10 +231,12 @@ enum Command {
         positions: HashMap<String, u64>,
         reply: oneshot::Sender<bool>,
     },
-    /// Register `nick` as an account (from the HTTP door).
+    /// Register `nick` as an account (from the HTTP door; `guest`: the
+    /// token of the guest connection that holds it, if the request has it).
     Register {
         nick: String,
         registration: Registration,
+        guest: Option<Secret>,
         reply: oneshot::Sender<Result<SignedIn, RegisterRefusal>>,
     },
     /// Sessions ended over HTTP: close the connections that use them
@@ -439,18 +441,22 @@ impl Hub {
     }
 
     /// Registers `nick` as an account with a prepared registration, unless
-    /// a guest uses it now or it is registered already; returns the account,
+    /// it is registered already or a guest uses it now (but for the guest
+    /// whose `guest` token the request carries: its connection is signed in
+    /// to the new account, with the same session); returns the account,
     /// signed in to its first session.
     pub async fn register(
         &self,
         nick: String,
         registration: Registration,
+        guest: Option<Secret>,
     ) -> Result<SignedIn, RegisterRefusal> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Register {
                 nick,
                 registration,
+                guest,
                 reply,
             })
             .await

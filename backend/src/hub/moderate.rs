@@ -8,7 +8,7 @@
 
 use futures_util::FutureExt as _;
 use shared::validate::nick_key;
-use shared::{ErrorCode, Moderation as Action, Role, ServerMsg};
+use shared::{ErrorCode, Moderation as Action, Role, Secret, ServerMsg};
 use tokio::sync::oneshot;
 
 use super::actor::{Refusal, State, room_key};
@@ -532,17 +532,34 @@ impl State {
         Ok(())
     }
 
-    /// Registers `nick` for the HTTP API, unless someone uses it now.
+    /// Registers `nick` for the HTTP API, unless someone else uses it now:
+    /// the guest whose token came with the request may register its own.
     pub(super) fn register_for_http(
         &mut self,
         nick: String,
         registration: Registration,
+        guest: Option<&Secret>,
         reply: oneshot::Sender<Result<SignedIn, RegisterRefusal>>,
     ) {
         let nick = match shared::validate::normalize_nick(&nick) {
             Ok(nick) => nick,
             Err(e) => return Self::refuse_http(reply, RegisterRefusal::NickInvalid(e.to_string())),
         };
+        let own = guest.and_then(|token| self.guest_of(token)).filter(|id| {
+            self.nick_of(*id)
+                .is_some_and(|held| nick_key(held) == nick_key(&nick))
+        });
+        if let Some(id) = own {
+            // The nickname as the room knows it, whatever its case here.
+            let nick = self.nick_of(id).cloned().unwrap_or(nick);
+            if let Err(refusal) = self.nicks.reserve(&nick, Some(id)) {
+                let _ = reply.send(Err(RegisterRefusal::Taken(nick)));
+                tracing::debug!(code = ?refusal.code, "a guest's own nickname could not be reserved");
+                return;
+            }
+            self.set_registering(id, true);
+            return self.enroll(Registrant::GuestOverHttp { id, reply }, nick, registration);
+        }
         if let Err(refusal) = self.nicks.reserve(&nick, None) {
             let refusal = match refusal.code {
                 ErrorCode::NickRegistered => RegisterRefusal::Taken(nick),
@@ -606,6 +623,10 @@ impl State {
                 };
                 match registrant {
                     Registrant::Http(reply) => Self::refuse_http(reply, refusal),
+                    Registrant::GuestOverHttp { id, reply } => {
+                        self.set_registering(id, false);
+                        Self::refuse_http(reply, refusal);
+                    }
                     Registrant::Connection(id) => {
                         self.set_registering(id, false);
                         let code = match refusal {
@@ -638,6 +659,24 @@ impl State {
                         expires: session.expires,
                     },
                 );
+            }
+            Registrant::GuestOverHttp { id, reply } => {
+                self.became_account(id, account, session_hash.clone());
+                // The page gets the session as its cookie; the connection
+                // hears it is signed in (with the same session).
+                self.tell(
+                    id,
+                    ServerMsg::Registered {
+                        nick: nick.to_owned(),
+                        token: session.token,
+                        expires: session.expires,
+                    },
+                );
+                let _ = reply.send(Ok(SignedIn {
+                    account,
+                    nick: nick.to_owned(),
+                    session: session_hash,
+                }));
             }
         }
     }

@@ -642,3 +642,82 @@ async fn signing_out_everywhere_ends_every_session_and_closes_its_connections() 
     // The password still does.
     Client::signed_in(&server, "ada", PASSWORD).await;
 }
+
+#[tokio::test]
+async fn a_guest_registers_its_own_nickname_over_http_in_one_session_with_its_connection() {
+    let server = TestServer::start().await;
+    let mut erin = Client::joined(&server, "erin").await;
+    let guest_token = erin.token.clone().unwrap();
+    let someone = Client::joined(&server, "walt").await;
+
+    // Without the guest's token the nickname is someone else's now; with
+    // another guest's token, too.
+    let plain = http_post(
+        server.addr,
+        "/api/register",
+        &credentials("erin", PASSWORD),
+        &[],
+    )
+    .await;
+    assert_eq!(plain.status, 409, "{}", plain.text());
+    assert_eq!(json(&plain)["code"], "nick_taken");
+    let walts = someone.token.clone().unwrap();
+    let other = http_post(
+        server.addr,
+        "/api/register",
+        &credentials("erin", PASSWORD),
+        &[("Authorization", &bearer(&walts))],
+    )
+    .await;
+    assert_eq!(other.status, 409);
+
+    let own = http_post(
+        server.addr,
+        "/api/register",
+        &credentials("Erin", PASSWORD),
+        &[("Authorization", &bearer(&guest_token))],
+    )
+    .await;
+    assert_eq!(own.status, 201, "{}", own.text());
+    let session = json(&own)["token"].as_str().unwrap().to_owned();
+    assert!(own.header("set-cookie").unwrap().contains(&session));
+    let ServerMsg::Registered { nick, token, .. } = erin
+        .recv_until(|m| matches!(m, ServerMsg::Registered { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(nick, "erin");
+    assert_eq!(
+        token.expose(),
+        session,
+        "one session for the page and its socket"
+    );
+    // The guest token is done; the session is the account's.
+    let me = http_get(
+        server.addr,
+        "/api/me",
+        &[("Authorization", &bearer(&session))],
+    )
+    .await;
+    assert_eq!(json(&me)["nick"], "erin");
+    let history = http_get(
+        server.addr,
+        "/api/rooms/@erin+walt/messages",
+        &[("Authorization", &bearer(&guest_token))],
+    )
+    .await;
+    assert_eq!(history.status, 404);
+
+    // Signing that one session out closes the connection too.
+    let out = http_post(
+        server.addr,
+        "/api/logout",
+        "",
+        &[("Authorization", &bearer(&session))],
+    )
+    .await;
+    assert_eq!(out.status, 204);
+    let frame = erin.expect_close().await;
+    assert_eq!(frame.reason.as_str(), "signed out");
+}

@@ -13,7 +13,6 @@ use std::rc::Rc;
 
 use gloo_storage::{LocalStorage, Storage};
 use gloo_timers::callback::Timeout;
-use shared::protocol::Secret;
 use shared::validate::precheck_nick;
 use shared::{ClientMsg, ClientMsgId};
 use yew::platform::spawn_local;
@@ -82,15 +81,11 @@ pub fn use_chat() -> UseChatHandle {
     let state = use_reducer(|| ChatState::starting(load_nick()));
     let link = use_memo((), |()| Link::new());
 
-    // A guest's registration under way over the socket: the password, kept
-    // only until the server answers, to sign in over HTTP then.
-    let registering = use_mut_ref(|| None::<String>);
-
     let account = {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
-        let registering = Rc::clone(&registering);
-        use_callback((), move |request: AccountRequest, ()| {
+        let guest = (state.me.clone(), state.token.clone());
+        use_callback(guest, move |request: AccountRequest, (me, token)| {
             let (link, dispatcher) = (Rc::clone(&link), dispatcher.clone());
             match request {
                 AccountRequest::Enter(entry) => enter(entry, link, dispatcher),
@@ -109,13 +104,22 @@ pub fn use_chat() -> UseChatHandle {
                             "Choose a password for the account.".into(),
                         ));
                     }
+                    let Some(nick) = me.clone() else {
+                        return;
+                    };
                     dispatcher.dispatch(Action::AccountBusy);
-                    let invite = Some(invite.trim().to_owned()).filter(|i| !i.is_empty());
-                    link.send(Command::Send(ClientMsg::Register {
-                        password: Secret::new(password.clone()),
-                        invite: invite.map(Secret::new),
-                    }));
-                    *registering.borrow_mut() = Some(password);
+                    // Over HTTP with the guest's token: the server makes this
+                    // connection the account's and the browser keeps the
+                    // same session as its cookie. The socket hears
+                    // `registered`; a refusal comes back here.
+                    let token = token.clone();
+                    spawn_local(async move {
+                        let registered =
+                            api::register(&nick, &password, &invite, token.as_ref()).await;
+                        if let Err(why) = registered {
+                            dispatcher.dispatch(Action::AccountFailed(why));
+                        }
+                    });
                 }
             }
         })
@@ -200,30 +204,6 @@ pub fn use_chat() -> UseChatHandle {
             link.send(Command::Typing(room.clone()));
         })
     };
-
-    // A guest's registration was answered. `registered` signs this socket
-    // in, but only a cookie signs the next one: sign in over HTTP for it.
-    {
-        let dispatcher = state.dispatcher();
-        let deps = (state.account, state.account_busy, state.me.clone());
-        use_effect_with(deps, move |(account, busy, me)| {
-            let password = if *busy {
-                None
-            } else {
-                registering.borrow_mut().take()
-            };
-            if let (true, Some(password), Some(nick)) = (*account, password, me.clone()) {
-                spawn_local(async move {
-                    if let Err(why) = api::login(&nick, &password).await {
-                        dispatcher.dispatch(Action::Info(format!(
-                            "You are signed in on this page, but the browser could not keep \
-                             the session ({why}): sign in again after reloading."
-                        )));
-                    }
-                });
-            }
-        });
-    }
 
     // "bob is typing…" goes when its time is up.
     {
@@ -318,7 +298,7 @@ fn enter(entry: Entry, link: Rc<Link>, dispatcher: UseReducerDispatcher<ChatStat
     }
     spawn_local(async move {
         let signed = match entry.mode {
-            AuthMode::Register => api::register(&nick, &entry.password, &entry.invite).await,
+            AuthMode::Register => api::register(&nick, &entry.password, &entry.invite, None).await,
             _ => api::login(&nick, &entry.password).await,
         };
         match signed {

@@ -13,6 +13,7 @@
 //! know), and unknown error codes decode as [`ErrorCode::Unknown`].
 
 mod auth;
+mod decode;
 mod moderation;
 
 use std::collections::BTreeMap;
@@ -208,8 +209,10 @@ pub enum ClientMsg {
     Rooms,
 }
 
-/// Server → client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Server → client. Decoded by [`ServerMsg::from_json`] (see `decode`);
+/// serde's derived decoder is the tests' oracle only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The nickname was accepted: the client is registered.
@@ -514,9 +517,10 @@ impl ClientMsg {
 }
 
 impl ServerMsg {
-    /// Decodes one text frame.
+    /// Decodes one message (a `hubbub.v1` frame, or a line of a
+    /// `hubbub.v2` frame).
     pub fn from_json(frame: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(frame)
+        decode::server_msg(frame)
     }
 
     pub fn to_json(&self) -> String {

@@ -1,31 +1,33 @@
-//! Reading the server's messages into `shared::protocol::ServerMsg`, for the
-//! web client's bundle: the tag (`"type"`) first, then the variant's fields
-//! straight from the text.
+//! Reading the server's messages ([`ServerMsg::from_json`], for every
+//! client): the tag (`"type"`) first, then the variant's fields straight
+//! from the text.
 //!
-//! Why not `ServerMsg::from_json`: serde reads an internally tagged enum
-//! (and a `flatten`ed field) by buffering the whole object in a generic tree
-//! and reading it again from there, and the code for that, for every
-//! variant, was about 18 KB of the gzipped bundle. The server and the
-//! terminal client use the derived decoder; the messages and their fields
-//! are still `shared`'s (the golden tests there pin them). Each message is
-//! read from a struct of its own fields, so that, as with the derived
+//! Why not serde's derived decoder: it reads an internally tagged enum (and
+//! a `flatten`ed field) by buffering the whole object in a generic tree and
+//! reading it again from there, and the code for that, for every variant,
+//! was about 18 KB of the web client's gzipped bundle. Each message is read
+//! here from a struct of its own fields, so that, as with the derived
 //! decoder, fields a message does not have are ignored whatever they hold.
-//! This module's tests decode a sample of every variant, written by
-//! `ServerMsg::to_json`, back to the same value, and match every variant
-//! without a wildcard: a message or field added to the protocol does not
-//! compile here until it is read.
-//!
-//! Plain Rust, tested natively.
+//! The derived decoder is kept for the tests only, as the oracle: they
+//! decode a sample of every variant, written by [`ServerMsg::to_json`],
+//! back to the same value, check that both decoders agree on what newer and
+//! older peers send, and match every variant without a wildcard, so a
+//! message or field added to the protocol does not compile here until it is
+//! read.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde::de::{Error as _, IntoDeserializer};
-use shared::protocol::{ModLogEntry, Moderation, Role, RoomSettings, Secret};
-use shared::{ChatMessage, ErrorCode, Limits, RoomInfo, ServerMsg};
+
+use super::{
+    ChatMessage, ErrorCode, ModLogEntry, Moderation, Role, RoomInfo, RoomSettings, Secret,
+    ServerMsg,
+};
+use crate::limits::Limits;
 
 /// Decodes one message (one line of a frame).
-pub fn decode(line: &str) -> Result<ServerMsg, serde_json::Error> {
+pub(super) fn server_msg(line: &str) -> Result<ServerMsg, serde_json::Error> {
     #[derive(Deserialize)]
     struct Tag<'a> {
         #[serde(rename = "type", borrow)]
@@ -361,10 +363,8 @@ struct ActionFields {
 
 #[cfg(test)]
 mod tests {
-    use shared::protocol::ModLogEntry;
-    use shared::{Attachment, MessageKind};
-
     use super::*;
+    use crate::{Attachment, MessageKind};
 
     fn chat(seq: u64) -> ChatMessage {
         ChatMessage {
@@ -567,7 +567,7 @@ mod tests {
     }
 
     /// Fails to compile when the protocol gains a message: read it in
-    /// [`decode`], then add it to [`messages`] and here.
+    /// [`server_msg`], then add it to [`messages`] and here.
     fn sampled(msg: &ServerMsg) -> &'static str {
         match msg {
             ServerMsg::Welcome { .. } => "welcome",
@@ -612,7 +612,7 @@ mod tests {
         let all = messages();
         for msg in &all {
             let json = msg.to_json();
-            assert_eq!(decode(&json).ok().as_ref(), Some(msg), "{json}");
+            assert_eq!(server_msg(&json).ok().as_ref(), Some(msg), "{json}");
         }
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(sampled).collect();
         assert_eq!(kinds.len(), 19, "a sample of every message: {kinds:?}");
@@ -636,8 +636,8 @@ mod tests {
             r#"{"type":"typing","room":"r","nick":"n","code":5,"seq":"x","members":{}}"#,
             r#"{"type":"error","code":"muted","message":"m","room":7}"#,
         ] {
-            let ours = decode(json).ok();
-            let derived = ServerMsg::from_json(json).ok();
+            let ours = server_msg(json).ok();
+            let derived = serde_json::from_str::<ServerMsg>(json).ok();
             assert!(ours.is_some(), "{json}");
             assert_eq!(ours, derived, "{json}");
         }
@@ -653,9 +653,9 @@ mod tests {
             r#"{"type":"moderated","room":"r","by":"a","action":"kick"}"#,
             r#"{"type":"joined","room":5,"members":[]}"#,
         ] {
-            assert!(decode(json).is_err(), "{json} decoded");
+            assert!(server_msg(json).is_err(), "{json} decoded");
             assert!(
-                ServerMsg::from_json(json).is_err(),
+                serde_json::from_str::<ServerMsg>(json).is_err(),
                 "{json} decodes derived"
             );
         }
