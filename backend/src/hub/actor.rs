@@ -75,11 +75,10 @@ struct Client {
     behind_since: Option<Instant>,
     /// Where it connects from: a guest is banned by address.
     ip: IpAddr,
-    /// The account it is signed in to; `None`: a guest (or no hello yet).
-    account: Option<AccountId>,
-    /// The session it is signed in with, or the one its handshake
-    /// presented until the `hello` uses it. Boxed: a guest has neither (its
-    /// token is checked by its MAC), and every connection carries the place.
+    /// The account and session it is signed in with (`None`: a guest, or
+    /// no hello yet), or the sign-in its handshake presented until the
+    /// `hello` uses it. Boxed: a guest has none of it (its token is checked
+    /// by its MAC), and every connection carries the place.
     signing: Option<Box<Signing>>,
     /// Its nickname is being registered: it keeps it until that is done.
     registering: bool,
@@ -88,8 +87,11 @@ struct Client {
 enum Signing {
     /// The account of the session the handshake's cookie presented.
     Presented(SignedIn),
-    /// The hash of the session the client is signed in with.
-    Session(SecretHash),
+    /// The account the client is signed in to, and its session's hash.
+    Session {
+        account: AccountId,
+        session: SecretHash,
+    },
 }
 
 impl Client {
@@ -105,7 +107,15 @@ impl Client {
 
     fn session(&self) -> Option<&SecretHash> {
         match self.signing.as_deref() {
-            Some(Signing::Session(session)) => Some(session),
+            Some(Signing::Session { session, .. }) => Some(session),
+            _ => None,
+        }
+    }
+
+    /// The account it is signed in to; `None`: a guest (or no hello yet).
+    fn account(&self) -> Option<AccountId> {
+        match self.signing.as_deref() {
+            Some(Signing::Session { account, .. }) => Some(*account),
             _ => None,
         }
     }
@@ -191,7 +201,6 @@ impl State {
                     in_flight: 0,
                     behind_since: None,
                     ip,
-                    account: None,
                     signing: presented.map(|p| Box::new(Signing::Presented(p))),
                     registering: false,
                 };
@@ -397,8 +406,10 @@ impl State {
             ));
         };
         client.nick = Some(nick.clone());
-        client.account = Some(signed_in.account);
-        client.signing = Some(Box::new(Signing::Session(signed_in.session)));
+        client.signing = Some(Box::new(Signing::Session {
+            account: signed_in.account,
+            session: signed_in.session,
+        }));
         self.online.entry(signed_in.account).or_default().push(id);
         let (token, expires) = session.map_or((None, None), |s| (Some(s.token), Some(s.expires)));
         let welcome = ServerMsg::Welcome {
@@ -442,7 +453,7 @@ impl State {
     fn rename(&mut self, id: ClientId, wanted: &str) -> Result<(), Refusal> {
         let old = self.registered(id, None)?;
         if let Some(client) = self.clients.get(&id) {
-            if client.account.is_some() {
+            if client.account().is_some() {
                 return Err(Refusal::new(
                     ErrorCode::Forbidden,
                     "a signed-in user keeps the account's nickname; sign out to chat as a guest",
@@ -496,7 +507,7 @@ impl State {
         let Some(client) = self.clients.get(&id) else {
             return Ok(());
         };
-        if client.account.is_none() && !self.policy.admits_guest(room) {
+        if client.account().is_none() && !self.policy.admits_guest(room) {
             return Err(Refusal::new(
                 ErrorCode::GuestsNotAllowed,
                 format!("{room} admits signed-in users only: sign in or register"),
@@ -542,7 +553,7 @@ impl State {
         let Some(nick) = client.nick.clone() else {
             return;
         };
-        let account = client.account;
+        let account = client.account();
         let outbox = client.outbox.clone();
         if client.rooms.insert(name.clone()) {
             if !self.present_elsewhere(id, account, &name) {
@@ -843,10 +854,11 @@ impl State {
                 },
             );
         }
+        let account = client.account();
         let Some(nick) = client.nick else {
             return;
         };
-        match client.account {
+        match account {
             Some(account) => {
                 let last = match self.online.get_mut(&account) {
                     Some(connections) => {
@@ -863,7 +875,7 @@ impl State {
             None => self.nicks.release(Holder::Guest(id), &nick),
         }
         for room in &client.rooms {
-            self.remove_departed(id, client.account, room, nick.clone());
+            self.remove_departed(id, account, room, nick.clone());
         }
     }
 
@@ -917,7 +929,7 @@ impl State {
     }
 
     pub(super) fn account_of(&self, id: ClientId) -> Option<AccountId> {
-        self.clients.get(&id)?.account
+        self.clients.get(&id)?.account()
     }
 
     /// Who the client is for bans and mutes.
@@ -926,7 +938,7 @@ impl State {
             .clients
             .get(&id)
             .map_or((None, IpAddr::from([0, 0, 0, 0])), |client| {
-                (client.account, client.ip)
+                (client.account(), client.ip)
             });
         Who { account, ip }
     }
@@ -935,7 +947,7 @@ impl State {
     pub(super) fn holder_of(&self, id: ClientId) -> Option<Holder> {
         let client = self.clients.get(&id)?;
         client.nick.as_ref()?;
-        Some(match client.account {
+        Some(match client.account() {
             Some(account) => Holder::Account(account),
             None => Holder::Guest(id),
         })
@@ -957,7 +969,7 @@ impl State {
             return false;
         }
         self.clients.get(&id).is_some_and(|client| {
-            client.account.is_some()
+            client.account().is_some()
                 && client
                     .nick
                     .as_ref()
@@ -1059,8 +1071,7 @@ impl State {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        client.account = Some(account);
-        client.signing = Some(Box::new(Signing::Session(session)));
+        client.signing = Some(Box::new(Signing::Session { account, session }));
         client.registering = false;
         self.online.entry(account).or_default().push(id);
     }
@@ -1084,7 +1095,7 @@ impl State {
         let connection = self.guest_tokens.as_ref()?.connection(token.expose())?;
         let id = ClientId(connection);
         let client = self.clients.get(&id)?;
-        client.account.is_none().then_some(id)
+        client.account().is_none().then_some(id)
     }
 
     /// Who an HTTP caller is: nickname and account, if anyone.
