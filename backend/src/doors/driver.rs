@@ -285,8 +285,10 @@ impl<W: Wire> Driver<W> {
                 }
                 received = self.inbox.take(&mut self.batch, MAX_BATCH, W::PACED), if take => {
                     if received == 0 {
-                        // The hub dropped this client: it is stopping.
-                        return End::Close(CloseReason::Shutdown);
+                        // The hub dropped this client: it closed it first
+                        // (the select may see the queue end before the
+                        // closer), or it is stopping, which gives no reason.
+                        return End::Close(self.session.closer().reason());
                     }
                     if let Err(end) = self.deliver().await {
                         return end;
