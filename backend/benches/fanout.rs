@@ -23,12 +23,13 @@ use backend::accounts::Policy;
 use backend::hub::{Auth, Hub, LocalFanout, Peer, Request, Session, Settings, Stores};
 use backend::outbox::{Inbox, Outgoing};
 use backend::store::{
-    Appended, Committed, Directory, FileRecord, NewMessage, Snapshot, SqliteStore, Store,
-    StoreError,
+    AccountId, Appended, Committed, Directory, FileRecord, NewMessage, Reader, SearchPage,
+    Snapshot, SqliteStore, Store, StoreError,
 };
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
+use shared::protocol::UnreadCount;
 use shared::{ChatMessage, MessageKind, ServerMsg};
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +57,10 @@ impl Store for Forgetful {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         };
         async move {
             Ok(Appended {
@@ -104,6 +109,33 @@ impl Store for Forgetful {
         async { Ok(None) }.boxed()
     }
 
+    fn search(
+        &self,
+        _rooms: Vec<String>,
+        _query: String,
+        _before: Option<u64>,
+        _limit: usize,
+    ) -> BoxFuture<'static, Result<SearchPage, StoreError>> {
+        async { Ok((Vec::new(), None)) }.boxed()
+    }
+
+    fn unread(
+        &self,
+        _reader: Reader,
+        _rooms: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<UnreadCount>, StoreError>> {
+        async { Ok(Vec::new()) }.boxed()
+    }
+
+    fn mark_read(
+        &self,
+        _account: AccountId,
+        _room: String,
+        seq: u64,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        async move { Ok(seq) }.boxed()
+    }
+
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         async { Ok(()) }.boxed()
     }
@@ -135,6 +167,7 @@ impl Room {
         let settings = Settings {
             max_lag: Duration::from_secs(60),
             writes_per_second: backend::pace::WRITES_PER_SECOND,
+            edit_window: Duration::from_secs(3600),
         };
         let (hub, _task) = Hub::spawn(&shutdown, stores, settings, Box::new(LocalFanout));
         let mut room = Room {
@@ -212,6 +245,7 @@ impl Room {
                 room: shared::DEFAULT_ROOM.into(),
                 text: "x".repeat(100),
                 kind: MessageKind::Text,
+                reply_to: None,
             })
             .await;
         for index in 0..self.inboxes.len() {

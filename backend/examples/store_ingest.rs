@@ -109,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
                         account: None,
                         target: None,
                         moderator: false,
+                        edit_window: None,
                     };
                     let sent = Instant::now();
                     let appended = store.append(message).await?;

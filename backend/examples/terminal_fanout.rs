@@ -156,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
         room: "lobby".into(),
         text: "t=0".into(),
         kind: MessageKind::Text,
+        reply_to: None,
     };
     sink.send(Message::text(warm_up.to_json())).await?;
     let everyone = args.terminals.saturating_sub(1) + args.datagram;
@@ -190,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
             room: "lobby".into(),
             text: format!("t={sent_at}"),
             kind: MessageKind::Text,
+            reply_to: None,
         };
         sink.send(Message::text(msg.to_json())).await?;
         tokio::time::sleep(gap).await;

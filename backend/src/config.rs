@@ -35,6 +35,7 @@ pub struct Config {
     pub files: Files,
     pub accounts: Accounts,
     pub moderation: Moderation,
+    pub messages: Messages,
 }
 
 impl Default for Config {
@@ -53,6 +54,7 @@ impl Default for Config {
             files: Files::default(),
             accounts: Accounts::default(),
             moderation: Moderation::default(),
+            messages: Messages::default(),
         }
     }
 }
@@ -113,6 +115,23 @@ impl Registration {
             "invite" => Some(Registration::Invite),
             "closed" => Some(Registration::Closed),
             _ => None,
+        }
+    }
+}
+
+/// What people may do to their messages once sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Messages {
+    /// How long after sending a message its author may edit it (zero:
+    /// editing is off). An hour: long enough to fix a typo or a link, short
+    /// enough that a conversation's past stays what people answered.
+    pub edit_window: Duration,
+}
+
+impl Default for Messages {
+    fn default() -> Self {
+        Self {
+            edit_window: Duration::from_secs(60 * 60),
         }
     }
 }

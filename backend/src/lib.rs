@@ -89,6 +89,7 @@ pub async fn run(
     let settings = hub::Settings {
         max_lag: config.heartbeat.max_lag,
         writes_per_second: config.guard.writes_per_second,
+        edit_window: config.messages.edit_window,
     };
     let stores = hub::Stores {
         messages: Arc::clone(&store),

@@ -73,6 +73,7 @@ async fn send_until_killed(
                 room: "lobby".into(),
                 text: id,
                 kind: MessageKind::Text,
+                reply_to: None,
             };
             if sink.send(Message::text(msg.to_json())).await.is_err() {
                 return;

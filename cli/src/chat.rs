@@ -139,6 +139,25 @@ impl Chat {
                 Some(room) => vec![self.say(room, text, MessageKind::Action)],
                 None => vec![not_in_a_room()],
             },
+            Input::Reply { seq, text } => match in_room(self) {
+                Some(room) => vec![self.answer(room, text, MessageKind::Text, Some(seq))],
+                None => vec![not_in_a_room()],
+            },
+            Input::Edit { seq, text } => match in_room(self) {
+                Some(room) => {
+                    let id = self.next_id();
+                    let msg = ClientMsg::Edit {
+                        id: id.clone(),
+                        room,
+                        seq,
+                        text: text.to_owned(),
+                    };
+                    self.unacked.insert(id, msg.clone());
+                    vec![Step::Send(msg)]
+                }
+                None => vec![not_in_a_room()],
+            },
+            Input::Unread => vec![Step::Send(ClientMsg::Unread)],
             Input::Msg { to, text } => {
                 let id = self.next_id();
                 let msg = ClientMsg::Direct {
@@ -146,6 +165,7 @@ impl Chat {
                     to: to.to_owned(),
                     text: text.to_owned(),
                     kind: MessageKind::Text,
+                    reply_to: None,
                 };
                 self.unacked.insert(id, msg.clone());
                 vec![Step::Send(msg)]
@@ -223,6 +243,8 @@ impl Chat {
             | Input::Topic(Some(_))
             | Input::Op { .. }
             | Input::Delete(_)
+            | Input::React { .. }
+            | Input::Search(_)
             | Input::ModLog => vec![not_in_a_room()],
             Input::Quit => vec![Step::Quit],
             Input::Help => line::HELP
@@ -370,6 +392,9 @@ impl Chat {
             ServerMsg::Gap { .. }
             | ServerMsg::Typing { .. }
             | ServerMsg::Rooms { .. }
+            | ServerMsg::Read { .. }
+            | ServerMsg::Unread { .. }
+            | ServerMsg::SearchResults { .. }
             | ServerMsg::Moderated { .. }
             | ServerMsg::ModLog { .. }
             | ServerMsg::Invite { .. } => {}
@@ -403,12 +428,25 @@ impl Chat {
     }
 
     fn say(&mut self, room: String, text: &str, kind: MessageKind) -> Step {
+        self.answer(room, text, kind, None)
+    }
+
+    /// A message to `room`, answering message `reply_to` if given; kept
+    /// until acknowledged, to be sent again after a reconnect.
+    fn answer(
+        &mut self,
+        room: String,
+        text: &str,
+        kind: MessageKind,
+        reply_to: Option<u64>,
+    ) -> Step {
         let id = self.next_id();
         let msg = ClientMsg::Send {
             id: id.clone(),
             room,
             text: text.to_owned(),
             kind,
+            reply_to,
         };
         self.unacked.insert(id, msg.clone());
         Step::Send(msg)
@@ -463,6 +501,10 @@ mod tests {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         })
     }
 
@@ -483,6 +525,53 @@ mod tests {
         };
         assert_eq!((id.as_str(), *kind), ("run1-2", MessageKind::Action));
         assert_eq!(chat.unacked(), 2);
+    }
+
+    #[test]
+    fn replies_and_edits_carry_ids_and_wait_for_their_acks() {
+        let mut chat = Chat::new("ada", None, "run1", "http://hub:8080");
+        welcomed(&mut chat);
+        assert_eq!(
+            chat.input("/reply 7 sure"),
+            vec![Step::Send(ClientMsg::Send {
+                id: "run1-1".into(),
+                room: "lobby".into(),
+                text: "sure".into(),
+                kind: MessageKind::Text,
+                reply_to: Some(7),
+            })]
+        );
+        assert_eq!(
+            chat.input("/edit #8 fixed it"),
+            vec![Step::Send(ClientMsg::Edit {
+                id: "run1-2".into(),
+                room: "lobby".into(),
+                seq: 8,
+                text: "fixed it".into(),
+            })]
+        );
+        assert_eq!(chat.unacked(), 2, "both are sent again after a reconnect");
+        assert_eq!(
+            chat.input("/unreact 8 👍"),
+            vec![Step::Send(ClientMsg::React {
+                room: "lobby".into(),
+                seq: 8,
+                emoji: "👍".into(),
+                remove: true,
+            })]
+        );
+        assert_eq!(
+            chat.input("/search release notes"),
+            vec![Step::Send(ClientMsg::Search {
+                q: "release notes".into(),
+                room: Some("lobby".into()),
+                before: None,
+            })]
+        );
+        assert_eq!(chat.input("/unread"), vec![Step::Send(ClientMsg::Unread)]);
+        assert!(
+            matches!(&chat.input("/reply x")[0], Step::Show(usage) if usage.contains("/reply N TEXT"))
+        );
     }
 
     #[test]

@@ -218,6 +218,7 @@ async fn chats_with_a_web_user(door: impl Fn(&Server) -> Vec<String>) {
             room: DEFAULT_ROOM.into(),
             text: "hi carol \u{1b}[31mred".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         },
     )
     .await;

@@ -242,6 +242,7 @@ pub fn send_frame(wire: Wire, id: &str, room: &str, text: String) -> Message {
                 room: room.to_owned(),
                 text,
                 kind: shared::MessageKind::Text,
+                reply_to: None,
             }
             .to_json(),
         ),

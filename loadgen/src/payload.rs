@@ -114,6 +114,10 @@ mod tests {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         });
         let expected = Some(Stamp::Measured {
             id: 4_200_017,
@@ -152,6 +156,10 @@ mod tests {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         };
         let history = ServerMsg::History {
             room: "lobby".into(),

@@ -21,6 +21,7 @@ fn send() -> ClientMsg {
         room: "lobby".into(),
         text: text(),
         kind: MessageKind::Text,
+        reply_to: None,
     }
 }
 
@@ -35,6 +36,10 @@ fn message() -> ServerMsg {
         attachment: None,
         target: None,
         deleted: false,
+        quote: None,
+        edited: None,
+        reactions: Vec::new(),
+        rev: 0,
     })
 }
 

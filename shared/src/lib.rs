@@ -16,5 +16,6 @@ pub use limits::Limits;
 pub use protocol::{
     Attachment, ChatMessage, ClientMsg, ClientMsgId, Credentials, DEFAULT_ROOM, ErrorCode,
     MessageKind, ModLogEntry, Moderation, Role, RoomInfo, RoomSettings, SUBPROTOCOL,
-    SUBPROTOCOL_BATCHED, Secret, ServerMsg, direct_members, direct_room, frame_messages, utc,
+    SUBPROTOCOL_BATCHED, Secret, ServerMsg, direct_members, direct_room, direct_room_of_lowercase,
+    frame_messages, utc,
 };

@@ -19,6 +19,16 @@ pub const MAX_HISTORY_PAGE: usize = 100;
 /// Most missed messages the server replays per room to a reconnecting
 /// client; beyond that it sends a `gap` and the latest messages instead.
 pub const REPLAY_LIMIT: usize = 1_000;
+/// Different reactions one message may have.
+pub const MAX_REACTIONS: usize = 20;
+/// Bytes of a reaction's emoji (the longest emoji sequences are 35).
+pub const MAX_EMOJI_BYTES: usize = 64;
+/// Bytes of a search query.
+pub const MAX_QUERY_BYTES: usize = 256;
+/// Results in one page of a search.
+pub const SEARCH_PAGE: usize = 20;
+/// Characters of the message a reply or a reaction quotes.
+pub const QUOTE_CHARS: usize = 80;
 /// Largest WebSocket message or frame the server reads. Room for the longest
 /// text after JSON escaping (a control character becomes six bytes) plus the
 /// envelope; anything larger closes the connection with 1009.

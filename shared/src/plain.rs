@@ -107,10 +107,26 @@ fn chat_line(msg: &ChatMessage) -> String {
     if msg.deleted {
         return format!("{nick}: (deleted)");
     }
+    let edited = if msg.edited.is_some() {
+        " (edited)"
+    } else {
+        ""
+    };
+    let quote = msg
+        .quote
+        .as_ref()
+        .map(|q| format!("[↪ {}: {}] ", q.nick, q.text))
+        .unwrap_or_default();
     match kind {
-        MessageKind::Text | MessageKind::Unknown => format!("{nick}: {text}"),
-        MessageKind::Action => format!("* {nick} {text}"),
+        MessageKind::Text | MessageKind::Unknown => format!("{nick}: {quote}{text}{edited}"),
+        MessageKind::Action => format!("* {nick} {quote}{text}{edited}"),
         MessageKind::Delete => format!("* {nick} deleted a message"),
+        MessageKind::Edit => format!("* {nick} edited a message: {text}"),
+        MessageKind::React => match &msg.quote {
+            Some(q) => format!("* {nick} reacted {text} to {}: {}", q.nick, q.text),
+            None => format!("* {nick} reacted {text}"),
+        },
+        MessageKind::Unreact => format!("* {nick} took back {text}"),
     }
 }
 
@@ -144,6 +160,10 @@ mod tests {
                 attachment: None,
                 target: None,
                 deleted: false,
+                quote: None,
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             })
         };
         assert_eq!(render(&msg(MessageKind::Text)).unwrap(), "alice: hi <b>");
@@ -185,6 +205,10 @@ mod tests {
                     attachment: None,
                     target: None,
                     deleted: false,
+                    quote: None,
+                    edited: None,
+                    reactions: Vec::new(),
+                    rev: 0,
                 },
                 ChatMessage {
                     room: "lobby".into(),
@@ -196,6 +220,10 @@ mod tests {
                     attachment: None,
                     target: None,
                     deleted: false,
+                    quote: None,
+                    edited: None,
+                    reactions: Vec::new(),
+                    rev: 0,
                 },
             ],
             has_older: false,
@@ -216,6 +244,10 @@ mod tests {
             }),
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         });
         assert_eq!(
             render(&shared).unwrap(),
@@ -223,6 +255,55 @@ mod tests {
                 "ann shared notes.txt (2.0 KiB) /api/files/{}",
                 "ab".repeat(16)
             )
+        );
+    }
+
+    #[test]
+    fn changes_to_messages_are_lines_too() {
+        let message = |kind, text: &str| ChatMessage {
+            room: "lobby".into(),
+            seq: 5,
+            ts: 0,
+            nick: "ann".into(),
+            text: text.into(),
+            kind,
+            attachment: None,
+            target: Some(4),
+            deleted: false,
+            quote: Some(Box::new(crate::protocol::Quote::of(
+                4, "bob", "lunch?", false,
+            ))),
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
+        };
+        let line = |m: ChatMessage| render(&ServerMsg::Message(m)).unwrap();
+        assert_eq!(
+            line(message(MessageKind::Text, "yes")),
+            "ann: [↪ bob: lunch?] yes"
+        );
+        assert_eq!(
+            line(message(MessageKind::React, "👍")),
+            "* ann reacted 👍 to bob: lunch?"
+        );
+        assert_eq!(
+            line(ChatMessage {
+                quote: None,
+                ..message(MessageKind::Edit, "yes!")
+            }),
+            "* ann edited a message: yes!"
+        );
+        assert_eq!(
+            line(message(MessageKind::Unreact, "👍")),
+            "* ann took back 👍"
+        );
+        assert_eq!(
+            line(ChatMessage {
+                quote: None,
+                edited: Some(1),
+                ..message(MessageKind::Text, "fixed")
+            }),
+            "ann: fixed (edited)"
         );
     }
 }

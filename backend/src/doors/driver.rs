@@ -519,6 +519,7 @@ mod tests {
             room: "lobby".into(),
             text: "hi".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         });
         let ServerMsg::Error { code, id, message } = refusal(&send) else {
             panic!("a refusal is an error");

@@ -94,18 +94,52 @@ pub(crate) fn ask_of<L>(msg: ClientMsg) -> Ask<L> {
             room,
             text,
             kind,
+            reply_to,
         } => Request::Send {
             id: Some(id),
             room,
             text,
             kind,
+            reply_to,
         },
-        ClientMsg::Direct { id, to, text, kind } => Request::Direct {
+        ClientMsg::Direct {
+            id,
+            to,
+            text,
+            kind,
+            reply_to,
+        } => Request::Direct {
             id: Some(id),
             to,
             text,
             kind,
+            reply_to,
         },
+        ClientMsg::Edit {
+            id,
+            room,
+            seq,
+            text,
+        } => Request::Edit {
+            id: Some(id),
+            room,
+            seq,
+            text,
+        },
+        ClientMsg::React {
+            room,
+            seq,
+            emoji,
+            remove,
+        } => Request::React {
+            room,
+            seq,
+            emoji,
+            remove,
+        },
+        ClientMsg::Read { room, seq } => Request::Read { room, seq },
+        ClientMsg::Unread => Request::Unread,
+        ClientMsg::Search { q, room, before } => Request::Search { q, room, before },
         ClientMsg::Typing { room } => Request::Typing { room },
         ClientMsg::Rooms => Request::Rooms,
         ClientMsg::History {

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use shared::limits::MAX_HISTORY_PAGE;
+use shared::limits::{MAX_HISTORY_PAGE, MAX_QUERY_BYTES, SEARCH_PAGE};
+use shared::protocol::SearchHit;
 use shared::validate::normalize_room;
 use shared::{ChatMessage, direct_members};
 
@@ -80,4 +81,69 @@ pub(super) async fn room_messages(
         messages,
         has_older,
     }))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SearchQuery {
+    q: Option<String>,
+    room: Option<String>,
+    before: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub(super) struct SearchPage {
+    q: String,
+    /// Newest first.
+    results: Vec<SearchHit>,
+    /// When there may be more: the `before` of the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<u64>,
+}
+
+/// `GET /api/search?q=WORDS&room=ROOM&before=NEXT`: the messages of `room`
+/// with all of `q`'s words (the last also as a word's start), newest first,
+/// [`SEARCH_PAGE`] at a time, each with a snippet whose pieces alternate
+/// between plain and matched text. Readable as the room's history is.
+pub(super) async fn search(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Json<SearchPage>, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::invalid(format!(
+            "q and room are text, before a whole number: {}",
+            rejection.body_text()
+        ))
+    })?;
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    if q.is_empty() {
+        return Err(ApiError::invalid("say what to search for: ?q=WORDS"));
+    }
+    if q.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::invalid(format!(
+            "a search has at most {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    let Some(room) = query.room else {
+        return Err(ApiError::invalid("say which room to search: &room=ROOM"));
+    };
+    let room = match direct_members(&room) {
+        Some(_) => room,
+        None => normalize_room(&room).map_err(|error| ApiError::not_found(error.to_string()))?,
+    };
+    let caller = auth::caller(&state.accounts, &headers).await;
+    if !state.hub.may_read(caller, peer.ip(), room.clone()).await {
+        return Err(ApiError::not_found(format!(
+            "there is no room {room} you may read"
+        )));
+    }
+    let (results, next) = state
+        .store
+        .search(vec![room], q.clone(), query.before, SEARCH_PAGE)
+        .await
+        .map_err(|error| {
+            ApiError::internal(StatusCode::SERVICE_UNAVAILABLE, "a search failed", &error)
+        })?;
+    Ok(Json(SearchPage { q, results, next }))
 }

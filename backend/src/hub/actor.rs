@@ -151,6 +151,8 @@ pub(super) struct State {
     last_posts: HashMap<(String, String), Instant>,
     /// How long a reader may stay behind before it is closed as slow.
     max_lag: Duration,
+    /// How long after sending a message its author may edit it.
+    pub(super) edit_window: Duration,
 }
 
 /// What the hub starts from.
@@ -159,6 +161,7 @@ pub(super) struct Setup {
     pub fanout: Box<dyn Fanout>,
     pub heads: HashMap<String, u64>,
     pub max_lag: Duration,
+    pub edit_window: Duration,
     pub snapshot: Snapshot,
     pub policy: Arc<Policy>,
 }
@@ -170,6 +173,7 @@ impl State {
             fanout,
             heads,
             max_lag,
+            edit_window,
             snapshot,
             policy,
         } = setup;
@@ -186,6 +190,7 @@ impl State {
             guest_tokens: guest_tokens(),
             last_posts: HashMap::new(),
             max_lag,
+            edit_window,
         }
     }
 
@@ -298,19 +303,48 @@ impl State {
                 room,
                 text,
                 kind,
+                reply_to,
             } => {
                 let target = self.room_to_post(id, msg_id.as_ref(), &room);
-                target.and_then(|target| self.submit(id, target, Draft { msg_id, text, kind }))
+                let draft = Draft {
+                    msg_id,
+                    text,
+                    kind,
+                    reply_to,
+                };
+                target.and_then(|target| self.submit(id, target, draft))
             }
             Request::Direct {
                 id: msg_id,
                 to,
                 text,
                 kind,
+                reply_to,
             } => {
                 let target = self.conversation_with(id, msg_id.as_ref(), &to);
-                target.and_then(|target| self.submit(id, target, Draft { msg_id, text, kind }))
+                let draft = Draft {
+                    msg_id,
+                    text,
+                    kind,
+                    reply_to,
+                };
+                target.and_then(|target| self.submit(id, target, draft))
             }
+            Request::Edit {
+                id: msg_id,
+                room,
+                seq,
+                text,
+            } => self.edit(id, msg_id, &room, seq, text),
+            Request::React {
+                room,
+                seq,
+                emoji,
+                remove,
+            } => self.react(id, &room, seq, &emoji, remove),
+            Request::Read { room, seq } => self.mark_read(id, &room, seq),
+            Request::Unread => self.unread(id),
+            Request::Search { q, room, before } => self.search(id, &q, room.as_deref(), before),
             Request::Typing { room } => self.typing(id, &room),
             Request::Rooms => {
                 self.list_rooms(id);
@@ -691,15 +725,7 @@ impl State {
         if role.moderates() {
             return Ok(());
         }
-        if let Some(until) = self
-            .moderation
-            .under(room, SanctionKind::Mute, self.who(id), now_ms())
-        {
-            return Err(Refusal::new(
-                ErrorCode::Muted,
-                format!("you are muted in {room}{}", until_text(until)),
-            ));
-        }
+        self.not_muted(id, room)?;
         let slow = self.moderation.slow(room);
         if slow == 0 {
             return Ok(());
@@ -922,6 +948,36 @@ impl State {
         while let Some(id) = self.rooms.gone.pop() {
             self.remove(id);
         }
+    }
+
+    /// Refuses a client muted in `room` (moderators are never muted).
+    pub(super) fn not_muted(&self, id: ClientId, room: &str) -> Result<(), Refusal> {
+        if self.role_of(id, room).moderates() {
+            return Ok(());
+        }
+        match self
+            .moderation
+            .under(room, SanctionKind::Mute, self.who(id), now_ms())
+        {
+            Some(until) => Err(Refusal::new(
+                ErrorCode::Muted,
+                format!("you are muted in {room}{}", until_text(until)),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The connections signed in to `account`.
+    pub(super) fn online_connections(&self, account: AccountId) -> Vec<ClientId> {
+        self.online.get(&account).cloned().unwrap_or_default()
+    }
+
+    /// The rooms the client is in.
+    pub(super) fn rooms_of(&self, id: ClientId) -> Vec<String> {
+        self.clients
+            .get(&id)
+            .map(|client| client.rooms.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub(super) fn nick_of(&self, id: ClientId) -> Option<&String> {

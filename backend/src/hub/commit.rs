@@ -94,7 +94,7 @@ type Commit = BoxFuture<'static, (Pending, Outcome)>;
 
 /// The writes on their way through the stores, in the order handed over.
 pub(super) struct Commits {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     pub(super) directory: Arc<dyn Directory>,
     /// The connections' write budget, which says how long a message may
     /// wait for its commit unseen.
@@ -159,6 +159,19 @@ pub(super) struct Draft {
     pub msg_id: Option<ClientMsgId>,
     pub text: String,
     pub kind: MessageKind,
+    /// The message of the room it answers.
+    pub reply_to: Option<u64>,
+}
+
+/// A change to message `seq` of a room (a deletion, an edit, a reaction),
+/// which the store checks against the message as it writes it.
+pub(super) struct ChangeDraft {
+    pub msg_id: Option<ClientMsgId>,
+    pub kind: MessageKind,
+    pub seq: u64,
+    pub text: String,
+    pub moderator: bool,
+    pub edit_window: Option<Duration>,
 }
 
 impl State {
@@ -170,7 +183,12 @@ impl State {
         draft: Draft,
     ) -> Result<(), Refusal> {
         let Target { room, nick } = target;
-        let Draft { msg_id, text, kind } = draft;
+        let Draft {
+            msg_id,
+            text,
+            kind,
+            reply_to,
+        } = draft;
         let refuse = |code, message: String| Refusal::about(msg_id.as_ref(), code, message);
         if let Some(msg_id) = &msg_id
             && !validate::validate_id(msg_id)
@@ -212,8 +230,9 @@ impl State {
             file: None,
             patience,
             account: self.account_of(sender),
-            target: None,
+            target: reply_to,
             moderator: false,
+            edit_window: None,
         };
         self.commits
             .append(message, Pending::Client { sender, msg_id });
@@ -221,40 +240,44 @@ impl State {
         Ok(())
     }
 
-    /// Hands a deletion of message `seq` to the store, which checks, as it
-    /// writes it, that the message exists and that `sender` may delete it.
-    pub(super) fn submit_deletion(
+    /// Hands a change of message `seq` to the store, which checks, as it
+    /// writes it, that the message exists and that `sender` may change it.
+    pub(super) fn submit_change(
         &mut self,
         sender: ClientId,
         target: Target,
-        seq: u64,
-        moderator: bool,
+        change: ChangeDraft,
     ) -> Result<(), Refusal> {
+        let ChangeDraft {
+            msg_id,
+            kind,
+            seq,
+            text,
+            moderator,
+            edit_window,
+        } = change;
         if self.commits.is_full() {
-            return Err(Refusal::new(
+            return Err(Refusal::about(
+                msg_id.as_ref(),
                 ErrorCode::StoreFailed,
-                "the server is busy storing messages; try again in a moment",
+                "the server is busy storing messages; try again in a moment".to_owned(),
             ));
         }
         let message = NewMessage {
             room: target.room,
             nick: target.nick,
-            text: String::new(),
-            kind: MessageKind::Delete,
-            client_id: None,
+            text,
+            kind,
+            client_id: msg_id.clone(),
             file: None,
             patience: Duration::ZERO,
             account: self.account_of(sender),
             target: Some(seq),
             moderator,
+            edit_window,
         };
-        self.commits.append(
-            message,
-            Pending::Client {
-                sender,
-                msg_id: None,
-            },
-        );
+        self.commits
+            .append(message, Pending::Client { sender, msg_id });
         self.note_in_flight(sender);
         Ok(())
     }
@@ -297,6 +320,7 @@ impl State {
             account,
             target: None,
             moderator: false,
+            edit_window: None,
         };
         self.commits.append(message, Pending::Share(reply));
     }
@@ -396,14 +420,29 @@ impl State {
             }),
             Err(StoreError::NoSuchMessage { seq }) => Some(ServerMsg::Error {
                 code: ErrorCode::NoSuchMessage,
-                message: format!("there is no message {seq} to delete in this room"),
+                message: format!("there is no message {seq} in this room (or it was deleted)"),
                 id: msg_id,
             }),
             Err(StoreError::NotYours { seq }) => Some(ServerMsg::Error {
                 code: ErrorCode::Forbidden,
                 message: format!(
-                    "message {seq} is someone else's: only its author (signed in) or a moderator deletes it"
+                    "message {seq} is someone else's: only its author (signed in) edits it, and only its author or a moderator deletes it"
                 ),
+                id: msg_id,
+            }),
+            Err(StoreError::TooOldToEdit { seq }) => Some(ServerMsg::Error {
+                code: ErrorCode::EditWindowOver,
+                message: format!("message {seq} is too old to edit now"),
+                id: msg_id,
+            }),
+            Err(error @ StoreError::Unchanged(_)) => Some(ServerMsg::Error {
+                code: ErrorCode::Unchanged,
+                message: error.to_string(),
+                id: msg_id,
+            }),
+            Err(error @ StoreError::NoReaction(_)) => Some(ServerMsg::Error {
+                code: ErrorCode::ReactionInvalid,
+                message: error.to_string(),
                 id: msg_id,
             }),
             Err(error) => {
@@ -478,6 +517,30 @@ mod tests {
         ) -> BoxFuture<'static, Result<Option<(FileRecord, String)>, StoreError>> {
             async { Ok(None) }.boxed()
         }
+        fn search(
+            &self,
+            _: Vec<String>,
+            _: String,
+            _: Option<u64>,
+            _: usize,
+        ) -> BoxFuture<'static, Result<crate::store::SearchPage, StoreError>> {
+            async { Err(StoreError::Read(DETAIL.to_owned())) }.boxed()
+        }
+        fn unread(
+            &self,
+            _: crate::store::Reader,
+            _: Vec<String>,
+        ) -> BoxFuture<'static, Result<Vec<shared::protocol::UnreadCount>, StoreError>> {
+            async { Err(StoreError::Read(DETAIL.to_owned())) }.boxed()
+        }
+        fn mark_read(
+            &self,
+            _: crate::store::AccountId,
+            _: String,
+            _: u64,
+        ) -> BoxFuture<'static, Result<u64, StoreError>> {
+            async { Err(StoreError::Write(DETAIL.to_owned())) }.boxed()
+        }
         fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {
             async { Ok(()) }.boxed()
         }
@@ -489,6 +552,7 @@ mod tests {
         let settings = Settings {
             max_lag: Duration::from_secs(60),
             writes_per_second: crate::pace::WRITES_PER_SECOND,
+            edit_window: Duration::from_secs(3600),
         };
         let dir = tempfile::tempdir().unwrap();
         let config = crate::Config::default();
@@ -516,6 +580,7 @@ mod tests {
             room: "lobby".into(),
             text: "hello".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         };
         session.request(send).await;
         let mut batch = Vec::new();
@@ -560,6 +625,7 @@ mod tests {
                 account: None,
                 target: None,
                 moderator: false,
+                edit_window: None,
             };
             let pending = Pending::Client {
                 sender: ClientId(1),

@@ -13,11 +13,13 @@
 //! wire to requests and the events back to its wire.
 
 mod actor;
+mod changes;
 mod commit;
 mod fanout;
 mod moderate;
 mod moderation;
 mod nicks;
+mod reading;
 mod room;
 mod room_set;
 mod rooms;
@@ -152,6 +154,8 @@ pub enum Request {
         room: String,
         text: String,
         kind: MessageKind,
+        /// The message of the room it answers.
+        reply_to: Option<u64>,
     },
     /// A direct message to the user `to`.
     Direct {
@@ -159,6 +163,34 @@ pub enum Request {
         to: String,
         text: String,
         kind: MessageKind,
+        reply_to: Option<u64>,
+    },
+    /// Replace the text of one's own message `seq` of `room`.
+    Edit {
+        id: Option<ClientMsgId>,
+        room: String,
+        seq: u64,
+        text: String,
+    },
+    /// React to message `seq` of `room` with `emoji`, or take it back.
+    React {
+        room: String,
+        seq: u64,
+        emoji: String,
+        remove: bool,
+    },
+    /// The account has read `room` up to `seq`.
+    Read {
+        room: String,
+        seq: u64,
+    },
+    /// What is unread in the client's rooms.
+    Unread,
+    /// Messages with `q`'s words, in `room` or in every room of the client.
+    Search {
+        q: String,
+        room: Option<String>,
+        before: Option<u64>,
     },
     Typing {
         room: String,
@@ -367,6 +399,9 @@ pub struct Settings {
     pub max_lag: Duration,
     /// The write budget every connection's inbox shares (see [`crate::pace`]).
     pub writes_per_second: u32,
+    /// How long after sending a message its author may edit it (zero: not
+    /// at all).
+    pub edit_window: Duration,
 }
 
 /// A cloneable handle to the hub, held by the doors.
@@ -410,6 +445,7 @@ impl Hub {
             fanout,
             heads,
             max_lag: settings.max_lag,
+            edit_window: settings.edit_window,
             snapshot,
             policy,
         });

@@ -8,11 +8,11 @@
 
 use futures_util::FutureExt as _;
 use shared::validate::nick_key;
-use shared::{ErrorCode, Moderation as Action, Role, Secret, ServerMsg};
+use shared::{ErrorCode, MessageKind, Moderation as Action, Role, Secret, ServerMsg};
 use tokio::sync::oneshot;
 
 use super::actor::{Refusal, State, room_key};
-use super::commit::{Outcome, Pending, Registrant, Target};
+use super::commit::{ChangeDraft, Outcome, Pending, Registrant, Target};
 use super::nicks::Holder;
 use super::{ClientId, Moderate, RegisterRefusal};
 use crate::accounts::{self, INVITE_DAYS, Registration, SignedIn, now_ms};
@@ -416,7 +416,15 @@ impl State {
                 "sign in to delete your own messages",
             ));
         }
-        self.submit_deletion(id, Target { room, nick }, seq, moderator)
+        let change = ChangeDraft {
+            msg_id: None,
+            kind: MessageKind::Delete,
+            seq,
+            text: String::new(),
+            moderator,
+            edit_window: None,
+        };
+        self.submit_change(id, Target { room, nick }, change)
     }
 
     /// A page of `room`'s moderation log, read from the directory on a task

@@ -380,6 +380,16 @@ pub const KEYS: &[Key] = &[
         },
         help: "Account nicknames that operate the server (comma-separated): owners of every room, who make invite codes",
     },
+    Key {
+        path: "messages.edit_window_secs",
+        env: "HUBBUB_MESSAGES_EDIT_WINDOW_SECS",
+        flag: "messages-edit-window-secs",
+        slot: Slot::Secs {
+            field: |c| &mut c.messages.edit_window,
+            min: 0,
+        },
+        help: "Seconds after sending a message that its author may edit it (0: editing is off)",
+    },
 ];
 
 fn check_room(name: &str) -> Result<String, String> {
@@ -837,7 +847,7 @@ pub fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Accounts, Files, Guard, Heartbeat, Moderation};
+    use crate::config::{Accounts, Files, Guard, Heartbeat, Messages, Moderation};
 
     #[test]
     fn names_are_derived_mechanically_and_unique() {
@@ -942,6 +952,7 @@ mod tests {
                     registrations_per_hour_per_ip,
                 },
             moderation: Moderation { operators },
+            messages: Messages { edit_window },
         } = &config;
         assert_ne!(http, &d.http);
         assert_ne!(tcp, &d.tcp);
@@ -957,6 +968,7 @@ mod tests {
         assert_ne!(max_lag, &d.heartbeat.max_lag);
         assert_ne!(datagram_every, &d.heartbeat.datagram_every);
         assert_ne!(shutdown_grace, &d.shutdown_grace);
+        assert_ne!(edit_window, &d.messages.edit_window);
         assert_ne!(allowed_origins, &d.guard.allowed_origins);
         assert_ne!(messages_per_second, &d.guard.messages_per_second);
         assert_ne!(message_burst, &d.guard.message_burst);

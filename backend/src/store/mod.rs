@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use shared::protocol::{SearchHit, UnreadCount};
 use shared::{Attachment, ChatMessage, ClientMsgId, MessageKind};
 
 pub use directory::{
@@ -82,6 +83,8 @@ pub struct NewMessage {
     /// The sender moderates the room: a deletion may take anyone's message
     /// (and one of someone else's is logged as a moderation action).
     pub moderator: bool,
+    /// For an edit: how old its target may be (`None`: any age).
+    pub edit_window: Option<Duration>,
 }
 
 /// A shared file as the store keeps it: what its messages show, and the hash
@@ -105,6 +108,17 @@ pub struct Appended {
     /// stored, and `msg` is the message sent the first time. Acknowledge it
     /// again; do not broadcast it again.
     pub duplicate: bool,
+}
+
+/// A page of search results, newest first, and the position the next page
+/// starts before, when there may be one.
+pub type SearchPage = (Vec<SearchHit>, Option<u64>);
+
+/// Whose unread counts: an account, and its nickname's key for mentions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    pub account: AccountId,
+    pub nick_key: String,
 }
 
 /// Where a committed message sits.
@@ -169,6 +183,33 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: &str,
     ) -> BoxFuture<'static, Result<Option<(FileRecord, String)>, StoreError>>;
+    /// The messages of `rooms` with all of `query`'s words (the last one
+    /// also as the start of a word), newest first, found before the
+    /// position `before` (the `next` of the previous page), at most
+    /// `limit` (capped at [`MAX_READ`]); and the `next` of this page when
+    /// there may be more.
+    fn search(
+        &self,
+        rooms: Vec<String>,
+        query: String,
+        before: Option<u64>,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<SearchPage, StoreError>>;
+    /// What is unread for `reader` in each of `rooms`: messages by others
+    /// after its read marker, and those that mention it.
+    fn unread(
+        &self,
+        reader: Reader,
+        rooms: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<UnreadCount>, StoreError>>;
+    /// Moves `account`'s read marker in `room` forward to `seq` (never
+    /// back), and returns where it is then.
+    fn mark_read(
+        &self,
+        account: AccountId,
+        room: String,
+        seq: u64,
+    ) -> BoxFuture<'static, Result<u64, StoreError>>;
     /// Waits for every append already made to be committed (graceful
     /// shutdown), then refuses appends. Reads keep working.
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>>;
@@ -229,9 +270,20 @@ pub enum StoreError {
     /// A deletion's target is not a message of the room, or is deleted.
     #[error("there is no message {seq} in this room")]
     NoSuchMessage { seq: u64 },
-    /// A deletion's target is someone else's message.
+    /// A deletion's or an edit's target is someone else's message.
     #[error("message {seq} is someone else's")]
     NotYours { seq: u64 },
+    /// An edit came after the edit window.
+    #[error("message {seq} is too old to edit")]
+    TooOldToEdit { seq: u64 },
+    /// A reaction that is there already, or not there to take back, or an
+    /// edit to the text the message has.
+    #[error("nothing changes: {0}")]
+    Unchanged(&'static str),
+    /// A reaction beyond [`shared::limits::MAX_REACTIONS`] different ones,
+    /// or to something that takes none (a deletion, an edit).
+    #[error("{0}")]
+    NoReaction(&'static str),
     /// The nickname is an account already.
     #[error("the nickname is registered already")]
     Taken,

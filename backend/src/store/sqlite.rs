@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::FutureExt as _;
 use futures_util::future::{self, BoxFuture};
 use rusqlite::{Connection, OptionalExtension as _, params};
+use shared::protocol::{Quote, UnreadCount};
 use shared::{Attachment, ChatMessage};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -24,11 +25,13 @@ mod directory;
 #[cfg(test)]
 #[path = "sqlite/directory_tests.rs"]
 mod directory_tests;
+mod reading;
 
 use super::schema;
 use super::writer::{self, Command, Counters, Exec, ExecFn, Job, WriterStats};
 use super::{
-    Appended, Committed, FileRecord, MAX_READ, NewMessage, QUEUE_CAPACITY, Store, StoreError,
+    AccountId, Appended, Committed, FileRecord, MAX_READ, NewMessage, QUEUE_CAPACITY, Reader,
+    SearchPage, Store, StoreError,
 };
 
 /// The most reads that run at once (each on its own connection and blocking
@@ -188,9 +191,12 @@ fn sql_limit(limit: usize) -> i64 {
 }
 
 /// What history reads select: the message, and the file it shares if any.
+/// A reply and a reaction come with the quote of their target (`q`).
 const MESSAGE_COLUMNS: &str = "m.seq, m.ts, m.nick, m.text, m.kind, f.id, f.name, f.size, f.type,
-     m.target, m.deleted
-     FROM messages AS m LEFT JOIN files AS f ON f.id = m.file_id";
+     m.target, m.deleted, m.edited, m.rev, q.nick, q.text, q.deleted
+     FROM messages AS m LEFT JOIN files AS f ON f.id = m.file_id
+     LEFT JOIN messages AS q ON m.target IS NOT NULL AND m.kind IN ('text', 'action', 'react')
+         AND q.room = m.room AND q.seq = m.target";
 
 /// Runs a query with parameters `(room, bound, limit)` that selects
 /// [`MESSAGE_COLUMNS`] and turns its rows into messages of `room`.
@@ -228,9 +234,32 @@ fn query_messages(
                 .map_err(read_error)?
                 .and_then(|t| u64::try_from(t).ok()),
             deleted: row.get::<_, i64>(10).map_err(read_error)? != 0,
+            edited: row.get(11).map_err(read_error)?,
+            rev: u64::try_from(row.get::<_, i64>(12).map_err(read_error)?).unwrap_or(0),
+            quote: quote(row).map_err(read_error)?,
+            reactions: Vec::new(),
         });
     }
+    reading::add_reactions(conn, room, &mut messages)?;
     Ok(messages)
+}
+
+/// The quote of a [`MESSAGE_COLUMNS`] row's target, if it has one.
+fn quote(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Box<Quote>>> {
+    let (Some(seq), Some(nick)) = (
+        row.get::<_, Option<i64>>(9)?,
+        row.get::<_, Option<String>>(13)?,
+    ) else {
+        return Ok(None);
+    };
+    let text: String = row.get(14)?;
+    let deleted = row.get::<_, i64>(15)? != 0;
+    Ok(Some(Box::new(Quote::of(
+        u64::try_from(seq).unwrap_or(0),
+        &nick,
+        &text,
+        deleted,
+    ))))
 }
 
 /// The file of a [`MESSAGE_COLUMNS`] row, if it shares one.
@@ -419,6 +448,33 @@ impl Store for SqliteStore {
                 })
                 .map_err(read_error)
         })
+    }
+
+    fn search(
+        &self,
+        rooms: Vec<String>,
+        query: String,
+        before: Option<u64>,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<SearchPage, StoreError>> {
+        self.search_rooms(rooms, &query, before, limit)
+    }
+
+    fn unread(
+        &self,
+        reader: Reader,
+        rooms: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<UnreadCount>, StoreError>> {
+        self.unread_counts(reader, rooms)
+    }
+
+    fn mark_read(
+        &self,
+        account: AccountId,
+        room: String,
+        seq: u64,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.move_marker(account, room, seq)
     }
 
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {

@@ -35,6 +35,7 @@ fn message(room: &str, nick: &str, text: &str, client_id: Option<&str>) -> NewMe
         account: None,
         target: None,
         moderator: false,
+        edit_window: None,
     }
 }
 
@@ -273,7 +274,7 @@ async fn migrations_run_on_a_fresh_database_and_once() {
     assert!(!dir.path().join(schema::FILE_NAME).exists());
     let store = open_sqlite(dir.path()).unwrap();
     assert_eq!(user_version(dir.path()), schema::version());
-    assert_eq!(schema::version(), 3);
+    assert_eq!(schema::version(), 4);
     let objects: Vec<String> = raw(dir.path())
         .prepare("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap()
@@ -287,10 +288,21 @@ async fn migrations_run_on_a_fresh_database_and_once() {
             "accounts",
             "files",
             "invites",
+            "mentions",
+            "mentions_of",
+            "message_search",
+            "message_search_config",
+            "message_search_content",
+            "message_search_data",
+            "message_search_docsize",
+            "message_search_idx",
             "messages",
             "messages_client_id",
+            "messages_target",
             "moderation_log",
             "moderation_log_room",
+            "reactions",
+            "read_markers",
             "room_roles",
             "room_settings",
             "sanctions",
@@ -390,7 +402,7 @@ async fn a_database_from_a_newer_build_is_refused() {
     match open_sqlite(dir.path()) {
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 3,
+            known: 4,
         }) => {}
         Err(other) => panic!("wrong error: {other}"),
         Ok(_) => panic!("a newer schema was opened"),
@@ -414,6 +426,7 @@ fn the_write_connection_is_wal_and_synchronous_full() {
     assert_eq!(pragma("busy_timeout"), "Integer(5000)");
     assert_eq!(pragma("cache_size"), "Integer(-65536)");
     assert_eq!(pragma("wal_autocheckpoint"), "Integer(10000)");
+    assert_eq!(pragma("secure_delete"), "Integer(2)", "2 is FAST");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -580,15 +593,35 @@ fn a_resend_in_the_same_group_does_not_fail_the_group() {
         attachment: None,
         target: None,
         deleted: false,
+        quote: None,
+        edited: None,
+        reactions: Vec::new(),
+        rev: 0,
     };
     assert_eq!(
         outcomes,
         [
-            writer::Outcome::Stored { seq: 1, ts: 1_000 },
+            writer::Outcome::Stored {
+                seq: 1,
+                ts: 1_000,
+                quote: None
+            },
             writer::Outcome::Duplicate(first),
-            writer::Outcome::Stored { seq: 2, ts: 1_000 },
-            writer::Outcome::Stored { seq: 3, ts: 1_000 },
-            writer::Outcome::Stored { seq: 1, ts: 1_000 },
+            writer::Outcome::Stored {
+                seq: 2,
+                ts: 1_000,
+                quote: None
+            },
+            writer::Outcome::Stored {
+                seq: 3,
+                ts: 1_000,
+                quote: None
+            },
+            writer::Outcome::Stored {
+                seq: 1,
+                ts: 1_000,
+                quote: None
+            },
         ]
     );
     let stored: Vec<(String, i64, String)> = conn
@@ -624,7 +657,14 @@ fn numbers_taken_behind_the_writers_back_are_skipped_not_reused() {
     let mut stale = writer::Heads::default();
     let next = [message("lobby", "y", "4", None)];
     let outcomes = writer::write_batch(&mut conn, &mut stale, 2, &next).unwrap();
-    assert_eq!(outcomes, [writer::Outcome::Stored { seq: 4, ts: 2 }]);
+    assert_eq!(
+        outcomes,
+        [writer::Outcome::Stored {
+            seq: 4,
+            ts: 2,
+            quote: None
+        }]
+    );
 }
 
 #[test]
@@ -658,7 +698,14 @@ fn a_failed_group_takes_no_numbers() {
         &[message("lobby", "a", "3", None)],
     )
     .unwrap();
-    assert_eq!(outcomes, [writer::Outcome::Stored { seq: 2, ts: 3 }]);
+    assert_eq!(
+        outcomes,
+        [writer::Outcome::Stored {
+            seq: 2,
+            ts: 3,
+            quote: None
+        }]
+    );
 }
 
 #[tokio::test]
@@ -735,7 +782,10 @@ fn failing_writer(
         "CREATE TABLE messages (room TEXT, seq INTEGER, ts INTEGER, nick TEXT, text TEXT,
                                 kind TEXT, client_id TEXT, file_id TEXT, account INTEGER,
                                 target INTEGER, deleted INTEGER NOT NULL DEFAULT 0,
+                                edited INTEGER, rev INTEGER NOT NULL DEFAULT 0,
+                                search_id INTEGER,
                                 PRIMARY KEY (room, seq));
+         CREATE VIRTUAL TABLE message_search USING fts5 (text, room UNINDEXED, seq UNINDEXED);
 ",
     )
     .unwrap();
@@ -901,4 +951,97 @@ async fn crash_child() {
         });
         sent += 1;
     }
+}
+
+#[test]
+fn an_edit_after_the_window_is_refused_and_one_inside_it_changes_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = schema::open_writer(&dir.path().join(schema::FILE_NAME)).unwrap();
+    let mut heads = writer::Heads::default();
+    let original = NewMessage {
+        account: Some(7),
+        ..message("lobby", "ada", "frist", None)
+    };
+    writer::write_batch(&mut conn, &mut heads, 1_000, &[original]).unwrap();
+    let edit = |text: &str| NewMessage {
+        kind: MessageKind::Edit,
+        account: Some(7),
+        target: Some(1),
+        edit_window: Some(Duration::from_secs(60)),
+        ..message("lobby", "ada", text, None)
+    };
+    // 60 s after: still in.
+    let outcomes = writer::write_batch(&mut conn, &mut heads, 61_000, &[edit("first")]).unwrap();
+    assert_eq!(
+        outcomes,
+        [writer::Outcome::Stored {
+            seq: 2,
+            ts: 61_000,
+            quote: None
+        }]
+    );
+    // A millisecond later: out, and no number taken.
+    let outcomes = writer::write_batch(&mut conn, &mut heads, 61_001, &[edit("1st")]).unwrap();
+    assert_eq!(
+        outcomes,
+        [writer::Outcome::Refused(StoreError::TooOldToEdit {
+            seq: 1
+        })]
+    );
+    let (text, edited, rev): (String, i64, i64) = conn
+        .query_row(
+            "SELECT text, edited, rev FROM messages WHERE room = 'lobby' AND seq = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((text.as_str(), edited, rev), ("first", 61_000, 2));
+    let indexed: String = conn
+        .query_row(
+            "SELECT text FROM message_search WHERE message_search MATCH 'first'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexed, "first");
+}
+
+#[test]
+fn the_migration_indexes_the_messages_already_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(schema::FILE_NAME);
+    {
+        let conn = schema::open_writer(&path).unwrap();
+        // Back to how version 3 left a database with two messages.
+        conn.execute_batch(
+            "DROP TABLE message_search; DROP TABLE reactions; DROP TABLE mentions;
+             DROP TABLE read_markers; DROP INDEX messages_target;
+             ALTER TABLE messages DROP COLUMN edited; ALTER TABLE messages DROP COLUMN rev;
+             ALTER TABLE messages DROP COLUMN search_id;
+             INSERT INTO messages (room, seq, ts, nick, text, kind)
+                 VALUES ('lobby', 1, 1, 'ada', 'old release notes', 'text'),
+                        ('lobby', 2, 2, 'ada', 'gone', 'text');
+             UPDATE messages SET deleted = 1, text = '' WHERE seq = 2;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let conn = schema::open_writer(&path).unwrap();
+    let found: Vec<(i64, i64)> = conn
+        .prepare(
+            "SELECT s.seq, m.search_id FROM message_search AS s
+             JOIN messages AS m ON m.room = s.room AND m.seq = s.seq
+             WHERE message_search MATCH 'releas*' AND s.rowid = m.search_id",
+        )
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, 1);
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM message_search", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "a deleted message is not indexed");
 }

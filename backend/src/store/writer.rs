@@ -30,11 +30,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension as _, TransactionBehavior, params};
-use shared::{ChatMessage, MessageKind};
+use shared::ChatMessage;
+use shared::protocol::Quote;
 use tokio::sync::{mpsc, oneshot};
 
 use super::schema;
 use super::{Appended, FileRecord, NewMessage, StoreError};
+
+mod effect;
 
 /// The most messages committed in one transaction.
 pub(super) const MAX_BATCH: usize = 4_096;
@@ -306,8 +309,13 @@ impl Writer {
 /// What became of one message of a group that committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Outcome {
-    /// Stored with this number and time.
-    Stored { seq: u64, ts: i64 },
+    /// Stored with this number and time; a reply or a reaction with the
+    /// quote of its target.
+    Stored {
+        seq: u64,
+        ts: i64,
+        quote: Option<Box<Quote>>,
+    },
     /// A resend: this is the message sent the first time.
     Duplicate(ChatMessage),
     /// Not stored.
@@ -317,7 +325,7 @@ pub(super) enum Outcome {
 impl Outcome {
     fn into_result(self, message: NewMessage) -> Result<Appended, StoreError> {
         match self {
-            Outcome::Stored { seq, ts } => Ok(Appended {
+            Outcome::Stored { seq, ts, quote } => Ok(Appended {
                 msg: ChatMessage {
                     room: message.room,
                     seq,
@@ -328,6 +336,10 @@ impl Outcome {
                     attachment: message.file.map(|file| file.attachment),
                     target: message.target,
                     deleted: false,
+                    quote,
+                    edited: None,
+                    reactions: Vec::new(),
+                    rev: 0,
                 },
                 duplicate: false,
             }),
@@ -395,8 +407,8 @@ fn write_uncommitted<'c, 'a>(
     let mut outcomes = Vec::new();
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (room, seq, ts, nick, text, kind, client_id, file_id, account, target)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO messages (room, seq, ts, nick, text, kind, client_id, file_id, account, target, search_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         for message in batch {
             outcomes.push(write_one(&tx, &mut insert, heads, ts, message)?);
@@ -419,12 +431,9 @@ fn write_one(
             reason,
         })
     };
-    let deletes = match message.target {
-        Some(seq) if message.kind == MessageKind::Delete => match deletable(tx, message, seq)? {
-            Ok(target) => Some(target),
-            Err(refusal) => return Ok(Outcome::Refused(refusal)),
-        },
-        _ => None,
+    let effect = match effect::check(tx, message, ts)? {
+        Ok(effect) => effect,
+        Err(refusal) => return Ok(Outcome::Refused(refusal)),
     };
     // Two tries: the second after re-reading the room's head, should the
     // first number be taken (only another process writing to the same
@@ -440,6 +449,13 @@ fn write_one(
                 "the room has used up its sequence numbers".to_owned(),
             ));
         };
+        // The search row first, so that the message names it; undone if the
+        // message is not stored after all.
+        let search_id = if message.kind.is_readable() {
+            Some(effect::index(tx, message, seq)?)
+        } else {
+            None
+        };
         let inserted = insert.execute(params![
             message.room,
             sql_seq,
@@ -451,6 +467,7 @@ fn write_one(
             message.file.as_ref().map(|file| &file.attachment.id),
             message.account,
             message.target.and_then(|t| i64::try_from(t).ok()),
+            search_id,
         ]);
         let Err(error) = inserted else {
             if let Some(file) = &message.file {
@@ -458,12 +475,16 @@ fn write_one(
                 // that a broken random source) fails the group.
                 insert_file(tx, message, file, ts)?;
             }
-            if let Some(target) = &deletes {
-                erase(tx, message, target, ts)?;
+            if message.kind.is_readable() {
+                effect::note_mentions(tx, &message.room, seq, &message.text)?;
             }
+            let quote = effect.apply(tx, message, seq, ts)?;
             heads.take(&message.room, seq);
-            return Ok(Outcome::Stored { seq, ts });
+            return Ok(Outcome::Stored { seq, ts, quote });
         };
+        if let Some(id) = search_id {
+            effect::unindex(tx, id)?;
+        }
         // With SQLite's default conflict handling (ABORT) a constraint error
         // undoes this one statement; the transaction, and the rest of the
         // group, go on.
@@ -498,92 +519,6 @@ fn write_one(
         "its sequence number was taken twice: is another Hubbub using this data directory?"
             .to_owned(),
     ))
-}
-
-/// The message a deletion takes away, as it was.
-struct Deletable {
-    seq: u64,
-    nick: String,
-    account: Option<i64>,
-    file: Option<String>,
-}
-
-/// Whether `message` (a deletion by its sender) may delete message `seq` of
-/// its room: it exists, is not deleted yet, and is the sender's own unless
-/// the sender moderates the room.
-fn deletable(
-    tx: &Connection,
-    message: &NewMessage,
-    seq: u64,
-) -> rusqlite::Result<Result<Deletable, StoreError>> {
-    let Ok(sql_seq) = i64::try_from(seq) else {
-        return Ok(Err(StoreError::NoSuchMessage { seq }));
-    };
-    let row = tx
-        .prepare_cached(
-            "SELECT nick, account, deleted, kind, file_id FROM messages
-             WHERE room = ?1 AND seq = ?2",
-        )?
-        .query_row(params![message.room, sql_seq], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, Option<i64>>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, Option<String>>(4)?,
-            ))
-        })
-        .optional()?;
-    let Some((nick, account, deleted, kind, file)) = row else {
-        return Ok(Err(StoreError::NoSuchMessage { seq }));
-    };
-    // A deletion is not itself deleted, nor is a message twice.
-    if deleted != 0 || kind == schema::kind_to_sql(MessageKind::Delete) {
-        return Ok(Err(StoreError::NoSuchMessage { seq }));
-    }
-    let own = account.is_some() && account == message.account;
-    if !own && !message.moderator {
-        return Ok(Err(StoreError::NotYours { seq }));
-    }
-    Ok(Ok(Deletable {
-        seq,
-        nick,
-        account,
-        file,
-    }))
-}
-
-/// Takes the text and file of a deleted message out of the store, and logs
-/// a moderator's deletion of someone else's message.
-fn erase(
-    tx: &Connection,
-    message: &NewMessage,
-    target: &Deletable,
-    ts: i64,
-) -> rusqlite::Result<()> {
-    let seq = i64::try_from(target.seq).unwrap_or(i64::MAX);
-    tx.prepare_cached(
-        "UPDATE messages SET text = '', deleted = 1, file_id = NULL
-         WHERE room = ?1 AND seq = ?2",
-    )?
-    .execute(params![message.room, seq])?;
-    if let Some(file) = &target.file {
-        tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
-            .execute([file])?;
-    }
-    let someone_else = target.account.is_none() || target.account != message.account;
-    if message.moderator && someone_else {
-        let action = shared::Moderation::Delete {
-            target: target.nick.clone(),
-            seq: target.seq,
-        };
-        let action = serde_json::to_string(&action).unwrap_or_default();
-        tx.prepare_cached(
-            "INSERT INTO moderation_log (room, ts, by, action) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![message.room, ts, message.nick, action])?;
-    }
-    Ok(())
 }
 
 /// The record of the file `message` announces.
@@ -645,6 +580,12 @@ fn original(tx: &Connection, message: &NewMessage) -> rusqlite::Result<Option<Ch
             attachment: None,
             target: target.and_then(|t| u64::try_from(t).ok()),
             deleted: deleted != 0,
+            // What an ack needs; a client that asks for the message again
+            // reads it from history with all the rest.
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         })
     }))
 }

@@ -303,6 +303,7 @@ async fn bad_frames_get_typed_errors_and_the_connection_survives() {
             room: "elsewhere".into(),
             text: "hi".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         })
         .await;
     let ServerMsg::Error { code, .. } = alice.recv().await else {
@@ -358,6 +359,7 @@ pub(crate) fn flood(alice: Client, total: usize) -> tokio::task::JoinHandle<()> 
                     room: "lobby".into(),
                     text: text.clone(),
                     kind: MessageKind::Text,
+                    reply_to: None,
                 };
                 sink.send(Message::text(msg.to_json())).await.unwrap();
                 sent += 1;

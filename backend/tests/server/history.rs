@@ -279,6 +279,7 @@ async fn direct_messages_reach_only_their_two_users() {
             to: "Bob".into(),
             text: "just between us".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         })
         .await;
     for client in [&mut alice, &mut bob] {
@@ -323,6 +324,7 @@ async fn direct_messages_reach_only_their_two_users() {
             to: "nobody".into(),
             text: "hello?".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         })
         .await;
     let ServerMsg::Error { code, id, .. } = alice

@@ -323,6 +323,7 @@ impl Client {
             room: "lobby".into(),
             text: text.into(),
             kind: Default::default(),
+            reply_to: None,
         })
         .await;
     }
@@ -413,6 +414,7 @@ impl Client {
             room: room.into(),
             text: text.into(),
             kind: Default::default(),
+            reply_to: None,
         })
         .await;
     }

@@ -245,6 +245,7 @@ fn say(id: &str, text: &str) -> ClientMsg {
         room: DEFAULT_ROOM.into(),
         text: text.into(),
         kind: MessageKind::Text,
+        reply_to: None,
     }
 }
 
@@ -476,4 +477,58 @@ async fn a_client_that_falls_silent_expires_and_leaves_the_room() {
         left.elapsed()
     );
     assert_eq!(clients(&server).await, 1, "only the watcher is left");
+}
+
+#[tokio::test]
+async fn a_datagram_user_replies_reacts_and_sees_a_web_users_reaction() {
+    let server = TestServer::start().await;
+    let mut web = Client::joined(&server, "web").await;
+    let mut udp = UdpUser::hello(server.udp_addr, "dgram").await;
+    web.say("w1", "over the datagram door?").await;
+    let question = web.next_message().await;
+    udp.recv_until(|m| matches!(m, ServerMsg::Message(msg) if msg.seq == question.seq))
+        .await;
+    udp.send(&ClientMsg::Send {
+        id: "u1".into(),
+        room: DEFAULT_ROOM.into(),
+        text: "yes, reliably".into(),
+        kind: MessageKind::Text,
+        reply_to: Some(question.seq),
+    })
+    .await;
+    let answer = web.next_message().await;
+    assert_eq!(answer.quote.as_deref().map(|q| q.seq), Some(question.seq));
+    udp.send(&ClientMsg::React {
+        room: DEFAULT_ROOM.into(),
+        seq: question.seq,
+        emoji: "📡".into(),
+        remove: false,
+    })
+    .await;
+    let reaction = web.next_message().await;
+    assert_eq!(
+        (
+            reaction.kind,
+            reaction.text.as_str(),
+            reaction.nick.as_str()
+        ),
+        (MessageKind::React, "📡", "dgram")
+    );
+    // And the web user's reaction reaches the datagram user as a message of
+    // the room like any other.
+    web.send(&ClientMsg::React {
+        room: DEFAULT_ROOM.into(),
+        seq: answer.seq,
+        emoji: "👍".into(),
+        remove: false,
+    })
+    .await;
+    let ServerMsg::Message(theirs) = udp
+        .recv_until(|m| matches!(m, ServerMsg::Message(msg) if msg.kind == MessageKind::React && msg.nick == "web"))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(theirs.target, Some(answer.seq));
+    server.stop().await.unwrap();
 }

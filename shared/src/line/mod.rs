@@ -93,6 +93,20 @@ pub enum Input<'a> {
     Op { nick: &'a str, role: Role },
     /// `/delete N`: delete message number N (see `/history`).
     Delete(u64),
+    /// `/reply N TEXT`: answer message N.
+    Reply { seq: u64, text: &'a str },
+    /// `/edit N TEXT`: replace the text of one's message N.
+    Edit { seq: u64, text: &'a str },
+    /// `/react N EMOJI`, or `/unreact N EMOJI` (`remove`).
+    React {
+        seq: u64,
+        emoji: &'a str,
+        remove: bool,
+    },
+    /// `/search WORDS`: the current room's messages with these words.
+    Search(&'a str),
+    /// `/unread`: what is unread in each room (signed in).
+    Unread,
     /// `/modlog`: the current room's moderation log.
     ModLog,
     /// `/invite`: a registration invite code (operators).
@@ -251,6 +265,25 @@ pub fn parse(line: &str) -> Input<'_> {
             Ok(seq) if seq > 0 => Input::Delete(seq),
             _ => Input::Usage("/delete N (the message's number, as /history shows it)"),
         },
+        "reply" | "re" => match numbered(arg) {
+            Some((seq, text)) => Input::Reply { seq, text },
+            None => Input::Usage("/reply N TEXT (N: the message's number, as /history shows it)"),
+        },
+        "edit" => match numbered(arg) {
+            Some((seq, text)) => Input::Edit { seq, text },
+            None => Input::Usage("/edit N TEXT (N: your message's number, as /history shows it)"),
+        },
+        "react" | "unreact" => match numbered(arg) {
+            Some((seq, emoji)) if one_word(emoji) => Input::React {
+                seq,
+                emoji,
+                remove: name.eq_ignore_ascii_case("unreact"),
+            },
+            _ => Input::Usage("/react N EMOJI, /unreact N EMOJI"),
+        },
+        "search" if !arg.is_empty() => Input::Search(arg),
+        "search" => Input::Usage("/search WORDS"),
+        "unread" => Input::Unread,
         "modlog" => Input::ModLog,
         "invite" => Input::Invite,
         _ => Input::Unknown(name),
@@ -269,12 +302,22 @@ fn words(text: &str) -> Option<(&str, Option<&str>)> {
     })
 }
 
+/// A message's number (`42` or `#42`) and the text after it.
+fn numbered(arg: &str) -> Option<(u64, &str)> {
+    let (number, text) = arg.split_once(' ')?;
+    let seq = number.trim_start_matches('#').parse::<u64>().ok()?;
+    let text = text.trim();
+    (seq > 0 && !text.is_empty()).then_some((seq, text))
+}
+
 fn one_word(text: &str) -> bool {
     !text.is_empty() && !text.contains(' ')
 }
 
 /// The message a command about the current room sends there, for the
-/// commands that are only that (moderation, deletion, the log).
+/// commands that are only that (moderation, deletion, reactions, search,
+/// the log). Replies and edits carry the client's message ids: each client
+/// sends those itself.
 pub fn room_command(input: &Input<'_>, room: &str) -> Option<ClientMsg> {
     let room = room.to_owned();
     let owned = |text: &Option<&str>| text.map(str::to_owned);
@@ -327,6 +370,17 @@ pub fn room_command(input: &Input<'_>, room: &str) -> Option<ClientMsg> {
             role,
         },
         Input::Delete(seq) => ClientMsg::Delete { room, seq },
+        Input::React { seq, emoji, remove } => ClientMsg::React {
+            room,
+            seq,
+            emoji: emoji.to_owned(),
+            remove,
+        },
+        Input::Search(q) => ClientMsg::Search {
+            q: q.to_owned(),
+            room: Some(room),
+            before: None,
+        },
         Input::ModLog => ClientMsg::ModLog {
             room,
             before: None,
@@ -354,6 +408,11 @@ pub const HELP: &[&str] = &[
     "--   /logout [all]     end this session (all: every session)",
     "--   /topic [TEXT]     show the current room's topic, or set it (- clears it)",
     "--   /delete N         delete message N (your own; anyone's for moderators)",
+    "--   /reply N TEXT     answer message N (/history shows the numbers)",
+    "--   /edit N TEXT      replace the text of your message N",
+    "--   /react N EMOJI    react to message N (/unreact N EMOJI takes it back)",
+    "--   /search WORDS     find messages of the current room",
+    "--   /unread           what is unread in your rooms (signed in)",
     "-- moderators, in the current room:",
     "--   /kick NICK [REASON]            /ban NICK [MINUTES] [REASON]   /unban NICK",
     "--   /mute NICK [MINUTES] [REASON]  /unmute NICK   /slow SECONDS (0: off)",

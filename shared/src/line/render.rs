@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::{EOL, strip_controls};
-use crate::protocol::{ChatMessage, MessageKind, RoomInfo, ServerMsg, utc};
+use crate::protocol::{ChatMessage, MessageKind, Quote, Reaction, RoomInfo, ServerMsg, utc};
 
 /// `HH:MM` for a time in milliseconds since the Unix epoch, at a fixed
 /// offset from UTC in minutes (0 for UTC, which is what the door shows).
@@ -39,14 +39,80 @@ pub fn message_line(msg: &ChatMessage, base_url: &str) -> String {
         return format!("{time} [{room}] <{nick}> (deleted)");
     }
     let text = strip_controls(&msg.text);
+    let what = msg
+        .target
+        .map_or_else(|| "a message".to_owned(), |seq| format!("#{seq}"));
     match msg.kind {
-        MessageKind::Text | MessageKind::Unknown => format!("{time} [{room}] <{nick}> {text}"),
-        MessageKind::Action => format!("{time} [{room}] * {nick} {text}"),
-        MessageKind::Delete => match msg.target {
-            Some(seq) => format!("{time} [{room}] -- {nick} deleted message #{seq}"),
-            None => format!("{time} [{room}] -- {nick} deleted a message"),
+        MessageKind::Text | MessageKind::Action | MessageKind::Unknown => {
+            let quote = msg.quote.as_deref().map(quote_part).unwrap_or_default();
+            let edited = if msg.edited.is_some() {
+                " (edited)"
+            } else {
+                ""
+            };
+            let reactions = reactions_part(&msg.reactions);
+            if msg.kind == MessageKind::Action {
+                format!("{time} [{room}] * {nick} {quote}{text}{edited}{reactions}")
+            } else {
+                format!("{time} [{room}] <{nick}> {quote}{text}{edited}{reactions}")
+            }
+        }
+        MessageKind::Delete => format!("{time} [{room}] -- {nick} deleted {}", deleted_what(msg)),
+        MessageKind::Edit => format!("{time} [{room}] -- {nick} edited {what}: {text}"),
+        MessageKind::React => match &msg.quote {
+            Some(quote) => format!(
+                "{time} [{room}] -- {nick} reacted {text} to #{} <{}> {}",
+                quote.seq,
+                strip_controls(&quote.nick),
+                strip_controls(&quote.text)
+            ),
+            None => format!("{time} [{room}] -- {nick} reacted {text} to {what}"),
         },
+        MessageKind::Unreact => {
+            format!("{time} [{room}] -- {nick} took back {text} on {what}")
+        }
     }
+}
+
+/// `HH:MM [room] #N rest` from a message's line `HH:MM [room] rest`.
+fn numbered(line: &str, seq: u64) -> String {
+    match line.split_once("] ") {
+        Some((head, rest)) => format!("{head}] #{seq} {rest}"),
+        None => line.to_owned(),
+    }
+}
+
+fn deleted_what(msg: &ChatMessage) -> String {
+    match msg.target {
+        Some(seq) => format!("message #{seq}"),
+        None => "a message".to_owned(),
+    }
+}
+
+/// `[↪ #12 alice: first words…] `, before a reply's text.
+fn quote_part(quote: &Quote) -> String {
+    let text = if quote.deleted {
+        Cow::Borrowed("(deleted)")
+    } else {
+        strip_controls(&quote.text)
+    };
+    format!(
+        "[↪ #{} {}: {text}] ",
+        quote.seq,
+        strip_controls(&quote.nick)
+    )
+}
+
+/// `  [👍 2 · 🎉 1]`, after a message's text.
+fn reactions_part(reactions: &[Reaction]) -> String {
+    if reactions.is_empty() {
+        return String::new();
+    }
+    let counts: Vec<String> = reactions
+        .iter()
+        .map(|r| format!("{} {}", strip_controls(&r.emoji), r.nicks.len()))
+        .collect();
+    format!("  [{}]", counts.join(" · "))
 }
 
 /// A size for people: `512 B`, `47.1 KiB`, `3.0 MiB`, `1.2 GiB`.
@@ -145,9 +211,11 @@ pub fn render(msg: &ServerMsg, base_url: &str) -> Option<String> {
                 who_line(room, members),
             ]
         }
-        ServerMsg::History { messages, .. } => {
-            messages.iter().map(|m| message_line(m, base_url)).collect()
-        }
+        // Numbered, for the commands that name a message (`/reply N`).
+        ServerMsg::History { messages, .. } => messages
+            .iter()
+            .map(|m| numbered(&message_line(m, base_url), m.seq))
+            .collect(),
         ServerMsg::Gap { room, from, to } => vec![format!(
             "-- [{}] {} older messages skipped",
             strip_controls(room),
@@ -173,7 +241,65 @@ pub fn render(msg: &ServerMsg, base_url: &str) -> Option<String> {
         )],
         ServerMsg::Message(m) => vec![message_line(m, base_url)],
         ServerMsg::Error { message, .. } => vec![error_line(message)],
-        ServerMsg::Typing { .. } | ServerMsg::Ack { .. } => return None,
+        ServerMsg::Unread { rooms } => {
+            let rooms: Vec<String> = rooms
+                .iter()
+                .filter(|r| r.unread > 0)
+                .map(|r| {
+                    let mentions = match r.mentions {
+                        0 => String::new(),
+                        n => format!(", {} mentioning you", count_label(n)),
+                    };
+                    format!(
+                        "[{}] {} unread{mentions}",
+                        strip_controls(&r.room),
+                        count_label(r.unread)
+                    )
+                })
+                .collect();
+            if rooms.is_empty() {
+                vec!["-- nothing unread".to_owned()]
+            } else {
+                vec![format!("-- unread: {}", rooms.join("; "))]
+            }
+        }
+        ServerMsg::SearchResults { q, results, next } => {
+            let q = strip_controls(q);
+            if results.is_empty() {
+                vec![format!("-- no messages match \"{q}\"")]
+            } else {
+                let mut lines = vec![format!("-- messages matching \"{q}\", newest first:")];
+                lines.extend(results.iter().map(|hit| {
+                    format!(
+                        "--   #{} {} [{}] <{}> {}",
+                        hit.seq,
+                        clock(hit.ts, 0),
+                        strip_controls(&hit.room),
+                        strip_controls(&hit.nick),
+                        // Matches between asterisks, as plain text marks
+                        // emphasis.
+                        hit.snippet
+                            .iter()
+                            .enumerate()
+                            .map(|(i, part)| {
+                                let part = strip_controls(part);
+                                if i % 2 == 1 {
+                                    format!("*{part}*")
+                                } else {
+                                    part.into_owned()
+                                }
+                            })
+                            .collect::<String>()
+                    )
+                }));
+                if next.is_some() {
+                    lines
+                        .push("--   (more: /search again with more words to narrow it)".to_owned());
+                }
+                lines
+            }
+        }
+        ServerMsg::Typing { .. } | ServerMsg::Ack { .. } | ServerMsg::Read { .. } => return None,
     };
     if lines.is_empty() {
         return None;
@@ -181,6 +307,15 @@ pub fn render(msg: &ServerMsg, base_url: &str) -> Option<String> {
     let mut out = lines.join(EOL);
     out.push_str(EOL);
     Some(out)
+}
+
+/// `999+` above [`crate::protocol::UnreadCount::MAX`].
+fn count_label(n: u32) -> String {
+    if n >= crate::protocol::UnreadCount::MAX {
+        format!("{}+", crate::protocol::UnreadCount::MAX - 1)
+    } else {
+        n.to_string()
+    }
 }
 
 fn rooms_lines(rooms: &[RoomInfo]) -> Vec<String> {
@@ -244,6 +379,10 @@ mod tests {
                 }),
                 target: None,
                 deleted: false,
+                quote: None,
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             })
         };
         assert_eq!(
@@ -272,6 +411,10 @@ mod tests {
                 attachment: None,
                 target: None,
                 deleted: false,
+                quote: None,
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             })
         };
         assert_eq!(
@@ -374,6 +517,10 @@ mod tests {
             attachment: None,
             target: Some(42),
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         };
         assert_eq!(
             message_line(&deletion, BASE),
@@ -388,5 +535,135 @@ mod tests {
             ..deletion
         };
         assert_eq!(message_line(&gone, BASE), "00:00 [lobby] <bob> (deleted)");
+    }
+
+    #[test]
+    fn replies_edits_and_reactions_are_lines_a_person_reads() {
+        let base = ChatMessage {
+            room: "lobby".into(),
+            seq: 42,
+            ts: 0,
+            nick: "bob".into(),
+            text: "yes, today".into(),
+            kind: MessageKind::Text,
+            attachment: None,
+            target: None,
+            deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
+        };
+        let reply = ChatMessage {
+            target: Some(41),
+            quote: Some(Box::new(Quote::of(
+                41,
+                "ada",
+                "shall we\x1b[2J ship?",
+                false,
+            ))),
+            edited: Some(60_000),
+            reactions: vec![
+                Reaction {
+                    emoji: "🎉".into(),
+                    nicks: vec!["ada".into(), "cat".into()],
+                },
+                Reaction {
+                    emoji: "👀".into(),
+                    nicks: vec!["dan".into()],
+                },
+            ],
+            ..base.clone()
+        };
+        assert_eq!(
+            message_line(&reply, BASE),
+            "00:00 [lobby] <bob> [↪ #41 ada: shall we ship?] yes, today (edited)  [🎉 2 · 👀 1]"
+        );
+        let edit = ChatMessage {
+            seq: 43,
+            kind: MessageKind::Edit,
+            target: Some(42),
+            ..base.clone()
+        };
+        assert_eq!(
+            message_line(&edit, BASE),
+            "00:00 [lobby] -- bob edited #42: yes, today"
+        );
+        let react = ChatMessage {
+            seq: 44,
+            nick: "ada".into(),
+            text: "🎉".into(),
+            kind: MessageKind::React,
+            target: Some(42),
+            quote: Some(Box::new(Quote::of(42, "bob", "yes, today", false))),
+            ..base.clone()
+        };
+        assert_eq!(
+            message_line(&react, BASE),
+            "00:00 [lobby] -- ada reacted 🎉 to #42 <bob> yes, today"
+        );
+        let unreact = ChatMessage {
+            kind: MessageKind::Unreact,
+            quote: None,
+            ..react
+        };
+        assert_eq!(
+            message_line(&unreact, BASE),
+            "00:00 [lobby] -- ada took back 🎉 on #42"
+        );
+        let history = ServerMsg::History {
+            room: "lobby".into(),
+            messages: vec![base],
+            has_older: false,
+        };
+        assert_eq!(
+            render(&history, BASE).unwrap(),
+            "00:00 [lobby] #42 <bob> yes, today\r\n"
+        );
+    }
+
+    #[test]
+    fn search_results_and_unread_counts_are_listed() {
+        use crate::protocol::{SearchHit, UnreadCount};
+        let found = ServerMsg::SearchResults {
+            q: "ship".into(),
+            results: vec![SearchHit {
+                room: "lobby".into(),
+                seq: 41,
+                ts: 0,
+                nick: "ada".into(),
+                snippet: vec!["shall we ".into(), "ship".into(), "?".into()],
+            }],
+            next: None,
+        };
+        assert_eq!(
+            render(&found, BASE).unwrap(),
+            "-- messages matching \"ship\", newest first:\r\n--   #41 00:00 [lobby] <ada> shall we *ship*?\r\n"
+        );
+        let unread = ServerMsg::Unread {
+            rooms: vec![
+                UnreadCount {
+                    room: "lobby".into(),
+                    read: 3,
+                    unread: 1_000,
+                    mentions: 2,
+                },
+                UnreadCount {
+                    room: "rust".into(),
+                    read: 9,
+                    unread: 0,
+                    mentions: 0,
+                },
+            ],
+        };
+        assert_eq!(
+            render(&unread, BASE).unwrap(),
+            "-- unread: [lobby] 999+ unread, 2 mentioning you\r\n"
+        );
+        let read = ServerMsg::Read {
+            room: "lobby".into(),
+            seq: 4,
+        };
+        assert_eq!(render(&read, BASE), None);
     }
 }

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use serde::de::{Error as _, IntoDeserializer};
 
 use super::{
-    ChatMessage, ErrorCode, ModLogEntry, Moderation, Role, RoomInfo, RoomSettings, Secret,
-    ServerMsg,
+    ChatMessage, ErrorCode, ModLogEntry, Moderation, Role, RoomInfo, RoomSettings, SearchHit,
+    Secret, ServerMsg, UnreadCount,
 };
 use crate::limits::Limits;
 
@@ -178,6 +178,25 @@ fn plain(kind: &str, line: &str) -> Result<ServerMsg, serde_json::Error> {
                 expires: f.expires,
             }
         }
+        "read" => {
+            let f: ReadFields = serde_json::from_str(line)?;
+            ServerMsg::Read {
+                room: f.room,
+                seq: f.seq,
+            }
+        }
+        "unread" => {
+            let f: UnreadFields = serde_json::from_str(line)?;
+            ServerMsg::Unread { rooms: f.rooms }
+        }
+        "search_results" => {
+            let f: SearchFields = serde_json::from_str(line)?;
+            ServerMsg::SearchResults {
+                q: f.q,
+                results: f.results,
+                next: f.next,
+            }
+        }
         other => return Err(serde_json::Error::custom(format!("unknown type {other}"))),
     })
 }
@@ -254,6 +273,25 @@ struct HistoryFields {
     room: String,
     messages: Vec<ChatMessage>,
     has_older: bool,
+}
+
+#[derive(Deserialize)]
+struct ReadFields {
+    room: String,
+    seq: u64,
+}
+
+#[derive(Deserialize)]
+struct UnreadFields {
+    rooms: Vec<UnreadCount>,
+}
+
+#[derive(Deserialize)]
+struct SearchFields {
+    q: String,
+    results: Vec<SearchHit>,
+    #[serde(default)]
+    next: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -364,6 +402,7 @@ struct ActionFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{Quote, Reaction};
     use crate::{Attachment, MessageKind};
 
     fn chat(seq: u64) -> ChatMessage {
@@ -382,6 +421,10 @@ mod tests {
             }),
             target: Some(3),
             deleted: true,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }
     }
 
@@ -545,6 +588,47 @@ mod tests {
                 text: String::new(),
                 ..chat(45)
             }),
+            ServerMsg::Message(ChatMessage {
+                kind: MessageKind::Text,
+                attachment: None,
+                deleted: false,
+                quote: Some(Box::new(Quote::of(40, "ada", "the question", false))),
+                edited: Some(1_764_028_900_000),
+                reactions: vec![Reaction {
+                    emoji: "👍".into(),
+                    nicks: vec!["ada".into(), "carol".into()],
+                }],
+                rev: 47,
+                ..chat(46)
+            }),
+            ServerMsg::Read {
+                room: room(),
+                seq: 46,
+            },
+            ServerMsg::Unread {
+                rooms: vec![UnreadCount {
+                    room: room(),
+                    read: 40,
+                    unread: 6,
+                    mentions: 1,
+                }],
+            },
+            ServerMsg::SearchResults {
+                q: "release".into(),
+                results: vec![SearchHit {
+                    room: room(),
+                    seq: 12,
+                    ts: 1_764_028_800_000,
+                    nick: "ada".into(),
+                    snippet: vec!["see the ".into(), "release".into(), " notes".into()],
+                }],
+                next: Some(12),
+            },
+            ServerMsg::SearchResults {
+                q: "nothing".into(),
+                results: Vec::new(),
+                next: None,
+            },
             ServerMsg::Ack {
                 id: "c1".into(),
                 room: room(),
@@ -589,6 +673,9 @@ mod tests {
             ServerMsg::Message(_) => "message",
             ServerMsg::Ack { .. } => "ack",
             ServerMsg::Error { .. } => "error",
+            ServerMsg::Read { .. } => "read",
+            ServerMsg::Unread { .. } => "unread",
+            ServerMsg::SearchResults { .. } => "search_results",
         }
     }
 
@@ -615,7 +702,7 @@ mod tests {
             assert_eq!(server_msg(&json).ok().as_ref(), Some(msg), "{json}");
         }
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(sampled).collect();
-        assert_eq!(kinds.len(), 19, "a sample of every message: {kinds:?}");
+        assert_eq!(kinds.len(), 22, "a sample of every message: {kinds:?}");
         let actions: std::collections::BTreeSet<&str> =
             actions().iter().map(sampled_action).collect();
         assert_eq!(actions.len(), 9, "a sample of every action: {actions:?}");

@@ -65,6 +65,7 @@ fn client_messages() {
             to: "bob".into(),
             text: "psst".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         },
         r#"{"type":"direct","id":"d1","to":"bob","text":"psst"}"#,
     );
@@ -105,6 +106,7 @@ fn client_messages() {
             room: "lobby".into(),
             text: "hello".into(),
             kind: MessageKind::Text,
+            reply_to: None,
         },
         r#"{"type":"send","id":"c1","room":"lobby","text":"hello"}"#,
     );
@@ -114,6 +116,7 @@ fn client_messages() {
             room: "lobby".into(),
             text: "waves".into(),
             kind: MessageKind::Action,
+            reply_to: None,
         },
         r#"{"type":"send","id":"c2","room":"lobby","text":"waves","kind":"action"}"#,
     );
@@ -153,6 +156,10 @@ fn server_messages() {
                 attachment: None,
                 target: None,
                 deleted: false,
+                quote: None,
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             }],
             has_older: true,
         },
@@ -228,6 +235,10 @@ fn server_messages() {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }),
         r#"{"type":"message","room":"lobby","seq":42,"ts":1764028800000,"nick":"alice","text":"hello"}"#,
     );
@@ -242,6 +253,10 @@ fn server_messages() {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }),
         r#"{"type":"message","room":"lobby","seq":43,"ts":1764028800500,"nick":"alice","text":"waves","kind":"action"}"#,
     );
@@ -261,6 +276,10 @@ fn server_messages() {
             }),
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }),
         r#"{"type":"message","room":"lobby","seq":44,"ts":1764028801000,"nick":"alice","text":"cat.png","attachment":{"id":"3f2a9c0d41b6e8f7","name":"cat.png","size":48213,"type":"image/png"}}"#,
     );
@@ -582,6 +601,10 @@ fn moderation_messages() {
             attachment: None,
             target: Some(42),
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }),
         r#"{"type":"message","room":"lobby","seq":43,"ts":1764028800000,"nick":"ada","text":"","kind":"delete","target":42}"#,
     );
@@ -596,7 +619,181 @@ fn moderation_messages() {
             attachment: None,
             target: None,
             deleted: true,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }),
         r#"{"type":"message","room":"lobby","seq":42,"ts":1764028790000,"nick":"bob","text":"","deleted":true}"#,
+    );
+}
+
+/// A message of `room` lobby at a fixed time, for the tests below.
+fn lobby(seq: u64, nick: &str, text: &str, kind: MessageKind) -> ChatMessage {
+    ChatMessage {
+        room: "lobby".into(),
+        seq,
+        ts: 1_764_028_800_000,
+        nick: nick.into(),
+        text: text.into(),
+        kind,
+        attachment: None,
+        target: None,
+        deleted: false,
+        quote: None,
+        edited: None,
+        reactions: Vec::new(),
+        rev: 0,
+    }
+}
+
+#[test]
+fn messages_that_live() {
+    client(
+        ClientMsg::Send {
+            id: "c3".into(),
+            room: "lobby".into(),
+            text: "yes!".into(),
+            kind: MessageKind::Text,
+            reply_to: Some(41),
+        },
+        r#"{"type":"send","id":"c3","room":"lobby","text":"yes!","reply_to":41}"#,
+    );
+    client(
+        ClientMsg::Edit {
+            id: "c4".into(),
+            room: "lobby".into(),
+            seq: 42,
+            text: "fixed".into(),
+        },
+        r#"{"type":"edit","id":"c4","room":"lobby","seq":42,"text":"fixed"}"#,
+    );
+    client(
+        ClientMsg::React {
+            room: "lobby".into(),
+            seq: 42,
+            emoji: "👍".into(),
+            remove: false,
+        },
+        r#"{"type":"react","room":"lobby","seq":42,"emoji":"👍"}"#,
+    );
+    client(
+        ClientMsg::React {
+            room: "lobby".into(),
+            seq: 42,
+            emoji: "👍".into(),
+            remove: true,
+        },
+        r#"{"type":"react","room":"lobby","seq":42,"emoji":"👍","remove":true}"#,
+    );
+    client(
+        ClientMsg::Read {
+            room: "lobby".into(),
+            seq: 44,
+        },
+        r#"{"type":"read","room":"lobby","seq":44}"#,
+    );
+    client(ClientMsg::Unread, r#"{"type":"unread"}"#);
+    client(
+        ClientMsg::Search {
+            q: "release notes".into(),
+            room: Some("lobby".into()),
+            before: Some(120),
+        },
+        r#"{"type":"search","q":"release notes","room":"lobby","before":120}"#,
+    );
+    client(
+        ClientMsg::Search {
+            q: "release".into(),
+            room: None,
+            before: None,
+        },
+        r#"{"type":"search","q":"release"}"#,
+    );
+
+    // A reply, as history returns it after an edit and two reactions.
+    server(
+        ServerMsg::Message(ChatMessage {
+            quote: Some(Box::new(Quote::of(41, "ada", "shall we ship it?", false))),
+            edited: Some(1_764_028_860_000),
+            reactions: vec![
+                Reaction {
+                    emoji: "🎉".into(),
+                    nicks: vec!["ada".into(), "carol".into()],
+                },
+                Reaction {
+                    emoji: "👀".into(),
+                    nicks: vec!["dan".into()],
+                },
+            ],
+            rev: 47,
+            ..lobby(42, "bob", "yes, today", MessageKind::Text)
+        }),
+        r#"{"type":"message","room":"lobby","seq":42,"ts":1764028800000,"nick":"bob","text":"yes, today","quote":{"seq":41,"nick":"ada","text":"shall we ship it?"},"edited":1764028860000,"reactions":[{"emoji":"🎉","nicks":["ada","carol"]},{"emoji":"👀","nicks":["dan"]}],"rev":47}"#,
+    );
+    server(
+        ServerMsg::Message(ChatMessage {
+            quote: Some(Box::new(Quote::of(41, "ada", "gone", true))),
+            ..lobby(43, "bob", "what did you say?", MessageKind::Text)
+        }),
+        r#"{"type":"message","room":"lobby","seq":43,"ts":1764028800000,"nick":"bob","text":"what did you say?","quote":{"seq":41,"nick":"ada","text":"","deleted":true}}"#,
+    );
+    server(
+        ServerMsg::Message(ChatMessage {
+            target: Some(42),
+            ..lobby(44, "bob", "yes, today", MessageKind::Edit)
+        }),
+        r#"{"type":"message","room":"lobby","seq":44,"ts":1764028800000,"nick":"bob","text":"yes, today","kind":"edit","target":42}"#,
+    );
+    server(
+        ServerMsg::Message(ChatMessage {
+            target: Some(42),
+            quote: Some(Box::new(Quote::of(42, "bob", "yes, today", false))),
+            ..lobby(45, "ada", "🎉", MessageKind::React)
+        }),
+        r#"{"type":"message","room":"lobby","seq":45,"ts":1764028800000,"nick":"ada","text":"🎉","kind":"react","target":42,"quote":{"seq":42,"nick":"bob","text":"yes, today"}}"#,
+    );
+    server(
+        ServerMsg::Message(ChatMessage {
+            target: Some(42),
+            ..lobby(46, "ada", "🎉", MessageKind::Unreact)
+        }),
+        r#"{"type":"message","room":"lobby","seq":46,"ts":1764028800000,"nick":"ada","text":"🎉","kind":"unreact","target":42}"#,
+    );
+    server(
+        ServerMsg::Read {
+            room: "lobby".into(),
+            seq: 46,
+        },
+        r#"{"type":"read","room":"lobby","seq":46}"#,
+    );
+    server(
+        ServerMsg::Unread {
+            rooms: vec![UnreadCount {
+                room: "lobby".into(),
+                read: 40,
+                unread: 5,
+                mentions: 1,
+            }],
+        },
+        r#"{"type":"unread","rooms":[{"room":"lobby","read":40,"unread":5,"mentions":1}]}"#,
+    );
+    server(
+        ServerMsg::SearchResults {
+            q: "ship".into(),
+            results: vec![SearchHit {
+                room: "lobby".into(),
+                seq: 41,
+                ts: 1_764_028_800_000,
+                nick: "ada".into(),
+                snippet: vec!["shall we ".into(), "ship".into(), " it?".into()],
+            }],
+            next: Some(41),
+        },
+        r#"{"type":"search_results","q":"ship","results":[{"room":"lobby","seq":41,"ts":1764028800000,"nick":"ada","snippet":["shall we ","ship"," it?"]}],"next":41}"#,
+    );
+    server(
+        ServerMsg::error(ErrorCode::EditWindowOver, "too late"),
+        r#"{"type":"error","code":"edit_window_over","message":"too late"}"#,
     );
 }

@@ -15,6 +15,8 @@
 mod auth;
 mod decode;
 mod moderation;
+mod reactions;
+mod reading;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +26,8 @@ use crate::limits::Limits;
 
 pub use auth::{Credentials, Secret};
 pub use moderation::{ModLogEntry, Moderation, Role, RoomSettings, utc};
+pub use reactions::{QUICK_REACTIONS, Quote, Reaction};
+pub use reading::{SearchHit, UnreadCount, mentions};
 
 /// The WebSocket subprotocol that selects this protocol. A client that asks for
 /// no subprotocol gets the plain-text mode instead (see [`crate::plain`]).
@@ -173,13 +177,16 @@ pub enum ClientMsg {
     Leave {
         room: String,
     },
-    /// Post a message to a room the client is in.
+    /// Post a message to a room the client is in; with `reply_to`, as an
+    /// answer to that message of the room.
     Send {
         id: ClientMsgId,
         room: String,
         text: String,
         #[serde(default, skip_serializing_if = "MessageKind::is_text")]
         kind: MessageKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
     },
     /// Send a direct message to the user `to`, who must be online. It lands
     /// in the two users' conversation, a room named by [`direct_room`] that
@@ -190,6 +197,47 @@ pub enum ClientMsg {
         text: String,
         #[serde(default, skip_serializing_if = "MessageKind::is_text")]
         kind: MessageKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Replace the text of one's own message `seq` of `room` (signed in,
+    /// within the server's edit window). The room gets a message of kind
+    /// `edit` naming it; `id` is acknowledged like a `send`'s.
+    Edit {
+        id: ClientMsgId,
+        room: String,
+        seq: u64,
+        text: String,
+    },
+    /// React to message `seq` of `room` with `emoji` (one emoji), or take
+    /// the reaction back (`remove`). The room gets a message of kind `react`
+    /// (or `unreact`) naming it.
+    React {
+        room: String,
+        seq: u64,
+        emoji: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        remove: bool,
+    },
+    /// The person has read `room` up to `seq`. Kept for an account (it only
+    /// moves forward) and told to its other connections as `read`; a
+    /// guest's is refused, since it keeps its own.
+    Read {
+        room: String,
+        seq: u64,
+    },
+    /// Ask how much is unread in each room the client is in: answered with
+    /// `unread` (signed in; a guest has no read markers on the server).
+    Unread,
+    /// Search the messages of `room` (without it: of every room the client
+    /// is in) for `q`'s words, newest first; `before`: the `next` of the
+    /// previous page. Answered with `search_results`.
+    Search {
+        q: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
     },
     /// Ask for older messages of a room the client is in: those before
     /// sequence number `before`, newest last, at most `limit` (and at most
@@ -318,6 +366,19 @@ pub enum ServerMsg {
         seq: u64,
         ts: i64,
     },
+    /// The account's read marker in `room` moved to `seq` (read on another
+    /// of its connections, or this one's own `read` taken).
+    Read { room: String, seq: u64 },
+    /// What is unread in the rooms the client is in, as asked with `unread`.
+    Unread { rooms: Vec<UnreadCount> },
+    /// A page of search results for `q`, newest first; `next`, when there
+    /// are more, is the `before` of the next page.
+    SearchResults {
+        q: String,
+        results: Vec<SearchHit>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<u64>,
+    },
     /// Something the client sent was refused. The connection stays open.
     Error {
         code: ErrorCode,
@@ -340,7 +401,13 @@ pub struct RoomInfo {
 /// nicknames in lowercase, sorted, joined by `+`. Room names proper never
 /// start with `@`, so no room can be mistaken for a conversation.
 pub fn direct_room(a: &str, b: &str) -> String {
-    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    direct_room_of_lowercase(a.to_lowercase(), b.to_lowercase())
+}
+
+/// [`direct_room`] of two nicknames already in lowercase, for a client that
+/// lowercases them without std's Unicode tables (the web client asks the
+/// browser, whose tables it downloads anyway).
+pub fn direct_room_of_lowercase(a: String, b: String) -> String {
     let (first, second) = if a <= b { (a, b) } else { (b, a) };
     format!("@{first}+{second}")
 }
@@ -376,6 +443,27 @@ pub struct ChatMessage {
     /// server, and `text` is empty.
     #[serde(default, skip_serializing_if = "is_false")]
     pub deleted: bool,
+    /// The message this one answers (a reply) or reacts to, quoted. Boxed:
+    /// most messages have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<Box<Quote>>,
+    /// When its text was last edited (ms since the epoch, UTC); `text` is
+    /// the edited text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<i64>,
+    /// Its reactions, in the order they were first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// The number of the latest edit or reaction that this copy of the
+    /// message includes (0: none). A client applies an `edit`, `react` or
+    /// `unreact` to it only if that message's `seq` is above this: a message
+    /// read from history already includes every change before the read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rev: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_false(b: &bool) -> bool {
@@ -432,6 +520,15 @@ pub enum MessageKind {
     Action,
     /// Not shown as a message: `nick` deleted message `target` of the room.
     Delete,
+    /// Not shown as a message: `nick` replaced the text of message `target`
+    /// (their own) with `text`.
+    Edit,
+    /// Not shown as a message: `nick` reacted to message `target` with the
+    /// emoji in `text`.
+    React,
+    /// Not shown as a message: `nick` took back their reaction `text` to
+    /// message `target`.
+    Unreact,
     /// A kind this build does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -440,6 +537,12 @@ pub enum MessageKind {
 impl MessageKind {
     pub fn is_text(&self) -> bool {
         *self == MessageKind::Text
+    }
+
+    /// A message people read (text or an action), rather than a change to
+    /// one (a deletion, an edit, a reaction).
+    pub fn is_readable(self) -> bool {
+        matches!(self, MessageKind::Text | MessageKind::Action)
     }
 }
 
@@ -498,6 +601,14 @@ pub enum ErrorCode {
     SlowMode,
     /// There is no message with that number in the room (or it is deleted).
     NoSuchMessage,
+    /// The message is too old to edit now (see the server's edit window).
+    EditWindowOver,
+    /// A reaction is one emoji, and a message has at most
+    /// [`crate::limits::MAX_REACTIONS`] different ones.
+    ReactionInvalid,
+    /// Nothing would change: the reaction is there already (or is not
+    /// there to take back), or the edit's text is the text the message has.
+    Unchanged,
     /// An error code this build does not know (sent by a newer server).
     #[serde(other)]
     Unknown,

@@ -230,12 +230,13 @@ impl TermWire {
             Ok(room) => Ask::Hub(request(room)),
             Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
         };
-        let say = |text: &str, kind: MessageKind| match self.term.room() {
+        let say = |text: &str, kind: MessageKind, reply_to: Option<u64>| match self.term.room() {
             Ok(room) => Ask::Hub(Request::Send {
                 id: None,
                 room,
                 text: text.to_owned(),
                 kind,
+                reply_to,
             }),
             Err(error) => Ask::Reply(ServerMsg::error(ErrorCode::NotInRoom, error)),
         };
@@ -247,8 +248,19 @@ impl TermWire {
         };
         Some(match input {
             Input::Blank => return None,
-            Input::Say(text) => say(text, MessageKind::Text),
-            Input::Me(text) => say(text, MessageKind::Action),
+            Input::Say(text) => say(text, MessageKind::Text, None),
+            Input::Me(text) => say(text, MessageKind::Action, None),
+            Input::Reply { seq, text } => say(text, MessageKind::Text, Some(seq)),
+            Input::Edit { seq, text } => match self.term.room() {
+                Ok(room) => Ask::Hub(Request::Edit {
+                    id: None,
+                    room,
+                    seq,
+                    text: text.to_owned(),
+                }),
+                Err(_) => not_in_room(),
+            },
+            Input::Unread => Ask::Hub(Request::Unread),
             Input::Nick(nick) => Ask::Hub(Request::Nick {
                 nick: nick.to_owned(),
             }),
@@ -265,6 +277,7 @@ impl TermWire {
                 to: to.to_owned(),
                 text: text.to_owned(),
                 kind: MessageKind::Text,
+                reply_to: None,
             }),
             Input::Who => match self.term.room() {
                 Ok(room) => {
@@ -305,6 +318,8 @@ impl TermWire {
             | Input::Topic(Some(_))
             | Input::Op { .. }
             | Input::Delete(_)
+            | Input::React { .. }
+            | Input::Search(_)
             | Input::ModLog => not_in_room(),
             Input::Help => Ask::Local(Local::Help),
             Input::Quit => Ask::End(End::Left),

@@ -171,6 +171,7 @@ fn say(text: &str, kind: MessageKind) -> Request {
         room: DEFAULT_ROOM.to_owned(),
         text: text.to_owned(),
         kind,
+        reply_to: None,
     }
 }
 
