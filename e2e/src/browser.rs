@@ -1,8 +1,9 @@
 //! The page object: [`Browser`] is one headless Chromium session used the
 //! way a person uses the page (joining, registering, signing in and out,
-//! typing, reading messages and notices, moderating from the online list,
-//! the connection's state), through the page's `data-testid` hooks, plus the
-//! Chrome DevTools commands a test needs (going offline, a dark scheme).
+//! typing, reading messages and notices, replying, editing and reacting,
+//! moderating from the online list, unread and mention badges, searching,
+//! the connection's state), through the page's `data-testid` hooks, plus
+//! the Chrome DevTools commands a test needs (going offline, a dark scheme).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -263,6 +264,113 @@ impl Browser {
         Ok(())
     }
 
+    /// Clicks the element matching `selector` inside the first confirmed
+    /// message that shows `text`. (A message's actions show on hover; they
+    /// are pressed from a script, as the pointer cannot hover in a headless
+    /// browser.)
+    pub async fn click_in_message(&self, text: &str, selector: &str) -> Result<()> {
+        let script = r#"
+            const [text, selector] = arguments;
+            const message = [...document.querySelectorAll('[data-testid="message"]')]
+                .find((m) => m.textContent.includes(text));
+            const target = message && message.querySelector(selector);
+            if (!target) return false;
+            target.click();
+            return true;
+        "#;
+        let clicked = self
+            .client
+            .execute(script, vec![json!(text), json!(selector)])
+            .await?;
+        ensure!(
+            clicked == json!(true),
+            "no message saying {text:?} with {selector}"
+        );
+        Ok(())
+    }
+
+    /// Chooses Reply on the message that shows `text` and waits for the
+    /// composer to say so.
+    pub async fn reply_to(&self, text: &str) -> Result<()> {
+        self.click_in_message(text, &testid("reply-message"))
+            .await?;
+        self.wait_for("replying").await?;
+        Ok(())
+    }
+
+    /// Edits the person's own message that shows `text` to `new`: Edit, the
+    /// text replaced in the inline editor, Enter.
+    pub async fn edit_message(&self, text: &str, new: &str) -> Result<()> {
+        self.click_in_message(text, &testid("edit-message")).await?;
+        let editor = self.wait_for("edit-input").await?;
+        editor.clear().await?;
+        editor.send_keys(&format!("{new}{}", Key::Enter)).await?;
+        Ok(())
+    }
+
+    /// Reacts to the message that shows `text` with `emoji` from its
+    /// picker.
+    pub async fn react(&self, text: &str, emoji: &str) -> Result<()> {
+        self.click_in_message(text, &testid("add-reaction")).await?;
+        self.click_in_message(
+            text,
+            &format!(r#"{} [data-emoji="{emoji}"]"#, testid("reaction-picker")),
+        )
+        .await
+    }
+
+    /// The reaction chips under the first confirmed message from `author`
+    /// that shows `text`, as they read (`👍 1`); `None` without such a
+    /// message.
+    pub async fn reactions(&self, author: &str, text: &str) -> Result<Option<Vec<String>>> {
+        let script = r#"
+            const [author, text] = arguments;
+            const message = [...document.querySelectorAll('[data-testid="message"]')]
+                .find((m) => m.dataset.author === author && m.textContent.includes(text));
+            if (!message) return null;
+            return [...message.querySelectorAll('[data-testid="reaction"]')]
+                .map((chip) => chip.textContent);
+        "#;
+        let chips = self
+            .client
+            .execute(script, vec![json!(author), json!(text)])
+            .await?;
+        Ok(serde_json::from_value(chips)?)
+    }
+
+    /// Waits until the message from `author` that shows `text` has exactly
+    /// these reaction chips.
+    pub async fn wait_for_reactions(&self, author: &str, text: &str, chips: &[&str]) -> Result<()> {
+        let what = format!("the reactions {chips:?} under {author}'s {text:?}");
+        let result = eventually(&what, UI_TIMEOUT, || async {
+            let shown = self.reactions(author, text).await?;
+            Ok((shown.as_deref().is_some_and(|s| s == chips)).then_some(()))
+        })
+        .await;
+        if result.is_err() {
+            let shown = self.reactions(author, text).await.unwrap_or_default();
+            return result.with_context(|| format!("they are {shown:?}"));
+        }
+        result
+    }
+
+    /// The text of the quote in the first confirmed message from `author`
+    /// that shows `text`, if it has one.
+    pub async fn quote_in(&self, author: &str, text: &str) -> Result<Option<String>> {
+        let script = r#"
+            const [author, text] = arguments;
+            const message = [...document.querySelectorAll('[data-testid="message"]')]
+                .find((m) => m.dataset.author === author && m.textContent.includes(text));
+            const quote = message && message.querySelector('[data-testid="quote"]');
+            return quote ? quote.textContent : null;
+        "#;
+        let quote = self
+            .client
+            .execute(script, vec![json!(author), json!(text)])
+            .await?;
+        Ok(quote.as_str().map(str::to_owned))
+    }
+
     /// The `data-state` of `connection-status`, if the page shows one.
     pub async fn connection_state(&self) -> Result<Option<String>> {
         let found = self
@@ -428,6 +536,109 @@ impl Browser {
             .await?
             .and_then(|n| n.parse().ok())
             .unwrap_or(0))
+    }
+
+    /// The mention badge of room `room` in the sidebar (0 without one).
+    pub async fn mentions(&self, room: &str) -> Result<u32> {
+        let selector = format!(r#"[data-room="{room}"]"#);
+        let entry = self.client.find(Locator::Css(&selector)).await?;
+        Ok(entry
+            .attr("data-mentions")
+            .await?
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Waits until room `room`'s badges say `unread` messages, `mentions`
+    /// of them mentioning the person.
+    pub async fn wait_counts(&self, room: &str, unread: u32, mentions: u32) -> Result<()> {
+        let what = format!("{unread} unread and {mentions} mentions in {room}");
+        eventually(&what, UI_TIMEOUT, || async {
+            let now = (self.unread(room).await?, self.mentions(room).await?);
+            if now == (unread, mentions) {
+                return Ok(Some(()));
+            }
+            bail!("the badges say {now:?}")
+        })
+        .await
+    }
+
+    /// Searches for `q` from the top bar (`all`: in every room) and waits
+    /// for at least one result.
+    pub async fn search(&self, q: &str, all: bool) -> Result<()> {
+        let toggle = self.wait_for("search-all").await?;
+        if toggle.is_selected().await? != all {
+            toggle.click().await?;
+        }
+        let field = self.wait_for("search-input").await?;
+        field.clear().await?;
+        field.send_keys(&format!("{q}{}", Key::Enter)).await?;
+        self.wait_for("search-hit").await?;
+        Ok(())
+    }
+
+    /// Waits for the message `text` to be shown as found (highlighted by a
+    /// jump to it).
+    pub async fn wait_found(&self, text: &str) -> Result<()> {
+        let selector = format!("{}[data-found]", testid("message"));
+        eventually(&format!("{text:?} found"), UI_TIMEOUT, || async {
+            for found in self.client.find_all(Locator::Css(&selector)).await? {
+                if found.text().await?.contains(text) {
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Posts `texts` to `room` as the guest `nick`, through a WebSocket of
+    /// the page's own (not the app's), and waits for every ack.
+    pub async fn post_to(&self, nick: &str, room: &str, texts: &[&str]) -> Result<()> {
+        let script = r#"
+            const [nick, room, texts, done] = arguments;
+            const url = location.origin.replace(/^http/, 'ws') + '/ws';
+            const ws = new WebSocket(url, 'hubbub.v1');
+            let acked = 0;
+            ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', nick }));
+            ws.onmessage = (e) => {
+                const m = JSON.parse(e.data);
+                if (m.type === 'welcome') {
+                    ws.send(JSON.stringify({ type: 'join', room }));
+                } else if (m.type === 'joined' && m.room === room) {
+                    texts.forEach((text, i) => ws.send(JSON.stringify({
+                        type: 'send', id: 'r' + i, room, text,
+                    })));
+                } else if (m.type === 'ack' && ++acked === texts.length) {
+                    ws.close();
+                    done('ok');
+                } else if (m.type === 'error') {
+                    done('error: ' + e.data);
+                }
+            };
+            ws.onerror = () => done('socket error');
+        "#;
+        let result = self
+            .client
+            .execute_async(script, vec![json!(nick), json!(room), json!(texts)])
+            .await
+            .context("posting through a WebSocket")?;
+        ensure!(result == json!("ok"), "posting failed: {result}");
+        Ok(())
+    }
+
+    /// Joins `room` with the sidebar's '+' (the room is then on screen).
+    pub async fn join_room(&self, room: &str) -> Result<()> {
+        self.click(&testid("room-add")).await?;
+        let field = self.wait_for("room-add-input").await?;
+        field.send_keys(&format!("{room}{}", Key::Enter)).await?;
+        self.wait_current_room(room).await
+    }
+
+    /// Shows room `room` (it must be in the sidebar).
+    pub async fn open_room(&self, room: &str) -> Result<()> {
+        self.click(&format!(r#"[data-room="{room}"]"#)).await?;
+        self.wait_current_room(room).await
     }
 
     /// Waits until the room on screen (the sidebar entry marked current)

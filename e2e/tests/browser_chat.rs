@@ -395,7 +395,7 @@ async fn older_history_loads_when_scrolling_to_the_top() -> Result<()> {
             const list = document.querySelector('[data-testid="message-list"]');
             const box = list.getBoundingClientRect();
             const old = [...document.querySelectorAll('[data-testid="message"]')]
-                .find((m) => m.textContent.endsWith('old message 71'));
+                .find((m) => m.querySelector('.msg__text')?.textContent === 'old message 71');
             const at = old.getBoundingClientRect();
             return [list.scrollTop, at.bottom > box.top && at.top < box.bottom];
             "#,

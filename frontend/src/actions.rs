@@ -1,7 +1,8 @@
 //! What the views may ask of the chat, shared as a Yew context: sending,
-//! typing, retrying or dismissing a message, older pages, switching,
+//! typing, retrying or dismissing a message, replying and editing, older
+//! pages, switching,
 //! joining and closing rooms, sharing files, moderating and deleting
-//! messages. `App` provides one [`ChatActions`], made of the callbacks of
+//! messages, searching and jumping to a message. `App` provides one [`ChatActions`], made of the callbacks of
 //! `use_chat` and `use_uploads`; a view reads it with [`use_chat_actions`],
 //! so a callback reaches the component that uses it without passing through
 //! every layer in between. It also carries the one thing views need to
@@ -11,7 +12,7 @@
 //! are its own (the nickname form's submit, one message's retry button, the
 //! connection pill's "reconnect now").
 
-use shared::protocol::Secret;
+use shared::protocol::{Quote, Secret};
 use shared::{ClientMsg, ClientMsgId};
 use yew::prelude::*;
 
@@ -34,6 +35,9 @@ pub struct ChatActions {
     pub dismiss: Callback<ClientMsgId>,
     /// Load the messages of the room on screen before this `seq`.
     pub load_older: Callback<u64>,
+    /// Answer this message of the room on screen with the composer's next
+    /// message (`None`: not any more).
+    pub reply: Callback<Option<Quote>>,
     /// Show another room the client is in.
     pub switch_room: Callback<String>,
     /// Join a room (a normalized name) and show it.
@@ -47,16 +51,37 @@ pub struct ChatActions {
     /// Close the row of an upload that ended (by its id).
     pub dismiss_upload: Callback<u64>,
     /// A message about a room that the page keeps no record of: a
-    /// moderator's (kick, ban, mute, a role, the log) or a deletion. The
-    /// server decides whether it is allowed.
+    /// moderator's (kick, ban, mute, a role, the log), a deletion, an edit
+    /// (whose empty id the chat fills in), a reaction, the page around a
+    /// quoted message. The server decides whether it is allowed.
     pub command: Callback<ClientMsg>,
     /// Take a room the person is no longer in off the page.
     pub close_room: Callback<String>,
+    /// Search, fetch the next page of results, or close the results.
+    pub search: Callback<SearchAsk>,
+    /// Show a message in its room (a search result): its room and `seq`.
+    pub jump: Callback<(String, u64)>,
     /// How the page fetches the files of conversations, which only their
     /// two people may read: a guest has no session cookie for `<img>` and
     /// links to carry, so its token goes with a `fetch` instead. `None` for
     /// a signed-in browser (its cookie does it).
     pub bearer: Option<Secret>,
+}
+
+/// What the search box and the results ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchAsk {
+    /// Search for `q` in the room on screen, or in every room (`all`).
+    Find { q: String, all: bool },
+    /// The next page of results: the search's words and room, and the
+    /// `next` its last page gave.
+    More {
+        q: String,
+        room: Option<String>,
+        before: u64,
+    },
+    /// Close the results.
+    Close,
 }
 
 /// The chat's callbacks from the nearest provider. A view mounted without

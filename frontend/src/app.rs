@@ -7,7 +7,7 @@ use yew::prelude::*;
 use crate::actions::ChatActions;
 use crate::components::{
     AccountMenu, Composer, ConnectionStatus, DropZone, MessageList, NickPrompt, OnlineList,
-    RoomHead, RoomList, RoomTab, TypingLine, UploadList,
+    RoomHead, RoomList, RoomTab, TypingLine, UploadList, search_bar,
 };
 use crate::hooks::{AccountRequest, use_chat, use_uploads};
 use crate::state::{ConnState, Pending, Upload, room_label};
@@ -27,6 +27,7 @@ pub fn App() -> Html {
         retry: chat.retry.clone(),
         dismiss: chat.dismiss.clone(),
         load_older: chat.load_older.clone(),
+        reply: chat.reply.clone(),
         switch_room: chat.switch_room.clone(),
         join_room: chat.join_room.clone(),
         list_rooms: chat.list_rooms.clone(),
@@ -35,12 +36,14 @@ pub fn App() -> Html {
         dismiss_upload: files.dismiss,
         command: chat.command.clone(),
         close_room: chat.close_room.clone(),
+        search: chat.search.clone(),
+        jump: chat.jump.clone(),
         // A signed-in browser's cookie reads the files of its
         // conversations; a guest's token must go with a fetch.
         bearer: state.token.clone().filter(|_| !state.account),
     };
 
-    // The tab's title counts unread messages while it is hidden.
+    // The tab's title counts unread messages.
     use_effect_with(state.title(), |title| {
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             document.set_title(title);
@@ -86,6 +89,7 @@ pub fn App() -> Html {
                 label: r.label(me),
                 direct: r.is_direct(),
                 unread: r.unread,
+                mentions: r.mentions,
             })
             .collect();
         let has_older = room.is_some_and(|r| r.has_older);
@@ -115,6 +119,7 @@ pub fn App() -> Html {
                 posted_at={room.and_then(|r| r.posted_at)}
                 muted_until={room.and_then(|r| r.muted_until)}
                 closed={ejected}
+                replying={room.and_then(|r| r.replying.clone())}
             />
         };
         html! {
@@ -142,6 +147,7 @@ pub fn App() -> Html {
                             {loading}
                             account={state.account}
                             {role}
+                            found={state.found}
                         />
                     </DropZone>
                     <TypingLine names={typing} />
@@ -166,6 +172,8 @@ pub fn App() -> Html {
         }
     };
 
+    let bar_search =
+        (!asking && state.me.is_some()).then(|| search_bar(state.search.as_ref(), me, &actions));
     html! {
         <ContextProvider<ChatActions> context={actions}>
             <div class="app">
@@ -174,6 +182,7 @@ pub fn App() -> Html {
                         <span class="topbar__logo" aria-hidden="true">{ "◆" }</span>
                         { "Hubbub" }
                     </h1>
+                    { bar_search }
                     <span class="topbar__spacer"></span>
                     if let (false, Some(me)) = (asking, &state.me) {
                         // A new one once signed in: a registration's menu

@@ -86,6 +86,20 @@ pub fn day_label(day: i64, today: i64) -> String {
     }
 }
 
+/// `14:05` today, `Thursday, 4 December 14:05` another day (local time).
+pub fn local_time(at: i64, now: i64) -> String {
+    let offset = local_offset_minutes(at);
+    let (day, today) = (
+        local_day(at, offset),
+        local_day(now, local_offset_minutes(now)),
+    );
+    if day == today {
+        hh_mm(at, offset)
+    } else {
+        format!("{} {}", day_label(day, today), hh_mm(at, offset))
+    }
+}
+
 /// A proleptic Gregorian date and time of day.
 #[derive(Debug, PartialEq, Eq)]
 struct Civil {

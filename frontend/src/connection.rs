@@ -11,7 +11,8 @@
 //! went offline), saying hello again with the last accepted nickname and a
 //! `resume` of every room, so that the server replays what was missed;
 //! resending what was on the wire under the same ids; throttling typing
-//! notifications; and starting over on a new socket after a sign-in or a
+//! notifications; asking a signed-in page's unread counts after the welcome
+//! and each join; and starting over on a new socket after a sign-in or a
 //! registration over HTTP (only a new handshake carries the new session
 //! cookie, which is what signs the browser in), or forgetting everything at
 //! a sign-out. The decisions themselves live in [`crate::session`], and
@@ -354,6 +355,9 @@ async fn connect(
                         }
                     }
                     if welcome && !flush(&mut write, session, dispatch).await {
+                        return End::Lost;
+                    }
+                    if session.take_unread_due() && !send(&mut write, &ClientMsg::Unread).await {
                         return End::Lost;
                     }
                 }

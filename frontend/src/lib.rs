@@ -24,7 +24,7 @@
 //!   reclaiming our own nickname after a reconnect). Plain Rust.
 //! - `scrollback`, `timeline`, `linkify`: how a room's lines are stored
 //!   (shared chunks, cheap to copy), grouped (authors, days) and split into
-//!   text and links. Plain Rust.
+//!   text, links and `@mentions`. Plain Rust.
 //! - `upload`: the only code that touches `XMLHttpRequest`: sending a file to
 //!   a room with progress, and reading the server's answer. `hooks::use_uploads`
 //!   turns its events into actions.
@@ -35,6 +35,10 @@
 //!   sends, who may delete a message, the online list's order. Plain Rust.
 //! - `input`, `backoff`, `clock`, `filesize`: small pure helpers (composer
 //!   commands, reconnect delays, message times, `47.1 KB`).
+//! - `lowercase`: nicknames in lowercase as the server compares them, by the
+//!   browser's Unicode tables in the browser.
+//! - `markers`: read markers on the client (how often `read` is sent, a
+//!   guest's markers in localStorage).
 //!
 //! Invariants: user text is only ever rendered as text (no `inner_html`);
 //! nothing but `connection` knows there is a socket, nothing but `upload` and
@@ -52,6 +56,8 @@ pub mod filesize;
 pub mod hooks;
 pub mod input;
 pub mod linkify;
+pub mod lowercase;
+pub mod markers;
 pub mod moderation;
 pub mod outgoing;
 pub mod scrollback;

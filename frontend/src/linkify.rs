@@ -1,13 +1,107 @@
-//! Finding links in chat text. Only `http://`, `https://` and `mailto:` ever
-//! become links (shared/HARDENING.md); everything else, `javascript:` and
-//! `data:` included, stays text. The view renders [`Segment::Link`] as an
-//! `<a>` whose `href` is exactly the link's text, and the rest as text nodes.
+//! Finding links and mentions in chat text. Only `http://`, `https://` and
+//! `mailto:` ever become links (shared/HARDENING.md); everything else,
+//! `javascript:` and `data:` included, stays text. A mention is `@name` as
+//! `shared::protocol::mentions` reads it. [`render`] shows a message's text:
+//! a [`Segment::Link`] as an `<a>` whose `href` is exactly the link's text, a
+//! [`Segment::Mention`] as a `<span class="mention">` (`mention--me` when it
+//! names the person), the rest as text nodes.
+
+use yew::{Html, html};
+
+use crate::lowercase::lowercase;
 
 /// A piece of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment<'a> {
     Text(&'a str),
     Link(&'a str),
+    /// `@name`, with its `@`.
+    Mention(&'a str),
+}
+
+/// [`segments`], with the mentions in the text between links split out.
+/// Text without an `@` costs one scan more than [`segments`].
+pub fn pieces(text: &str) -> Vec<Segment<'_>> {
+    let parts = segments(text);
+    if !text.contains('@') {
+        return parts;
+    }
+    let mut out = Vec::with_capacity(parts.len() + 2);
+    for part in parts {
+        match part {
+            Segment::Text(plain) => split_mentions(plain, &mut out),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Pushes `plain` as text and mentions, in order.
+fn split_mentions<'a>(plain: &'a str, out: &mut Vec<Segment<'a>>) {
+    let mut from = 0;
+    let mut word_at = 0;
+    // Words as `shared::protocol::mentions` splits them: at whitespace.
+    for (at, c) in plain.char_indices().chain([(plain.len(), ' ')]) {
+        if !c.is_whitespace() {
+            continue;
+        }
+        if let Some((start, end)) = mention_in(&plain[word_at..at]) {
+            let (start, end) = (word_at + start, word_at + end);
+            if from < start {
+                out.push(Segment::Text(&plain[from..start]));
+            }
+            out.push(Segment::Mention(&plain[start..end]));
+            from = end;
+        }
+        word_at = at + c.len_utf8();
+    }
+    if from < plain.len() {
+        out.push(Segment::Text(&plain[from..]));
+    }
+}
+
+/// Where the `@name` of a word is (from its `@` to the end of the name),
+/// if the word is a mention.
+fn mention_in(word: &str) -> Option<(usize, usize)> {
+    let start = word.len() - word.trim_start_matches(['(', '[', '"', '\'']).len();
+    let mention = shared::protocol::mentions(&word[start..]).next()?;
+    Some((start, start + 1 + mention.len()))
+}
+
+/// Whether the mention `name` (without its `@`) names `me`: nicknames
+/// compare without case, ASCII in wasm and the rest by the browser
+/// (`lowercase`).
+pub fn names_me(name: &str, me: &str) -> bool {
+    name.eq_ignore_ascii_case(me)
+        || (!(name.is_ascii() && me.is_ascii()) && lowercase(name) == lowercase(me))
+}
+
+/// Whether `text` mentions `me`.
+pub fn mentions_me(text: &str, me: &str) -> bool {
+    text.contains('@') && shared::protocol::mentions(text).any(|name| names_me(name, me))
+}
+
+/// A message's text as the view shows it: text nodes, links and mentions,
+/// never markup.
+pub fn render(text: &str, me: Option<&str>) -> Html {
+    pieces(text)
+        .into_iter()
+        .map(|piece| match piece {
+            Segment::Text(text) => html! { { text } },
+            Segment::Link(href) => html! {
+                <a href={href.to_owned()} target="_blank" rel="noopener noreferrer">{ href }</a>
+            },
+            Segment::Mention(at) => {
+                let mine = me.is_some_and(|me| names_me(&at[1..], me));
+                let class = if mine {
+                    "mention mention--me"
+                } else {
+                    "mention"
+                };
+                html! { <span {class}>{ at }</span> }
+            }
+        })
+        .collect()
 }
 
 const SCHEMES: [&str; 3] = ["https://", "http://", "mailto:"];
@@ -100,7 +194,7 @@ fn trim_trailing(link: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Segment::{Link, Text};
+    use Segment::{Link, Mention, Text};
 
     #[test]
     fn finds_http_https_and_mailto_links() {
@@ -199,10 +293,59 @@ mod tests {
             let joined: String = segments(text)
                 .iter()
                 .map(|s| match s {
-                    Text(t) | Link(t) => *t,
+                    Text(t) | Link(t) | Mention(t) => *t,
                 })
                 .collect();
             assert_eq!(joined, text);
         }
+    }
+
+    #[test]
+    fn mentions_are_split_out_as_the_server_reads_them() {
+        assert_eq!(
+            pieces("@ada, look (@bob) at https://x.y/@c mail@example.org"),
+            [
+                Mention("@ada"),
+                Text(", look ("),
+                Mention("@bob"),
+                Text(") at "),
+                Link("https://x.y/@c"),
+                Text(" mail@example.org"),
+            ]
+        );
+        assert_eq!(
+            pieces("hi @Zoë.\n@x @"),
+            [
+                Text("hi "),
+                Mention("@Zoë"),
+                Text(".\n"),
+                Mention("@x"),
+                Text(" @"),
+            ]
+        );
+        assert_eq!(pieces("no at sign"), [Text("no at sign")]);
+        // Every mention the server counts is one the view shows.
+        for text in ["@a @b, (@c) \"@d\" x@y @e!?", "@ada: @ada"] {
+            let shown: Vec<&str> = pieces(text)
+                .iter()
+                .filter_map(|p| match p {
+                    Mention(m) => Some(&m[1..]),
+                    _ => None,
+                })
+                .collect();
+            let counted: Vec<&str> = shared::protocol::mentions(text).collect();
+            assert_eq!(shown, counted, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_mention_names_me_whatever_the_case() {
+        assert!(names_me("ADA", "ada"));
+        assert!(names_me("Zoë", "zoë"));
+        assert!(names_me("ÉMILE", "émile"));
+        assert!(!names_me("adam", "ada"));
+        assert!(mentions_me("ping @Ada!", "ada"));
+        assert!(!mentions_me("ada@example.org", "ada"));
+        assert!(!mentions_me("@adam", "ada"));
     }
 }

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use shared::protocol::Role;
 use shared::{ChatMessage, ClientMsg, MessageKind};
 
+use crate::lowercase::lowercase;
+
 /// Someone's role in a room: the one `roles` names (a room's
 /// [`shared::RoomSettings::roles`], which lists those above
 /// [`Role::Member`]), the same nickname in another case counting too.
@@ -18,10 +20,10 @@ pub fn role_of(roles: &BTreeMap<String, Role>, nick: &str) -> Role {
     if let Some(role) = roles.get(nick) {
         return *role;
     }
-    let key = nick.to_lowercase();
+    let key = lowercase(nick);
     roles
         .iter()
-        .find(|(name, _)| name.to_lowercase() == key)
+        .find(|(name, _)| lowercase(name) == key)
         .map_or(Role::Member, |(_, role)| *role)
 }
 
@@ -184,15 +186,28 @@ pub fn may_delete(msg: &ChatMessage, me: Option<&str>, account: bool, mine: Role
     mine.moderates() || (account && me == Some(msg.nick.as_str()))
 }
 
+/// Whether the person may edit `msg`: their own text, signed in (the
+/// server says whether it is still within the edit window). A file's
+/// message keeps the file's name.
+pub fn may_edit(msg: &ChatMessage, me: Option<&str>, account: bool) -> bool {
+    account
+        && me == Some(msg.nick.as_str())
+        && !msg.deleted
+        && msg.attachment.is_none()
+        && matches!(msg.kind, MessageKind::Text | MessageKind::Action)
+}
+
 /// The online list in reading order: owners and moderators first, then
 /// everyone else, each part case-insensitively (ties broken exactly, so that
 /// the list does not jump).
 pub fn member_order<'a>(members: &'a [String], roles: &BTreeMap<String, Role>) -> Vec<&'a str> {
     let mut list: Vec<(Role, String, &str)> = members
         .iter()
-        .map(|m| (role_of(roles, m), m.to_lowercase(), m.as_str()))
+        .map(|m| (role_of(roles, m), lowercase(m), m.as_str()))
         .collect();
-    list.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+    // Ties are equal entries: an unstable sort gives the same list, with
+    // less code than the stable one.
+    list.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
     list.into_iter().map(|(_, _, nick)| nick).collect()
 }
 
@@ -302,6 +317,10 @@ mod tests {
             attachment: None,
             target: None,
             deleted,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }
     }
 
@@ -320,6 +339,34 @@ mod tests {
         assert!(!may_delete(&gone, Some("ada"), true, Role::Owner));
         let deletion = msg("ada", MessageKind::Delete, false);
         assert!(!may_delete(&deletion, Some("ada"), true, Role::Owner));
+    }
+
+    #[test]
+    fn only_signed_in_authors_edit_their_own_text() {
+        let mine = msg("ada", MessageKind::Text, false);
+        assert!(may_edit(&mine, Some("ada"), true));
+        assert!(!may_edit(&mine, Some("ada"), false), "a guest");
+        assert!(!may_edit(&mine, Some("bob"), true), "someone else's");
+        assert!(!may_edit(
+            &msg("ada", MessageKind::Text, true),
+            Some("ada"),
+            true
+        ));
+        assert!(!may_edit(
+            &msg("ada", MessageKind::Edit, false),
+            Some("ada"),
+            true
+        ));
+        let file = ChatMessage {
+            attachment: Some(shared::Attachment {
+                id: "f1".into(),
+                name: "cat.png".into(),
+                size: 1,
+                content_type: "image/png".into(),
+            }),
+            ..mine
+        };
+        assert!(!may_edit(&file, Some("ada"), true), "a file keeps its name");
     }
 
     #[test]

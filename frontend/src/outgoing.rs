@@ -10,9 +10,11 @@
 use std::cell::Cell;
 
 use shared::limits::MAX_HISTORY_PAGE;
-use shared::{ChatMessage, ClientMsg, ClientMsgId, MessageKind, direct_room};
+use shared::protocol::Quote;
+use shared::{ChatMessage, ClientMsg, ClientMsgId, MessageKind};
 
 use crate::input::{self, Input, help_text};
+use crate::lowercase::direct_room;
 use crate::state::{Action, Delivery, Pending};
 
 /// What a composer line depends on in the state: where it goes and who
@@ -26,6 +28,8 @@ pub struct Composing {
     /// The rooms and conversations the client is in on this connection:
     /// joining one of them only shows it.
     pub joined: Vec<String>,
+    /// The message of `room` the person is answering, if any.
+    pub replying: Option<Quote>,
 }
 
 /// What one request comes to. The actions go first: a message is recorded
@@ -110,6 +114,10 @@ pub fn line(raw: &str, at: &Composing, ids: &MessageIds, now: i64) -> Outgoing {
                 attachment: None,
                 target: None,
                 deleted: false,
+                quote: None,
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             };
             Outgoing {
                 actions: vec![
@@ -121,11 +129,14 @@ pub fn line(raw: &str, at: &Composing, ids: &MessageIds, now: i64) -> Outgoing {
                     to,
                     text,
                     kind: MessageKind::Text,
+                    reply_to: None,
                 }),
             }
         }
         Ok(Input::Say { text, kind }) => {
             let id = ids.next();
+            let quote = at.replying.clone();
+            let reply_to = quote.as_ref().map(|q| q.seq);
             let draft = ChatMessage {
                 room: at.room.clone(),
                 seq: 0,
@@ -136,14 +147,26 @@ pub fn line(raw: &str, at: &Composing, ids: &MessageIds, now: i64) -> Outgoing {
                 attachment: None,
                 target: None,
                 deleted: false,
+                quote: quote.map(Box::new),
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             };
+            let mut actions = vec![Action::Queued(Pending::queued(id.clone(), draft))];
+            if reply_to.is_some() {
+                actions.push(Action::Replying {
+                    room: at.room.clone(),
+                    to: None,
+                });
+            }
             Outgoing {
-                actions: vec![Action::Queued(Pending::queued(id.clone(), draft))],
+                actions,
                 send: Some(ClientMsg::Send {
                     id,
                     room: at.room.clone(),
                     text,
                     kind,
+                    reply_to,
                 }),
             }
         }
@@ -193,7 +216,18 @@ pub fn retry(pending: &[Pending], id: ClientMsgId, ids: &MessageIds) -> Outgoing
             room: p.draft.room.clone(),
             text: p.draft.text.clone(),
             kind: p.draft.kind,
+            reply_to: p.draft.quote.as_ref().map(|q| q.seq),
         }),
+    }
+}
+
+/// The page of `room` around message `seq` (25 on either side), for
+/// going to a quoted message that is not loaded.
+pub fn around(room: &str, seq: u64) -> ClientMsg {
+    ClientMsg::History {
+        room: room.to_owned(),
+        before: seq.saturating_add(25),
+        limit: Some(50),
     }
 }
 
@@ -228,6 +262,7 @@ mod tests {
             room: DEFAULT_ROOM.into(),
             me: Some("alice".into()),
             joined: vec![DEFAULT_ROOM.into(), "rust".into()],
+            replying: None,
         }
     }
 
@@ -242,6 +277,10 @@ mod tests {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }
     }
 
@@ -266,6 +305,7 @@ mod tests {
                 room: room.into(),
                 text: text.into(),
                 kind,
+                reply_to: None,
             }),
         }
     }
@@ -286,6 +326,7 @@ mod tests {
                 room: DEFAULT_ROOM.into(),
                 text: "/etc/hosts".into(),
                 kind: MessageKind::Text,
+                reply_to: None,
             })
         );
     }
@@ -515,6 +556,7 @@ mod tests {
                     to: "Bob".into(),
                     text: "hi there".into(),
                     kind: MessageKind::Text,
+                    reply_to: None,
                 }),
             }
         );
@@ -578,6 +620,7 @@ mod tests {
                     room: "rust".into(),
                     text: "again".into(),
                     kind: MessageKind::Action,
+                    reply_to: None,
                 }),
             }
         );
@@ -597,6 +640,71 @@ mod tests {
                     before: 151,
                     limit: Some(100),
                 }),
+            }
+        );
+    }
+
+    #[test]
+    fn a_reply_carries_its_quote_through_the_queue_and_a_retry() {
+        let quote = Quote::of(41, "bob", "shall we ship it?", false);
+        let at = Composing {
+            replying: Some(quote.clone()),
+            ..alice()
+        };
+        let ids = ids();
+        let out = line("yes!", &at, &ids, NOW);
+        let draft = ChatMessage {
+            quote: Some(Box::new(quote)),
+            ..draft(DEFAULT_ROOM, "alice", "yes!", MessageKind::Text)
+        };
+        assert_eq!(
+            out,
+            Outgoing {
+                actions: vec![
+                    Action::Queued(Pending::queued("k3x9a0bz-1".into(), draft.clone())),
+                    Action::Replying {
+                        room: DEFAULT_ROOM.into(),
+                        to: None
+                    },
+                ],
+                send: Some(ClientMsg::Send {
+                    id: "k3x9a0bz-1".into(),
+                    room: DEFAULT_ROOM.into(),
+                    text: "yes!".into(),
+                    kind: MessageKind::Text,
+                    reply_to: Some(41),
+                }),
+            }
+        );
+        // Failed, then retried: still a reply.
+        let failed = Pending {
+            delivery: Delivery::Failed("refused".into()),
+            ..Pending::queued("k3x9a0bz-1".into(), draft)
+        };
+        let again = retry(&[failed], "k3x9a0bz-1".into(), &ids).send;
+        assert!(
+            matches!(
+                again,
+                Some(ClientMsg::Send {
+                    reply_to: Some(41),
+                    ..
+                })
+            ),
+            "{again:?}"
+        );
+        // A command is no reply, and leaves the reply in place.
+        let out = line("/nick bob", &at, &ids, NOW);
+        assert_eq!(out.actions, []);
+    }
+
+    #[test]
+    fn going_to_a_quote_asks_for_the_page_around_it() {
+        assert_eq!(
+            around("rust", 500),
+            ClientMsg::History {
+                room: "rust".into(),
+                before: 525,
+                limit: Some(50),
             }
         );
     }

@@ -61,6 +61,10 @@ pub struct Session {
     in_flight: Vec<ClientMsg>,
     /// When a typing notification was last sent, per room.
     typing_sent: BTreeMap<String, f64>,
+    /// Signed in on the current socket.
+    account: bool,
+    /// Time to ask the server what is unread (`unread`).
+    unread_due: bool,
 }
 
 impl Session {
@@ -74,7 +78,11 @@ impl Session {
     /// Follows what the server says about who and where we are.
     pub fn observe(&mut self, msg: &ServerMsg, now_ms: f64) -> Verdict {
         match msg {
-            ServerMsg::Welcome { nick, .. } => {
+            ServerMsg::Welcome { nick, account, .. } => {
+                // The server joins the rooms of the hello's `resume` before
+                // it reads what follows the hello: one `unread` covers them.
+                self.account = *account;
+                self.unread_due = *account;
                 self.welcomed = true;
                 self.nick = Some(nick.clone());
                 self.accepted = Some(nick.clone());
@@ -87,9 +95,12 @@ impl Session {
                 self.nick = Some(new.clone());
                 self.accepted = Some(new.clone());
             }
-            ServerMsg::Joined { room, .. } => {
-                self.seen.entry(room.clone()).or_insert(0);
+            // A room joined since: its counts too.
+            ServerMsg::Joined { room, .. } if !self.seen.contains_key(room) => {
+                self.unread_due |= self.account && self.welcomed;
+                self.seen.insert(room.clone(), 0);
             }
+            ServerMsg::Registered { .. } => self.account = true,
             ServerMsg::Left { room } => {
                 self.seen.remove(room);
             }
@@ -144,10 +155,18 @@ impl Session {
         }
     }
 
+    /// Whether to ask the server what is unread now (signed in: after the
+    /// welcome, and after joining a room); asking clears it.
+    pub fn take_unread_due(&mut self) -> bool {
+        std::mem::take(&mut self.unread_due)
+    }
+
     /// The socket is gone. What was on the wire unconfirmed goes back to
     /// the front of the queue, in order, to be sent again with its id.
     pub fn lost(&mut self) {
         self.welcomed = false;
+        self.account = false;
+        self.unread_due = false;
         for msg in self.in_flight.drain(..).rev() {
             self.outbox.push_front(msg);
         }
@@ -210,7 +229,9 @@ impl Session {
 /// The id of a message that gets an ack.
 fn msg_id(msg: &ClientMsg) -> Option<&str> {
     match msg {
-        ClientMsg::Send { id, .. } | ClientMsg::Direct { id, .. } => Some(id),
+        ClientMsg::Send { id, .. } | ClientMsg::Direct { id, .. } | ClientMsg::Edit { id, .. } => {
+            Some(id)
+        }
         _ => None,
     }
 }
@@ -242,6 +263,7 @@ mod tests {
             room: DEFAULT_ROOM.into(),
             text: id.into(),
             kind: MessageKind::Text,
+            reply_to: None,
         }
     }
 
@@ -401,6 +423,10 @@ mod tests {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }
     }
 
@@ -481,9 +507,18 @@ mod tests {
             },
             0.0,
         );
+        // An edit is acknowledged like a message, and resent like one.
+        let edit = ClientMsg::Edit {
+            id: "c5".into(),
+            room: "lobby".into(),
+            seq: 1,
+            text: "fixed".into(),
+        };
+        session.sent(&edit);
         session.queue(send("c4"));
         session.lost();
         assert_eq!(session.next_queued(), Some(send("c2")));
+        assert_eq!(session.next_queued(), Some(edit));
         assert_eq!(session.next_queued(), Some(send("c4")));
         assert_eq!(session.next_queued(), None);
     }
@@ -499,5 +534,37 @@ mod tests {
         // A new connection starts afresh.
         session.lost();
         assert!(session.typing_due("lobby", 4_500.0));
+    }
+
+    #[test]
+    fn a_signed_in_page_asks_what_is_unread_after_the_welcome_and_each_new_room() {
+        let mut session = Session::default();
+        session.observe(&welcome("alice"), 0.0);
+        session.observe(&joined("lobby"), 0.0);
+        assert!(!session.take_unread_due(), "a guest has no markers");
+
+        let mut session = Session::default();
+        let signed_in = ServerMsg::Welcome {
+            nick: "alice".into(),
+            server: "0.1.0".into(),
+            limits: Limits::V1,
+            account: true,
+            token: None,
+            expires: None,
+        };
+        session.observe(&signed_in, 0.0);
+        assert!(session.take_unread_due());
+        assert!(!session.take_unread_due(), "asked once");
+        session.observe(&joined("lobby"), 0.0);
+        assert!(session.take_unread_due(), "a room joined since");
+        session.observe(&joined("lobby"), 0.0);
+        assert!(!session.take_unread_due(), "not for a room we are in");
+        // After a reconnect the resumed rooms are known: the welcome's ask
+        // covers them.
+        session.lost();
+        session.observe(&joined("lobby"), 0.0);
+        assert!(!session.take_unread_due());
+        session.observe(&signed_in, 0.0);
+        assert!(session.take_unread_due());
     }
 }

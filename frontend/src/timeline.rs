@@ -94,6 +94,10 @@ mod tests {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         }
     }
 

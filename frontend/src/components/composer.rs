@@ -1,18 +1,20 @@
 //! Where messages are written, and what holds them back: slow mode (with
 //! the wait it imposes after a message), a mute, the connection; and in a
-//! room a moderator took the person out of, joining again instead.
+//! room a moderator took the person out of, joining again instead. A reply
+//! being written shows what it answers above the box.
 
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use shared::limits::MAX_TEXT_BYTES;
+use shared::protocol::Quote;
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use super::attach_button::AttachButton;
 use crate::actions::use_chat_actions;
-use crate::clock::{day_label, hh_mm, local_day, local_offset_minutes};
+use crate::clock::local_time;
 use crate::input::{self, History};
 use crate::upload::{Chosen, files_in};
 
@@ -55,6 +57,10 @@ pub struct ComposerProps {
     /// (`ChatActions::close_room`).
     #[prop_or_default]
     pub closed: bool,
+    /// The message the next one answers: shown above the box, with a way
+    /// to cancel (× or Escape; `ChatActions::reply` with `None`).
+    #[prop_or_default]
+    pub replying: Option<Quote>,
 }
 
 /// A text area: Enter sends, Shift+Enter starts a new line, Up in an empty
@@ -76,9 +82,11 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let area = use_node_ref();
     {
         // Ready to type as soon as the chat appears (keyboard users start
-        // here; `autofocus` only works once per page).
+        // here; `autofocus` only works once per page), and again once Reply
+        // is chosen on a message (or the reply is done with).
         let area = area.clone();
-        use_effect_with((), move |()| {
+        let replying = props.replying.as_ref().map(|q| q.seq);
+        use_effect_with(replying, move |_| {
             if let Some(el) = area.cast::<HtmlTextAreaElement>() {
                 let _ = el.focus();
             }
@@ -160,12 +168,18 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let onkeydown = {
         let submit = submit.clone();
         let draft = draft.clone();
+        let reply = actions.reply.clone();
+        let replying = props.replying.is_some();
         Callback::from(move |e: KeyboardEvent| {
             // While an input method is composing, keys belong to it.
             if e.is_composing() || e.alt_key() || e.ctrl_key() || e.meta_key() {
                 return;
             }
             match e.key().as_str() {
+                "Escape" if replying => {
+                    e.prevent_default();
+                    reply.emit(None);
+                }
                 "Enter" if !e.shift_key() => {
                     e.prevent_default();
                     submit.emit(());
@@ -314,8 +328,32 @@ pub fn Composer(props: &ComposerProps) -> Html {
         };
     }
 
+    let replying = props.replying.as_ref().map(|q| {
+        let cancel = actions.reply.reform(|_: MouseEvent| None);
+        html! {
+            <div class="composer__reply" data-testid="replying">
+                <span class="composer__reply-text">
+                    { "Replying to " }
+                    <strong>{ q.nick.clone() }</strong>
+                    { if q.deleted { ": deleted message" } else { ": " } }
+                    { q.text.clone() }
+                </span>
+                <button
+                    type="button"
+                    class="composer__reply-cancel"
+                    data-testid="cancel-reply"
+                    aria-label="Cancel the reply"
+                    onclick={cancel}
+                >
+                    { "×" }
+                </button>
+            </div>
+        }
+    });
+
     html! {
         <form class="composer" {onsubmit}>
+            { replying }
             <div class={classes!("composer__row", over.then_some("composer__row--over"))}>
                 <AttachButton disabled={!props.enabled} />
                 <textarea
@@ -345,20 +383,6 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 { counter }
             </div>
         </form>
-    }
-}
-
-/// `14:05` today, `Thursday, 4 December 14:05` another day (local time).
-fn local_time(at: i64, now: i64) -> String {
-    let offset = local_offset_minutes(at);
-    let (day, today) = (
-        local_day(at, offset),
-        local_day(now, local_offset_minutes(now)),
-    );
-    if day == today {
-        hh_mm(at, offset)
-    } else {
-        format!("{} {}", day_label(day, today), hh_mm(at, offset))
     }
 }
 

@@ -9,21 +9,26 @@
 //! shown, reaching the top asks the server for older messages
 //! (`ChatActions::load_older`) while it has some; when they arrive above, the view stays
 //! where the reader was. A hole left by a long absence is a marker that
-//! loads what is missing.
+//! loads what is missing. A search result's message or a quoted one
+//! (`found`) is brought into the window, scrolled to the middle and
+//! highlighted.
 
 use std::rc::Rc;
 
 use shared::protocol::Role;
-use web_sys::{Element, HtmlElement};
+use shared::protocol::{Quote, Reaction};
+use shared::{ChatMessage, ClientMsg};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use super::day_separator::DaySeparator;
-use super::message_view::MessageView;
+use super::message_view::{CLOSED, EDITING, MessageView, PICKING};
 use crate::actions::{ChatActions, use_chat_actions};
 use crate::clock::{day_label, local_day, local_offset_minutes};
-use crate::moderation::may_delete;
+use crate::moderation::{may_delete, may_edit};
 use crate::scrollback::Scrollback;
-use crate::state::{Line, LineBody, Pending, Tone, chats_after};
+use crate::state::{Found, Line, LineBody, Pending, Tone, chats_after};
 use crate::timeline::Grouper;
 
 /// Within this many pixels of the bottom the list follows new messages;
@@ -61,6 +66,9 @@ pub struct MessageListProps {
     /// The person's role in the room: a moderator deletes any message.
     #[prop_or(Role::Member)]
     pub role: Role,
+    /// A message to bring into view and highlight (a search result).
+    #[prop_or_default]
+    pub found: Option<Found>,
 }
 
 #[component]
@@ -84,6 +92,27 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let extra = use_mut_ref(|| 0usize);
     let first = props.lines.get(0).map(|l| l.id);
     let first_before = use_mut_ref(|| first);
+    // A jump to a message: the last one handled, the lines to show so that
+    // it is among them, and the row highlighted.
+    let jumped = use_mut_ref(|| None::<Found>);
+    let reach = use_mut_ref(|| 0usize);
+    let marked = use_mut_ref(|| None::<Element>);
+    let jump_to = props.found.filter(|f| *jumped.borrow() != Some(*f));
+    if let Some(found) = jump_to {
+        *jumped.borrow_mut() = Some(found);
+        let len = props.lines.len();
+        let back = props
+            .lines
+            .iter()
+            .rev()
+            .position(|l| l.chat().is_some_and(|m| m.seq == found.seq));
+        if let Some(back) = back {
+            // Some context above it too.
+            *reach.borrow_mut() = (back + 1 + 20).min(len);
+            *stick.borrow_mut() = false;
+            *restore.borrow_mut() = None;
+        }
+    }
 
     if *first_before.borrow() != first {
         let added = first_before.borrow().and_then(|old| {
@@ -105,8 +134,126 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         *first_before.borrow_mut() = first;
     }
 
+    // The message whose editor or reaction picker is open, and which.
+    let open = use_state_eq(|| None::<(u64, usize)>);
+    {
+        // The editor opens with the focus in it.
+        let list = list.clone();
+        use_effect_with(*open, move |open| {
+            if let Some((_, EDITING)) = open
+                && let Some(Ok(Some(el))) = list
+                    .cast::<Element>()
+                    .map(|l| l.query_selector("[data-testid=edit-input]"))
+            {
+                let _ = el.unchecked_into::<HtmlElement>().focus();
+            }
+        });
+    }
+    // The buttons of every message, by their `data-act`: one handler here
+    // rather than closures in each message, which would cost every row's
+    // render and the bundle.
+    let onclick = {
+        let (lines, open, me) = (props.lines.clone(), open.clone(), props.me.clone());
+        let (command, reply, jump) = (
+            actions.command.clone(),
+            actions.reply.clone(),
+            actions.jump.clone(),
+        );
+        Callback::from(move |e: MouseEvent| {
+            let Some((button, msg)) = acted_on(&e, &lines) else {
+                return;
+            };
+            let (room, seq) = (msg.room.clone(), msg.seq);
+            let mut emoji = button.get_attribute("data-emoji");
+            match button.get_attribute("data-act").as_deref() {
+                Some("jump") => {
+                    if let Some(quote) = &msg.quote {
+                        jump.emit((room, quote.seq));
+                    }
+                }
+                Some("reply") => {
+                    // Its first line; the server quotes it the same way
+                    // (cut at 80 characters, which the page cuts to fit).
+                    let text = msg.text.split('\n').next().unwrap_or_default().to_owned();
+                    let nick = msg.nick.clone();
+                    let deleted = false;
+                    reply.emit(Some(Quote {
+                        seq,
+                        nick,
+                        text,
+                        deleted,
+                    }));
+                }
+                Some("edit") => open.set(Some((seq, EDITING))),
+                Some("pick") => open.set(match *open {
+                    Some((at, PICKING)) if at == seq => None,
+                    _ => Some((seq, PICKING)),
+                }),
+                Some("delete")
+                    if confirmed(
+                        "Delete this message? Everyone in the room will see that it was deleted.",
+                    ) =>
+                {
+                    command.emit(ClientMsg::Delete { room, seq });
+                }
+                Some("delete") => {}
+                Some(act) => {
+                    // "other": the emoji typed in the picker's field.
+                    if act == "other" {
+                        emoji = button
+                            .previous_element_sibling()
+                            .map(|input| input.unchecked_into::<HtmlInputElement>().value());
+                    }
+                    if let Some(emoji) = emoji.as_deref().map(str::trim).filter(|e| !e.is_empty())
+                        && let Some(me) = me.as_deref()
+                    {
+                        command.emit(reaction(room, seq, emoji, &msg.reactions, me));
+                        open.set(None);
+                    }
+                }
+                None => {}
+            }
+        })
+    };
+    // Enter saves an edit and Escape cancels it (or closes the picker).
+    let onkeydown = open.is_some().then(|| {
+        let (lines, open, command) = (props.lines.clone(), open.clone(), actions.command.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.is_composing() {
+                return;
+            }
+            if e.key() == "Escape" {
+                open.set(None);
+                return;
+            }
+            let Some(area) = e.target_dyn_into::<HtmlTextAreaElement>() else {
+                return;
+            };
+            if e.key() != "Enter" || e.shift_key() {
+                return;
+            }
+            e.prevent_default();
+            let text = area.value();
+            let text = text.trim_end();
+            if text.trim_start().is_empty() {
+                return;
+            }
+            if let Some((_, msg)) = acted_on(&e, &lines)
+                && text != msg.text
+            {
+                command.emit(ClientMsg::Edit {
+                    id: String::new(),
+                    room: msg.room.clone(),
+                    seq: msg.seq,
+                    text: text.to_owned(),
+                });
+            }
+            open.set(None);
+        })
+    });
+
     let len = props.lines.len();
-    let start = len.saturating_sub(*shown + *extra.borrow());
+    let start = len.saturating_sub((*shown + *extra.borrow()).max(*reach.borrow()));
     let newest = props.lines.last().map_or(0, |l| l.id);
     let oldest_seq = props.lines.iter().find_map(Line::chat).map(|m| m.seq);
     let can_load = start == 0 && props.has_older && !props.loading && oldest_seq.is_some();
@@ -146,6 +293,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let away = away.clone();
         let show_earlier = show_earlier.clone();
         let extra = Rc::clone(&extra);
+        let reach = Rc::clone(&reach);
         let load_older = load_older.clone();
         Callback::from(move |_: Event| {
             let Some(el) = list.cast::<Element>() else {
@@ -156,8 +304,9 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             *stick.borrow_mut() = at_bottom;
             if at_bottom {
                 away.set(None);
-                if *shown != WINDOW || *extra.borrow() != 0 {
+                if *shown != WINDOW || *extra.borrow() != 0 || *reach.borrow() != 0 {
                     *extra.borrow_mut() = 0;
+                    *reach.borrow_mut() = 0;
                     shown.set(WINDOW);
                 }
             } else {
@@ -183,10 +332,12 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let stick = Rc::clone(&stick);
         let away = away.clone();
         let extra = Rc::clone(&extra);
+        let reach = Rc::clone(&reach);
         Callback::from(move |_: MouseEvent| {
             *stick.borrow_mut() = true;
             away.set(None);
             *extra.borrow_mut() = 0;
+            *reach.borrow_mut() = 0;
             shown.set(WINDOW);
             if let Some(el) = list.cast::<HtmlElement>() {
                 el.set_scroll_top(el.scroll_height());
@@ -200,18 +351,28 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let list = list.clone();
         let stick = Rc::clone(&stick);
         let restore = Rc::clone(&restore);
+        let away = away.clone();
         use_effect(move || {
-            if let Some(el) = list.cast::<Element>() {
-                if let Some(from_bottom) = restore.borrow_mut().take() {
-                    el.set_scroll_top(el.scroll_height() - from_bottom);
-                } else if *stick.borrow() {
-                    el.set_scroll_top(el.scroll_height());
+            let Some(el) = list.cast::<Element>() else {
+                return;
+            };
+            let restored = restore.borrow_mut().take();
+            if let Some(found) = jump_to {
+                show_found(&el, found.seq, &marked);
+                let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+                *stick.borrow_mut() = from_bottom < STICK_PX;
+                if from_bottom >= STICK_PX {
+                    away.set(Some(newest));
                 }
+            } else if let Some(from_bottom) = restored {
+                el.set_scroll_top(el.scroll_height() - from_bottom);
+            } else if *stick.borrow() {
+                el.set_scroll_top(el.scroll_height());
             }
         });
     }
 
-    let rows = rows(props, &actions, start);
+    let rows = rows(props, &actions, *open, start);
     let empty = props.lines.is_empty() && props.pending.is_empty();
     let new_count = away.map_or(0, |seen| chats_after(&props.lines, seen));
     let announcement = props
@@ -232,6 +393,8 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 data-testid="message-list"
                 ref={list}
                 {onscroll}
+                {onclick}
+                {onkeydown}
                 tabindex="0"
                 aria-label="Messages"
             >
@@ -287,9 +450,71 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     }
 }
 
+/// Scrolls the list so that the message `seq` is in its middle and marks
+/// it `data-found` (the stylesheet highlights it for a moment), taking the
+/// mark off the one found before.
+fn show_found(list: &Element, seq: u64, marked: &Rc<std::cell::RefCell<Option<Element>>>) {
+    if let Some(old) = marked.borrow_mut().take() {
+        let _ = old.remove_attribute("data-found");
+    }
+    let selector = format!("[data-testid=message][data-seq=\"{seq}\"]");
+    let Ok(Some(row)) = list.query_selector(&selector) else {
+        return;
+    };
+    if let Some(item) = row.dyn_ref::<HtmlElement>() {
+        let middle = item.offset_top() - (list.client_height() - item.offset_height()) / 2;
+        list.set_scroll_top(middle.max(0));
+    }
+    let _ = row.set_attribute("data-found", "");
+    *marked.borrow_mut() = Some(row);
+}
+
+/// The button of a message that an event came from (the nearest with a
+/// `data-act`, or the event's target itself for a key) and the message, by
+/// the `data-seq` of its row.
+fn acted_on(e: &Event, lines: &Scrollback<Line>) -> Option<(Element, Rc<ChatMessage>)> {
+    let target = e.target_dyn_into::<Element>()?;
+    let button = target
+        .closest("[data-act]")
+        .ok()
+        .flatten()
+        .unwrap_or(target);
+    let row = button.closest("[data-testid=message]").ok()??;
+    let seq: u64 = row.get_attribute("data-seq")?.parse().ok()?;
+    let msg = lines.iter().rev().find_map(|line| match &line.body {
+        LineBody::Chat(msg) if msg.seq == seq => Some(Rc::clone(msg)),
+        _ => None,
+    })?;
+    Some((button, msg))
+}
+
+/// Reacting to message `seq` of `room` with `emoji`, or taking it back if
+/// `me` gave it already.
+fn reaction(room: String, seq: u64, emoji: &str, reactions: &[Reaction], me: &str) -> ClientMsg {
+    let remove = reactions
+        .iter()
+        .any(|r| r.emoji == emoji && r.nicks.iter().any(|n| n == me));
+    ClientMsg::React {
+        room,
+        seq,
+        emoji: emoji.to_owned(),
+        remove,
+    }
+}
+
+/// Whether the person says yes to `question` (the browser's own dialog).
+fn confirmed(question: &str) -> bool {
+    web_sys::window().is_some_and(|w| w.confirm_with_message(question).unwrap_or(false))
+}
+
 /// The rows from line `start` on, then pending messages, with day separators
 /// and grouping.
-fn rows(props: &MessageListProps, actions: &ChatActions, start: usize) -> Html {
+fn rows(
+    props: &MessageListProps,
+    actions: &ChatActions,
+    open: Option<(u64, usize)>,
+    start: usize,
+) -> Html {
     let lines = &props.lines;
     let before = start.checked_sub(1).and_then(|i| lines.get(i));
     let last_ts_before = lines
@@ -321,8 +546,10 @@ fn rows(props: &MessageListProps, actions: &ChatActions, start: usize) -> Html {
                         message={Rc::clone(msg)}
                         mine={Some(msg.nick.as_str()) == me}
                         continued={marks.continued}
+                        me={props.me.clone()}
                         deletable={may_delete(msg, me, props.account, props.role)}
-                        ondelete={actions.command.clone()}
+                        editable={may_edit(msg, me, props.account)}
+                        open={open.filter(|(seq, _)| *seq == msg.seq).map_or(CLOSED, |(_, what)| what)}
                     />
                 });
             }

@@ -1,15 +1,19 @@
 //! One chat message, or the person's own message on its way, or what is
-//! left of a deleted one; with a "Delete" action for those the person may
-//! delete.
+//! left of a deleted one: the message it answers (a button that goes
+//! there), its text with "(edited)", its reactions as chips that toggle the
+//! person's own; and, on hover or focus, the actions the person may take:
+//! Reply, React (a small picker), Edit (inline) and Delete (which asks
+//! first), which the list around it carries out.
 
 use std::rc::Rc;
 
-use shared::{ChatMessage, ClientMsg, MessageKind, direct_members};
+use shared::protocol::QUICK_REACTIONS;
+use shared::{ChatMessage, MessageKind, direct_members};
 use yew::prelude::*;
 
 use super::attachment_view::AttachmentView;
-use crate::clock::{hh_mm, iso_utc, local_offset_minutes};
-use crate::linkify::{Segment, segments};
+use crate::clock::{hh_mm, iso_utc, local_offset_minutes, local_time};
+use crate::linkify::{mentions_me, render};
 use crate::state::Delivery;
 
 #[derive(Properties, PartialEq)]
@@ -31,24 +35,37 @@ pub struct MessageViewProps {
     /// For a failed message: give it up.
     #[prop_or_default]
     pub ondismiss: Callback<()>,
+    /// The person's nickname, when they may answer and react to it (a
+    /// confirmed message): their own reactions are marked.
+    #[prop_or_default]
+    pub me: Option<AttrValue>,
     /// The person may delete it (`moderation::may_delete`).
     #[prop_or_default]
     pub deletable: bool,
-    /// Sends its deletion, once the person confirms. The list's one
-    /// callback for all its messages (`ChatActions::command`), so that a
-    /// new message re-renders none of the others.
+    /// The person may edit it (`moderation::may_edit`).
     #[prop_or_default]
-    pub ondelete: Callback<ClientMsg>,
+    pub editable: bool,
+    /// What of it is open: nothing ([`CLOSED`]), the editor
+    /// ([`EDITING`]) or the reaction picker ([`PICKING`]). Its buttons
+    /// (each known by its `data-act`) and keys are handled by the list
+    /// around it (`message_list`), one handler for all its messages.
+    #[prop_or_default]
+    pub open: usize,
 }
 
 /// A message as a list item: avatar, author and time heading a group, then
 /// the text. Author and text are text nodes, never markup: whatever people
-/// type is shown as typed; only http(s) and mailto links become links.
+/// type is shown as typed; only http(s) and mailto links become links, and
+/// `@name` a mention (`msg--mention` on the message when it names the person).
 #[component]
 pub fn MessageView(props: &MessageViewProps) -> Html {
     let msg = &props.message;
+    let open = props.open;
+    let live = props.delivery.is_none() && !msg.deleted;
+    let me = props.me.as_deref().filter(|_| live);
     let action = msg.kind == MessageKind::Action && !msg.deleted;
     let failed = matches!(props.delivery, Some(Delivery::Failed(_)));
+    let to_me = !props.mine && me.is_some_and(|me| mentions_me(&msg.text, me));
     let class = classes!(
         "msg",
         action.then_some("msg--action"),
@@ -57,6 +74,7 @@ pub fn MessageView(props: &MessageViewProps) -> Html {
         props.continued.then_some("msg--continued"),
         props.delivery.is_some().then_some("msg--pending"),
         failed.then_some("msg--failed"),
+        to_me.then_some("msg--mention"),
     );
     // Unconfirmed messages get their own test id, so that "the message
     // arrived" means the server has it.
@@ -96,17 +114,48 @@ pub fn MessageView(props: &MessageViewProps) -> Html {
             </div>
         }
     };
+    let edited = msg.edited.map(|at| {
+        let title = format!("Edited {}", local_time(at, js_sys::Date::now() as i64));
+        html! { <span class="msg__edited" data-testid="edited" {title}>{ " (edited)" }</span> }
+    });
     let text = html! {
-        <span class="msg__text">
-            { for segments(&msg.text).into_iter().map(|segment| match segment {
-                Segment::Text(text) => html! { { text } },
-                Segment::Link(href) => html! {
-                    <a href={href.to_owned()} target="_blank" rel="noopener noreferrer">{ href }</a>
-                },
-            }) }
-        </span>
+        <>
+            <span class="msg__text">{ render(&msg.text, me) }</span>
+            { edited }
+        </>
     };
-    let body = if msg.deleted {
+    let quote = msg.quote.as_deref().filter(|_| !msg.deleted).map(|q| {
+        let (class, text) = if q.deleted {
+            ("quote__text quote__text--deleted", "deleted message")
+        } else {
+            ("quote__text", q.text.as_str())
+        };
+        html! {
+            <button
+                type="button"
+                class="quote"
+                data-testid="quote"
+                data-act="jump"
+                aria-label={format!("Go to the message from {}", q.nick)}
+            >
+                <span class="quote__nick">{ q.nick.clone() }</span>
+                <span {class}>{ text.to_owned() }</span>
+            </button>
+        }
+    });
+    let body = if open == EDITING {
+        html! {
+            <div class="msg__body">
+                <textarea
+                    class="msg__editor"
+                    data-testid="edit-input"
+                    aria-label="Edit your message. Enter saves, Escape cancels."
+                    value={msg.text.clone()}
+                />
+                <div class="msg__status">{ "Enter saves · Escape cancels" }</div>
+            </div>
+        }
+    } else if msg.deleted {
         html! {
             <div class="msg__body">
                 <span class="msg__deleted" data-testid="message-deleted">{ "Message deleted" }</span>
@@ -150,34 +199,71 @@ pub fn MessageView(props: &MessageViewProps) -> Html {
             }
         }
     };
-    let tools = (props.deletable && !msg.deleted && props.delivery.is_none()).then(|| {
-        let (room, seq) = (msg.room.clone(), msg.seq);
-        let ondelete = props.ondelete.clone();
-        let onclick = Callback::from(move |_: MouseEvent| {
-            if confirmed("Delete this message? Everyone in the room will see that it was deleted.")
-            {
-                let room = room.clone();
-                ondelete.emit(ClientMsg::Delete { room, seq });
-            }
-        });
+    let reactions = (live && !msg.reactions.is_empty()).then(|| {
         html! {
-            <button
-                type="button"
-                class="msg__delete"
-                data-testid="delete-message"
-                aria-label={format!("Delete {}'s message", msg.nick)}
-                {onclick}
-            >
-                { "Delete" }
-            </button>
+            <div class="reactions">
+                { for msg.reactions.iter().map(|r| {
+                    let mine = me.is_some_and(|me| r.nicks.iter().any(|n| n == me));
+                    let mut who = String::new();
+                    for nick in &r.nicks {
+                        if !who.is_empty() {
+                            who.push_str(", ");
+                        }
+                        who.push_str(nick);
+                    }
+                    html! {
+                        <button
+                            type="button"
+                            class={if mine { "reaction reaction--mine" } else { "reaction" }}
+                            data-testid="reaction"
+                            data-act="react"
+                            data-emoji={r.emoji.clone()}
+                            aria-pressed={if mine { "true" } else { "false" }}
+                            title={who}
+                        >
+                            { format!("{} {}", r.emoji, r.nicks.len()) }
+                        </button>
+                    }
+                }) }
+            </div>
         }
+    });
+    let picker = (open == PICKING && me.is_some()).then(|| {
+        html! {
+            <div class="picker" data-testid="reaction-picker" role="group" aria-label="Add a reaction">
+                { for QUICK_REACTIONS.iter().map(|emoji| html! {
+                    <button
+                        type="button"
+                        class="picker__emoji"
+                        data-testid="pick-reaction"
+                        data-act="react"
+                        data-emoji={*emoji}
+                    >
+                        { *emoji }
+                    </button>
+                }) }
+                // Enter in the field presses its submit button.
+                <form class="picker__other" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+                    <input class="picker__input" data-testid="reaction-input" aria-label="Another emoji" maxlength="32" size="3" />
+                    <button type="submit" class="link-button" data-act="other">{ "Add" }</button>
+                </form>
+            </div>
+        }
+    });
+    let edit = props.editable && live && open != EDITING;
+    let delete = props.deletable && live;
+    let tools = (me.is_some() || delete).then(|| {
+        html! { <Tools react={me.is_some()} {edit} {delete} /> }
     });
     html! {
         <li {class} data-testid={testid} data-author={msg.nick.clone()} data-seq={msg.seq.to_string()}>
             { gutter }
             <div class="msg__main">
                 { head }
+                { quote }
                 { body }
+                { reactions }
+                { picker }
                 { status }
             </div>
             { tools }
@@ -185,10 +271,48 @@ pub fn MessageView(props: &MessageViewProps) -> Html {
     }
 }
 
-/// Whether the person says yes to `question` (the browser's own dialog).
-fn confirmed(question: &str) -> bool {
-    web_sys::window().is_some_and(|w| w.confirm_with_message(question).unwrap_or(false))
+#[derive(Properties, PartialEq)]
+struct ToolsProps {
+    react: bool,
+    edit: bool,
+    delete: bool,
 }
+
+/// A message's actions, each known to the list's click handler by its
+/// `data-act`. A component of its own: when a message renders again with
+/// the same actions (as every row does when the list's callbacks change),
+/// they are not diffed again.
+#[component]
+fn Tools(props: &ToolsProps) -> Html {
+    html! {
+        <div class="msg__tools">
+            if props.react {
+                { tool("reply", "reply-message", "Reply to this message", "Reply") }
+                { tool("pick", "add-reaction", "Add a reaction", "☺+") }
+            }
+            if props.edit {
+                { tool("edit", "edit-message", "Edit your message", "Edit") }
+            }
+            if props.delete {
+                { tool("delete", "delete-message", "Delete this message", "Delete") }
+            }
+        </div>
+    }
+}
+
+/// One of a message's actions.
+fn tool(act: &'static str, testid: &'static str, label: &'static str, text: &'static str) -> Html {
+    html! {
+        <button type="button" data-testid={testid} data-act={act} aria-label={label}>{ text }</button>
+    }
+}
+
+/// Nothing of a message is open.
+pub const CLOSED: usize = 0;
+/// A message's text is being edited.
+pub const EDITING: usize = 1;
+/// A message's reaction picker is open.
+pub const PICKING: usize = 2;
 
 /// The first letter of a nickname, for its avatar (upper case for ASCII;
 /// Unicode's case tables are not worth their weight in the bundle here).

@@ -18,6 +18,7 @@ mod nick_prompt;
 mod online_list;
 mod room_head;
 mod room_list;
+mod search;
 mod typing_line;
 mod upload_list;
 
@@ -34,5 +35,6 @@ pub use nick_prompt::{NickPrompt, NickPromptProps};
 pub use online_list::{OnlineList, OnlineListProps};
 pub use room_head::{RoomHead, RoomHeadProps};
 pub use room_list::{RoomList, RoomListProps, RoomTab};
+pub use search::search_bar;
 pub use typing_line::{TypingLine, TypingLineProps};
 pub use upload_list::{UploadList, UploadListProps};

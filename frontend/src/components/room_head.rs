@@ -5,7 +5,7 @@ use shared::ClientMsg;
 use yew::prelude::*;
 
 use crate::actions::use_chat_actions;
-use crate::linkify::{Segment, segments};
+use crate::linkify::render;
 
 #[derive(Properties, PartialEq)]
 pub struct RoomHeadProps {
@@ -47,12 +47,7 @@ pub fn RoomHead(props: &RoomHeadProps) -> Html {
                 <h2 class="room-head__name">{ props.label.clone() }</h2>
                 if !props.topic.is_empty() {
                     <p class="room-head__topic" data-testid="room-topic" title={props.topic.clone()}>
-                        { for segments(&props.topic).into_iter().map(|segment| match segment {
-                            Segment::Text(text) => html! { { text } },
-                            Segment::Link(href) => html! {
-                                <a href={href.to_owned()} target="_blank" rel="noopener noreferrer">{ href }</a>
-                            },
-                        }) }
+                        { render(&props.topic, None) }
                     </p>
                 }
             </div>

@@ -20,6 +20,8 @@ pub struct RoomTab {
     pub direct: bool,
     /// Unread messages from others.
     pub unread: u32,
+    /// Those of them that mention the person.
+    pub mentions: u32,
 }
 
 impl RoomTab {
@@ -30,6 +32,7 @@ impl RoomTab {
             label: format!("#{name}"),
             direct: false,
             unread,
+            mentions: 0,
         }
     }
 }
@@ -45,8 +48,8 @@ pub struct RoomListProps {
 }
 
 /// Two lists of buttons, rooms then direct messages, the one on screen
-/// marked `aria-current`; each entry carries `data-room` (its name) and
-/// `data-unread`.
+/// marked `aria-current`; each entry carries `data-room` (its name),
+/// `data-unread` and `data-mentions`, with badges for both counts.
 #[component]
 pub fn RoomList(props: &RoomListProps) -> Html {
     let actions = use_chat_actions();
@@ -106,10 +109,10 @@ pub fn RoomList(props: &RoomListProps) -> Html {
         let onclick = actions
             .switch_room
             .reform(move |_: MouseEvent| name.clone());
-        let label = if room.unread > 0 {
-            format!("{}, {} unread", room.label, room.unread)
-        } else {
-            room.label.clone()
+        let label = match (room.unread, room.mentions) {
+            (0, _) => room.label.clone(),
+            (n, 0) => format!("{}, {n} unread", room.label),
+            (n, m) => format!("{}, {n} unread, {m} mentioning you", room.label),
         };
         let (mark, text) = match room.label.strip_prefix('#') {
             Some(text) if !room.direct => ("#", text.to_owned()),
@@ -124,10 +127,16 @@ pub fn RoomList(props: &RoomListProps) -> Html {
                     aria-label={label}
                     data-room={room.name.clone()}
                     data-unread={room.unread.to_string()}
+                    data-mentions={room.mentions.to_string()}
                     {onclick}
                 >
                     <span class="room__hash" aria-hidden="true">{ mark }</span>
                     <span class="room__name">{ text }</span>
+                    if room.mentions > 0 {
+                        <span class="room__mentions" data-testid="mentions" aria-hidden="true">
+                            { "@" }{ room.mentions }
+                        </span>
+                    }
                     if room.unread > 0 {
                         <span class="room__unread" data-testid="unread" aria-hidden="true">
                             { room.unread }
@@ -148,7 +157,9 @@ pub fn RoomList(props: &RoomListProps) -> Html {
             .flatten()
             .filter(|info| !props.rooms.iter().any(|r| r.name == info.room))
             .collect();
-        list.sort_by(|a, b| b.members.cmp(&a.members).then(a.room.cmp(&b.room)));
+        // Names are unique, so the order is total and an unstable sort gives
+        // the same list, with less code than the stable one.
+        list.sort_unstable_by(|a, b| b.members.cmp(&a.members).then(a.room.cmp(&b.room)));
         list
     };
 

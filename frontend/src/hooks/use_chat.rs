@@ -5,26 +5,35 @@
 //! and signs out through the account API ([`crate::api`]) and then has the
 //! connection start over (a guest registering the nickname it holds does so
 //! over its socket, and then signs in over HTTP for the session cookie),
-//! lets "bob is typing…" run out, and remembers the
-//! accepted nickname in localStorage for the next visit (a signed-in
-//! browser's cookie says who it is; the nickname only says hello).
+//! lets "bob is typing…" run out, remembers the accepted nickname and the
+//! rooms in localStorage for the next visit (a signed-in browser's cookie
+//! says who it is; the nickname only says hello), moves read markers and
+//! loads the page around a search result.
 
 use std::rc::Rc;
 
 use gloo_storage::{LocalStorage, Storage};
 use gloo_timers::callback::Timeout;
+use shared::protocol::Quote;
 use shared::validate::precheck_nick;
 use shared::{ClientMsg, ClientMsgId};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use crate::actions::SearchAsk;
 use crate::api;
 use crate::connection::{Command, Link, watch_page};
+use crate::markers::{self, Pace, ReadPace};
 use crate::outgoing::{self, Composing};
 use crate::state::{Action, AuthMode, ChatState, Entry};
 
 /// localStorage key of the last nickname the server accepted.
 const NICK_KEY: &str = "hubbub.nick";
+
+/// localStorage key of the rooms the person was in, one a line: a new page
+/// joins them again (a hello without `resume` joins the lobby only), so
+/// that their unread counts are there after a reload.
+const ROOMS_KEY: &str = "hubbub.rooms";
 
 /// What the chat UI gets: the state to render and what it may ask for.
 #[derive(Clone, PartialEq)]
@@ -33,7 +42,7 @@ pub struct UseChatHandle {
     /// Who the person is: going in, signing out, registering.
     pub account: Callback<AccountRequest>,
     /// A message about a room that the page keeps no record of (moderation,
-    /// deletions, the log).
+    /// deletions, edits, reactions, the log).
     pub command: Callback<ClientMsg>,
     /// Take a room the person is no longer in off the page.
     pub close_room: Callback<String>,
@@ -56,6 +65,12 @@ pub struct UseChatHandle {
     pub load_older: Callback<u64>,
     /// The person is typing in the active room.
     pub typing: Callback<()>,
+    /// Search, the next page of results, closing them.
+    pub search: Callback<SearchAsk>,
+    /// Show a message in its room.
+    pub jump: Callback<(String, u64)>,
+    /// Answer this message of the active room (`None`: no longer).
+    pub reply: Callback<Option<Quote>>,
 }
 
 /// What the nickname form and the account menu ask for. (No `Debug`: it
@@ -78,7 +93,7 @@ pub enum AccountRequest {
 
 #[hook]
 pub fn use_chat() -> UseChatHandle {
-    let state = use_reducer(|| ChatState::starting(load_nick()));
+    let state = use_reducer(|| ChatState::starting(load_nick(), markers::load()));
     let link = use_memo((), |()| Link::new());
 
     let account = {
@@ -127,7 +142,14 @@ pub fn use_chat() -> UseChatHandle {
 
     let command = {
         let link = Rc::clone(&link);
-        use_callback((), move |msg: ClientMsg, ()| link.send(Command::Send(msg)))
+        use_callback((), move |mut msg: ClientMsg, ()| {
+            // An edit is acknowledged like a message: it gets an id of
+            // this page's.
+            if let ClientMsg::Edit { id, .. } = &mut msg {
+                *id = link.ids().next();
+            }
+            link.send(Command::Send(msg));
+        })
     };
     let close_room = {
         let dispatcher = state.dispatcher();
@@ -143,6 +165,7 @@ pub fn use_chat() -> UseChatHandle {
             room: state.active_room.clone(),
             me: state.me.clone(),
             joined: state.joined_rooms(),
+            replying: state.active().and_then(|r| r.replying.clone()),
         };
         use_callback(composing, move |raw: String, composing| {
             let now = js_sys::Date::now() as i64;
@@ -181,6 +204,17 @@ pub fn use_chat() -> UseChatHandle {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
         let joined = state.joined_rooms();
+        // Kept for the next page; conversations are not joined by name.
+        use_effect_with(joined.clone(), |joined| {
+            let mut rooms = String::new();
+            for room in joined.iter().filter(|r| !r.starts_with('@')) {
+                rooms.push_str(room);
+                rooms.push('\n');
+            }
+            if let (false, Some(storage)) = (rooms.is_empty(), local_storage()) {
+                let _ = storage.set_item(ROOMS_KEY, &rooms);
+            }
+        });
         use_callback(joined, move |room: String, joined| {
             link.submit(outgoing::join(room, joined), &dispatcher);
         })
@@ -198,12 +232,95 @@ pub fn use_chat() -> UseChatHandle {
             link.submit(outgoing::older(room, before), &dispatcher);
         })
     };
+    let reply = {
+        let dispatcher = state.dispatcher();
+        use_callback(state.active_room.clone(), move |to: Option<Quote>, room| {
+            let room = room.clone();
+            dispatcher.dispatch(Action::Replying { room, to });
+        })
+    };
     let typing = {
         let link = Rc::clone(&link);
         use_callback(state.active_room.clone(), move |(), room| {
             link.send(Command::Typing(room.clone()));
         })
     };
+
+    let search = {
+        let link = Rc::clone(&link);
+        let dispatcher = state.dispatcher();
+        use_callback(state.active_room.clone(), move |ask: SearchAsk, room| {
+            let msg = match ask {
+                SearchAsk::Find { q, all } => {
+                    let room = (!all).then(|| room.clone());
+                    let q = q.trim().to_owned();
+                    dispatcher.dispatch(Action::Search {
+                        q: q.clone(),
+                        room: room.clone(),
+                    });
+                    ClientMsg::Search {
+                        q,
+                        room,
+                        before: None,
+                    }
+                }
+                SearchAsk::More { q, room, before } => {
+                    dispatcher.dispatch(Action::SearchMore);
+                    ClientMsg::Search {
+                        q,
+                        room,
+                        before: Some(before),
+                    }
+                }
+                SearchAsk::Close => return dispatcher.dispatch(Action::CloseSearch),
+            };
+            link.send(Command::Send(msg));
+        })
+    };
+    let jump = {
+        let dispatcher = state.dispatcher();
+        use_callback((), move |(room, seq): (String, u64), ()| {
+            dispatcher.dispatch(Action::Jump { room, seq });
+        })
+    };
+
+    // A message to jump to that is not loaded: the page around it. And
+    // when the person sees the room's newest message, its read marker
+    // moves: a guest keeps it in this browser, a signed-in page tells the
+    // server, at most every 2 s per room. (One effect: each costs the
+    // bundle its own code.)
+    {
+        let link = Rc::clone(&link);
+        let dispatcher = state.dispatcher();
+        let pace = use_mut_ref(ReadPace::default);
+        let due = state.read_due();
+        let kept = (!state.account && due.is_some()).then(|| state.read_markers());
+        use_effect_with((due, state.awaiting()), move |(due, awaiting)| {
+            if let Some((room, seq)) = awaiting.clone() {
+                link.send(Command::Send(ClientMsg::History {
+                    room,
+                    before: seq + 25,
+                    limit: Some(50),
+                }));
+            }
+            if let Some((room, seq)) = due.clone() {
+                dispatcher.dispatch(Action::MarkRead {
+                    room: room.clone(),
+                    seq,
+                });
+                match kept {
+                    Some(mut kept) => {
+                        match kept.iter_mut().find(|(r, _)| *r == room) {
+                            Some(marker) => marker.1 = seq,
+                            None => kept.push((room, seq)),
+                        }
+                        markers::save(&kept);
+                    }
+                    None => tell_read(&link, &pace, room, seq),
+                }
+            }
+        });
+    }
 
     // "bob is typing…" goes when its time is up.
     {
@@ -226,6 +343,14 @@ pub fn use_chat() -> UseChatHandle {
         let remembered = state.joining.clone();
         use_effect_with((), move |()| {
             link.start(dispatcher.clone());
+            // The rooms of the last visit, joined once welcomed.
+            let rooms = local_storage()
+                .and_then(|s| s.get_item(ROOMS_KEY).ok().flatten())
+                .unwrap_or_default();
+            for room in rooms.lines().filter(|r| *r != shared::DEFAULT_ROOM) {
+                let room = room.to_owned();
+                link.send(Command::Send(ClientMsg::Join { room }));
+            }
             match remembered {
                 Some(nick) => link.send(Command::Hello(nick)),
                 // Nothing remembered (storage cleared or refused): a
@@ -272,6 +397,30 @@ pub fn use_chat() -> UseChatHandle {
         list_rooms,
         load_older,
         typing,
+        search,
+        jump,
+        reply,
+    }
+}
+
+/// Sends `read` for `room` now, or once its turn comes ([`ReadPace`]).
+fn tell_read(link: &Rc<Link>, pace: &Rc<std::cell::RefCell<ReadPace>>, room: String, seq: u64) {
+    let now = js_sys::Date::now();
+    let step = pace.borrow_mut().read(&room, seq, now);
+    match step {
+        Pace::Now => link.send(Command::Ephemeral(ClientMsg::Read { room, seq })),
+        Pace::Later(wait) => {
+            let (link, pace) = (Rc::clone(link), Rc::clone(pace));
+            // Runs once; a page closed before it only loses that marker
+            // move, which the next visit makes again.
+            Timeout::new(wait.max(0.0) as u32 + 1, move || {
+                if let Some(seq) = pace.borrow_mut().due(&room, js_sys::Date::now()) {
+                    link.send(Command::Ephemeral(ClientMsg::Read { room, seq }));
+                }
+            })
+            .forget();
+        }
+        Pace::Skip => {}
     }
 }
 
@@ -331,12 +480,18 @@ fn sign_out(everywhere: bool, link: &Link, dispatcher: UseReducerDispatcher<Chat
     });
 }
 
-/// Forgets the remembered nickname: after signing out, the next visit
-/// starts at the form.
+/// Forgets the remembered nickname and rooms: after signing out, the next
+/// visit starts at the form.
 fn forget_nick() {
     if storage_available() {
         LocalStorage::delete(NICK_KEY);
+        LocalStorage::delete(ROOMS_KEY);
     }
+}
+
+/// localStorage, unless the browser refuses it.
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
 }
 
 /// Whether localStorage can be used. gloo-storage throws (ending the app)

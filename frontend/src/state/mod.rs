@@ -21,13 +21,16 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use shared::protocol::{ModLogEntry, Moderation, Role, Secret, utc};
+use shared::protocol::{ModLogEntry, Moderation, Quote, Role, SearchHit, Secret, UnreadCount, utc};
 use shared::validate::precheck_nick;
 use shared::{
     ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg,
-    direct_room,
 };
 use yew::Reducible;
+
+use crate::linkify::mentions_me;
+use crate::lowercase::{direct_room, lowercase};
+use crate::markers::marker;
 
 mod room;
 mod upload;
@@ -154,6 +157,30 @@ impl Pending {
     }
 }
 
+/// A search and the results that came so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    /// The words as sent.
+    pub q: String,
+    /// The room searched; `None`: every room the person is in.
+    pub room: Option<String>,
+    /// The results, newest first.
+    pub hits: Vec<SearchHit>,
+    /// The `before` of the next page, when there is one.
+    pub next: Option<u64>,
+    /// A page was asked for and has not come.
+    pub busy: bool,
+}
+
+/// A message to bring into view and highlight (a search result's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub seq: u64,
+    /// Counts the jumps, so that jumping to the same message again shows
+    /// it again.
+    pub nonce: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatState {
     pub conn: ConnState,
@@ -201,6 +228,13 @@ pub struct ChatState {
     pub account_busy: bool,
     /// Why it failed.
     pub account_error: Option<String>,
+    /// The search panel's search, while it is open.
+    pub search: Option<Search>,
+    /// The message of the room on screen to bring into view.
+    pub found: Option<Found>,
+    /// A guest's read markers as this browser kept them from an earlier
+    /// visit: where each room's unread messages start once joined.
+    pub kept_read: Vec<(String, u64)>,
     next_line_id: u64,
 }
 
@@ -228,6 +262,9 @@ impl Default for ChatState {
             prefill: None,
             account_busy: false,
             account_error: None,
+            search: None,
+            found: None,
+            kept_read: Vec::new(),
             next_line_id: 0,
         }
     }
@@ -325,8 +362,21 @@ pub enum Action {
     LeaveRequested(String),
     /// The person closed a room they are no longer in.
     CloseRoom(String),
+    /// The person is answering a message of `room` (`None`: no longer).
+    Replying { room: String, to: Option<Quote> },
     /// The person asked for the topic of the room on screen (`/topic`).
     ShowTopic,
+    /// The person has seen `room` up to `seq` (it is on screen, the tab
+    /// visible): its read marker moves there.
+    MarkRead { room: String, seq: u64 },
+    /// A search was sent (`room`: `None` for every room).
+    Search { q: String, room: Option<String> },
+    /// The next page of the search was asked for.
+    SearchMore,
+    /// The search panel closed.
+    CloseSearch,
+    /// Show message `seq` of `room` in its place (a search result).
+    Jump { room: String, seq: u64 },
 }
 
 impl Reducible for ChatState {
@@ -342,11 +392,39 @@ impl Reducible for ChatState {
 impl ChatState {
     /// The state at start-up, with the nickname remembered from an earlier
     /// visit (if any) already on its way.
-    pub fn starting(remembered_nick: Option<String>) -> Self {
+    pub fn starting(remembered_nick: Option<String>, kept_read: Vec<(String, u64)>) -> Self {
         ChatState {
             joining: remembered_nick,
+            kept_read,
             ..ChatState::default()
         }
+    }
+
+    /// The room the person is looking at and its newest `seq`, when that
+    /// is past its read marker: time to move the marker (and, signed in,
+    /// to tell the server).
+    pub fn read_due(&self) -> Option<(String, u64)> {
+        if self.hidden || !self.registered {
+            return None;
+        }
+        let r = self.active()?;
+        (r.joined && r.last_seq > r.read).then(|| (r.name.clone(), r.last_seq))
+    }
+
+    /// The message a jump waits for: its room and `seq`, once asked.
+    pub fn awaiting(&self) -> Option<(String, u64)> {
+        self.rooms
+            .values()
+            .find_map(|r| r.awaiting.map(|seq| (r.name.clone(), seq)))
+    }
+
+    /// A guest's read markers, to keep for the next visit.
+    pub fn read_markers(&self) -> Vec<(String, u64)> {
+        self.rooms
+            .values()
+            .filter(|r| r.read > 0)
+            .map(|r| (r.name.clone(), r.read))
+            .collect()
     }
 
     /// The room on screen, once it exists.
@@ -409,8 +487,7 @@ impl ChatState {
         self.uploads.iter().filter_map(Upload::expires_at).min()
     }
 
-    /// Unread messages in all rooms: the page title shows this while the
-    /// tab is hidden.
+    /// Unread messages in all rooms: the page title shows this.
     pub fn unread_total(&self) -> u32 {
         self.rooms.values().map(|r| r.unread).sum()
     }
@@ -424,11 +501,11 @@ impl ChatState {
             .min()
     }
 
-    /// The page title: `(3) Hubbub` while hidden with unread messages.
+    /// The page title: `(3) Hubbub` with unread messages.
     pub fn title(&self) -> String {
         match self.unread_total() {
-            n if self.hidden && n > 0 => format!("({n}) Hubbub"),
-            _ => "Hubbub".to_owned(),
+            0 => "Hubbub".to_owned(),
+            n => format!("({n}) Hubbub"),
         }
     }
 
@@ -529,6 +606,7 @@ impl ChatState {
                     let active = self.active_room.clone();
                     if let Some(r) = self.rooms.get_mut(&active) {
                         r.unread = 0;
+                        r.mentions = 0;
                     }
                 }
             }
@@ -611,6 +689,33 @@ impl ChatState {
                     self.forget_room(&room);
                 }
             }
+            Action::MarkRead { room, seq } => {
+                let me = self.me.clone();
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.mark_read(seq, me.as_deref());
+                }
+            }
+            Action::Search { q, room } => {
+                self.search = Some(Search {
+                    q,
+                    room,
+                    hits: Vec::new(),
+                    next: None,
+                    busy: true,
+                });
+            }
+            Action::SearchMore => {
+                if let Some(search) = &mut self.search {
+                    search.busy = true;
+                }
+            }
+            Action::CloseSearch => self.search = None,
+            Action::Jump { room, seq } => self.jump(room, seq),
+            Action::Replying { room, to } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.replying = to;
+                }
+            }
             Action::ShowTopic => {
                 let room = self.active_room.clone();
                 let text = match self.rooms.get(&room).map(|r| r.settings.topic.as_str()) {
@@ -618,6 +723,31 @@ impl ChatState {
                     _ => format!("#{room} has no topic."),
                 };
                 self.notice(&room, text, Tone::Info);
+            }
+        }
+    }
+
+    /// Shows message `seq` of `room`: at once if it is loaded, else once
+    /// the page around it (which `awaiting` asks for) arrives.
+    fn jump(&mut self, room: String, seq: u64) {
+        let nonce = self.found.map_or(0, |f| f.nonce.wrapping_add(1));
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let loaded = r.has_message(seq);
+        r.awaiting = (!loaded).then_some(seq);
+        self.search = None;
+        self.switch_room(room);
+        self.found = loaded.then_some(Found { seq, nonce });
+    }
+
+    /// The server's unread counts: they replace the page's.
+    fn unread(&mut self, counts: Vec<UnreadCount>) {
+        for count in counts {
+            if let Some(r) = self.rooms.get_mut(&count.room) {
+                r.read = r.read.max(count.read);
+                r.unread = count.unread;
+                r.mentions = count.mentions;
             }
         }
     }
@@ -631,6 +761,7 @@ impl ChatState {
             prompt_note: note,
             prefill,
             hidden: self.hidden,
+            kept_read: std::mem::take(&mut self.kept_read),
             next_line_id: self.next_line_id,
             ..ChatState::default()
         };
@@ -687,6 +818,10 @@ impl ChatState {
         if let Some(r) = self.rooms.get_mut(&room) {
             if !self.hidden {
                 r.unread = 0;
+                r.mentions = 0;
+            }
+            if self.active_room != room {
+                self.found = None;
             }
             self.active_room = room;
         }
@@ -758,9 +893,20 @@ impl ChatState {
                 );
                 self.me = Some(nick);
             }
-            ServerMsg::Joined { room, members, .. } => {
+            ServerMsg::Joined {
+                room,
+                members,
+                head,
+            } => {
                 let me = self.me.clone();
+                // A guest's unread messages start where this browser last
+                // read, or, in a room new to it, after what is there now.
+                let kept = (!self.account).then(|| marker(&self.kept_read, &room));
                 let r = self.room_mut(&room);
+                if let Some(kept) = kept {
+                    let now = if r.last_seq == 0 { head } else { 0 };
+                    r.read = r.read.max(kept.unwrap_or(now));
+                }
                 let rejoin = std::mem::take(&mut r.lost) && !r.lines.is_empty();
                 r.joined = true;
                 r.ejected = false;
@@ -860,18 +1006,29 @@ impl ChatState {
             ServerMsg::Message(msg) if msg.kind == MessageKind::Delete => {
                 self.room_mut(&msg.room.clone()).delete(&msg);
             }
+            ServerMsg::Message(msg) if is_change(msg.kind) => {
+                if let Some(r) = self.rooms.get_mut(&msg.room) {
+                    r.change(&msg);
+                }
+            }
             ServerMsg::Message(msg) => {
                 let mine = self.me.as_deref() == Some(msg.nick.as_str());
                 let room = msg.room.clone();
                 let id = self.next_id();
                 let unseen = self.hidden || room != self.active_room;
                 let me = self.me.clone();
+                let to_me = me.as_deref().is_some_and(|me| mentions_me(&msg.text, me));
                 let r = self.room_mut(&room);
                 // A message ends its author's typing.
                 r.typing.retain(|(n, _)| *n != msg.nick);
                 r.learn_peer(&msg.nick, me.as_deref());
-                if r.insert_chat(id, msg) && !mine && unseen {
+                let after_marker = msg.seq > r.read;
+                let readable = msg.kind.is_readable();
+                if r.insert_chat(id, msg) && !mine && unseen && after_marker && readable {
                     r.unread += 1;
+                    if to_me {
+                        r.mentions += 1;
+                    }
                 }
             }
             ServerMsg::Ack { id, room, seq, ts } => {
@@ -890,6 +1047,10 @@ impl ChatState {
                     attachment: None,
                     target: None,
                     deleted: false,
+                    quote: draft.quote,
+                    edited: None,
+                    reactions: Vec::new(),
+                    rev: 0,
                 };
                 let line_id = self.next_id();
                 let r = self.room_mut(&room);
@@ -915,6 +1076,23 @@ impl ChatState {
             }
             // The connection turns typing into `Action::Typing`, with the time.
             ServerMsg::Typing { .. } => {}
+            ServerMsg::Read { room, seq } => {
+                let me = self.me.clone();
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.mark_read(seq, me.as_deref());
+                }
+            }
+            ServerMsg::Unread { rooms } => self.unread(rooms),
+            ServerMsg::SearchResults { q, results, next } => {
+                if let Some(search) = &mut self.search
+                    && search.q == q
+                    && search.busy
+                {
+                    search.hits.extend(results);
+                    search.next = next;
+                    search.busy = false;
+                }
+            }
             ServerMsg::Rooms { rooms } => self.directory = Some(rooms),
             ServerMsg::Error { code, message, id } => self.error(code, message, id),
         }
@@ -928,7 +1106,7 @@ impl ChatState {
             return;
         }
         let me = self.me.clone().unwrap_or_default();
-        let about_me = |target: &str| target.to_lowercase() == me.to_lowercase();
+        let about_me = |target: &str| lowercase(target) == lowercase(&me);
         let mut tone = Tone::Info;
         match action {
             // The room sees a deletion as the message of kind `delete`.
@@ -960,12 +1138,17 @@ impl ChatState {
     /// already shown are not shown again.
     fn history(&mut self, room: &str, messages: Vec<ChatMessage>, has_older: bool) {
         let me = self.me.clone();
-        let unseen = self.hidden || room != self.active_room;
+        let account = self.account;
+        let on_screen = room == self.active_room;
+        let unseen = self.hidden || !on_screen;
+        let nonce = self.found.map_or(0, |f| f.nonce.wrapping_add(1));
         let first = messages.first().map(|m| m.seq);
-        let mut ids: Vec<u64> = Vec::with_capacity(messages.len());
-        for _ in &messages {
+        let last = messages.last().map(|m| m.seq);
+        let mut ids: Vec<u64> = Vec::with_capacity(messages.len() + 1);
+        for _ in 0..=messages.len() {
             ids.push(self.next_id());
         }
+        let hole_id = ids.pop().unwrap_or_default();
         let r = self.room_mut(room);
         let oldest = r.oldest_seq();
         // Only a page that reaches above what is here says whether there
@@ -979,23 +1162,47 @@ impl ChatState {
             r.has_older = has_older;
         }
         r.loading_older = false;
-        // Messages newer than any seen before in a room seen before were
-        // missed while away: they are news like live ones.
+        // The page around a message a jump waits for.
+        let around = r.awaiting.filter(|seq| {
+            first.is_some_and(|f| f <= *seq + 25) && last.is_some_and(|l| l + 25 >= *seq)
+        });
         let seen_up_to = r.last_seq;
+        // Signed in, the server counts what is unread (`unread`), history
+        // included. A guest counts what is after its marker.
         for (id, msg) in ids.into_iter().zip(messages) {
             if msg.kind == MessageKind::Delete {
                 r.delete(&msg);
                 continue;
             }
-            let news = seen_up_to > 0 && msg.seq > seen_up_to;
+            if is_change(msg.kind) {
+                r.change(&msg);
+                continue;
+            }
+            let news = !account && msg.seq > r.read && msg.kind.is_readable();
             let theirs = me.as_deref() != Some(msg.nick.as_str());
+            let to_me = me.as_deref().is_some_and(|me| mentions_me(&msg.text, me));
             r.learn_peer(&msg.nick, me.as_deref());
             if r.insert_chat(id, msg) && news && theirs && unseen {
                 r.unread += 1;
+                if to_me {
+                    r.mentions += 1;
+                }
             }
         }
         if r.oldest_seq() == Some(1) {
             r.has_older = false;
+        }
+        // A page that ends below what was here (around a message far
+        // above): what lies between is not loaded, and a gap says so.
+        if let Some(last) = last.filter(|last| *last < seen_up_to) {
+            r.mark_hole_after(last, hole_id);
+        }
+        let Some(seq) = around else {
+            return;
+        };
+        r.awaiting = None;
+        if r.has_message(seq) && on_screen {
+            self.found = Some(Found { seq, nonce });
         }
     }
 
@@ -1080,6 +1287,15 @@ impl ChatState {
             });
             return;
         }
+        if let Some(search) = &mut self.search
+            && search.busy
+            && matches!(
+                code,
+                ErrorCode::TextEmpty | ErrorCode::TextTooLong | ErrorCode::NotInRoom
+            )
+        {
+            search.busy = false;
+        }
         if matches!(
             code,
             ErrorCode::RoomInvalid
@@ -1109,6 +1325,15 @@ impl ChatState {
         self.next_line_id += 1;
         self.next_line_id
     }
+}
+
+/// A change to another message (an edit, a reaction or taking one back),
+/// rather than a line of its own.
+fn is_change(kind: MessageKind) -> bool {
+    matches!(
+        kind,
+        MessageKind::Edit | MessageKind::React | MessageKind::Unreact
+    )
 }
 
 /// A page of a room's moderation log as one notice, newest first.

@@ -7,9 +7,11 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use shared::protocol::{Role, RoomSettings};
-use shared::{ChatMessage, direct_members};
+use shared::protocol::{Quote, Reaction, Role, RoomSettings};
+use shared::{ChatMessage, MessageKind, direct_members};
 
+use crate::linkify::mentions_me;
+use crate::lowercase::lowercase;
 use crate::moderation::role_of;
 use crate::scrollback::Scrollback;
 
@@ -82,8 +84,17 @@ pub struct Room {
     pub members: Vec<String>,
     pub lines: Scrollback<Line>,
     /// Chat messages from others that arrived while nobody was looking at
-    /// this room (another room on screen, or the tab hidden).
+    /// this room (another room on screen, or the tab hidden); signed in, as
+    /// the server counted them after the read marker, then counted on.
     pub unread: u32,
+    /// Those of them that mention the person.
+    pub mentions: u32,
+    /// The read marker: the person has read the room up to this `seq`
+    /// (the server's for an account, this browser's for a guest).
+    pub read: u64,
+    /// A message to show that is not loaded yet (a search result): the
+    /// page of history around it was asked for.
+    pub awaiting: Option<u64>,
     /// The server has messages older than the oldest one here: scrolling to
     /// the top can load more.
     pub has_older: bool,
@@ -110,6 +121,9 @@ pub struct Room {
     /// When the person's last message here was sent (ms, the browser's
     /// clock): with slow mode, when the next may be.
     pub posted_at: Option<i64>,
+    /// The message the person is answering: the composer's next message
+    /// goes as a reply to it.
+    pub replying: Option<Quote>,
     /// Messages known to be deleted, by `seq`: a deletion can arrive before
     /// the page of history that holds its message.
     pub(super) deleted: BTreeSet<u64>,
@@ -174,8 +188,8 @@ impl Room {
         let Some((a, b)) = direct_members(&self.name) else {
             return;
         };
-        let mine = me.map(str::to_lowercase);
-        let key = nick.to_lowercase();
+        let mine = me.map(lowercase);
+        let key = lowercase(nick);
         if Some(&key) != mine.as_ref() && (key == a || key == b) {
             self.peer = Some(nick.to_owned());
         }
@@ -191,10 +205,17 @@ impl Room {
         let len = self.lines.len();
         let mut at = len;
         let mut gap = None;
+        let mut known = None;
         for (back, line) in self.lines.iter().rev().enumerate() {
             let index = len - 1 - back;
             match &line.body {
-                LineBody::Chat(have) if have.seq == msg.seq => return false,
+                LineBody::Chat(have) if have.seq == msg.seq => {
+                    // A copy with later changes (a page read after them)
+                    // replaces this one, unless this one was deleted.
+                    let fresher = msg.rev > have.rev && !have.deleted;
+                    known = Some(fresher.then_some((index, line.id)));
+                    break;
+                }
                 LineBody::Chat(have) if have.seq > msg.seq => at = index,
                 LineBody::Chat(_) => break,
                 // At or after the start of a hole: it goes below the marker.
@@ -205,6 +226,13 @@ impl Room {
                 LineBody::Gap { .. } => at = index,
                 LineBody::Notice { .. } => {}
             }
+        }
+        if let Some(fresher) = known {
+            if let Some((index, id)) = fresher {
+                let body = LineBody::Chat(Rc::new(self.as_known(msg)));
+                self.lines.set(index, Line { id, body });
+            }
+            return false;
         }
         // A message from inside the hole was loaded: the hole now ends
         // before it (pages arrive oldest first), or is gone.
@@ -224,11 +252,7 @@ impl Room {
             }
         }
         self.last_seq = self.last_seq.max(msg.seq);
-        let msg = if self.deleted.contains(&msg.seq) {
-            deleted(&msg)
-        } else {
-            msg
-        };
+        let msg = self.as_known(msg);
         let line = Line {
             id,
             body: LineBody::Chat(Rc::new(msg)),
@@ -238,30 +262,190 @@ impl Room {
         true
     }
 
+    /// `msg` as this room knows it: deleted if its deletion came first,
+    /// and quoting a deleted message as deleted.
+    fn as_known(&self, msg: ChatMessage) -> ChatMessage {
+        let mut msg = if self.deleted.contains(&msg.seq) {
+            deleted(&msg)
+        } else {
+            msg
+        };
+        if let Some(quote) = &mut msg.quote
+            && self.deleted.contains(&quote.seq)
+        {
+            quote.text.clear();
+            quote.deleted = true;
+        }
+        msg
+    }
+
+    /// The line of chat message `seq`, if it is here: its index, its id
+    /// and the message. Searched from the end, where changes mostly land.
+    fn find_chat(&self, seq: u64) -> Option<(usize, u64, &ChatMessage)> {
+        let len = self.lines.len();
+        self.lines
+            .iter()
+            .rev()
+            .enumerate()
+            .find_map(|(back, line)| match &line.body {
+                LineBody::Chat(msg) if msg.seq == seq => Some((len - 1 - back, line.id, &**msg)),
+                _ => None,
+            })
+    }
+
     /// A message of kind `delete`: its target is deleted, wherever it is
     /// among the lines, and stays deleted when a page of history brings it
-    /// again. The deletion itself is not a line.
+    /// again; replies here quote it as deleted. The deletion itself is not
+    /// a line.
     pub(super) fn delete(&mut self, deletion: &ChatMessage) {
         self.last_seq = self.last_seq.max(deletion.seq);
         let Some(target) = deletion.target else {
             return;
         };
-        self.deleted.insert(target);
-        let len = self.lines.len();
-        let mut found = None;
-        for (back, line) in self.lines.iter().rev().enumerate() {
+        if !self.deleted.insert(target) {
+            return;
+        }
+        let mut changed = Vec::new();
+        for (index, line) in self.lines.iter().enumerate() {
             if let LineBody::Chat(msg) = &line.body
-                && msg.seq == target
+                && (msg.seq == target && !msg.deleted
+                    || msg
+                        .quote
+                        .as_ref()
+                        .is_some_and(|q| q.seq == target && !q.deleted))
             {
-                if !msg.deleted {
-                    found = Some((len - 1 - back, line.id, deleted(msg)));
-                }
-                break;
+                changed.push((index, line.id, (**msg).clone()));
             }
         }
-        if let Some((index, id, msg)) = found {
-            let body = LineBody::Chat(Rc::new(msg));
+        for (index, id, msg) in changed {
+            let body = LineBody::Chat(Rc::new(self.as_known(msg)));
             self.lines.set(index, Line { id, body });
+        }
+    }
+
+    /// The read marker moved to `seq` (here or on another page): the
+    /// counts cover only what is after it. Messages not loaded here are
+    /// not counted again, so the counts only go down.
+    pub(super) fn mark_read(&mut self, seq: u64, me: Option<&str>) {
+        self.read = self.read.max(seq);
+        if self.read >= self.last_seq {
+            self.unread = 0;
+            self.mentions = 0;
+            return;
+        }
+        let (mut unread, mut mentions) = (0, 0);
+        for msg in self.messages() {
+            if msg.seq > self.read && me != Some(msg.nick.as_str()) && !msg.deleted {
+                unread += 1;
+                if me.is_some_and(|me| mentions_me(&msg.text, me)) {
+                    mentions += 1;
+                }
+            }
+        }
+        self.unread = self.unread.min(unread);
+        self.mentions = self.mentions.min(mentions);
+    }
+
+    /// Whether message `seq` is among the lines.
+    pub fn has_message(&self, seq: u64) -> bool {
+        self.lines
+            .iter()
+            .rev()
+            .any(|line| line.chat().is_some_and(|m| m.seq == seq))
+    }
+
+    /// A message of kind `edit`, `react` or `unreact`: it changes its
+    /// target when the target is here and does not include it yet (the
+    /// target's `rev` is below the change's `seq`), and the target's `rev`
+    /// becomes the change's; an edit also changes the quotes of the replies
+    /// to it. A target not here is left alone: a page that brings it later
+    /// already includes the change. The change itself is not a line.
+    pub(super) fn change(&mut self, change: &ChatMessage) {
+        self.last_seq = self.last_seq.max(change.seq);
+        let Some((index, id, msg)) = change.target.and_then(|seq| self.find_chat(seq)) else {
+            return;
+        };
+        if msg.deleted || msg.rev >= change.seq {
+            return;
+        }
+        let mut msg = msg.clone();
+        msg.rev = change.seq;
+        let (emoji, nick) = (&change.text, &change.nick);
+        let given = msg.reactions.iter_mut().find(|r| r.emoji == *emoji);
+        match (change.kind, given) {
+            (MessageKind::Edit, _) => {
+                msg.text.clone_from(&change.text);
+                msg.edited = Some(change.ts);
+            }
+            (MessageKind::React, Some(reaction)) => {
+                if !reaction.nicks.contains(nick) {
+                    reaction.nicks.push(nick.clone());
+                }
+            }
+            (MessageKind::React, None) => msg.reactions.push(Reaction {
+                emoji: emoji.clone(),
+                nicks: vec![nick.clone()],
+            }),
+            (_, Some(reaction)) => {
+                reaction.nicks.retain(|n| n != nick);
+                msg.reactions.retain(|r| !r.nicks.is_empty());
+            }
+            (_, None) => {}
+        }
+        let edited = (change.kind == MessageKind::Edit).then_some(msg.seq);
+        let body = LineBody::Chat(Rc::new(msg));
+        self.lines.set(index, Line { id, body });
+        // Replies here quote it as it is now, as a page read later would.
+        if let Some(target) = edited {
+            let text = change.text.split('\n').next().unwrap_or_default();
+            let mut quoting = Vec::new();
+            for (index, line) in self.lines.iter().enumerate() {
+                if let LineBody::Chat(msg) = &line.body
+                    && msg.quote.as_ref().is_some_and(|q| q.seq == target)
+                {
+                    quoting.push((index, line.id, (**msg).clone()));
+                }
+            }
+            for (index, id, mut msg) in quoting {
+                if let Some(quote) = &mut msg.quote {
+                    text.clone_into(&mut quote.text);
+                }
+                let body = LineBody::Chat(Rc::new(msg));
+                self.lines.set(index, Line { id, body });
+            }
+        }
+    }
+
+    /// After a page that ends at `last`: if the next message here is not
+    /// `last + 1`, the ones between are missing (a page loaded around a
+    /// quoted message, far above what was here), and a gap marker below
+    /// the page says so and loads them.
+    pub(super) fn mark_hole_after(&mut self, last: u64, id: u64) {
+        // The page's last line: it may have ended with changes, which are
+        // no lines.
+        let len = self.lines.len();
+        let Some(index) = self.lines.iter().rev().position(|line| match &line.body {
+            LineBody::Chat(msg) => msg.seq <= last,
+            _ => false,
+        }) else {
+            return;
+        };
+        let index = len - 1 - index;
+        let next = self
+            .lines
+            .range(index + 1..self.lines.len())
+            .find_map(|(_, line)| match &line.body {
+                LineBody::Chat(msg) => Some(Some(msg.seq)),
+                LineBody::Gap { .. } => Some(None),
+                LineBody::Notice { .. } => None,
+            })
+            .flatten();
+        if let Some(next) = next.filter(|next| *next > last + 1) {
+            let body = LineBody::Gap {
+                from: last + 1,
+                to: next - 1,
+            };
+            self.lines.insert(index + 1, Line { id, body });
         }
     }
 
@@ -285,12 +469,14 @@ impl Room {
     }
 }
 
-/// `msg` as a deleted message reads: no text, no file.
+/// `msg` as a deleted message reads: no text, no file, no reactions.
 fn deleted(msg: &ChatMessage) -> ChatMessage {
     ChatMessage {
         text: String::new(),
         attachment: None,
         deleted: true,
+        reactions: Vec::new(),
+        edited: None,
         ..msg.clone()
     }
 }
@@ -300,7 +486,7 @@ fn deleted(msg: &ChatMessage) -> ChatMessage {
 pub fn room_label(room: &str, me: Option<&str>) -> String {
     match direct_members(room) {
         Some((a, b)) => {
-            let me = me.map(str::to_lowercase);
+            let me = me.map(lowercase);
             if me.as_deref() == Some(a) {
                 b.to_owned()
             } else {

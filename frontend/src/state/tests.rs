@@ -2,6 +2,7 @@
 //! the hooks would dispatch and checks what the views would then show.
 
 use shared::MessageKind;
+use shared::protocol::Reaction;
 
 use super::*;
 use crate::scrollback::CHUNK;
@@ -36,6 +37,10 @@ fn message(seq: u64, nick: &str, text: &str) -> Action {
         attachment: None,
         target: None,
         deleted: false,
+        quote: None,
+        edited: None,
+        reactions: Vec::new(),
+        rev: 0,
     }))
 }
 
@@ -52,6 +57,10 @@ fn queued(id: &str, nick: &str, text: &str) -> Action {
             attachment: None,
             target: None,
             deleted: false,
+            quote: None,
+            edited: None,
+            reactions: Vec::new(),
+            rev: 0,
         },
     ))
 }
@@ -126,7 +135,7 @@ fn reduce_wraps_apply() {
 
 #[test]
 fn the_nickname_is_asked_for_until_the_first_welcome() {
-    let mut state = ChatState::starting(None);
+    let mut state = ChatState::starting(None, Default::default());
     assert!(state.needs_nick());
     assert_eq!(state.conn, ConnState::Offline);
     state.apply(Action::Joining("alice".into()));
@@ -410,6 +419,10 @@ fn after_reconnecting_history_already_shown_is_not_shown_twice() {
                 attachment: None,
                 target: None,
                 deleted: false,
+                quote: None,
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             },
             ChatMessage {
                 room: "lobby".into(),
@@ -421,6 +434,10 @@ fn after_reconnecting_history_already_shown_is_not_shown_twice() {
                 attachment: None,
                 target: None,
                 deleted: false,
+                quote: None,
+                edited: None,
+                reactions: Vec::new(),
+                rev: 0,
             },
         ],
         has_older: false,
@@ -628,9 +645,9 @@ fn unread_counts_per_room_and_clears_on_switching() {
 
     state.apply(message(1, "bob", "in the lobby"));
     assert_eq!(lobby(&state).unread, 1);
-    // Visible, but another room is on screen: still unread, yet the
-    // title only counts while the tab is hidden.
-    assert_eq!(state.title(), "Hubbub");
+    // Visible, but another room is on screen: still unread, and the
+    // title counts it.
+    assert_eq!(state.title(), "(1) Hubbub");
 
     state.apply(Action::SwitchRoom(DEFAULT_ROOM.into()));
     assert_eq!(state.active_room, DEFAULT_ROOM);
@@ -711,6 +728,10 @@ fn chat_in(room: &str, seq: u64, nick: &str, text: &str) -> ChatMessage {
         attachment: None,
         target: None,
         deleted: false,
+        quote: None,
+        edited: None,
+        reactions: Vec::new(),
+        rev: 0,
     }
 }
 
@@ -795,7 +816,11 @@ fn missed_messages_after_a_resume_follow_in_order_and_do_not_touch_has_older() {
 #[test]
 fn missed_messages_in_another_room_count_as_unread() {
     let mut state = in_lobby();
-    state.apply(joined_room("rust", &["alice"]));
+    state.apply(Action::Server(ServerMsg::Joined {
+        room: "rust".into(),
+        members: vec!["alice".into()],
+        head: 5,
+    }));
     state.apply(history("rust", 1..=5, false));
     assert_eq!(state.rooms["rust"].unread, 0, "the first page is not news");
     state.apply(Action::Disconnected {
@@ -1700,4 +1725,531 @@ fn the_form_checks_the_nickname_and_asks_for_a_password_to_sign_in() {
         shown.contains("ada") && !shown.contains("hunter2"),
         "{shown}"
     );
+}
+
+/// Signed in as alice, in the lobby and in #rust (on screen).
+fn signed_in_two_rooms() -> ChatState {
+    let mut state = run([
+        Action::Joining("alice".into()),
+        Action::Connecting { attempt: 0 },
+        Action::Connected,
+        Action::Server(ServerMsg::Welcome {
+            nick: "alice".into(),
+            server: "0.1.0".into(),
+            limits: Limits::V1,
+            account: true,
+            token: None,
+            expires: None,
+        }),
+        joined(&["alice", "bob"]),
+    ]);
+    state.apply(Action::JoinRequested("rust".into()));
+    state.apply(joined_room("rust", &["alice"]));
+    state
+}
+
+fn said(room: &str, seq: u64, nick: &str, text: &str) -> Action {
+    Action::Server(ServerMsg::Message(chat_in(room, seq, nick, text)))
+}
+
+#[test]
+fn the_servers_unread_counts_replace_the_pages_and_later_messages_add_to_them() {
+    let mut state = signed_in_two_rooms();
+    assert_eq!(state.active_room, "rust");
+    // History is counted by the server, not again here.
+    state.apply(history(DEFAULT_ROOM, 1..=6, true));
+    assert_eq!(lobby(&state).unread, 0);
+    state.apply(Action::Server(ServerMsg::Unread {
+        rooms: vec![UnreadCount {
+            room: DEFAULT_ROOM.into(),
+            read: 3,
+            unread: 3,
+            mentions: 1,
+        }],
+    }));
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (3, 1));
+    assert_eq!(lobby(&state).read, 3);
+    state.apply(said(DEFAULT_ROOM, 7, "bob", "@Alice are you there?"));
+    state.apply(said(DEFAULT_ROOM, 8, "bob", "mail alice@example.org"));
+    state.apply(said(DEFAULT_ROOM, 9, "alice", "@alice my own"));
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (5, 2));
+    assert_eq!(state.title(), "(5) Hubbub");
+    // Changes to messages are not messages.
+    state.apply(Action::Server(ServerMsg::Message(ChatMessage {
+        kind: MessageKind::React,
+        target: Some(7),
+        ..chat_in(DEFAULT_ROOM, 10, "bob", "👍")
+    })));
+    assert_eq!(lobby(&state).unread, 5);
+}
+
+#[test]
+fn a_read_marker_from_another_page_clears_the_counts_up_to_it() {
+    let mut state = signed_in_two_rooms();
+    for seq in 1..=4 {
+        state.apply(said(DEFAULT_ROOM, seq, "bob", &format!("@alice {seq}")));
+    }
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (4, 4));
+    // Read up to 2 elsewhere: 3 and 4 are still unread.
+    state.apply(Action::Server(ServerMsg::Read {
+        room: DEFAULT_ROOM.into(),
+        seq: 2,
+    }));
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (2, 2));
+    state.apply(Action::Server(ServerMsg::Read {
+        room: DEFAULT_ROOM.into(),
+        seq: 4,
+    }));
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (0, 0));
+    assert_eq!(state.title(), "Hubbub");
+    // A marker never moves back.
+    state.apply(Action::Server(ServerMsg::Read {
+        room: DEFAULT_ROOM.into(),
+        seq: 1,
+    }));
+    assert_eq!(lobby(&state).read, 4);
+}
+
+#[test]
+fn the_room_on_screen_is_due_a_read_marker_while_the_tab_is_visible() {
+    let mut state = signed_in_two_rooms();
+    state.apply(said("rust", 1, "bob", "hi"));
+    assert_eq!(state.read_due(), Some(("rust".into(), 1)));
+    state.apply(Action::MarkRead {
+        room: "rust".into(),
+        seq: 1,
+    });
+    assert_eq!(state.read_due(), None);
+    state.apply(visible(false));
+    state.apply(said("rust", 2, "bob", "@alice hello?"));
+    assert_eq!(state.read_due(), None, "not while hidden");
+    assert_eq!(state.rooms["rust"].mentions, 1);
+    state.apply(visible(true));
+    assert_eq!(state.rooms["rust"].mentions, 0);
+    assert_eq!(state.read_due(), Some(("rust".into(), 2)));
+    // Another room's messages are not read by looking at this one.
+    state.apply(said(DEFAULT_ROOM, 5, "bob", "lobby"));
+    assert_eq!(state.read_due(), Some(("rust".into(), 2)));
+}
+
+#[test]
+fn a_guest_counts_after_the_marker_this_browser_kept() {
+    let kept = vec![(DEFAULT_ROOM.to_owned(), 3)];
+    let mut state = ChatState::starting(Some("alice".into()), kept);
+    state.apply(Action::Connected);
+    state.apply(welcome("alice"));
+    state.apply(Action::Server(ServerMsg::Joined {
+        room: "rust".into(),
+        members: vec![],
+        head: 2,
+    }));
+    state.apply(Action::Server(ServerMsg::Joined {
+        room: DEFAULT_ROOM.into(),
+        members: vec![],
+        head: 6,
+    }));
+    assert_eq!(state.active_room, DEFAULT_ROOM);
+    state.apply(visible(false));
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: (1..=6)
+            .map(|seq| chat_in(DEFAULT_ROOM, seq, "bob", &format!("@alice m{seq}")))
+            .collect(),
+        has_older: false,
+    }));
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (3, 3));
+    // A room new to this browser: what is there is not news.
+    state.apply(history("rust", 1..=2, false));
+    assert_eq!(state.rooms["rust"].unread, 0);
+    state.apply(visible(true));
+    state.apply(Action::MarkRead {
+        room: DEFAULT_ROOM.into(),
+        seq: 6,
+    });
+    assert_eq!(
+        state.read_markers(),
+        [("lobby".to_owned(), 6), ("rust".to_owned(), 2)]
+    );
+}
+
+fn hit(room: &str, seq: u64) -> SearchHit {
+    SearchHit {
+        room: room.into(),
+        seq,
+        ts: 0,
+        nick: "bob".into(),
+        snippet: vec!["the ".into(), "release".into(), " notes".into()],
+    }
+}
+
+#[test]
+fn search_results_come_in_pages_and_a_refusal_ends_the_wait() {
+    let mut state = signed_in_two_rooms();
+    state.apply(Action::Search {
+        q: "release".into(),
+        room: None,
+    });
+    let results = |q: &str, seqs: &[u64], next| {
+        Action::Server(ServerMsg::SearchResults {
+            q: q.into(),
+            results: seqs.iter().map(|s| hit("rust", *s)).collect(),
+            next,
+        })
+    };
+    state.apply(results("release", &[40, 30], Some(30)));
+    state.apply(results("stale", &[1], None)); // an older search's answer
+    let search = state.search.clone().unwrap();
+    assert_eq!(search.hits.len(), 2);
+    assert_eq!((search.next, search.busy), (Some(30), false));
+    state.apply(Action::SearchMore);
+    state.apply(results("release", &[20], None));
+    let search = state.search.clone().unwrap();
+    let seqs: Vec<u64> = search.hits.iter().map(|h| h.seq).collect();
+    assert_eq!(seqs, [40, 30, 20]);
+    assert_eq!(search.next, None);
+
+    state.apply(Action::Search {
+        q: " ".into(),
+        room: Some("rust".into()),
+    });
+    state.apply(Action::Server(ServerMsg::error(
+        ErrorCode::TextEmpty,
+        "type words to search for",
+    )));
+    assert!(!state.search.as_ref().unwrap().busy);
+    let said_why = state.rooms["rust"].lines.iter().any(|l| {
+        matches!(&l.body, LineBody::Notice { text, .. } if &**text == "type words to search for")
+    });
+    assert!(said_why, "the refusal is a notice in the room on screen");
+    state.apply(Action::CloseSearch);
+    assert_eq!(state.search, None);
+}
+
+#[test]
+fn jumping_to_a_loaded_message_shows_it_and_to_another_loads_the_page_around_it() {
+    let mut state = signed_in_two_rooms();
+    state.apply(history(DEFAULT_ROOM, 950..=1000, true));
+    state.apply(Action::Search {
+        q: "m".into(),
+        room: None,
+    });
+    state.apply(Action::Jump {
+        room: DEFAULT_ROOM.into(),
+        seq: 960,
+    });
+    assert_eq!(state.active_room, DEFAULT_ROOM);
+    assert_eq!(state.search, None, "the results close");
+    assert_eq!(state.found.map(|f| f.seq), Some(960));
+    assert_eq!(state.awaiting(), None);
+
+    state.apply(Action::Jump {
+        room: DEFAULT_ROOM.into(),
+        seq: 500,
+    });
+    assert_eq!(state.found, None);
+    assert_eq!(state.awaiting(), Some((DEFAULT_ROOM.into(), 500)));
+    // The hook asks for history before 525, 50 of them.
+    state.apply(history(DEFAULT_ROOM, 475..=524, true));
+    assert_eq!(state.awaiting(), None);
+    assert_eq!(state.found.map(|f| f.seq), Some(500));
+    let order: Vec<String> = lobby(&state)
+        .lines
+        .iter()
+        .filter_map(|l| match &l.body {
+            LineBody::Chat(m) if [475, 524, 950].contains(&m.seq) => Some(m.seq.to_string()),
+            LineBody::Gap { from, to } => Some(format!("gap {from}-{to}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["475", "524", "gap 525-949", "950"]);
+    assert!(lobby(&state).has_older);
+    // Loading the hole shrinks it, as after a long absence.
+    state.apply(history(DEFAULT_ROOM, 900..=949, true));
+    let gaps: Vec<(u64, u64)> = lobby(&state)
+        .lines
+        .iter()
+        .filter_map(|l| match l.body {
+            LineBody::Gap { from, to } => Some((from, to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gaps, [(525, 899)]);
+}
+// Replies, edits and reactions ------------------------------------------------
+
+fn change(seq: u64, by: &str, kind: MessageKind, target: u64, text: &str) -> Action {
+    Action::Server(ServerMsg::Message(changed(seq, by, kind, target, text)))
+}
+
+fn changed(seq: u64, by: &str, kind: MessageKind, target: u64, text: &str) -> ChatMessage {
+    ChatMessage {
+        kind,
+        target: Some(target),
+        ..chat_in(DEFAULT_ROOM, seq, by, text)
+    }
+}
+
+fn shown(state: &ChatState, seq: u64) -> &ChatMessage {
+    lobby(state).messages().find(|m| m.seq == seq).unwrap()
+}
+
+/// The reactions of message `seq` as `emoji nick,nick`.
+fn reactions(state: &ChatState, seq: u64) -> Vec<String> {
+    shown(state, seq)
+        .reactions
+        .iter()
+        .map(|r| format!("{} {}", r.emoji, r.nicks.join(",")))
+        .collect()
+}
+
+#[test]
+fn an_edit_replaces_the_text_and_says_when() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "teh plan"));
+    state.apply(message(2, "ada", "ok"));
+    let lines = lobby(&state).lines.len();
+    state.apply(change(3, "bob", MessageKind::Edit, 1, "the plan"));
+    assert_eq!(lobby(&state).lines.len(), lines, "an edit is no line");
+    assert_eq!(texts(&state), ["bob:the plan", "ada:ok"]);
+    let edited = shown(&state, 1);
+    assert_eq!(edited.edited, Some(1_764_028_800_003), "the edit's time");
+    assert_eq!(edited.rev, 3);
+    assert_eq!(lobby(&state).last_seq, 3, "resume past the edit");
+    // A reply to it quotes it as it is now.
+    state.apply(Action::Server(ServerMsg::Message(ChatMessage {
+        quote: Some(Box::new(Quote::of(1, "bob", "the plan", false))),
+        ..chat_in(DEFAULT_ROOM, 4, "ada", "agreed")
+    })));
+    state.apply(change(
+        5,
+        "bob",
+        MessageKind::Edit,
+        1,
+        "the new plan\nin full",
+    ));
+    let quote = shown(&state, 4).quote.clone().unwrap();
+    assert_eq!(
+        (quote.nick.as_str(), quote.text.as_str()),
+        ("bob", "the new plan")
+    );
+}
+
+#[test]
+fn reactions_gather_nicks_per_emoji_in_the_order_first_given() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "shipped"));
+    state.apply(change(2, "ada", MessageKind::React, 1, "🎉"));
+    state.apply(change(3, "carol", MessageKind::React, 1, "👀"));
+    state.apply(change(4, "carol", MessageKind::React, 1, "🎉"));
+    assert_eq!(reactions(&state, 1), ["🎉 ada,carol", "👀 carol"]);
+    // Taking one back removes the nick; the last one takes the emoji.
+    state.apply(change(5, "ada", MessageKind::Unreact, 1, "🎉"));
+    state.apply(change(6, "carol", MessageKind::Unreact, 1, "👀"));
+    assert_eq!(reactions(&state, 1), ["🎉 carol"]);
+    // Taking back what is not there changes nothing but the rev.
+    state.apply(change(7, "dan", MessageKind::Unreact, 1, "👍"));
+    assert_eq!(reactions(&state, 1), ["🎉 carol"]);
+    assert_eq!(shown(&state, 1).rev, 7);
+    assert_eq!(seqs(&state), [1], "no change is a line");
+}
+
+#[test]
+fn a_change_already_in_the_page_is_not_applied_again() {
+    let mut state = in_lobby();
+    // History read after the edit (5) and a reaction (6): rev 6.
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: vec![ChatMessage {
+            text: "newest".into(),
+            edited: Some(5),
+            reactions: vec![Reaction {
+                emoji: "👍".into(),
+                nicks: vec!["ada".into()],
+            }],
+            rev: 6,
+            ..chat_in(DEFAULT_ROOM, 1, "bob", "")
+        }],
+        has_older: false,
+    }));
+    // An older edit and the same reaction arrive late (a resume that
+    // overlaps the page): nothing changes.
+    state.apply(change(4, "bob", MessageKind::Edit, 1, "older"));
+    state.apply(change(6, "ada", MessageKind::React, 1, "👍"));
+    assert_eq!(texts(&state), ["bob:newest"]);
+    assert_eq!(reactions(&state, 1), ["👍 ada"]);
+    // A later one does, once, however often it comes.
+    for _ in 0..2 {
+        state.apply(change(7, "ada", MessageKind::Unreact, 1, "👍"));
+        state.apply(change(8, "carol", MessageKind::React, 1, "👍"));
+    }
+    assert_eq!(reactions(&state, 1), ["👍 carol"]);
+    // Out of order: 9 after 10 is ignored.
+    state.apply(change(10, "bob", MessageKind::Edit, 1, "final"));
+    state.apply(change(9, "bob", MessageKind::Edit, 1, "draft"));
+    assert_eq!(texts(&state), ["bob:final"]);
+    assert_eq!(shown(&state, 1).rev, 10);
+}
+
+#[test]
+fn a_change_to_a_message_not_loaded_waits_for_its_page() {
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 50..=60, true));
+    state.apply(change(61, "bob", MessageKind::Edit, 20, "gone"));
+    state.apply(change(62, "ada", MessageKind::React, 20, "👍"));
+    assert_eq!(seqs(&state), (50..=60).collect::<Vec<_>>());
+    assert_eq!(lobby(&state).last_seq, 62);
+    // The older page, read now, includes both.
+    state.apply(Action::OlderRequested(DEFAULT_ROOM.into()));
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: vec![ChatMessage {
+            edited: Some(61),
+            reactions: vec![Reaction {
+                emoji: "👍".into(),
+                nicks: vec!["ada".into()],
+            }],
+            rev: 62,
+            ..chat_in(DEFAULT_ROOM, 20, "bob", "gone")
+        }],
+        has_older: true,
+    }));
+    assert_eq!(reactions(&state, 20), ["👍 ada"]);
+    assert_eq!(shown(&state, 20).text, "gone");
+}
+
+#[test]
+fn changes_in_a_page_apply_to_the_messages_before_them() {
+    let mut state = in_lobby();
+    // Missed while away: a message, then its edit and a reaction.
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: vec![
+            chat_in(DEFAULT_ROOM, 1, "bob", "v1"),
+            changed(2, "bob", MessageKind::Edit, 1, "v2"),
+            changed(3, "ada", MessageKind::React, 1, "❤️"),
+        ],
+        has_older: false,
+    }));
+    assert_eq!(texts(&state), ["bob:v2"]);
+    assert_eq!(reactions(&state, 1), ["❤️ ada"]);
+    assert_eq!(lobby(&state).lines.len(), 1);
+    // A fresher copy of a message already here (a page read later)
+    // replaces it; a staler one does not.
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: vec![ChatMessage {
+            rev: 9,
+            edited: Some(9),
+            ..chat_in(DEFAULT_ROOM, 1, "bob", "v3")
+        }],
+        has_older: false,
+    }));
+    assert_eq!(texts(&state), ["bob:v3"]);
+    state.apply(history(DEFAULT_ROOM, [1], false));
+    assert_eq!(texts(&state), ["bob:v3"]);
+}
+
+#[test]
+fn a_deleted_message_takes_no_changes_and_its_replies_quote_it_as_deleted() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "secret"));
+    state.apply(change(2, "ada", MessageKind::React, 1, "👍"));
+    state.apply(Action::Server(ServerMsg::Message(ChatMessage {
+        quote: Some(Box::new(Quote::of(1, "bob", "secret", false))),
+        ..chat_in(DEFAULT_ROOM, 3, "ada", "really?")
+    })));
+    state.apply(Action::Server(ServerMsg::Message(deletion(4, "bob", 1))));
+    assert!(shown(&state, 1).reactions.is_empty());
+    let quote = shown(&state, 3).quote.clone().unwrap();
+    assert!(quote.deleted && quote.text.is_empty(), "{quote:?}");
+    state.apply(change(5, "bob", MessageKind::Edit, 1, "back"));
+    state.apply(change(6, "ada", MessageKind::React, 1, "👀"));
+    assert_eq!(texts(&state), ["bob:", "ada:really?"]);
+    assert!(shown(&state, 1).reactions.is_empty());
+    // A reply loaded after the deletion quotes it as deleted too.
+    state.apply(Action::Server(ServerMsg::Message(ChatMessage {
+        quote: Some(Box::new(Quote::of(1, "bob", "secret", false))),
+        ..chat_in(DEFAULT_ROOM, 7, "carol", "what was it?")
+    })));
+    assert!(shown(&state, 7).quote.as_ref().unwrap().deleted);
+    assert!(!format!("{:?}", lobby(&state).lines).contains("secret"));
+}
+
+#[test]
+fn the_reply_being_written_is_per_room_and_its_ack_keeps_the_quote() {
+    let mut state = in_lobby();
+    state.apply(message(1, "bob", "lunch?"));
+    let quote = Quote::of(1, "bob", "lunch?", false);
+    state.apply(Action::Replying {
+        room: DEFAULT_ROOM.into(),
+        to: Some(quote.clone()),
+    });
+    assert_eq!(lobby(&state).replying, Some(quote.clone()));
+    state.apply(Action::Queued(Pending::queued(
+        "c1".into(),
+        ChatMessage {
+            quote: Some(Box::new(quote.clone())),
+            ..chat_in(DEFAULT_ROOM, 0, "alice", "yes")
+        },
+    )));
+    state.apply(Action::Replying {
+        room: DEFAULT_ROOM.into(),
+        to: None,
+    });
+    assert_eq!(lobby(&state).replying, None);
+    state.apply(ack("c1", 2));
+    assert_eq!(shown(&state, 2).quote.as_deref(), Some(&quote));
+}
+
+#[test]
+fn a_page_around_a_quoted_message_far_above_leaves_a_gap_to_load() {
+    let mut state = in_lobby();
+    state.apply(history(DEFAULT_ROOM, 951..=1000, true));
+    // The quoted message is 500: the page around it.
+    state.apply(history(DEFAULT_ROOM, 476..=525, true));
+    assert_eq!(notices(&state), ["gap 526-950"]);
+    assert!(lobby(&state).has_older, "more above the page");
+    assert_eq!(lobby(&state).unread, 0, "old messages are not news");
+    // "Load them" fills it from its end, as any gap.
+    state.apply(history(DEFAULT_ROOM, 851..=950, true));
+    assert_eq!(notices(&state), ["gap 526-850"]);
+    let mut to = 850;
+    while to >= 526 {
+        let from = (to - 99).max(526);
+        state.apply(history(DEFAULT_ROOM, from..=to, true));
+        to = from - 1;
+    }
+    assert!(notices(&state).is_empty());
+    assert_eq!(seqs(&state), (476..=1000).collect::<Vec<_>>());
+    // A page that meets what is here, or ends in changes, leaves none.
+    state.apply(history(DEFAULT_ROOM, 376..=475, true));
+    state.apply(Action::Server(ServerMsg::History {
+        room: DEFAULT_ROOM.into(),
+        messages: vec![
+            chat_in(DEFAULT_ROOM, 374, "bob", "x"),
+            changed(375, "bob", MessageKind::Edit, 374, "y"),
+        ],
+        has_older: true,
+    }));
+    assert!(notices(&state).is_empty());
+}
+
+#[test]
+fn refused_edits_and_reactions_show_the_servers_sentence() {
+    let mut state = in_lobby();
+    for (code, why) in [
+        (
+            ErrorCode::EditWindowOver,
+            "This message is too old to edit.",
+        ),
+        (ErrorCode::Unchanged, "Nothing would change."),
+        (ErrorCode::ReactionInvalid, "A reaction is one emoji."),
+    ] {
+        state.apply(Action::Server(ServerMsg::Error {
+            code,
+            message: why.into(),
+            id: Some("k-9".into()),
+        }));
+        assert_eq!(notices(&state).last().map(String::as_str), Some(why));
+    }
 }

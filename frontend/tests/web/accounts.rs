@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use frontend::components::{
-    AccountMenu, AccountMenuProps, Composer, ComposerProps, MessageList, MessageView,
-    MessageViewProps, NickPrompt, NickPromptProps, OnlineList, OnlineListProps, RoomHead,
-    RoomHeadProps,
+    AccountMenu, AccountMenuProps, Composer, ComposerProps, MessageList, MessageView, NickPrompt,
+    NickPromptProps, OnlineList, OnlineListProps, RoomHead, RoomHeadProps,
 };
 use frontend::state::{Action, AuthMode, Entry};
 use shared::protocol::{Role, RoomSettings};
@@ -480,13 +479,13 @@ fn questions_asked() -> f64 {
 
 #[wasm_bindgen_test]
 async fn delete_asks_first_and_then_names_the_message() {
-    let (ondelete, deleted) = recorder();
-    let (root, _app) = mount::<MessageView>(MessageViewProps {
-        deletable: true,
-        ondelete,
-        ..view(message(7, "ada", "typo", MessageKind::Text))
-    })
-    .await;
+    let mut state = in_lobby();
+    state.account = true;
+    state.apply(Action::Server(ServerMsg::Message(chat(
+        7, "alice", "typo", NOON,
+    ))));
+    let (actions, deleted) = recording(|a| &mut a.command);
+    let (root, _app) = mount_with::<MessageList>(&actions, list_props(&state)).await;
     let asked = questions_asked();
     answer_confirm(false);
     click(&root, "[data-testid=delete-message]");
@@ -504,7 +503,7 @@ async fn delete_asks_first_and_then_names_the_message() {
         }]
     );
 
-    // Not deletable: no tools at all.
+    // Not deletable: no Delete.
     let (root, _app) = mount::<MessageView>(view(message(8, "bob", "x", MessageKind::Text))).await;
     assert!(all(&root, "[data-testid=delete-message]").is_empty());
 }

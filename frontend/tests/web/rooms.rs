@@ -74,6 +74,7 @@ async fn rooms_and_conversations_show_unread_badges_and_switch() {
                         label: "bob".into(),
                         direct: true,
                         unread: 2,
+                        mentions: 0,
                     },
                 ],
                 active: active.to_owned().into(),
@@ -192,6 +193,7 @@ async fn a_conversation_renders_in_the_sidebar_from_state() {
             label: r.label(state.me.as_deref()),
             direct: r.is_direct(),
             unread: r.unread,
+            mentions: r.mentions,
         })
         .collect();
     let (root, _app) = mount::<RoomList>(RoomListProps {
@@ -203,4 +205,33 @@ async fn a_conversation_renders_in_the_sidebar_from_state() {
     let dm = one(&root, "[data-testid=dm-list] [data-room='@alice+bob']");
     assert_eq!(text(&one(&dm, ".room__name")), "Bob");
     assert!(all(&root, "[data-testid=room-list] [data-room='@alice+bob']").is_empty());
+}
+
+// The browser lowercases nicknames for the client (`frontend::lowercase`):
+// it must give what the server's `str::to_lowercase` gives, so that a
+// conversation has the name the server knows it by.
+#[wasm_bindgen_test]
+fn the_browser_lowercases_nicknames_as_the_server_does() {
+    for nick in [
+        "ÉMILE",
+        "Zoë",
+        "ΟΔΟΣ",
+        "ΣΑΣ ΣΑΣ",
+        "İris",
+        "ǅemal",
+        "ẞTRASSE",
+        "ПРИВЕТ",
+        "ꞫAB",
+        "Ａｌｉｃｅ",
+    ] {
+        assert_eq!(
+            frontend::lowercase::lowercase(nick),
+            nick.to_lowercase(),
+            "{nick}"
+        );
+    }
+    assert_eq!(
+        frontend::lowercase::direct_room("Zoë", "ÉMILE"),
+        shared::direct_room("Zoë", "ÉMILE")
+    );
 }

@@ -116,6 +116,10 @@ pub fn chat(seq: u64, nick: &str, text: &str, ts: i64) -> ChatMessage {
         attachment: None,
         target: None,
         deleted: false,
+        quote: None,
+        edited: None,
+        reactions: Vec::new(),
+        rev: 0,
     }
 }
 
@@ -134,8 +138,10 @@ pub fn view(message: Rc<ChatMessage>) -> MessageViewProps {
         delivery: None,
         onretry: Callback::noop(),
         ondismiss: Callback::noop(),
+        me: None,
         deletable: false,
-        ondelete: Callback::noop(),
+        editable: false,
+        open: 0,
     }
 }
 
@@ -167,6 +173,7 @@ pub fn list_props(state: &ChatState) -> MessageListProps {
         loading: state.active().unwrap().loading_older,
         account: state.account,
         role: state.my_role(&state.active_room),
+        found: state.found,
     }
 }
 
@@ -206,6 +213,7 @@ pub fn composer() -> ComposerProps {
         posted_at: None,
         muted_until: None,
         closed: false,
+        replying: None,
     }
 }
 
