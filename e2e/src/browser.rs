@@ -593,22 +593,26 @@ impl Browser {
     }
 
     /// Posts `texts` to `room` as the guest `nick`, through a WebSocket of
-    /// the page's own (not the app's), and waits for every ack.
+    /// the page's own (not the app's), and waits for every ack. A
+    /// conversation (`@ada+bob`) is written to without joining.
     pub async fn post_to(&self, nick: &str, room: &str, texts: &[&str]) -> Result<()> {
         let script = r#"
             const [nick, room, texts, done] = arguments;
             const url = location.origin.replace(/^http/, 'ws') + '/ws';
             const ws = new WebSocket(url, 'hubbub.v1');
             let acked = 0;
+            const post = () => texts.forEach((text, i) => ws.send(JSON.stringify({
+                type: 'send', id: 'r' + i, room, text,
+            })));
             ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', nick }));
             ws.onmessage = (e) => {
                 const m = JSON.parse(e.data);
-                if (m.type === 'welcome') {
+                if (m.type === 'welcome' && room.startsWith('@')) {
+                    post();
+                } else if (m.type === 'welcome') {
                     ws.send(JSON.stringify({ type: 'join', room }));
                 } else if (m.type === 'joined' && m.room === room) {
-                    texts.forEach((text, i) => ws.send(JSON.stringify({
-                        type: 'send', id: 'r' + i, room, text,
-                    })));
+                    post();
                 } else if (m.type === 'ack' && ++acked === texts.length) {
                     ws.close();
                     done('ok');

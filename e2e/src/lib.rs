@@ -19,11 +19,13 @@ use anyhow::{Context, Result, bail};
 
 mod browser;
 mod chromedriver;
+mod notifications;
 mod server;
 mod temp_dir;
 
 pub use browser::{Browser, DESKTOP, PHONE, Viewport};
 pub use chromedriver::ChromeDriver;
+pub use notifications::Shown;
 pub use server::{Server, StoppedServer, frontend_dist};
 pub use temp_dir::TempDir;
 

@@ -2,12 +2,15 @@
 //! person's unread and mention counts per room, which survive a reload
 //! (the server keeps the read marker) and clear on every page of the
 //! account once one of them shows the room; and search, whose result opens
-//! the message highlighted in its room. Screenshots of the badges and of
-//! the search results, light and dark, and of the message found go to
+//! the message highlighted in its room; and desktop notifications of a
+//! mention and a direct message while the tab is in the background, whose
+//! click opens the message. Screenshots of the badges and of the search
+//! results, light and dark, of the message found, of the notifications'
+//! switch and of the message a notification opened go to
 //! target/e2e-artifacts/.
 
 use anyhow::{Context, Result, ensure};
-use e2e::{ChromeDriver, DESKTOP, Server, take_turn, testid};
+use e2e::{ChromeDriver, DESKTOP, Server, Shown, take_turn, testid};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -99,6 +102,45 @@ async fn unread_and_mention_counts_survive_a_reload_clear_everywhere_and_search_
         ada.count(&testid("search-panel")).await? == 0,
         "the results stay open over the message"
     );
+
+    // Ada turns desktop notifications on and goes to another tab. Bob
+    // mentions her in the lobby, then writes to her directly: one
+    // notification each, saying who and where.
+    ada.allow_notifications().await?;
+    ada.click(&testid("account-button")).await?;
+    ada.screenshot("notifications-menu-desktop").await?;
+    ada.click(&testid("account-button")).await?;
+    ada.turn_on_notifications().await?;
+    ada.set_hidden(true).await?;
+    bob.post_to("bob", "lobby", &["@ada the demo starts in 5 minutes"])
+        .await?;
+    let shown = ada.wait_notification(1).await.context("the mention")?;
+    ensure!(
+        shown
+            == Shown {
+                title: "bob in #lobby".into(),
+                body: "@ada the demo starts in 5 minutes".into(),
+            },
+        "the mention's notification is {shown:?}"
+    );
+    bob.post_to("bob", "@ada+bob", &["psst: bring the slides"])
+        .await?;
+    let shown = ada.wait_notification(2).await.context("the direct message")?;
+    ensure!(
+        (shown.title.as_str(), shown.body.as_str()) == ("bob", "psst: bring the slides"),
+        "the direct message's notification is {shown:?}"
+    );
+    // Not a mention, not direct: no notification.
+    bob.post_to("bob", "lobby", &["coffee is ready"]).await?;
+    ada.wait_counts("lobby", 2, 1).await?;
+    let all = ada.notifications().await?;
+    ensure!(all.len() == 2, "notified of {all:?}");
+    // Clicking the mention's brings the lobby up at the message.
+    ada.set_hidden(false).await?;
+    ada.click_notification(0).await?;
+    ada.wait_current_room("lobby").await?;
+    ada.wait_found("the demo starts in 5 minutes").await?;
+    ada.screenshot("notification-clicked-desktop").await?;
 
     ada.close().await?;
     other.close().await?;

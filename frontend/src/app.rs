@@ -196,6 +196,8 @@ pub fn App() -> Html {
                             onsignout={chat.account.reform(|everywhere| AccountRequest::SignOut { everywhere })}
                             onregister={chat.account.reform(|(password, invite)| AccountRequest::Register { password, invite })}
                             onsignin={chat.account.reform(|()| AccountRequest::SwitchAccount)}
+                            alerts={state.alerts}
+                            onalerts={chat.notify.clone()}
                         />
                     }
                     <ConnectionStatus conn={state.shown_conn()} onretry={chat.reconnect_now.clone()} />

@@ -39,6 +39,8 @@
 //!   browser's Unicode tables in the browser.
 //! - `markers`: read markers on the client (how often `read` is sent, a
 //!   guest's markers in localStorage).
+//! - `notify`: desktop notifications (the person's opt-in, the browser's
+//!   permission, showing one and what its click does).
 //!
 //! Invariants: user text is only ever rendered as text (no `inner_html`);
 //! nothing but `connection` knows there is a socket, nothing but `upload` and
@@ -59,6 +61,7 @@ pub mod linkify;
 pub mod lowercase;
 pub mod markers;
 pub mod moderation;
+pub mod notify;
 pub mod outgoing;
 pub mod scrollback;
 pub mod session;

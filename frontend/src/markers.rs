@@ -116,7 +116,7 @@ pub fn marker(markers: &[(String, u64)], room: &str) -> Option<u64> {
 
 /// A guest's markers from localStorage (none if it is refused).
 pub fn load() -> Vec<(String, u64)> {
-    storage()
+    local_storage()
         .and_then(|s| s.get_item(KEY).ok().flatten())
         .map(|stored| decode(&stored))
         .unwrap_or_default()
@@ -124,13 +124,15 @@ pub fn load() -> Vec<(String, u64)> {
 
 /// Keeps a guest's markers in localStorage.
 pub fn save(markers: &[(String, u64)]) {
-    if let Some(storage) = storage() {
+    if let Some(storage) = local_storage() {
         // A full or read-only storage only means they are not kept.
         let _ = storage.set_item(KEY, &encode(markers));
     }
 }
 
-fn storage() -> Option<web_sys::Storage> {
+/// localStorage, unless the browser refuses it (as Chromium does with
+/// cookies blocked).
+pub fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 

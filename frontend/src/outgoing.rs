@@ -222,7 +222,8 @@ pub fn retry(pending: &[Pending], id: ClientMsgId, ids: &MessageIds) -> Outgoing
 }
 
 /// The page of `room` around message `seq` (25 on either side), for
-/// going to a quoted message that is not loaded.
+/// showing a message that is not loaded (a search result, a quoted
+/// message, a notification's).
 pub fn around(room: &str, seq: u64) -> ClientMsg {
     ClientMsg::History {
         room: room.to_owned(),

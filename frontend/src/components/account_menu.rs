@@ -1,9 +1,12 @@
 //! Who the person is, in the top bar: the nickname with a "signed in" mark
 //! (or "guest"), and a menu to sign out (here or everywhere), or, for a
-//! guest, to register the nickname or sign in to an account instead.
+//! guest, to register the nickname or sign in to an account instead; for
+//! everyone, desktop notifications on or off.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::state::Alerts;
 
 #[derive(Properties, PartialEq)]
 pub struct AccountMenuProps {
@@ -27,6 +30,12 @@ pub struct AccountMenuProps {
     /// A guest leaves, to sign in to an account.
     #[prop_or_default]
     pub onsignin: Callback<()>,
+    /// Desktop notifications: on, off, or what the browser allows.
+    #[prop_or_default]
+    pub alerts: Alerts,
+    /// Turn them on or off.
+    #[prop_or_default]
+    pub onalerts: Callback<bool>,
 }
 
 /// A button that opens a panel below it. Escape, the button again or a
@@ -89,6 +98,28 @@ pub fn AccountMenu(props: &AccountMenuProps) -> Html {
         props.onsignin.reform(move |_: MouseEvent| open.set(false))
     };
 
+    let on = props.alerts == Alerts::On;
+    let alerts = match props.alerts {
+        Alerts::Unavailable => html! {},
+        Alerts::Blocked => html! {
+            <p class="account__detail" data-testid="notify-blocked">
+                { "Notifications are blocked in this browser's site settings." }
+            </p>
+        },
+        Alerts::Off | Alerts::On => html! {
+            <button
+                type="button"
+                class="account__item"
+                data-testid="notify-toggle"
+                aria-pressed={if on { "true" } else { "false" }}
+                onclick={props.onalerts.reform(move |_: MouseEvent| !on)}
+            >
+                { if on { "Notifications: on" } else { "Notifications: off" } }
+                <span class="account__detail">{ "mentions and direct messages, when away" }</span>
+            </button>
+        },
+    };
+
     let nick = props.nick.clone();
     let mark = if props.account { "signed in" } else { "guest" };
     let panel = if props.account {
@@ -97,6 +128,7 @@ pub fn AccountMenu(props: &AccountMenuProps) -> Html {
                 <p class="account__who">
                     { "Signed in as " }<strong>{ nick.clone() }</strong>
                 </p>
+                { alerts }
                 <button type="button" class="account__item" data-testid="sign-out" onclick={sign_out(false)}>
                     { "Sign out" }
                 </button>
@@ -119,6 +151,7 @@ pub fn AccountMenu(props: &AccountMenuProps) -> Html {
                     { "You are a guest: " }<strong>{ nick.clone() }</strong>
                     { " is yours while you are here." }
                 </p>
+                { alerts }
                 <form class="account__form" {onsubmit} novalidate=true>
                     <label class="field" for="register-password">
                         <span class="field__label">{ format!("Register {nick} with a password") }</span>

@@ -8,7 +8,8 @@
 //! lets "bob is typing…" run out, remembers the accepted nickname and the
 //! rooms in localStorage for the next visit (a signed-in browser's cookie
 //! says who it is; the nickname only says hello), moves read markers and
-//! loads the page around a search result.
+//! loads the page around a search result; shows desktop notifications once
+//! the person turned them on.
 
 use std::rc::Rc;
 
@@ -23,7 +24,8 @@ use yew::prelude::*;
 use crate::actions::SearchAsk;
 use crate::api;
 use crate::connection::{Command, Link, watch_page};
-use crate::markers::{self, Pace, ReadPace};
+use crate::markers::{self, Pace, ReadPace, local_storage};
+use crate::notify;
 use crate::outgoing::{self, Composing};
 use crate::state::{Action, AuthMode, ChatState, Entry};
 
@@ -71,6 +73,8 @@ pub struct UseChatHandle {
     pub jump: Callback<(String, u64)>,
     /// Answer this message of the active room (`None`: no longer).
     pub reply: Callback<Option<Quote>>,
+    /// Turn desktop notifications on (the browser asks first) or off.
+    pub notify: Callback<bool>,
 }
 
 /// What the nickname form and the account menu ask for. (No `Debug`: it
@@ -297,11 +301,7 @@ pub fn use_chat() -> UseChatHandle {
         let kept = (!state.account && due.is_some()).then(|| state.read_markers());
         use_effect_with((due, state.awaiting()), move |(due, awaiting)| {
             if let Some((room, seq)) = awaiting.clone() {
-                link.send(Command::Send(ClientMsg::History {
-                    room,
-                    before: seq + 25,
-                    limit: Some(50),
-                }));
+                link.send(Command::Send(outgoing::around(&room, seq)));
             }
             if let Some((room, seq)) = due.clone() {
                 dispatcher.dispatch(Action::MarkRead {
@@ -318,6 +318,19 @@ pub fn use_chat() -> UseChatHandle {
                     }
                     None => tell_read(&link, &pace, room, seq),
                 }
+            }
+        });
+    }
+
+    let notify = {
+        let dispatcher = state.dispatcher();
+        use_callback((), move |on: bool, ()| notify::choose(on, dispatcher.clone()))
+    };
+    {
+        let dispatcher = state.dispatcher();
+        use_effect_with(state.alert.clone(), move |alert| {
+            if let Some(alert) = alert {
+                notify::show(alert, dispatcher);
             }
         });
     }
@@ -343,6 +356,7 @@ pub fn use_chat() -> UseChatHandle {
         let remembered = state.joining.clone();
         use_effect_with((), move |()| {
             link.start(dispatcher.clone());
+            dispatcher.dispatch(Action::Alerts(notify::current()));
             // The rooms of the last visit, joined once welcomed.
             let rooms = local_storage()
                 .and_then(|s| s.get_item(ROOMS_KEY).ok().flatten())
@@ -400,6 +414,7 @@ pub fn use_chat() -> UseChatHandle {
         search,
         jump,
         reply,
+        notify,
     }
 }
 
@@ -487,11 +502,6 @@ fn forget_nick() {
         LocalStorage::delete(NICK_KEY);
         LocalStorage::delete(ROOMS_KEY);
     }
-}
-
-/// localStorage, unless the browser refuses it.
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
 }
 
 /// Whether localStorage can be used. gloo-storage throws (ending the app)

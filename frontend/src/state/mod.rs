@@ -25,6 +25,7 @@ use shared::protocol::{ModLogEntry, Moderation, Quote, Role, SearchHit, Secret, 
 use shared::validate::precheck_nick;
 use shared::{
     ChatMessage, ClientMsgId, DEFAULT_ROOM, ErrorCode, Limits, MessageKind, RoomInfo, ServerMsg,
+    direct_members,
 };
 use yew::Reducible;
 
@@ -181,6 +182,32 @@ pub struct Found {
     pub nonce: u32,
 }
 
+/// Desktop notifications (the browser's `Notification`): what the browser
+/// offers and what the person chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Alerts {
+    /// The browser has none (or the page is not a secure context).
+    #[default]
+    Unavailable,
+    Off,
+    On,
+    /// The person said no in the browser's prompt: only the browser's
+    /// site settings can undo it.
+    Blocked,
+}
+
+/// A message worth a desktop notification: a mention or a direct message
+/// that arrived while the tab was in the background.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub title: String,
+    pub body: String,
+    pub room: String,
+    pub seq: u64,
+    /// Counts the alerts, so that two alike are two.
+    pub nonce: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatState {
     pub conn: ConnState,
@@ -235,6 +262,10 @@ pub struct ChatState {
     /// A guest's read markers as this browser kept them from an earlier
     /// visit: where each room's unread messages start once joined.
     pub kept_read: Vec<(String, u64)>,
+    /// Whether desktop notifications are on.
+    pub alerts: Alerts,
+    /// The latest message to notify of, while they are on.
+    pub alert: Option<Alert>,
     next_line_id: u64,
 }
 
@@ -265,6 +296,8 @@ impl Default for ChatState {
             search: None,
             found: None,
             kept_read: Vec::new(),
+            alerts: Alerts::Unavailable,
+            alert: None,
             next_line_id: 0,
         }
     }
@@ -375,8 +408,12 @@ pub enum Action {
     SearchMore,
     /// The search panel closed.
     CloseSearch,
-    /// Show message `seq` of `room` in its place (a search result).
+    /// Show message `seq` of `room` in its place (a search result, a
+    /// quoted message, a notification clicked).
     Jump { room: String, seq: u64 },
+    /// Desktop notifications were turned on or off, or the browser said
+    /// what it allows.
+    Alerts(Alerts),
 }
 
 impl Reducible for ChatState {
@@ -711,6 +748,7 @@ impl ChatState {
             }
             Action::CloseSearch => self.search = None,
             Action::Jump { room, seq } => self.jump(room, seq),
+            Action::Alerts(alerts) => self.alerts = alerts,
             Action::Replying { room, to } => {
                 if let Some(r) = self.rooms.get_mut(&room) {
                     r.replying = to;
@@ -762,6 +800,7 @@ impl ChatState {
             prefill,
             hidden: self.hidden,
             kept_read: std::mem::take(&mut self.kept_read),
+            alerts: self.alerts,
             next_line_id: self.next_line_id,
             ..ChatState::default()
         };
@@ -1018,6 +1057,9 @@ impl ChatState {
                 let unseen = self.hidden || room != self.active_room;
                 let me = self.me.clone();
                 let to_me = me.as_deref().is_some_and(|me| mentions_me(&msg.text, me));
+                let direct = direct_members(&room).is_some();
+                let alert = (self.alerts == Alerts::On && self.hidden && (to_me || direct))
+                    .then(|| (msg.seq, alert_text(&msg, direct)));
                 let r = self.room_mut(&room);
                 // A message ends its author's typing.
                 r.typing.retain(|(n, _)| *n != msg.nick);
@@ -1028,6 +1070,16 @@ impl ChatState {
                     r.unread += 1;
                     if to_me {
                         r.mentions += 1;
+                    }
+                    if let Some((seq, (title, body))) = alert {
+                        let nonce = self.alert.as_ref().map_or(0, |a| a.nonce.wrapping_add(1));
+                        self.alert = Some(Alert {
+                            title,
+                            body,
+                            room,
+                            seq,
+                            nonce,
+                        });
                     }
                 }
             }
@@ -1329,6 +1381,22 @@ impl ChatState {
 
 /// A change to another message (an edit, a reaction or taking one back),
 /// rather than a line of its own.
+/// A notification's title and text: who, and where unless it is a
+/// conversation with them.
+fn alert_text(msg: &ChatMessage, direct: bool) -> (String, String) {
+    let title = if direct {
+        msg.nick.clone()
+    } else {
+        format!("{} in #{}", msg.nick, msg.room)
+    };
+    let body = match (&msg.attachment, msg.kind) {
+        (Some(_), _) => format!("shared {}", msg.text),
+        (None, MessageKind::Action) => format!("* {} {}", msg.nick, msg.text),
+        (None, _) => msg.text.clone(),
+    };
+    (title, body)
+}
+
 fn is_change(kind: MessageKind) -> bool {
     matches!(
         kind,

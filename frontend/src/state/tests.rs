@@ -2253,3 +2253,66 @@ fn refused_edits_and_reactions_show_the_servers_sentence() {
         assert_eq!(notices(&state).last().map(String::as_str), Some(why));
     }
 }
+
+// Desktop notifications ------------------------------------------------------
+
+fn alerted(state: &ChatState) -> Option<(String, String, u64)> {
+    state
+        .alert
+        .as_ref()
+        .map(|a| (a.title.clone(), a.body.clone(), a.seq))
+}
+
+#[test]
+fn a_mention_or_a_direct_message_in_the_background_is_worth_a_notification_once_on() {
+    let mut state = in_lobby();
+    state.apply(visible(false));
+    state.apply(message(1, "bob", "@alice lunch?"));
+    assert_eq!(state.alert, None, "not turned on");
+
+    state.apply(Action::Alerts(Alerts::On));
+    state.apply(message(2, "bob", "the build is green"));
+    assert_eq!(state.alert, None, "no mention");
+    state.apply(message(3, "bob", "@alice lunch?"));
+    assert_eq!(
+        alerted(&state),
+        Some(("bob in #lobby".into(), "@alice lunch?".into(), 3))
+    );
+    let first = state.alert.clone().unwrap().nonce;
+    state.apply(Action::Server(ServerMsg::Message(chat_in(
+        "@alice+bob",
+        1,
+        "bob",
+        "psst",
+    ))));
+    let direct = state.alert.clone().unwrap();
+    assert_eq!((direct.title.as_str(), direct.body.as_str()), ("bob", "psst"));
+    assert_eq!(direct.room, "@alice+bob");
+    assert_ne!(direct.nonce, first, "a new one");
+
+    // One's own words, a page of history, a message seen before: none.
+    state.apply(message(4, "alice", "@alice note to self"));
+    state.apply(history(DEFAULT_ROOM, [5], false));
+    state.apply(message(3, "bob", "@alice lunch?"));
+    assert_eq!(state.alert.clone().unwrap().nonce, direct.nonce);
+
+    // Looking at the page: none; turned off: none.
+    state.apply(visible(true));
+    state.apply(message(6, "bob", "@alice here?"));
+    assert_eq!(state.alert.clone().unwrap().nonce, direct.nonce);
+    state.apply(visible(false));
+    state.apply(Action::Alerts(Alerts::Off));
+    state.apply(message(7, "bob", "@alice?"));
+    assert_eq!(state.alert.clone().unwrap().nonce, direct.nonce);
+}
+
+#[test]
+fn signing_out_keeps_the_choice_of_notifications() {
+    let mut state = in_lobby();
+    state.apply(Action::Alerts(Alerts::On));
+    state.apply(Action::SignedOut {
+        mode: AuthMode::SignIn,
+        note: None,
+    });
+    assert_eq!(state.alerts, Alerts::On);
+}

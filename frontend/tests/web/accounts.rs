@@ -11,7 +11,7 @@ use frontend::components::{
     AccountMenu, AccountMenuProps, Composer, ComposerProps, MessageList, MessageView, NickPrompt,
     NickPromptProps, OnlineList, OnlineListProps, RoomHead, RoomHeadProps,
 };
-use frontend::state::{Action, AuthMode, Entry};
+use frontend::state::{Action, Alerts, AuthMode, Entry};
 use shared::protocol::{Role, RoomSettings};
 use shared::{ChatMessage, ClientMsg, DEFAULT_ROOM, MessageKind, ServerMsg};
 use wasm_bindgen::JsCast;
@@ -206,7 +206,42 @@ fn account(account: bool) -> AccountMenuProps {
         onsignout: Callback::noop(),
         onregister: Callback::noop(),
         onsignin: Callback::noop(),
+        alerts: Alerts::Unavailable,
+        onalerts: Callback::noop(),
     }
+}
+
+#[wasm_bindgen_test]
+async fn the_account_menu_turns_notifications_on_and_off_as_the_browser_allows() {
+    let (onalerts, chosen) = recorder();
+    let menu = |alerts| AccountMenuProps {
+        alerts,
+        onalerts: onalerts.clone(),
+        ..account(false)
+    };
+    let (root, mut app) = mount::<AccountMenu>(menu(Alerts::Unavailable)).await;
+    click(&root, "[data-testid=account-button]");
+    settle().await;
+    assert!(all(&root, "[data-testid=notify-toggle]").is_empty(), "no Notification here");
+
+    app.update(menu(Alerts::Off));
+    settle().await;
+    let toggle = one(&root, "[data-testid=notify-toggle]");
+    assert!(text(&toggle).contains("Notifications: off"));
+    assert_eq!(attr(&toggle, "aria-pressed").as_deref(), Some("false"));
+    click(&root, "[data-testid=notify-toggle]");
+
+    app.update(menu(Alerts::On));
+    settle().await;
+    let toggle = one(&root, "[data-testid=notify-toggle]");
+    assert_eq!(attr(&toggle, "aria-pressed").as_deref(), Some("true"));
+    click(&root, "[data-testid=notify-toggle]");
+    assert_eq!(*chosen.borrow(), [true, false]);
+
+    app.update(menu(Alerts::Blocked));
+    settle().await;
+    assert!(all(&root, "[data-testid=notify-toggle]").is_empty());
+    assert!(text(&one(&root, "[data-testid=notify-blocked]")).contains("site settings"));
 }
 
 #[wasm_bindgen_test]
