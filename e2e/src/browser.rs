@@ -593,22 +593,29 @@ impl Browser {
     }
 
     /// Posts `texts` to `room` as the guest `nick`, through a WebSocket of
-    /// the page's own (not the app's), and waits for every ack. A
-    /// conversation (`@ada+bob`) is written to without joining.
+    /// the page's own (not the app's), and waits for every ack. `@nick`
+    /// writes to nick directly.
     pub async fn post_to(&self, nick: &str, room: &str, texts: &[&str]) -> Result<()> {
         let script = r#"
             const [nick, room, texts, done] = arguments;
             const url = location.origin.replace(/^http/, 'ws') + '/ws';
             const ws = new WebSocket(url, 'hubbub.v1');
             let acked = 0;
-            const post = () => texts.forEach((text, i) => ws.send(JSON.stringify({
-                type: 'send', id: 'r' + i, room, text,
-            })));
+            // Ids of this call's own: the server answers a known id (per
+            // room and nickname) with the message it already has.
+            const id = (i) => 'r' + Date.now().toString(36) + '-' + i;
+            // Once: the lobby, joined by the hello, may say `joined` twice.
+            let posted = false;
+            const post = () => posted || (posted = true) && texts.forEach((text, i) =>
+                ws.send(JSON.stringify({ type: 'send', id: id(i), room, text })));
+            const to = room.startsWith('@') ? room.slice(1) : null;
             ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', nick }));
             ws.onmessage = (e) => {
                 const m = JSON.parse(e.data);
-                if (m.type === 'welcome' && room.startsWith('@')) {
-                    post();
+                if (m.type === 'welcome' && to) {
+                    texts.forEach((text, i) => ws.send(JSON.stringify({
+                        type: 'direct', id: id(i), to, text,
+                    })));
                 } else if (m.type === 'welcome') {
                     ws.send(JSON.stringify({ type: 'join', room }));
                 } else if (m.type === 'joined' && m.room === room) {

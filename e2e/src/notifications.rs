@@ -10,6 +10,7 @@
 //! `visibilitychange` event), set by script.
 
 use anyhow::{Context, Result, ensure};
+use fantoccini::key::Key;
 use serde_json::json;
 
 use crate::browser::Browser;
@@ -33,7 +34,10 @@ impl Browser {
             "state": "granted",
         })
         .to_string();
-        let (port, path) = (self.driver_port, format!("/session/{}/permissions", self.id));
+        let (port, path) = (
+            self.driver_port,
+            format!("/session/{}/permissions", self.id),
+        );
         let response =
             tokio::task::spawn_blocking(move || http_request(port, "POST", &path, Some(&body)))
                 .await??;
@@ -74,7 +78,17 @@ impl Browser {
             Ok((self.count(&on).await? == 1).then_some(()))
         })
         .await?;
-        self.click(&testid("account-button")).await
+        self.close_menu().await
+    }
+
+    /// Closes the open account menu with Escape, as from the keyboard.
+    pub async fn close_menu(&self) -> Result<()> {
+        let focused = self.client.active_element().await?;
+        focused.send_keys(&Key::Escape.to_string()).await?;
+        eventually("the menu closed", UI_TIMEOUT, || async {
+            Ok((self.count(&testid("account-menu")).await? == 0).then_some(()))
+        })
+        .await
     }
 
     /// Sends the tab to the background (`true`) or brings it back, as the

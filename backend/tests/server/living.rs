@@ -465,6 +465,7 @@ async fn read_markers_follow_an_account_across_its_connections_and_count_unread(
     };
     let lobby = counts.iter().find(|c| c.room == "lobby").unwrap();
     assert_eq!((lobby.read, lobby.unread, lobby.mentions), (0, 3, 2));
+    assert_eq!(lobby.head, last, "counted up to the room's latest");
 
     // Read on the phone up to the first mention: the laptop hears of it.
     phone

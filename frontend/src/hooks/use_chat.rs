@@ -324,7 +324,9 @@ pub fn use_chat() -> UseChatHandle {
 
     let notify = {
         let dispatcher = state.dispatcher();
-        use_callback((), move |on: bool, ()| notify::choose(on, dispatcher.clone()))
+        use_callback((), move |on: bool, ()| {
+            notify::choose(on, dispatcher.clone())
+        })
     };
     {
         let dispatcher = state.dispatcher();

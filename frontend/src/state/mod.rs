@@ -781,11 +781,10 @@ impl ChatState {
 
     /// The server's unread counts: they replace the page's.
     fn unread(&mut self, counts: Vec<UnreadCount>) {
+        let me = self.me.clone();
         for count in counts {
             if let Some(r) = self.rooms.get_mut(&count.room) {
-                r.read = r.read.max(count.read);
-                r.unread = count.unread;
-                r.mentions = count.mentions;
+                r.set_counts(&count, me.as_deref());
             }
         }
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use shared::protocol::{Quote, Reaction, Role, RoomSettings};
+use shared::protocol::{Quote, Reaction, Role, RoomSettings, UnreadCount};
 use shared::{ChatMessage, MessageKind, direct_members};
 
 use crate::linkify::mentions_me;
@@ -333,17 +333,34 @@ impl Room {
             self.mentions = 0;
             return;
         }
+        let (unread, mentions) = self.count_after(self.read, me);
+        self.unread = self.unread.min(unread);
+        self.mentions = self.mentions.min(mentions);
+    }
+
+    /// The server's counts: they replace the page's, plus the messages
+    /// here that came after the server counted (its answer can follow
+    /// them).
+    pub(super) fn set_counts(&mut self, count: &UnreadCount, me: Option<&str>) {
+        self.read = self.read.max(count.read);
+        let (unread, mentions) = self.count_after(count.head.max(self.read), me);
+        self.unread = count.unread.saturating_add(unread);
+        self.mentions = count.mentions.saturating_add(mentions);
+    }
+
+    /// The messages here by others after `seq`, and those of them that
+    /// mention `me`.
+    fn count_after(&self, seq: u64, me: Option<&str>) -> (u32, u32) {
         let (mut unread, mut mentions) = (0, 0);
         for msg in self.messages() {
-            if msg.seq > self.read && me != Some(msg.nick.as_str()) && !msg.deleted {
+            if msg.seq > seq && me != Some(msg.nick.as_str()) && !msg.deleted {
                 unread += 1;
                 if me.is_some_and(|me| mentions_me(&msg.text, me)) {
                     mentions += 1;
                 }
             }
         }
-        self.unread = self.unread.min(unread);
-        self.mentions = self.mentions.min(mentions);
+        (unread, mentions)
     }
 
     /// Whether message `seq` is among the lines.

@@ -1765,6 +1765,7 @@ fn the_servers_unread_counts_replace_the_pages_and_later_messages_add_to_them() 
             read: 3,
             unread: 3,
             mentions: 1,
+            head: 6,
         }],
     }));
     assert_eq!((lobby(&state).unread, lobby(&state).mentions), (3, 1));
@@ -1781,6 +1782,28 @@ fn the_servers_unread_counts_replace_the_pages_and_later_messages_add_to_them() 
         ..chat_in(DEFAULT_ROOM, 10, "bob", "👍")
     })));
     assert_eq!(lobby(&state).unread, 5);
+}
+
+#[test]
+fn counts_the_server_took_before_a_live_message_arrived_are_not_lowered_by_it() {
+    let mut state = signed_in_two_rooms();
+    state.apply(said(DEFAULT_ROOM, 11, "bob", "@alice one"));
+    state.apply(said(DEFAULT_ROOM, 12, "bob", "two"));
+    state.apply(said(DEFAULT_ROOM, 13, "alice", "mine"));
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (2, 1));
+    // The answer to an `unread` asked before 12 came in: 10 and 11 are
+    // unread, up to 11; 12 was counted here and still is, 13 is alice's.
+    state.apply(Action::Server(ServerMsg::Unread {
+        rooms: vec![UnreadCount {
+            room: DEFAULT_ROOM.into(),
+            read: 9,
+            unread: 2,
+            mentions: 1,
+            head: 11,
+        }],
+    }));
+    assert_eq!((lobby(&state).unread, lobby(&state).mentions), (3, 1));
+    assert_eq!(lobby(&state).read, 9);
 }
 
 #[test]
@@ -2286,7 +2309,10 @@ fn a_mention_or_a_direct_message_in_the_background_is_worth_a_notification_once_
         "psst",
     ))));
     let direct = state.alert.clone().unwrap();
-    assert_eq!((direct.title.as_str(), direct.body.as_str()), ("bob", "psst"));
+    assert_eq!(
+        (direct.title.as_str(), direct.body.as_str()),
+        ("bob", "psst")
+    );
     assert_eq!(direct.room, "@alice+bob");
     assert_ne!(direct.nonce, first, "a new one");
 

@@ -222,7 +222,10 @@ async fn the_account_menu_turns_notifications_on_and_off_as_the_browser_allows()
     let (root, mut app) = mount::<AccountMenu>(menu(Alerts::Unavailable)).await;
     click(&root, "[data-testid=account-button]");
     settle().await;
-    assert!(all(&root, "[data-testid=notify-toggle]").is_empty(), "no Notification here");
+    assert!(
+        all(&root, "[data-testid=notify-toggle]").is_empty(),
+        "no Notification here"
+    );
 
     app.update(menu(Alerts::Off));
     settle().await;

@@ -647,12 +647,14 @@ mod tests {
                     read: 3,
                     unread: 1_000,
                     mentions: 2,
+                    head: 47,
                 },
                 UnreadCount {
                     room: "rust".into(),
                     read: 9,
                     unread: 0,
                     mentions: 0,
+                    head: 47,
                 },
             ],
         };

@@ -611,6 +611,7 @@ mod tests {
                     read: 40,
                     unread: 6,
                     mentions: 1,
+                    head: 47,
                 }],
             },
             ServerMsg::SearchResults {

@@ -774,9 +774,10 @@ fn messages_that_live() {
                 read: 40,
                 unread: 5,
                 mentions: 1,
+                head: 47,
             }],
         },
-        r#"{"type":"unread","rooms":[{"room":"lobby","read":40,"unread":5,"mentions":1}]}"#,
+        r#"{"type":"unread","rooms":[{"room":"lobby","read":40,"unread":5,"mentions":1,"head":47}]}"#,
     );
     server(
         ServerMsg::SearchResults {

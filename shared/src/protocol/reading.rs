@@ -5,13 +5,17 @@ use serde::{Deserialize, Serialize};
 
 /// What is unread in one room: messages by others after the account's
 /// read marker (`read`, 0 for none), and those of them that mention it.
-/// Both are counted up to [`UnreadCount::MAX`].
+/// Both are counted up to [`UnreadCount::MAX`], over the messages up to
+/// `head` (the room's latest when counted): a message live after it is
+/// not in the counts, which a client adds to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnreadCount {
     pub room: String,
     pub read: u64,
     pub unread: u32,
     pub mentions: u32,
+    #[serde(default)]
+    pub head: u64,
 }
 
 impl UnreadCount {

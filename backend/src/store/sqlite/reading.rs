@@ -207,11 +207,17 @@ impl SqliteStore {
                         |row| row.get(0),
                     )
                     .map_err(read_error)?;
+                let head: i64 = conn
+                    .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1")
+                    .map_err(read_error)?
+                    .query_row(params![room], |row| row.get(0))
+                    .map_err(read_error)?;
                 counts.push(UnreadCount {
                     room,
                     read: u64::try_from(read).unwrap_or(0),
                     unread: u32::try_from(unread).unwrap_or(0),
                     mentions: u32::try_from(mentions).unwrap_or(0),
+                    head: u64::try_from(head).unwrap_or(0),
                 });
             }
             Ok(counts)
