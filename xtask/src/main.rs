@@ -4,8 +4,10 @@
 //!
 //! - `cargo xtask setup [--browsers]` installs missing tools (see `setup.rs`).
 //! - `cargo xtask run [-- BACKEND ARGS]` builds the web client and runs the server.
+//! - `cargo xtask bundle` builds the web client and precompresses it (see `bundle.rs`).
 //! - `cargo xtask test` runs every check CI runs (`.ci/run` calls it).
 
+mod bundle;
 mod cmd;
 mod setup;
 mod tasks;
@@ -22,6 +24,8 @@ tasks:
                          wasm-bindgen-cli, wasm-opt (and Chromium + chromedriver)
   run [-- BACKEND ARGS]  setup, build the web client (release), run the server
                          at http://localhost:8080 (terminals: nc localhost 8001)
+  bundle                 build the web client (release) into frontend/dist, each
+                         file beside its zopfli gzip (what the server sends)
   test                   setup --browsers, then fmt, clippy, tests, browser tests
                          and end-to-end tests, stopping at the first failure";
 
@@ -55,6 +59,10 @@ fn dispatch(args: &[String]) -> Result<()> {
             let backend_args = rest.strip_prefix(&["--".to_owned()]).unwrap_or(rest);
             tasks::run(backend_args)
         }
+        "bundle" => match rest {
+            [] => bundle::build(),
+            _ => bail!("unexpected arguments to bundle: {rest:?}\n\n{USAGE}"),
+        },
         "test" => match rest {
             [] => tasks::test(),
             _ => bail!("unexpected arguments to test: {rest:?}\n\n{USAGE}"),

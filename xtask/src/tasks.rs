@@ -4,7 +4,7 @@
 //! uses the workspace's one target directory, so later steps reuse what
 //! earlier ones compiled.
 
-use crate::{cmd, setup, versions};
+use crate::{bundle, cmd, setup, versions};
 use anyhow::{Result, bail};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 /// download a wasm-bindgen or wasm-opt (it fails with a clear message instead,
 /// which `cargo xtask setup` prevents); trunk passes it on to cargo too, so the
 /// crates must have been fetched before.
-fn trunk_build() -> Command {
-    let mut trunk = cmd::new("trunk");
-    trunk
-        .current_dir(cmd::workspace_root().join("frontend"))
-        .args(["build", "--release", "--offline"]);
-    trunk
-}
-
 fn cargo(args: &[&str]) -> Command {
     let mut cargo = cmd::new("cargo");
     cargo.args(args);
@@ -31,7 +23,7 @@ fn cargo(args: &[&str]) -> Command {
 pub fn run(backend_args: &[String]) -> Result<()> {
     setup::setup(false)?;
     cmd::run(&mut cargo(&["fetch"]))?;
-    cmd::run(&mut trunk_build())?;
+    bundle::build()?;
     cmd::run(&mut cargo(&["build", "--release", "--package", "backend"]))?;
     let url = versions::browse_url(backend_args, std::env::var("HUBBUB_HTTP").ok().as_deref());
     println!("\nHubbub is starting at {url} (Ctrl-C stops it)\n");
@@ -84,7 +76,7 @@ fn steps() -> Vec<Step> {
             ]),
         ),
         step("tests (native)", cargo(&["test", "--workspace"])),
-        step("frontend release build", trunk_build()),
+        step("frontend release build", cargo(&["xtask", "bundle"])),
         step("browser tests (wasm32 frontend)", wasm_tests),
         step("end-to-end tests", e2e),
     ]
@@ -212,9 +204,6 @@ mod tests {
                 s.name
             );
         }
-        assert_eq!(
-            cmd::display(&steps[4].cmd),
-            "trunk build --release --offline"
-        );
+        assert_eq!(cmd::display(&steps[4].cmd), "cargo xtask bundle");
     }
 }

@@ -1,7 +1,9 @@
 //! The built web client, served from trunk's `dist` folder.
 //!
 //! Files are served as they are (with their content types: `.wasm` as
-//! `application/wasm`), compressed with gzip when the browser accepts it. Any
+//! `application/wasm`), compressed with gzip when the browser accepts it:
+//! a file's own `.gz` beside it when the build made one (`cargo xtask
+//! bundle` does, with zopfli), else compressed as it is sent. Any
 //! other path gets `index.html`, so that the client's own routes survive a
 //! reload. Without a build, every page explains how to make one instead of
 //! answering 404.
@@ -22,6 +24,7 @@ pub(super) fn service(web_dir: PathBuf) -> Compression<ServeDir<MethodRouter>> {
     let index = web_dir.join("index.html");
     let fallback: MethodRouter = get(move || index_or_help(index.clone()));
     let files = ServeDir::new(web_dir)
+        .precompressed_gzip()
         .append_index_html_on_directories(false)
         .fallback(fallback);
     CompressionLayer::new().layer(files)

@@ -66,6 +66,25 @@ async fn the_built_client_is_served_with_the_right_types() {
     assert_eq!(script.status, 200);
     assert_eq!(script.header("content-encoding"), Some("gzip"));
 
+    // A file built with its own gzip beside it (`cargo xtask bundle`) is
+    // sent as that, whole, to a browser that takes gzip, and as it is to
+    // one that does not.
+    let packed = b"\x1f\x8b precompressed by zopfli".to_vec();
+    std::fs::write(web.path().join("frontend-abc_bg.wasm.gz"), &packed).unwrap();
+    let module = http_get(
+        server.addr,
+        "/frontend-abc_bg.wasm",
+        &[("accept-encoding", "gzip, deflate, br")],
+    )
+    .await;
+    assert_eq!(module.status, 200);
+    assert_eq!(module.header("content-encoding"), Some("gzip"));
+    assert_eq!(module.header("content-type"), Some("application/wasm"));
+    assert_eq!(module.body, packed, "sent as built, not compressed again");
+    let plain = http_get(server.addr, "/frontend-abc_bg.wasm", &[]).await;
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.body, wasm);
+
     // A client-side route reloads into the app rather than a 404.
     let deep = http_get(server.addr, "/rooms/lobby", &[]).await;
     assert_eq!(deep.status, 200);

@@ -144,21 +144,18 @@ pub fn use_chat() -> UseChatHandle {
         })
     };
 
-    let command = {
-        let link = Rc::clone(&link);
-        use_callback((), move |mut msg: ClientMsg, ()| {
-            // An edit is acknowledged like a message: it gets an id of
-            // this page's.
-            if let ClientMsg::Edit { id, .. } = &mut msg {
-                *id = link.ids().next();
-            }
-            link.send(Command::Send(msg));
-        })
+    // The callbacks that depend on nothing, made once, and those that
+    // depend on the room on screen, made again when it changes: one memo
+    // each rather than a `use_callback` per callback, whose code each
+    // costs the bundle.
+    let steady = {
+        let (link, dispatcher) = (Rc::clone(&link), state.dispatcher());
+        use_memo((), move |()| Steady::new(&link, &dispatcher))
     };
-    let close_room = {
-        let dispatcher = state.dispatcher();
-        use_callback((), move |room: String, ()| {
-            dispatcher.dispatch(Action::CloseRoom(room));
+    let here = {
+        let (link, dispatcher) = (Rc::clone(&link), state.dispatcher());
+        use_memo(state.active_room.clone(), move |room| {
+            Here::new(room, &link, &dispatcher)
         })
     };
 
@@ -188,22 +185,6 @@ pub fn use_chat() -> UseChatHandle {
         })
     };
 
-    let dismiss = {
-        let dispatcher = state.dispatcher();
-        use_callback((), move |id: ClientMsgId, ()| {
-            dispatcher.dispatch(Action::Dismiss(id));
-        })
-    };
-    let switch_room = {
-        let dispatcher = state.dispatcher();
-        use_callback((), move |room: String, ()| {
-            dispatcher.dispatch(Action::SwitchRoom(room));
-        })
-    };
-    let reconnect_now = {
-        let link = Rc::clone(&link);
-        use_callback((), move |(), ()| link.send(Command::RetryNow))
-    };
     let join_room = {
         let link = Rc::clone(&link);
         let dispatcher = state.dispatcher();
@@ -221,70 +202,6 @@ pub fn use_chat() -> UseChatHandle {
         });
         use_callback(joined, move |room: String, joined| {
             link.submit(outgoing::join(room, joined), &dispatcher);
-        })
-    };
-    let list_rooms = {
-        let link = Rc::clone(&link);
-        use_callback((), move |(), ()| {
-            link.send(Command::Ephemeral(ClientMsg::Rooms));
-        })
-    };
-    let load_older = {
-        let link = Rc::clone(&link);
-        let dispatcher = state.dispatcher();
-        use_callback(state.active_room.clone(), move |before: u64, room| {
-            link.submit(outgoing::older(room, before), &dispatcher);
-        })
-    };
-    let reply = {
-        let dispatcher = state.dispatcher();
-        use_callback(state.active_room.clone(), move |to: Option<Quote>, room| {
-            let room = room.clone();
-            dispatcher.dispatch(Action::Replying { room, to });
-        })
-    };
-    let typing = {
-        let link = Rc::clone(&link);
-        use_callback(state.active_room.clone(), move |(), room| {
-            link.send(Command::Typing(room.clone()));
-        })
-    };
-
-    let search = {
-        let link = Rc::clone(&link);
-        let dispatcher = state.dispatcher();
-        use_callback(state.active_room.clone(), move |ask: SearchAsk, room| {
-            let msg = match ask {
-                SearchAsk::Find { q, all } => {
-                    let room = (!all).then(|| room.clone());
-                    let q = q.trim().to_owned();
-                    dispatcher.dispatch(Action::Search {
-                        q: q.clone(),
-                        room: room.clone(),
-                    });
-                    ClientMsg::Search {
-                        q,
-                        room,
-                        before: None,
-                    }
-                }
-                SearchAsk::More { q, room, before } => {
-                    dispatcher.dispatch(Action::SearchMore);
-                    ClientMsg::Search {
-                        q,
-                        room,
-                        before: Some(before),
-                    }
-                }
-                SearchAsk::Close => return dispatcher.dispatch(Action::CloseSearch),
-            };
-            link.send(Command::Send(msg));
-        })
-    };
-    let jump = {
-        let dispatcher = state.dispatcher();
-        use_callback((), move |(room, seq): (String, u64), ()| {
-            dispatcher.dispatch(Action::Jump { room, seq });
         })
     };
 
@@ -322,12 +239,6 @@ pub fn use_chat() -> UseChatHandle {
         });
     }
 
-    let notify = {
-        let dispatcher = state.dispatcher();
-        use_callback((), move |on: bool, ()| {
-            notify::choose(on, dispatcher.clone())
-        })
-    };
     {
         let dispatcher = state.dispatcher();
         use_effect_with(state.alert.clone(), move |alert| {
@@ -402,21 +313,132 @@ pub fn use_chat() -> UseChatHandle {
     UseChatHandle {
         state,
         account,
-        command,
-        close_room,
+        command: steady.command.clone(),
+        close_room: steady.close_room.clone(),
         send_text,
         retry,
-        dismiss,
-        switch_room,
-        reconnect_now,
+        dismiss: steady.dismiss.clone(),
+        switch_room: steady.switch_room.clone(),
+        reconnect_now: steady.reconnect_now.clone(),
         join_room,
-        list_rooms,
-        load_older,
-        typing,
-        search,
-        jump,
-        reply,
-        notify,
+        list_rooms: steady.list_rooms.clone(),
+        load_older: here.load_older.clone(),
+        typing: here.typing.clone(),
+        search: here.search.clone(),
+        jump: steady.jump.clone(),
+        reply: here.reply.clone(),
+        notify: steady.notify.clone(),
+    }
+}
+
+type Dispatcher = UseReducerDispatcher<ChatState>;
+
+/// The callbacks that depend on nothing but the connection and the
+/// reducer.
+struct Steady {
+    command: Callback<ClientMsg>,
+    close_room: Callback<String>,
+    dismiss: Callback<ClientMsgId>,
+    switch_room: Callback<String>,
+    reconnect_now: Callback<()>,
+    list_rooms: Callback<()>,
+    jump: Callback<(String, u64)>,
+    notify: Callback<bool>,
+}
+
+impl Steady {
+    fn new(link: &Rc<Link>, dispatcher: &Dispatcher) -> Self {
+        let sends = Rc::clone(link);
+        let command = Callback::from(move |mut msg: ClientMsg| {
+            // An edit is acknowledged like a message: it gets an id of
+            // this page's.
+            if let ClientMsg::Edit { id, .. } = &mut msg {
+                *id = sends.ids().next();
+            }
+            sends.send(Command::Send(msg));
+        });
+        let d = dispatcher.clone();
+        let close_room = Callback::from(move |room| d.dispatch(Action::CloseRoom(room)));
+        let d = dispatcher.clone();
+        let dismiss = Callback::from(move |id| d.dispatch(Action::Dismiss(id)));
+        let d = dispatcher.clone();
+        let switch_room = Callback::from(move |room| d.dispatch(Action::SwitchRoom(room)));
+        let l = Rc::clone(link);
+        let reconnect_now = Callback::from(move |()| l.send(Command::RetryNow));
+        let l = Rc::clone(link);
+        let list_rooms = Callback::from(move |()| l.send(Command::Ephemeral(ClientMsg::Rooms)));
+        let d = dispatcher.clone();
+        let jump = Callback::from(move |(room, seq)| d.dispatch(Action::Jump { room, seq }));
+        let d = dispatcher.clone();
+        let notify = Callback::from(move |on| notify::choose(on, d.clone()));
+        Steady {
+            command,
+            close_room,
+            dismiss,
+            switch_room,
+            reconnect_now,
+            list_rooms,
+            jump,
+            notify,
+        }
+    }
+}
+
+/// The callbacks about the room on screen.
+struct Here {
+    load_older: Callback<u64>,
+    typing: Callback<()>,
+    search: Callback<SearchAsk>,
+    reply: Callback<Option<Quote>>,
+}
+
+impl Here {
+    fn new(room: &str, link: &Rc<Link>, dispatcher: &Dispatcher) -> Self {
+        let (l, d, r) = (Rc::clone(link), dispatcher.clone(), room.to_owned());
+        let load_older = Callback::from(move |before| l.submit(outgoing::older(&r, before), &d));
+        let (l, r) = (Rc::clone(link), room.to_owned());
+        let typing = Callback::from(move |()| l.send(Command::Typing(r.clone())));
+        let (d, r) = (dispatcher.clone(), room.to_owned());
+        let reply = Callback::from(move |to| {
+            d.dispatch(Action::Replying {
+                room: r.clone(),
+                to,
+            });
+        });
+        let (l, d, r) = (Rc::clone(link), dispatcher.clone(), room.to_owned());
+        let search = Callback::from(move |ask| {
+            let msg = match ask {
+                SearchAsk::Find { q, all } => {
+                    let room = (!all).then(|| r.clone());
+                    let q = q.trim().to_owned();
+                    d.dispatch(Action::Search {
+                        q: q.clone(),
+                        room: room.clone(),
+                    });
+                    ClientMsg::Search {
+                        q,
+                        room,
+                        before: None,
+                    }
+                }
+                SearchAsk::More { q, room, before } => {
+                    d.dispatch(Action::SearchMore);
+                    ClientMsg::Search {
+                        q,
+                        room,
+                        before: Some(before),
+                    }
+                }
+                SearchAsk::Close => return d.dispatch(Action::CloseSearch),
+            };
+            l.send(Command::Send(msg));
+        });
+        Here {
+            load_older,
+            typing,
+            search,
+            reply,
+        }
     }
 }
 

@@ -1,24 +1,30 @@
 //! Reading the server's messages ([`ServerMsg::from_json`], for every
-//! client): the tag (`"type"`) first, then the variant's fields straight
+//! client): the tag (`"type"`) first, then the message's fields straight
 //! from the text.
 //!
 //! Why not serde's derived decoder: it reads an internally tagged enum (and
 //! a `flatten`ed field) by buffering the whole object in a generic tree and
 //! reading it again from there, and the code for that, for every variant,
-//! was about 18 KB of the web client's gzipped bundle. Each message is read
-//! here from a struct of its own fields, so that, as with the derived
-//! decoder, fields a message does not have are ignored whatever they hold.
-//! The derived decoder is kept for the tests only, as the oracle: they
-//! decode a sample of every variant, written by [`ServerMsg::to_json`],
-//! back to the same value, check that both decoders agree on what newer and
-//! older peers send, and match every variant without a wildcard, so a
-//! message or field added to the protocol does not compile here until it is
-//! read.
+//! was about 18 KB of the web client's gzipped bundle. A `message` is read
+//! by `ChatMessage`'s own decoder; every other message by one reader,
+//! [`Fields`], that reads each key as what it is in a message of that type
+//! and skips the rest (one reader for all, where a struct per message cost
+//! the bundle serde's struct-reading code for each: 6 KB gzipped), so
+//! that, as with the derived decoder, fields a message does not have are
+//! ignored whatever they hold. The derived decoder is kept for the tests
+//! only, as the oracle: they decode a sample of every variant, written by
+//! [`ServerMsg::to_json`], back to the same value, check that both decoders
+//! agree on what newer and older peers send, and match every variant
+//! without a wildcard, so a message or field added to the protocol does
+//! not compile here until it is read.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{Error as _, IntoDeserializer};
+use serde::de::{
+    DeserializeSeed, Error as _, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
+use serde::{Deserialize, Deserializer};
 
 use super::{
     ChatMessage, ErrorCode, ModLogEntry, Moderation, Role, RoomInfo, RoomSettings, SearchHit,
@@ -34,171 +40,291 @@ pub(super) fn server_msg(line: &str) -> Result<ServerMsg, serde_json::Error> {
         kind: &'a str,
     }
     let Tag { kind } = serde_json::from_str(line)?;
+    if kind == "message" {
+        // What most messages are, read by its own decoder.
+        return Ok(ServerMsg::Message(serde_json::from_str(line)?));
+    }
+    let mut de = serde_json::Deserializer::from_str(line);
+    let f = de.deserialize_map(FieldsOf { kind })?;
+    de.end()?;
+    message(kind, f)
+}
+
+/// Every other message from the fields it has.
+fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
+    let room = || need(f.room.clone(), "room");
+    let nick = || need(f.nick.clone(), "nick");
     Ok(match kind {
-        "message" => ServerMsg::Message(serde_json::from_str::<ChatMessage>(line)?),
-        "history" => {
-            let f: HistoryFields = serde_json::from_str(line)?;
-            ServerMsg::History {
-                room: f.room,
-                messages: f.messages,
-                has_older: f.has_older,
-            }
-        }
-        "rooms" => {
-            let f: RoomsFields = serde_json::from_str(line)?;
-            ServerMsg::Rooms { rooms: f.rooms }
-        }
-        "welcome" => {
-            let f: WelcomeFields = serde_json::from_str(line)?;
-            ServerMsg::Welcome {
-                nick: f.nick,
-                server: f.server,
-                limits: f.limits,
-                account: f.account,
-                token: f.token,
-                expires: f.expires,
-            }
-        }
-        "moderated" => {
-            let f: ActionFields = serde_json::from_str(line)?;
-            ServerMsg::Moderated {
-                action: moderation(&f)?,
-                room: need(f.room, "room")?,
-                by: need(f.by, "by")?,
-            }
-        }
+        "history" => ServerMsg::History {
+            room: room()?,
+            messages: need(f.messages, "messages")?,
+            has_older: need(f.has_older, "has_older")?,
+        },
+        "rooms" => ServerMsg::Rooms {
+            rooms: need(f.room_list, "rooms")?,
+        },
+        "welcome" => ServerMsg::Welcome {
+            nick: nick()?,
+            server: need(f.server, "server")?,
+            limits: need(f.limits, "limits")?,
+            account: f.account.unwrap_or_default(),
+            token: f.token,
+            expires: f.expires,
+        },
+        "moderated" => ServerMsg::Moderated {
+            action: moderation(&f)?,
+            room: room()?,
+            by: need(f.by, "by")?,
+        },
         "mod_log" => {
-            let f: ModLogFields = serde_json::from_str(line)?;
-            let mut entries = Vec::with_capacity(f.entries.len());
-            for e in f.entries {
+            let mut entries = Vec::new();
+            for e in need(f.entries, "entries")? {
                 entries.push(ModLogEntry {
                     action: moderation(&e)?,
-                    id: need(e.id, "id")?,
+                    id: need(e.entry, "id")?,
                     ts: need(e.ts, "ts")?,
                     by: need(e.by, "by")?,
                 });
             }
             ServerMsg::ModLog {
-                room: f.room,
+                room: room()?,
                 entries,
-                has_older: f.has_older,
+                has_older: need(f.has_older, "has_older")?,
             }
         }
-        _ => plain(kind, line)?,
+        "joined" => ServerMsg::Joined {
+            room: room()?,
+            members: need(f.members, "members")?,
+            head: f.head.unwrap_or_default(),
+        },
+        "members" => ServerMsg::Members {
+            room: room()?,
+            members: need(f.members, "members")?,
+        },
+        "typing" => ServerMsg::Typing {
+            room: room()?,
+            nick: nick()?,
+        },
+        "user_joined" => ServerMsg::UserJoined {
+            room: room()?,
+            nick: nick()?,
+        },
+        "user_left" => ServerMsg::UserLeft {
+            room: room()?,
+            nick: nick()?,
+        },
+        "left" => ServerMsg::Left { room: room()? },
+        "ack" => ServerMsg::Ack {
+            id: need(f.id, "id")?,
+            room: room()?,
+            seq: need(f.seq, "seq")?,
+            ts: need(f.ts, "ts")?,
+        },
+        "error" => ServerMsg::Error {
+            code: error_code(&need(f.code, "code")?)?,
+            message: need(f.message, "message")?,
+            id: f.id,
+        },
+        "room_state" => ServerMsg::RoomState {
+            room: room()?,
+            settings: RoomSettings {
+                topic: f.topic.unwrap_or_default(),
+                slow: f.slow.unwrap_or_default(),
+                roles: f.roles.unwrap_or_default(),
+            },
+        },
+        "gap" => ServerMsg::Gap {
+            room: room()?,
+            from: need(f.from, "from")?,
+            to: need(f.to, "to")?,
+        },
+        "nick_changed" => ServerMsg::NickChanged {
+            old: need(f.old, "old")?,
+            new: need(f.new, "new")?,
+            rooms: need(f.room_names, "rooms")?,
+        },
+        "registered" => ServerMsg::Registered {
+            nick: nick()?,
+            token: need(f.token, "token")?,
+            expires: need(f.expires, "expires")?,
+        },
+        "invite" => ServerMsg::Invite {
+            code: Secret::new(need(f.code, "code")?),
+            expires: need(f.expires, "expires")?,
+        },
+        "read" => ServerMsg::Read {
+            room: room()?,
+            seq: need(f.seq, "seq")?,
+        },
+        "unread" => ServerMsg::Unread {
+            rooms: need(f.counts, "rooms")?,
+        },
+        "search_results" => ServerMsg::SearchResults {
+            q: need(f.q, "q")?,
+            results: need(f.results, "results")?,
+            next: f.next,
+        },
+        other => return Err(serde_json::Error::custom(format!("unknown type {other}"))),
     })
 }
 
-/// The other messages, each from the fields it has (and only those: a field
-/// of one message is no business of another's).
-fn plain(kind: &str, line: &str) -> Result<ServerMsg, serde_json::Error> {
-    Ok(match kind {
-        "joined" => {
-            let f: RoomMembers = serde_json::from_str(line)?;
-            ServerMsg::Joined {
-                room: f.room,
-                members: f.members,
-                head: f.head,
+/// The fields of the message of type `kind`, read in one pass over the
+/// object: each key is read as what it is in that message, and a key the
+/// message does not have is skipped whatever it holds (another message's
+/// field of another type, or one a newer server added). One reader for
+/// every message rather than one per message: each costs the web client's
+/// bundle its own copy of serde's struct-reading code.
+#[derive(Default)]
+struct Fields {
+    room: Option<String>,
+    nick: Option<String>,
+    members: Option<Vec<String>>,
+    head: Option<u64>,
+    messages: Option<Vec<ChatMessage>>,
+    has_older: Option<bool>,
+    server: Option<String>,
+    limits: Option<Limits>,
+    account: Option<bool>,
+    token: Option<Secret>,
+    expires: Option<i64>,
+    id: Option<String>,
+    seq: Option<u64>,
+    ts: Option<i64>,
+    /// Read as text: [`error_code`] names the error codes this build knows;
+    /// an invite's code is a secret.
+    code: Option<String>,
+    message: Option<String>,
+    topic: Option<String>,
+    slow: Option<u32>,
+    roles: Option<BTreeMap<String, Role>>,
+    from: Option<u64>,
+    to: Option<u64>,
+    old: Option<String>,
+    new: Option<String>,
+    /// `rooms` is three things: the directory, the rooms a nickname
+    /// changed in, the unread counts.
+    room_list: Option<Vec<RoomInfo>>,
+    room_names: Option<Vec<String>>,
+    counts: Option<Vec<UnreadCount>>,
+    q: Option<String>,
+    results: Option<Vec<SearchHit>>,
+    next: Option<u64>,
+    entries: Option<Vec<Fields>>,
+    // A moderation action (`moderated`, or an `entry` of `mod_log`), with
+    // `topic` and `seq` above; an entry's `id` is a number.
+    by: Option<String>,
+    action: Option<String>,
+    target: Option<String>,
+    reason: Option<String>,
+    until: Option<i64>,
+    seconds: Option<u32>,
+    role: Option<Role>,
+    entry: Option<u64>,
+}
+
+struct FieldsOf<'k> {
+    kind: &'k str,
+}
+
+impl<'de> Visitor<'de> for FieldsOf<'_> {
+    type Value = Fields;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a message object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+        let mut f = Fields::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match (self.kind, key.as_str()) {
+                (
+                    "history" | "mod_log" | "joined" | "members" | "typing" | "user_joined"
+                    | "user_left" | "left" | "ack" | "room_state" | "gap" | "read" | "moderated",
+                    "room",
+                ) => f.room = Some(map.next_value()?),
+                ("typing" | "user_joined" | "user_left" | "welcome" | "registered", "nick") => {
+                    f.nick = Some(map.next_value()?);
+                }
+                ("joined" | "members", "members") => f.members = Some(map.next_value()?),
+                ("joined", "head") => f.head = Some(map.next_value()?),
+                ("history", "messages") => f.messages = Some(map.next_value()?),
+                ("history" | "mod_log", "has_older") => f.has_older = Some(map.next_value()?),
+                ("welcome", "server") => f.server = Some(map.next_value()?),
+                ("welcome", "limits") => f.limits = Some(map.next_value()?),
+                ("welcome", "account") => f.account = Some(map.next_value()?),
+                ("welcome" | "registered", "token") => f.token = map.next_value()?,
+                ("welcome" | "registered" | "invite", "expires") => f.expires = map.next_value()?,
+                ("ack" | "error", "id") => f.id = map.next_value()?,
+                ("ack" | "read" | "moderated" | "entry", "seq") => f.seq = Some(map.next_value()?),
+                ("ack" | "entry", "ts") => f.ts = Some(map.next_value()?),
+                ("error" | "invite", "code") => f.code = Some(map.next_value()?),
+                ("error", "message") => f.message = Some(map.next_value()?),
+                ("room_state" | "moderated" | "entry", "topic") => {
+                    f.topic = Some(map.next_value()?);
+                }
+                ("room_state", "slow") => f.slow = Some(map.next_value()?),
+                ("room_state", "roles") => f.roles = Some(map.next_value()?),
+                ("gap", "from") => f.from = Some(map.next_value()?),
+                ("gap", "to") => f.to = Some(map.next_value()?),
+                ("nick_changed", "old") => f.old = Some(map.next_value()?),
+                ("nick_changed", "new") => f.new = Some(map.next_value()?),
+                ("nick_changed", "rooms") => f.room_names = Some(map.next_value()?),
+                ("rooms", "rooms") => f.room_list = Some(map.next_value()?),
+                ("unread", "rooms") => f.counts = Some(map.next_value()?),
+                ("search_results", "q") => f.q = Some(map.next_value()?),
+                ("search_results", "results") => f.results = Some(map.next_value()?),
+                ("search_results", "next") => f.next = map.next_value()?,
+                ("mod_log", "entries") => f.entries = Some(map.next_value_seed(Entries)?),
+                ("moderated" | "entry", "by") => f.by = Some(map.next_value()?),
+                ("moderated" | "entry", "action") => f.action = Some(map.next_value()?),
+                ("moderated" | "entry", "target") => f.target = Some(map.next_value()?),
+                ("moderated" | "entry", "reason") => f.reason = map.next_value()?,
+                ("moderated" | "entry", "until") => f.until = map.next_value()?,
+                ("moderated" | "entry", "seconds") => f.seconds = Some(map.next_value()?),
+                ("moderated" | "entry", "role") => f.role = Some(map.next_value()?),
+                ("entry", "id") => f.entry = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        "members" => {
-            let f: RoomMembers = serde_json::from_str(line)?;
-            ServerMsg::Members {
-                room: f.room,
-                members: f.members,
-            }
+        Ok(f)
+    }
+}
+
+/// A `mod_log`'s entries, each read as an `entry`.
+struct Entries;
+
+impl<'de> DeserializeSeed<'de> for Entries {
+    type Value = Vec<Fields>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Vec<Fields>, D::Error> {
+        de.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries {
+    type Value = Vec<Fields>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of log entries")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Fields>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = seq.next_element_seed(FieldsOf { kind: "entry" })? {
+            entries.push(entry);
         }
-        "typing" | "user_joined" | "user_left" => {
-            let RoomNick { room, nick } = serde_json::from_str(line)?;
-            match kind {
-                "typing" => ServerMsg::Typing { room, nick },
-                "user_joined" => ServerMsg::UserJoined { room, nick },
-                _ => ServerMsg::UserLeft { room, nick },
-            }
-        }
-        "left" => {
-            let f: RoomOnly = serde_json::from_str(line)?;
-            ServerMsg::Left { room: f.room }
-        }
-        "ack" => {
-            let f: AckFields = serde_json::from_str(line)?;
-            ServerMsg::Ack {
-                id: f.id,
-                room: f.room,
-                seq: f.seq,
-                ts: f.ts,
-            }
-        }
-        "error" => {
-            let f: ErrorFields = serde_json::from_str(line)?;
-            ServerMsg::Error {
-                code: error_code(&f.code)?,
-                message: f.message,
-                id: f.id,
-            }
-        }
-        "room_state" => {
-            let f: RoomStateFields = serde_json::from_str(line)?;
-            ServerMsg::RoomState {
-                room: f.room,
-                settings: RoomSettings {
-                    topic: f.topic,
-                    slow: f.slow,
-                    roles: f.roles,
-                },
-            }
-        }
-        "gap" => {
-            let f: GapFields = serde_json::from_str(line)?;
-            ServerMsg::Gap {
-                room: f.room,
-                from: f.from,
-                to: f.to,
-            }
-        }
-        "nick_changed" => {
-            let f: NickChangedFields = serde_json::from_str(line)?;
-            ServerMsg::NickChanged {
-                old: f.old,
-                new: f.new,
-                rooms: f.rooms,
-            }
-        }
-        "registered" => {
-            let f: RegisteredFields = serde_json::from_str(line)?;
-            ServerMsg::Registered {
-                nick: f.nick,
-                token: f.token,
-                expires: f.expires,
-            }
-        }
-        "invite" => {
-            let f: InviteFields = serde_json::from_str(line)?;
-            ServerMsg::Invite {
-                code: f.code,
-                expires: f.expires,
-            }
-        }
-        "read" => {
-            let f: ReadFields = serde_json::from_str(line)?;
-            ServerMsg::Read {
-                room: f.room,
-                seq: f.seq,
-            }
-        }
-        "unread" => {
-            let f: UnreadFields = serde_json::from_str(line)?;
-            ServerMsg::Unread { rooms: f.rooms }
-        }
-        "search_results" => {
-            let f: SearchFields = serde_json::from_str(line)?;
-            ServerMsg::SearchResults {
-                q: f.q,
-                results: f.results,
-                next: f.next,
-            }
-        }
-        other => return Err(serde_json::Error::custom(format!("unknown type {other}"))),
-    })
+        Ok(entries)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FieldsOf<'_> {
+    type Value = Fields;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Fields, D::Error> {
+        de.deserialize_map(self)
+    }
 }
 
 fn need<T>(field: Option<T>, name: &'static str) -> Result<T, serde_json::Error> {
@@ -212,7 +338,7 @@ fn error_code(code: &str) -> Result<ErrorCode, serde_json::Error> {
 
 /// A moderation action from the fields of the object it is flattened into
 /// (`moderated`, or an entry of `mod_log`), tagged by `action`.
-fn moderation(f: &ActionFields) -> Result<Moderation, serde_json::Error> {
+fn moderation(f: &Fields) -> Result<Moderation, serde_json::Error> {
     let target = || need(f.target.clone(), "target");
     let reason = f.reason.clone();
     Ok(match f.action.as_deref() {
@@ -253,150 +379,6 @@ fn moderation(f: &ActionFields) -> Result<Moderation, serde_json::Error> {
         }
         None => return Err(serde_json::Error::missing_field("action")),
     })
-}
-
-#[derive(Deserialize)]
-struct WelcomeFields {
-    nick: String,
-    server: String,
-    limits: Limits,
-    #[serde(default)]
-    account: bool,
-    #[serde(default)]
-    token: Option<Secret>,
-    #[serde(default)]
-    expires: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct HistoryFields {
-    room: String,
-    messages: Vec<ChatMessage>,
-    has_older: bool,
-}
-
-#[derive(Deserialize)]
-struct ReadFields {
-    room: String,
-    seq: u64,
-}
-
-#[derive(Deserialize)]
-struct UnreadFields {
-    rooms: Vec<UnreadCount>,
-}
-
-#[derive(Deserialize)]
-struct SearchFields {
-    q: String,
-    results: Vec<SearchHit>,
-    #[serde(default)]
-    next: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct RoomsFields {
-    rooms: Vec<RoomInfo>,
-}
-
-#[derive(Deserialize)]
-struct ModLogFields {
-    room: String,
-    entries: Vec<ActionFields>,
-    has_older: bool,
-}
-
-#[derive(Deserialize)]
-struct RoomMembers {
-    room: String,
-    members: Vec<String>,
-    #[serde(default)]
-    head: u64,
-}
-
-#[derive(Deserialize)]
-struct RoomNick {
-    room: String,
-    nick: String,
-}
-
-#[derive(Deserialize)]
-struct RoomOnly {
-    room: String,
-}
-
-#[derive(Deserialize)]
-struct AckFields {
-    id: String,
-    room: String,
-    seq: u64,
-    ts: i64,
-}
-
-#[derive(Deserialize)]
-struct ErrorFields {
-    /// Read as text: [`error_code`] names the ones this build knows.
-    code: String,
-    message: String,
-    #[serde(default)]
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RoomStateFields {
-    room: String,
-    #[serde(default)]
-    topic: String,
-    #[serde(default)]
-    slow: u32,
-    #[serde(default)]
-    roles: BTreeMap<String, Role>,
-}
-
-#[derive(Deserialize)]
-struct GapFields {
-    room: String,
-    from: u64,
-    to: u64,
-}
-
-#[derive(Deserialize)]
-struct NickChangedFields {
-    old: String,
-    new: String,
-    rooms: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct RegisteredFields {
-    nick: String,
-    token: Secret,
-    expires: i64,
-}
-
-#[derive(Deserialize)]
-struct InviteFields {
-    code: Secret,
-    expires: i64,
-}
-
-/// A moderation action's fields, with those of the object around it: a
-/// `moderated` (`room`, `by`) or a log entry (`id`, `ts`, `by`).
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ActionFields {
-    room: Option<String>,
-    by: Option<String>,
-    id: Option<u64>,
-    ts: Option<i64>,
-    action: Option<String>,
-    target: Option<String>,
-    reason: Option<String>,
-    until: Option<i64>,
-    seconds: Option<u32>,
-    topic: Option<String>,
-    role: Option<Role>,
-    seq: Option<u64>,
 }
 
 #[cfg(test)]
