@@ -2,9 +2,10 @@
 //! Chromium: in the lobby a signed-in member posts, a guest replies (the
 //! author sees the quote, and going to it marks the message), the author
 //! edits the message (the guest sees the new text and "(edited)"), the
-//! guest reacts and takes the reaction back. Screenshots of the timeline
-//! with a reply, an edit and a reaction, light and dark, go to
-//! target/e2e-artifacts/.
+//! guest reacts and takes the reaction back, and the author deletes the
+//! message (the guest's reply then quotes a deleted message). Screenshots
+//! of the timeline with a reply, an edit and a reaction, and after the
+//! deletion, light and dark, go to target/e2e-artifacts/.
 
 use anyhow::{Context, Result, ensure};
 use e2e::{ChromeDriver, DESKTOP, PHONE, Server, UI_TIMEOUT, eventually, take_turn, testid};
@@ -99,6 +100,27 @@ async fn a_reply_an_edit_and_a_reaction_reach_the_other_person() -> Result<()> {
         .await?;
     ada.wait_for_reactions("ada", edited, &[]).await?;
     bob.wait_for_reactions("ada", edited, &[]).await?;
+
+    // Ada deletes her message: Bob sees it deleted, and his reply's quote
+    // says so; the text is gone from his page.
+    ada.delete_message(edited).await?;
+    let deleted = format!(r#"[data-author="ada"] {}"#, testid("message-deleted"));
+    eventually("the deletion on bob's page", UI_TIMEOUT, || async {
+        Ok((bob.count(&deleted).await? == 1).then_some(()))
+    })
+    .await?;
+    ensure!(
+        bob.count_messages("ada", edited).await? == 0,
+        "the deleted text is still on bob's page"
+    );
+    let quote = bob.quote_in("bob", "yes, after lunch").await?;
+    ensure!(
+        quote
+            .as_deref()
+            .is_some_and(|q| q.contains("deleted message")),
+        "bob's reply quotes {quote:?}"
+    );
+    bob.screenshots(PHONE, "messages-deleted-phone").await?;
 
     server.check_running()?;
     ada.close().await?;

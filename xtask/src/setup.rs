@@ -27,6 +27,9 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Debian's packages `chromium` and `chromium-driver` install these.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's `fonts-noto-color-emoji`: without a color emoji font, reactions
+/// in the browser tests' screenshots are empty boxes.
+pub const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
 
 pub fn setup(browsers: bool) -> Result<()> {
     rust_components()?;
@@ -228,7 +231,7 @@ fn wasm_opt() -> Result<()> {
 }
 
 fn chromium() -> Result<()> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER, EMOJI_FONT]
         .into_iter()
         .filter(|path| !Path::new(path).exists())
         .collect();
@@ -240,7 +243,7 @@ fn chromium() -> Result<()> {
         }
         return Ok(());
     }
-    let packages = ["chromium", "chromium-driver"];
+    let packages = ["chromium", "chromium-driver", "fonts-noto-color-emoji"];
     if !cmd::is_root() {
         bail!(
             "{} missing: install Debian's packages as root: \
@@ -261,7 +264,7 @@ fn chromium() -> Result<()> {
             .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    for path in [CHROMIUM, CHROMEDRIVER] {
+    for path in [CHROMIUM, CHROMEDRIVER, EMOJI_FONT] {
         if !Path::new(path).exists() {
             bail!(
                 "apt-get installed {}, but {path} is still missing",
