@@ -429,3 +429,92 @@ async fn keeps_a_registered_nickname_over_websocket() {
 async fn keeps_a_registered_nickname_over_the_datagram_door() {
     keeps_a_registered_nickname(|server| vec!["--udp".into(), server.udp.to_string()]).await;
 }
+
+/// A signed-in person in `hubbub` sees every change to a message as a
+/// line: a web user's reply and reaction to it, and their own edit and
+/// deletion, typed as commands.
+async fn shows_each_change_to_a_message(door: impl Fn(&Server) -> Vec<String>) {
+    let server = server().await;
+    register(&server, "carol").await;
+    let mut web = web_user(&server, "bob").await;
+    let mut args = door(&server);
+    args.extend(["--nick", "carol", "--login"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut carol = Hubbub::start_with_password(&args, Some(PASSWORD));
+    carol.shows("-- you joined [lobby]").await;
+    carol.type_line("the plan is ready").await;
+    let ServerMsg::Message(plan) = recv_until(
+        &mut web,
+        |m| matches!(m, ServerMsg::Message(m) if m.text == "the plan is ready"),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    let n = plan.seq;
+
+    send(
+        &mut web,
+        &ClientMsg::Send {
+            id: "b1".into(),
+            room: DEFAULT_ROOM.into(),
+            text: "looks good".into(),
+            kind: MessageKind::Text,
+            reply_to: Some(n),
+        },
+    )
+    .await;
+    carol
+        .shows(&format!(
+            "<bob> [↪ #{n} carol: the plan is ready] looks good"
+        ))
+        .await;
+    let react = |remove| ClientMsg::React {
+        room: DEFAULT_ROOM.into(),
+        seq: n,
+        emoji: "👍".into(),
+        remove,
+    };
+    send(&mut web, &react(false)).await;
+    carol
+        .shows(&format!(
+            "-- bob reacted 👍 to #{n} <carol> the plan is ready"
+        ))
+        .await;
+    send(&mut web, &react(true)).await;
+    carol.shows(&format!("-- bob took back 👍 on #{n}")).await;
+
+    carol
+        .type_line(&format!("/edit {n} the plan is final"))
+        .await;
+    carol
+        .shows(&format!("-- carol edited #{n}: the plan is final"))
+        .await;
+    recv_until(
+        &mut web,
+        |m| matches!(m, ServerMsg::Message(m) if m.kind == MessageKind::Edit),
+    )
+    .await;
+    carol.type_line(&format!("/delete {n}")).await;
+    carol.shows(&format!("-- carol deleted message #{n}")).await;
+    recv_until(
+        &mut web,
+        |m| matches!(m, ServerMsg::Message(m) if m.kind == MessageKind::Delete),
+    )
+    .await;
+    carol.type_line("/quit").await;
+    carol.exits_cleanly().await;
+}
+
+#[tokio::test]
+async fn shows_each_change_to_a_message_over_websocket() {
+    shows_each_change_to_a_message(|server| {
+        vec!["--ws".into(), format!("ws://{}/ws", server.http)]
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn shows_each_change_to_a_message_over_the_datagram_door() {
+    shows_each_change_to_a_message(|server| vec!["--udp".into(), server.udp.to_string()]).await;
+}

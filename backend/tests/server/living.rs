@@ -568,3 +568,46 @@ async fn a_terminal_replies_edits_reacts_and_searches_with_numbered_history() {
     term.expect("<ada> who is *around*?").await;
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_terminal_reads_every_change_to_a_message_as_a_line() {
+    let server = TestServer::start().await;
+    server.register("ada").await;
+    let mut ada = Client::member(&server, "ada").await;
+    let mut term = Nc::login(&server, "tom").await;
+    ada.say("a1", "the plan is ready").await;
+    let plan = ada.next_message().await.seq;
+    term.expect("<ada> the plan is ready").await;
+
+    reply(&mut ada, "a2", "with one change", plan).await;
+    term.expect(&format!(
+        "<ada> [↪ #{plan} ada: the plan is ready] with one change"
+    ))
+    .await;
+    edit(&mut ada, "a3", plan, "the plan is final").await;
+    term.expect(&format!("-- ada edited #{plan}: the plan is final"))
+        .await;
+    react(&mut ada, plan, "🎉", false).await;
+    term.expect(&format!(
+        "-- ada reacted 🎉 to #{plan} <ada> the plan is final"
+    ))
+    .await;
+    react(&mut ada, plan, "🎉", true).await;
+    term.expect(&format!("-- ada took back 🎉 on #{plan}"))
+        .await;
+    ada.send(&ClientMsg::Delete {
+        room: "lobby".into(),
+        seq: plan,
+    })
+    .await;
+    term.expect(&format!("-- ada deleted message #{plan}"))
+        .await;
+
+    // History, read again, has the reply quoting a deleted message and
+    // the message as deleted, its text gone.
+    term.line("/history 10").await;
+    term.expect(&format!("#{plan} <ada> (deleted)")).await;
+    term.expect(&format!("<ada> [↪ #{plan} ada: (deleted)] with one change"))
+        .await;
+    server.stop().await.unwrap();
+}
