@@ -42,18 +42,7 @@ pub(super) async fn room_messages(
     headers: HeaderMap,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<Messages>, ApiError> {
-    let room = match direct_members(&room) {
-        Some(_) => room,
-        None => normalize_room(&room).map_err(|error| ApiError::not_found(error.to_string()))?,
-    };
-    // A conversation is its two users' alone; a room is for whoever it
-    // admits. Anyone else hears that there is no such room.
-    let caller = auth::caller(&state.accounts, &headers).await;
-    if !state.hub.may_read(caller, peer.ip(), room.clone()).await {
-        return Err(ApiError::not_found(format!(
-            "there is no room {room} you may read"
-        )));
-    }
+    let room = readable_room(&state, peer, &headers, room).await?;
     let Query(page) = page.map_err(|rejection| {
         ApiError::invalid(format!(
             "before and limit are whole numbers: {}",
@@ -100,6 +89,28 @@ pub(super) struct SearchPage {
     next: Option<u64>,
 }
 
+/// `room` as the caller may read it (normalized, unless a conversation):
+/// a conversation is its two users' alone, a room is for whoever it
+/// admits. Anyone else hears that there is no such room.
+async fn readable_room(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    room: String,
+) -> Result<String, ApiError> {
+    let room = match direct_members(&room) {
+        Some(_) => room,
+        None => normalize_room(&room).map_err(|error| ApiError::not_found(error.to_string()))?,
+    };
+    let caller = auth::caller(&state.accounts, headers).await;
+    if !state.hub.may_read(caller, peer.ip(), room.clone()).await {
+        return Err(ApiError::not_found(format!(
+            "there is no room {room} you may read"
+        )));
+    }
+    Ok(room)
+}
+
 /// `GET /api/search?q=WORDS&room=ROOM&before=NEXT`: the messages of `room`
 /// with all of `q`'s words (the last also as a word's start), newest first,
 /// [`SEARCH_PAGE`] at a time, each with a snippet whose pieces alternate
@@ -128,16 +139,7 @@ pub(super) async fn search(
     let Some(room) = query.room else {
         return Err(ApiError::invalid("say which room to search: &room=ROOM"));
     };
-    let room = match direct_members(&room) {
-        Some(_) => room,
-        None => normalize_room(&room).map_err(|error| ApiError::not_found(error.to_string()))?,
-    };
-    let caller = auth::caller(&state.accounts, &headers).await;
-    if !state.hub.may_read(caller, peer.ip(), room.clone()).await {
-        return Err(ApiError::not_found(format!(
-            "there is no room {room} you may read"
-        )));
-    }
+    let room = readable_room(&state, peer, &headers, room).await?;
     let (results, next) = state
         .store
         .search(vec![room], q.clone(), query.before, SEARCH_PAGE)

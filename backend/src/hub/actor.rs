@@ -697,22 +697,29 @@ impl State {
         msg_id: Option<&ClientMsgId>,
         room_name: &str,
     ) -> Result<Target, Refusal> {
+        let target = self.member_of(id, msg_id, room_name, "before you post there")?;
+        if direct_members(&target.room).is_none() {
+            self.may_post(id, &target.nick, &target.room)
+                .map_err(|e| Refusal::about(msg_id, e.code, e.message))?;
+        }
+        Ok(target)
+    }
+
+    /// The room `room_name` names and the client's nickname, if the client
+    /// is registered and in that room; else the refusal, which tells it to
+    /// join the room `what` (the rest of the sentence).
+    pub(super) fn member_of(
+        &self,
+        id: ClientId,
+        msg_id: Option<&ClientMsgId>,
+        room_name: &str,
+        what: &str,
+    ) -> Result<Target, Refusal> {
         let nick = self.registered(id, msg_id)?;
         let refuse = |code, message: String| Refusal::about(msg_id, code, message);
         let room = room_key(room_name).map_err(|e| refuse(ErrorCode::RoomInvalid, e))?;
-        let in_room = self
-            .clients
-            .get(&id)
-            .is_some_and(|client| client.rooms.contains(&room));
-        if !in_room {
-            return Err(refuse(
-                ErrorCode::NotInRoom,
-                format!("join {room} before you post there"),
-            ));
-        }
-        if direct_members(&room).is_none() {
-            self.may_post(id, &nick, &room)
-                .map_err(|e| refuse(e.code, e.message))?;
+        if !self.is_in(id, &room) {
+            return Err(refuse(ErrorCode::NotInRoom, format!("join {room} {what}")));
         }
         Ok(Target { room, nick })
     }

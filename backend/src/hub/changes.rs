@@ -8,7 +8,7 @@ use shared::limits::{MAX_EMOJI_BYTES, MAX_ID_BYTES};
 use shared::{ClientMsgId, ErrorCode, MessageKind, direct_members, validate};
 
 use super::ClientId;
-use super::actor::{Refusal, State, room_key};
+use super::actor::{Refusal, State};
 use super::commit::{ChangeDraft, Target};
 
 impl State {
@@ -104,20 +104,12 @@ impl State {
         msg_id: Option<&ClientMsgId>,
         room_name: &str,
     ) -> Result<Target, Refusal> {
-        let nick = self.registered(id, msg_id)?;
-        let refuse = |code, message: String| Refusal::about(msg_id, code, message);
-        let room = room_key(room_name).map_err(|e| refuse(ErrorCode::RoomInvalid, e))?;
-        if !self.is_in(id, &room) {
-            return Err(refuse(
-                ErrorCode::NotInRoom,
-                format!("join {room} to change its messages"),
-            ));
+        let target = self.member_of(id, msg_id, room_name, "to change its messages")?;
+        if direct_members(&target.room).is_none() {
+            self.not_muted(id, &target.room)
+                .map_err(|e| Refusal::about(msg_id, e.code, e.message))?;
         }
-        if direct_members(&room).is_none() {
-            self.not_muted(id, &room)
-                .map_err(|e| refuse(e.code, e.message))?;
-        }
-        Ok(Target { room, nick })
+        Ok(target)
     }
 }
 

@@ -12,7 +12,7 @@ use shared::{ErrorCode, MessageKind, Moderation as Action, Role, Secret, ServerM
 use tokio::sync::oneshot;
 
 use super::actor::{Refusal, State, room_key};
-use super::commit::{ChangeDraft, Outcome, Pending, Registrant, Target};
+use super::commit::{ChangeDraft, Outcome, Pending, Registrant};
 use super::nicks::Holder;
 use super::{ClientId, Moderate, RegisterRefusal};
 use crate::accounts::{self, INVITE_DAYS, Registration, SignedIn, now_ms};
@@ -400,16 +400,9 @@ impl State {
         room_name: &str,
         seq: u64,
     ) -> Result<(), Refusal> {
-        let nick = self.registered(id, None)?;
-        let room = room_key(room_name).map_err(|e| Refusal::new(ErrorCode::RoomInvalid, e))?;
-        if !self.is_in(id, &room) {
-            return Err(Refusal::new(
-                ErrorCode::NotInRoom,
-                format!("join {room} to delete its messages"),
-            ));
-        }
-        let moderator =
-            shared::direct_members(&room).is_none() && self.role_of(id, &room).moderates();
+        let target = self.member_of(id, None, room_name, "to delete its messages")?;
+        let moderator = shared::direct_members(&target.room).is_none()
+            && self.role_of(id, &target.room).moderates();
         if !moderator && self.account_of(id).is_none() {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
@@ -424,7 +417,7 @@ impl State {
             moderator,
             edit_window: None,
         };
-        self.submit_change(id, Target { room, nick }, change)
+        self.submit_change(id, target, change)
     }
 
     /// A page of `room`'s moderation log, read from the directory on a task
