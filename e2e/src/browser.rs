@@ -662,42 +662,6 @@ impl Browser {
         .await
     }
 
-    /// Posts `count` messages `{prefix} 1` … to the lobby as `nick`, through
-    /// a WebSocket of the page's own (not the app's), and waits for every
-    /// ack. The server's rate limit must allow it.
-    pub async fn post_through_socket(&self, nick: &str, prefix: &str, count: u32) -> Result<()> {
-        let script = r#"
-            const [nick, prefix, count, done] = arguments;
-            const url = location.origin.replace(/^http/, 'ws') + '/ws';
-            const ws = new WebSocket(url, 'hubbub.v1');
-            let acked = 0;
-            ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', nick }));
-            ws.onmessage = (e) => {
-                const m = JSON.parse(e.data);
-                if (m.type === 'welcome') {
-                    for (let i = 1; i <= count; i++) {
-                        ws.send(JSON.stringify({
-                            type: 'send', id: 'p' + i, room: 'lobby', text: prefix + ' ' + i,
-                        }));
-                    }
-                } else if (m.type === 'ack' && ++acked === count) {
-                    ws.close();
-                    done('ok');
-                } else if (m.type === 'error') {
-                    done('error: ' + e.data);
-                }
-            };
-            ws.onerror = () => done('socket error');
-        "#;
-        let result = self
-            .client
-            .execute_async(script, vec![json!(nick), json!(prefix), json!(count)])
-            .await
-            .context("posting through a WebSocket")?;
-        ensure!(result == json!("ok"), "posting failed: {result}");
-        Ok(())
-    }
-
     /// The text of the first element with this `data-testid`.
     pub async fn text_of(&self, id: &str) -> Result<String> {
         Ok(self.wait_for(id).await?.text().await?)

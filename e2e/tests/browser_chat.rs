@@ -357,9 +357,9 @@ async fn older_history_loads_when_scrolling_to_the_top() -> Result<()> {
     let driver = ChromeDriver::start().await?;
     let alice = driver.session(DESKTOP).await?;
     alice.open(&server.url()).await?;
-    alice
-        .post_through_socket("poster", "old message", 120)
-        .await?;
+    let old: Vec<String> = (1..=120).map(|n| format!("old message {n}")).collect();
+    let old: Vec<&str> = old.iter().map(String::as_str).collect();
+    alice.post_to("poster", "lobby", &old).await?;
 
     alice.join_as("alice").await?;
     alice.wait_connected().await?;
