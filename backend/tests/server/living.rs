@@ -2,6 +2,7 @@
 //! counts and search, through the real server, as typed clients and
 //! terminals use them.
 
+use shared::protocol::UnreadCount;
 use shared::{ClientMsg, ErrorCode, MessageKind, ServerMsg};
 
 use crate::support::{Client, TestServer, http_get};
@@ -40,6 +41,42 @@ async fn react(client: &mut Client, seq: u64, emoji: &str, remove: bool) {
             remove,
         })
         .await;
+}
+
+/// Moves the client's read marker in the lobby to `seq`.
+async fn read(client: &mut Client, seq: u64) {
+    client
+        .send(&ClientMsg::Read {
+            room: "lobby".into(),
+            seq,
+        })
+        .await;
+}
+
+/// The lobby's marker as the server next tells this connection.
+async fn marker_heard(client: &mut Client) -> u64 {
+    match client
+        .recv_until(|m| matches!(m, ServerMsg::Read { .. }))
+        .await
+    {
+        ServerMsg::Read { room, seq } => {
+            assert_eq!(room, "lobby");
+            seq
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// The lobby's unread counts, asked for now.
+async fn lobby_unread(client: &mut Client) -> UnreadCount {
+    client.send(&ClientMsg::Unread).await;
+    match client
+        .recv_until(|m| matches!(m, ServerMsg::Unread { .. }))
+        .await
+    {
+        ServerMsg::Unread { rooms } => rooms.into_iter().find(|c| c.room == "lobby").unwrap(),
+        _ => unreachable!(),
+    }
 }
 
 /// The lobby's messages as history returns them now.
@@ -456,73 +493,22 @@ async fn read_markers_follow_an_account_across_its_connections_and_count_unread(
     for _ in 0..3 {
         last = phone.next_message().await.seq;
     }
-    phone.send(&ClientMsg::Unread).await;
-    let ServerMsg::Unread { rooms: counts } = phone
-        .recv_until(|m| matches!(m, ServerMsg::Unread { .. }))
-        .await
-    else {
-        unreachable!()
-    };
-    let lobby = counts.iter().find(|c| c.room == "lobby").unwrap();
+    let lobby = lobby_unread(&mut phone).await;
     assert_eq!((lobby.read, lobby.unread, lobby.mentions), (0, 3, 2));
     assert_eq!(lobby.head, last, "counted up to the room's latest");
 
     // Read on the phone up to the first mention: the laptop hears of it.
-    phone
-        .send(&ClientMsg::Read {
-            room: "lobby".into(),
-            seq: last - 1,
-        })
-        .await;
+    read(&mut phone, last - 1).await;
     for connection in [&mut laptop, &mut phone] {
-        match connection
-            .recv_until(|m| matches!(m, ServerMsg::Read { .. }))
-            .await
-        {
-            ServerMsg::Read { room, seq } => {
-                assert_eq!((room.as_str(), seq), ("lobby", last - 1));
-            }
-            _ => unreachable!(),
-        }
+        assert_eq!(marker_heard(connection).await, last - 1);
     }
-    laptop.send(&ClientMsg::Unread).await;
-    match laptop
-        .recv_until(|m| matches!(m, ServerMsg::Unread { .. }))
-        .await
-    {
-        ServerMsg::Unread { rooms } => {
-            let lobby = rooms.iter().find(|c| c.room == "lobby").unwrap();
-            assert_eq!((lobby.unread, lobby.mentions), (1, 1));
-        }
-        _ => unreachable!(),
-    }
+    let lobby = lobby_unread(&mut laptop).await;
+    assert_eq!((lobby.unread, lobby.mentions), (1, 1));
     // A marker never goes back, and one past the room's end stops there.
-    laptop
-        .send(&ClientMsg::Read {
-            room: "lobby".into(),
-            seq: 1,
-        })
-        .await;
-    match phone
-        .recv_until(|m| matches!(m, ServerMsg::Read { .. }))
-        .await
-    {
-        ServerMsg::Read { seq, .. } => assert_eq!(seq, last - 1),
-        _ => unreachable!(),
-    }
-    laptop
-        .send(&ClientMsg::Read {
-            room: "lobby".into(),
-            seq: 10_000,
-        })
-        .await;
-    match phone
-        .recv_until(|m| matches!(m, ServerMsg::Read { .. }))
-        .await
-    {
-        ServerMsg::Read { seq, .. } => assert_eq!(seq, last),
-        _ => unreachable!(),
-    }
+    read(&mut laptop, 1).await;
+    assert_eq!(marker_heard(&mut phone).await, last - 1);
+    read(&mut laptop, 10_000).await;
+    assert_eq!(marker_heard(&mut phone).await, last);
     // A guest keeps its own.
     bob.send(&ClientMsg::Unread).await;
     bob.refused(ErrorCode::Forbidden).await;

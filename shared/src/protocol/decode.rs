@@ -51,12 +51,12 @@ pub(super) fn server_msg(line: &str) -> Result<ServerMsg, serde_json::Error> {
 }
 
 /// Every other message from the fields it has.
-fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
-    let room = || need(f.room.clone(), "room");
-    let nick = || need(f.nick.clone(), "nick");
+fn message(kind: &str, mut f: Fields) -> Result<ServerMsg, serde_json::Error> {
+    // Each message reads these once; taken out, the other fields stay.
+    let (room, nick) = (f.room.take(), f.nick.take());
     Ok(match kind {
         "history" => ServerMsg::History {
-            room: room()?,
+            room: need(room, "room")?,
             messages: need(f.messages, "messages")?,
             has_older: need(f.has_older, "has_older")?,
         },
@@ -64,7 +64,7 @@ fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
             rooms: need(f.room_list, "rooms")?,
         },
         "welcome" => ServerMsg::Welcome {
-            nick: nick()?,
+            nick: need(nick, "nick")?,
             server: need(f.server, "server")?,
             limits: need(f.limits, "limits")?,
             account: f.account.unwrap_or_default(),
@@ -73,7 +73,7 @@ fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
         },
         "moderated" => ServerMsg::Moderated {
             action: moderation(&f)?,
-            room: room()?,
+            room: need(room, "room")?,
             by: need(f.by, "by")?,
         },
         "mod_log" => {
@@ -87,36 +87,38 @@ fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
                 });
             }
             ServerMsg::ModLog {
-                room: room()?,
+                room: need(room, "room")?,
                 entries,
                 has_older: need(f.has_older, "has_older")?,
             }
         }
         "joined" => ServerMsg::Joined {
-            room: room()?,
+            room: need(room, "room")?,
             members: need(f.members, "members")?,
             head: f.head.unwrap_or_default(),
         },
         "members" => ServerMsg::Members {
-            room: room()?,
+            room: need(room, "room")?,
             members: need(f.members, "members")?,
         },
         "typing" => ServerMsg::Typing {
-            room: room()?,
-            nick: nick()?,
+            room: need(room, "room")?,
+            nick: need(nick, "nick")?,
         },
         "user_joined" => ServerMsg::UserJoined {
-            room: room()?,
-            nick: nick()?,
+            room: need(room, "room")?,
+            nick: need(nick, "nick")?,
         },
         "user_left" => ServerMsg::UserLeft {
-            room: room()?,
-            nick: nick()?,
+            room: need(room, "room")?,
+            nick: need(nick, "nick")?,
         },
-        "left" => ServerMsg::Left { room: room()? },
+        "left" => ServerMsg::Left {
+            room: need(room, "room")?,
+        },
         "ack" => ServerMsg::Ack {
             id: need(f.id, "id")?,
-            room: room()?,
+            room: need(room, "room")?,
             seq: need(f.seq, "seq")?,
             ts: need(f.ts, "ts")?,
         },
@@ -126,7 +128,7 @@ fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
             id: f.id,
         },
         "room_state" => ServerMsg::RoomState {
-            room: room()?,
+            room: need(room, "room")?,
             settings: RoomSettings {
                 topic: f.topic.unwrap_or_default(),
                 slow: f.slow.unwrap_or_default(),
@@ -134,7 +136,7 @@ fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
             },
         },
         "gap" => ServerMsg::Gap {
-            room: room()?,
+            room: need(room, "room")?,
             from: need(f.from, "from")?,
             to: need(f.to, "to")?,
         },
@@ -144,7 +146,7 @@ fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
             rooms: need(f.room_names, "rooms")?,
         },
         "registered" => ServerMsg::Registered {
-            nick: nick()?,
+            nick: need(nick, "nick")?,
             token: need(f.token, "token")?,
             expires: need(f.expires, "expires")?,
         },
@@ -153,7 +155,7 @@ fn message(kind: &str, f: Fields) -> Result<ServerMsg, serde_json::Error> {
             expires: need(f.expires, "expires")?,
         },
         "read" => ServerMsg::Read {
-            room: room()?,
+            room: need(room, "room")?,
             seq: need(f.seq, "seq")?,
         },
         "unread" => ServerMsg::Unread {
