@@ -74,7 +74,10 @@ async fn lobby_unread(client: &mut Client) -> UnreadCount {
         .recv_until(|m| matches!(m, ServerMsg::Unread { .. }))
         .await
     {
-        ServerMsg::Unread { rooms } => rooms.into_iter().find(|c| c.room == "lobby").unwrap(),
+        ServerMsg::Unread { rooms } => rooms
+            .into_iter()
+            .find(|c| c.room == "lobby")
+            .unwrap_or_else(|| panic!("no count for the lobby")),
         _ => unreachable!(),
     }
 }
