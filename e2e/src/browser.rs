@@ -669,17 +669,31 @@ impl Browser {
 
     /// Runs a Chrome DevTools command through chromedriver's endpoint for it.
     pub async fn devtools(&self, cmd: &str, params: serde_json::Value) -> Result<()> {
-        let body = json!({ "cmd": cmd, "params": params }).to_string();
-        let (port, path) = (
+        let body = json!({ "cmd": cmd, "params": params });
+        self.session_post("goog/cdp/execute", &body)
+            .await
+            .with_context(|| format!("the DevTools command {cmd}"))
+    }
+
+    /// POSTs `body` to this session's chromedriver endpoint `endpoint`
+    /// (one fantoccini has no call for), and fails unless it is answered
+    /// 200.
+    pub(crate) async fn session_post(
+        &self,
+        endpoint: &str,
+        body: &serde_json::Value,
+    ) -> Result<()> {
+        let (port, path, body) = (
             self.driver_port,
-            format!("/session/{}/goog/cdp/execute", self.id),
+            format!("/session/{}/{endpoint}", self.id),
+            body.to_string(),
         );
         let response =
             tokio::task::spawn_blocking(move || http_request(port, "POST", &path, Some(&body)))
                 .await??;
         ensure!(
             response.starts_with("HTTP/1.1 200"),
-            "chromedriver refused the DevTools command {cmd}: {response}"
+            "chromedriver refused {endpoint}: {response}"
         );
         Ok(())
     }

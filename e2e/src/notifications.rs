@@ -14,7 +14,6 @@ use fantoccini::key::Key;
 use serde_json::json;
 
 use crate::browser::Browser;
-use crate::chromedriver::http_request;
 use crate::{UI_TIMEOUT, eventually, testid};
 
 /// One notification the page showed.
@@ -29,22 +28,13 @@ impl Browser {
     /// "set permission" command, which chromedriver implements) and starts
     /// recording what the page shows.
     pub async fn allow_notifications(&self) -> Result<()> {
-        let body = json!({
+        let permission = json!({
             "descriptor": { "name": "notifications" },
             "state": "granted",
-        })
-        .to_string();
-        let (port, path) = (
-            self.driver_port,
-            format!("/session/{}/permissions", self.id),
-        );
-        let response =
-            tokio::task::spawn_blocking(move || http_request(port, "POST", &path, Some(&body)))
-                .await??;
-        ensure!(
-            response.starts_with("HTTP/1.1 200"),
-            "chromedriver refused the permission: {response}"
-        );
+        });
+        self.session_post("permissions", &permission)
+            .await
+            .context("the notifications permission")?;
         let script = r#"
             const Real = window.Notification;
             window.__shown = [];
