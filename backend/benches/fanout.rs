@@ -136,6 +136,21 @@ impl Store for Forgetful {
         async move { Ok(seq) }.boxed()
     }
 
+    fn read_markers(
+        &self,
+        _account: AccountId,
+    ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, u64>, StoreError>> {
+        async { Ok(std::collections::BTreeMap::new()) }.boxed()
+    }
+
+    fn seq_before_time(
+        &self,
+        _room: &str,
+        _ts: i64,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        async { Ok(0) }.boxed()
+    }
+
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {
         async { Ok(()) }.boxed()
     }

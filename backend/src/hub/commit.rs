@@ -541,6 +541,16 @@ mod tests {
         ) -> BoxFuture<'static, Result<u64, StoreError>> {
             async { Err(StoreError::Write(DETAIL.to_owned())) }.boxed()
         }
+        fn read_markers(
+            &self,
+            _: crate::store::AccountId,
+        ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, u64>, StoreError>>
+        {
+            async { Err(StoreError::Read(DETAIL.to_owned())) }.boxed()
+        }
+        fn seq_before_time(&self, _: &str, _: i64) -> BoxFuture<'static, Result<u64, StoreError>> {
+            async { Err(StoreError::Read(DETAIL.to_owned())) }.boxed()
+        }
         fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {
             async { Ok(()) }.boxed()
         }

@@ -26,7 +26,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -210,6 +210,14 @@ pub trait Store: Send + Sync + 'static {
         room: String,
         seq: u64,
     ) -> BoxFuture<'static, Result<u64, StoreError>>;
+    /// Every read marker of `account`: the room and the last seq it read.
+    fn read_markers(
+        &self,
+        account: AccountId,
+    ) -> BoxFuture<'static, Result<BTreeMap<String, u64>, StoreError>>;
+    /// The last seq of `room` stamped before `ts` (milliseconds since the
+    /// epoch), 0 if none: where a reader asking by time starts.
+    fn seq_before_time(&self, room: &str, ts: i64) -> BoxFuture<'static, Result<u64, StoreError>>;
     /// Waits for every append already made to be committed (graceful
     /// shutdown), then refuses appends. Reads keep working.
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>>;

@@ -8,7 +8,7 @@
 //! not a Tokio one: it is held only to push or pop one, never across an
 //! `.await` or a query.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -475,6 +475,17 @@ impl Store for SqliteStore {
         seq: u64,
     ) -> BoxFuture<'static, Result<u64, StoreError>> {
         self.move_marker(account, room, seq)
+    }
+
+    fn read_markers(
+        &self,
+        account: AccountId,
+    ) -> BoxFuture<'static, Result<BTreeMap<String, u64>, StoreError>> {
+        self.markers_of(account)
+    }
+
+    fn seq_before_time(&self, room: &str, ts: i64) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.seq_stamped_before(room.to_owned(), ts)
     }
 
     fn close(&self) -> BoxFuture<'static, Result<(), StoreError>> {

@@ -231,6 +231,38 @@ async fn since_returns_exactly_what_was_missed() {
 }
 
 #[tokio::test]
+async fn an_accounts_read_markers_and_a_moment_in_a_room_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sqlite(dir.path()).unwrap();
+    let lobby = fill(store.as_ref(), "lobby", 1, 5).await;
+    fill(store.as_ref(), "rust", 1, 3).await;
+    assert!(store.read_markers(7).await.unwrap().is_empty());
+    store.mark_read(7, "lobby".into(), 4).await.unwrap();
+    store.mark_read(7, "rust".into(), 2).await.unwrap();
+    store.mark_read(8, "lobby".into(), 1).await.unwrap();
+    let markers = store.read_markers(7).await.unwrap();
+    assert_eq!(
+        markers.into_iter().collect::<Vec<_>>(),
+        [("lobby".to_owned(), 4), ("rust".to_owned(), 2)]
+    );
+    // The last message stamped before a moment: before the first, none;
+    // just after the third, the third.
+    let first = lobby[0].ts;
+    assert_eq!(store.seq_before_time("lobby", first).await.unwrap(), 0);
+    let third = lobby[2].ts;
+    let before_fourth = store.seq_before_time("lobby", third + 1).await.unwrap();
+    assert!(
+        (3..=5).contains(&before_fourth)
+            && lobby[..before_fourth as usize]
+                .iter()
+                .all(|m| m.ts <= third),
+        "{before_fourth}"
+    );
+    assert_eq!(store.seq_before_time("lobby", i64::MAX).await.unwrap(), 5);
+    assert_eq!(store.seq_before_time("nowhere", i64::MAX).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn restart_keeps_history_and_numbering() {
     let dir = tempfile::tempdir().unwrap();
     let lobby = {

@@ -1,7 +1,7 @@
 //! Reading besides history: reactions added to a page of messages, search
 //! over the full-text index, unread counts and read markers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use futures_util::FutureExt as _;
 use futures_util::future::{self, BoxFuture};
@@ -221,6 +221,48 @@ impl SqliteStore {
                 });
             }
             Ok(counts)
+        })
+    }
+
+    pub(super) fn markers_of(
+        &self,
+        account: AccountId,
+    ) -> BoxFuture<'static, Result<BTreeMap<String, u64>, StoreError>> {
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT room, seq FROM read_markers WHERE account = ?1")
+                .map_err(read_error)?;
+            let rows = statement
+                .query_map(params![account], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .map_err(read_error)?;
+            let mut markers = BTreeMap::new();
+            for row in rows {
+                let (room, seq) = row.map_err(read_error)?;
+                markers.insert(room, u64::try_from(seq).unwrap_or(0));
+            }
+            Ok(markers)
+        })
+    }
+
+    /// A scan of the room's messages: stamps follow sequence numbers only
+    /// as far as the clock never stepped back, so no search on seq may
+    /// assume they do.
+    pub(super) fn seq_stamped_before(
+        &self,
+        room: String,
+        ts: i64,
+    ) -> BoxFuture<'static, Result<u64, StoreError>> {
+        self.read(move |conn| {
+            let seq: i64 = conn
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1 AND ts < ?2",
+                )
+                .map_err(read_error)?
+                .query_row(params![room, ts], |row| row.get(0))
+                .map_err(read_error)?;
+            Ok(u64::try_from(seq).unwrap_or(0))
         })
     }
 
