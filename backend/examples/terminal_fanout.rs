@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
         Listeners {
             http: vec![http],
             tcp: vec![tcp],
+            irc: Vec::new(),
             udp: vec![udp],
         },
         async {

@@ -14,6 +14,8 @@ pub struct Config {
     pub http: String,
     /// Where the terminal door (`nc`, `telnet`) listens, written like `http`.
     pub tcp: String,
+    /// Where the IRC door listens, written like `http`; `off` turns it off.
+    pub irc: String,
     /// Where the datagram door (UDP sessions, the `hubbub` client) listens,
     /// written like `http`.
     pub udp: String,
@@ -43,6 +45,7 @@ impl Default for Config {
         Self {
             http: "0.0.0.0:8080".to_owned(),
             tcp: "0.0.0.0:8001".to_owned(),
+            irc: "0.0.0.0:6667".to_owned(),
             udp: "0.0.0.0:8001".to_owned(),
             public_url: String::new(),
             data_dir: PathBuf::from("./data"),

@@ -30,10 +30,11 @@ pub use config::Config;
 
 /// The sockets the server listens on, bound by the caller. A door may listen
 /// on several addresses (a host name that resolves to IPv4 and IPv6); the
-/// terminal and datagram doors may have none (they are then off).
+/// terminal, IRC and datagram doors may have none (they are then off).
 pub struct Listeners {
     pub http: Vec<TcpListener>,
     pub tcp: Vec<TcpListener>,
+    pub irc: Vec<TcpListener>,
     pub udp: Vec<UdpSocket>,
 }
 
@@ -109,6 +110,16 @@ pub async fn run(
         heartbeat: Arc::clone(&heartbeat),
         store: Arc::clone(&store),
         accounts: Arc::clone(&accounts),
+        public_url: Arc::clone(&public_url),
+        stop: stop.clone(),
+        tracker: tracker.clone(),
+    };
+    let irc = doors::irc::Door {
+        hub: hub.clone(),
+        guards: Arc::clone(&guards),
+        heartbeat: Arc::clone(&heartbeat),
+        store: Arc::clone(&store),
+        accounts: Arc::clone(&accounts),
         public_url,
         stop: stop.clone(),
         tracker: tracker.clone(),
@@ -147,11 +158,13 @@ pub async fn run(
         tracker: tracker.clone(),
     };
     let terminal = tokio::spawn(terminal.serve(listeners.tcp));
+    let irc = tokio::spawn(irc.serve(listeners.irc));
     // Its receive loops run on the tracker: after the stop they still carry
     // acknowledgements to sessions that are saying goodbye.
     datagram.start(listeners.udp);
     server.serve(listeners.http).await;
     let _ = terminal.await;
+    let _ = irc.await;
 
     // The accept loops have stopped; HTTP connections are finishing their
     // requests and WebSockets are saying goodbye (1001). Wait for them,

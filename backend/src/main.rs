@@ -127,6 +127,25 @@ async fn serve(settings: Settings) -> ExitCode {
             Err(error) => tracing::warn!(%error, "cannot read a bound address"),
         }
     }
+    let irc = if config.irc == "off" {
+        Vec::new()
+    } else {
+        match address::bind_tcp("IRC", &config.irc, &settings.source("irc")).await {
+            Ok((irc, _)) => irc,
+            Err(error) => return fail(&error.to_string()),
+        }
+    };
+    for listener in &irc {
+        match listener.local_addr() {
+            Ok(addr) => tracing::info!(
+                door = "irc",
+                "IRC door listening on {addr}; try irssi -c {} -p {}",
+                host_to_try(addr),
+                addr.port()
+            ),
+            Err(error) => tracing::warn!(%error, "cannot read a bound address"),
+        }
+    }
     let (udp, _) = match address::bind_udp("datagram", &config.udp, &settings.source("udp")).await {
         Ok(bound) => bound,
         Err(error) => return fail(&error.to_string()),
@@ -145,7 +164,18 @@ async fn serve(settings: Settings) -> ExitCode {
     if let Some(path) = &settings.file {
         tracing::info!("configuration file: {}", path.display());
     }
-    match backend::run(config, Listeners { http, tcp, udp }, shutdown).await {
+    match backend::run(
+        config,
+        Listeners {
+            http,
+            tcp,
+            irc,
+            udp,
+        },
+        shutdown,
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             say(&mut std::io::stderr(), &format!("error: {error:#}"));

@@ -47,6 +47,7 @@ async fn server() -> Server {
         Listeners {
             http: vec![http],
             tcp: Vec::new(),
+            irc: Vec::new(),
             udp: vec![udp],
         },
         async {

@@ -1,7 +1,7 @@
-//! The real server in the test's own process: `backend::run` on a listener
-//! bound to 127.0.0.1 port 0, serving the built web client, with its data in
-//! a temp dir, and stopped (or stopped to be started again on the same port
-//! and data) through its shutdown future.
+//! The real server in the test's own process: `backend::run` on listeners
+//! bound to 127.0.0.1 port 0 (HTTP and the IRC door), serving the built web
+//! client, with its data in a temp dir, and stopped (or stopped to be started
+//! again on the same ports and data) through its shutdown future.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +31,7 @@ pub fn frontend_dist() -> Result<PathBuf> {
 /// keeping its data in a temp dir. It runs on the test's tokio runtime.
 pub struct Server {
     addr: SocketAddr,
+    irc_addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<()>>>,
     data: Option<TempDir>,
@@ -40,6 +41,7 @@ pub struct Server {
 /// the same data), as after an operator's restart.
 pub struct StoppedServer {
     addr: SocketAddr,
+    irc_addr: SocketAddr,
     data: TempDir,
 }
 
@@ -54,18 +56,24 @@ impl Server {
         let http = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the server's port")?;
-        Self::run(http, TempDir::new("e2e-data")?, tune)
+        let irc = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the IRC door's port")?;
+        Self::run(http, irc, TempDir::new("e2e-data")?, tune)
     }
 
     fn run(
         http: tokio::net::TcpListener,
+        irc: tokio::net::TcpListener,
         data: TempDir,
         tune: impl FnOnce(&mut backend::Config),
     ) -> Result<Self> {
         let web_dir = frontend_dist()?;
         let addr = http.local_addr()?;
+        let irc_addr = irc.local_addr()?;
         let mut config = backend::Config {
             http: addr.to_string(),
+            irc: irc_addr.to_string(),
             data_dir: data.path().to_path_buf(),
             web_dir,
             ..Default::default()
@@ -77,6 +85,7 @@ impl Server {
             backend::Listeners {
                 http: vec![http],
                 tcp: Vec::new(),
+                irc: vec![irc],
                 udp: Vec::new(),
             },
             async move {
@@ -87,6 +96,7 @@ impl Server {
         // now on wait in its backlog: there is nothing to wait for here.
         Ok(Self {
             addr,
+            irc_addr,
             shutdown: Some(tx),
             task: Some(task),
             data: Some(data),
@@ -96,6 +106,11 @@ impl Server {
     /// `http://127.0.0.1:PORT/`
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)
+    }
+
+    /// The IRC door's address, for an IRC client to connect to.
+    pub fn irc_addr(&self) -> SocketAddr {
+        self.irc_addr
     }
 
     /// Signals shutdown and waits for the server to finish; an error if it
@@ -114,6 +129,7 @@ impl Server {
             .ok_or_else(|| anyhow!("the server has no data directory"))?;
         Ok(StoppedServer {
             addr: self.addr,
+            irc_addr: self.irc_addr,
             data,
         })
     }
@@ -141,19 +157,24 @@ impl Server {
 }
 
 impl StoppedServer {
-    /// Starts the server again on the same address. tokio sets SO_REUSEADDR
-    /// on Unix, so connections of the old server in TIME_WAIT do not block
-    /// the port; a port still busy for another reason is retried for 10 s.
+    /// Starts the server again on the same addresses. tokio sets
+    /// SO_REUSEADDR on Unix, so connections of the old server in TIME_WAIT
+    /// do not block the ports; a port still busy for another reason is
+    /// retried for 10 s.
     pub async fn start(self) -> Result<Server> {
-        let addr = self.addr;
-        let http = eventually(
-            &format!("{addr} to be free again"),
-            Duration::from_secs(10),
-            || async { Ok(tokio::net::TcpListener::bind(addr).await.ok()) },
-        )
-        .await?;
-        Server::run(http, self.data, |_| {})
+        let http = rebind(self.addr).await?;
+        let irc = rebind(self.irc_addr).await?;
+        Server::run(http, irc, self.data, |_| {})
     }
+}
+
+async fn rebind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    eventually(
+        &format!("{addr} to be free again"),
+        Duration::from_secs(10),
+        || async { Ok(tokio::net::TcpListener::bind(addr).await.ok()) },
+    )
+    .await
 }
 
 impl Drop for Server {

@@ -32,6 +32,7 @@ async fn server(
     let listeners = Listeners {
         http: vec![http],
         tcp: vec![TcpListener::bind("127.0.0.1:0").await.unwrap()],
+        irc: Vec::new(),
         udp: vec![UdpSocket::bind("127.0.0.1:0").await.unwrap()],
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -70,12 +70,33 @@ pub(crate) enum Ask<L> {
         before: u64,
         limit: Option<u32>,
     },
+    /// The messages of a room strictly between two bounds: the oldest
+    /// `limit` of them, or the newest when `newest` (IRC's `CHATHISTORY`).
+    /// Answered with one `history` page.
+    Range {
+        room: String,
+        after: Bound,
+        before: Bound,
+        limit: usize,
+        newest: bool,
+    },
     /// An answer given at once, without the hub: a mistake in what was sent.
     Reply(ServerMsg),
     /// An answer only this wire gives (the terminal's `/help`).
     Local(L),
     /// The client ends the connection, or broke its wire.
     End(End),
+}
+
+/// One end of an [`Ask::Range`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// The room's first message, or its latest.
+    Open,
+    /// A message, by its sequence number.
+    Seq(u64),
+    /// A moment, in milliseconds since the epoch.
+    Time(i64),
 }
 
 /// One door's wire: everything about a connection that is not the same for
@@ -157,6 +178,13 @@ pub(crate) trait Wire: Send + Sized + 'static {
     /// from the store.
     fn ready(&self) -> bool {
         true
+    }
+
+    /// Whether a signed-in client that says nothing of where it left off
+    /// resumes from its account's read markers: a wire whose clients keep
+    /// no history of their own (IRC's) gets what it missed replayed.
+    fn resumes_from_markers(&self) -> bool {
+        false
     }
 
     /// Says goodbye as the wire's protocol asks, for how the connection
@@ -307,6 +335,13 @@ impl<W: Wire> Driver<W> {
 
     async fn on_timer(&mut self) -> Result<(), End> {
         self.wire.timer(Instant::now())?;
+        // What the wire waited for may have been time (a read marker it
+        // sends at most so often).
+        let mut held = Vec::new();
+        self.wire.held(&mut held);
+        if !held.is_empty() {
+            return Box::pin(self.answer(held)).await;
+        }
         self.wire.flush().await
     }
 
@@ -389,6 +424,7 @@ impl<W: Wire> Driver<W> {
                         return Ok(());
                     }
                 };
+                let request = self.resume_from_markers(request).await;
                 self.recall.note(&request);
                 self.session.request(request).await;
             }
@@ -401,11 +437,50 @@ impl<W: Wire> Driver<W> {
                     self.wire.reply(page);
                 }
             }
+            Ask::Range {
+                room,
+                after,
+                before,
+                limit,
+                newest,
+            } => {
+                let page = self.recall.range(&room, after, before, limit, newest).await;
+                self.wire.reply(page);
+            }
             Ask::Reply(msg) => self.wire.reply(msg),
             Ask::Local(local) => self.wire.answer(local),
             Ask::End(end) => return Err(end),
         }
         Ok(())
+    }
+
+    /// A signed-in `hello` that names no resume point, from a wire whose
+    /// clients keep no history: it resumes where the account last read.
+    async fn resume_from_markers(&mut self, request: Request) -> Request {
+        let Request::Hello {
+            nick,
+            resume,
+            auth: Auth::SignedIn(signed_in, session),
+        } = request
+        else {
+            return request;
+        };
+        let resume = if resume.is_empty() && self.wire.resumes_from_markers() {
+            match self.recall.read_markers(signed_in.account).await {
+                Ok(markers) => markers,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the read markers to resume from");
+                    resume
+                }
+            }
+        } else {
+            resume
+        };
+        Request::Hello {
+            nick,
+            resume,
+            auth: Auth::SignedIn(signed_in, session),
+        }
     }
 
     /// Leaves the hub, writes what it had queued if the reason allows, and
@@ -489,7 +564,7 @@ async fn check(
 /// The refusal of a message over the rate limit, naming the message when it
 /// has an id so that the client can mark it as not sent.
 fn refusal<L>(ask: &Ask<L>) -> ServerMsg {
-    if let Ask::History { .. } = ask {
+    if let Ask::History { .. } | Ask::Range { .. } = ask {
         return ServerMsg::error(
             ErrorCode::RateLimited,
             "slow down: you are asking for history too fast",

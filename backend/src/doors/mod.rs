@@ -6,6 +6,7 @@
 //! connection driver's ([`driver`]); a door's connection module is its wire.
 
 pub(crate) mod driver;
+pub mod irc;
 mod meter;
 mod recall;
 pub mod tcp;

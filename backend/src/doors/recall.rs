@@ -17,10 +17,11 @@ use std::time::Duration;
 use shared::limits::{JOIN_HISTORY, MAX_HISTORY_PAGE, REPLAY_LIMIT};
 use shared::{ChatMessage, ErrorCode, ServerMsg};
 
+use super::driver::Bound;
 use crate::hub::{Request, RoomSet, Session};
 use crate::incident::Incident;
 use crate::outbox::Outgoing;
-use crate::store::Store;
+use crate::store::{AccountId, Store, StoreError};
 
 pub(super) struct Recall {
     store: Arc<dyn Store>,
@@ -207,6 +208,61 @@ impl Recall {
         }
     }
 
+    /// The account's read markers, to resume from.
+    pub(super) async fn read_markers(
+        &self,
+        account: AccountId,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.store.read_markers(account).await
+    }
+
+    /// The messages of `room` strictly between `after` and `before`: the
+    /// oldest `limit` of them, or the newest when `newest`; one page.
+    pub(super) async fn range(
+        &self,
+        room: &str,
+        after: Bound,
+        before: Bound,
+        limit: usize,
+        newest: bool,
+    ) -> ServerMsg {
+        if !self.rooms.contains(room) {
+            return ServerMsg::error(
+                ErrorCode::NotInRoom,
+                format!("join {room} to read its history"),
+            );
+        }
+        let limit = limit.clamp(1, MAX_HISTORY_PAGE);
+        let read = async {
+            // A moment is where the messages stamped before it end.
+            let after = match after {
+                Bound::Open => 0,
+                Bound::Seq(seq) => seq,
+                Bound::Time(ts) => self.store.seq_before_time(room, ts).await?,
+            };
+            let before = match before {
+                Bound::Open => u64::MAX,
+                Bound::Seq(seq) => seq,
+                Bound::Time(ts) => self
+                    .store
+                    .seq_before_time(room, ts)
+                    .await?
+                    .saturating_add(1),
+            };
+            let mut messages = if newest {
+                self.store.history(room, Some(before), limit).await?
+            } else {
+                self.store.since(room, after, limit).await?
+            };
+            messages.retain(|m| m.seq > after && m.seq < before);
+            Ok::<_, StoreError>(messages)
+        };
+        match read.await {
+            Ok(messages) => history(room, messages),
+            Err(error) => unavailable(&error),
+        }
+    }
+
     /// An older page, for a `history` request.
     pub(super) async fn older(
         &self,
@@ -327,7 +383,7 @@ fn history(room: &str, messages: Vec<ChatMessage>) -> ServerMsg {
     }
 }
 
-fn unavailable(error: &crate::store::StoreError) -> ServerMsg {
+fn unavailable(error: &StoreError) -> ServerMsg {
     let incident = Incident::log("history could not be read", error);
     ServerMsg::error(
         ErrorCode::StoreFailed,

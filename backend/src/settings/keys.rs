@@ -85,7 +85,7 @@ impl Key {
     /// What `--help` shows as the flag's value.
     pub fn value_name(&self) -> &'static str {
         match self.path {
-            "http" | "tcp" | "udp" => "ADDR",
+            "http" | "tcp" | "irc" | "udp" => "ADDR",
             "public_url" => "URL",
             "log" => "FILTER",
             _ => self.slot.value_name(),
@@ -116,6 +116,13 @@ pub const KEYS: &[Key] = &[
         flag: "tcp",
         slot: Slot::Text(|c| &mut c.tcp),
         help: "Address of the terminal door (nc, telnet), written like --http",
+    },
+    Key {
+        path: "irc",
+        env: "HUBBUB_IRC",
+        flag: "irc",
+        slot: Slot::Text(|c| &mut c.irc),
+        help: "Address of the IRC door (irssi, weechat), written like --http; off: no IRC door",
     },
     Key {
         path: "udp",
@@ -911,6 +918,7 @@ mod tests {
         let Config {
             http,
             tcp,
+            irc,
             udp,
             public_url,
             data_dir,
@@ -956,6 +964,7 @@ mod tests {
         } = &config;
         assert_ne!(http, &d.http);
         assert_ne!(tcp, &d.tcp);
+        assert_ne!(irc, &d.irc);
         assert_ne!(udp, &d.udp);
         assert_ne!(public_url, &d.public_url);
         assert_ne!(data_dir, &d.data_dir);

@@ -312,7 +312,11 @@ fn check(settings: &Settings) -> Result<(), String> {
     for (door, path, address) in [
         ("HTTP", "http", &config.http),
         ("terminal", "tcp", &config.tcp),
+        ("IRC", "irc", &config.irc),
     ] {
+        if path == "irc" && address == "off" {
+            continue;
+        }
         if let Err(problem) = address::ListenAddress::parse(address) {
             return Err(address::DoorError {
                 door,

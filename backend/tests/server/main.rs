@@ -7,6 +7,7 @@ mod files;
 mod guard;
 mod history;
 mod http;
+mod irc;
 mod living;
 mod lossy;
 mod moderation;

@@ -31,6 +31,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The terminal door.
     pub tcp_addr: SocketAddr,
+    /// The IRC door.
+    pub irc_addr: SocketAddr,
     /// The datagram door.
     pub udp_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -65,6 +67,8 @@ impl TestServer {
         let addr = http.local_addr().unwrap();
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let tcp_addr = tcp.local_addr().unwrap();
+        let irc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let irc_addr = irc.local_addr().unwrap();
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let udp_addr = udp.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -73,6 +77,7 @@ impl TestServer {
             Listeners {
                 http: vec![http],
                 tcp: vec![tcp],
+                irc: vec![irc],
                 udp: vec![udp],
             },
             async {
@@ -82,6 +87,7 @@ impl TestServer {
         Self {
             addr,
             tcp_addr,
+            irc_addr,
             udp_addr,
             stop: Some(stop),
             task,

@@ -23,7 +23,12 @@ pub(crate) struct Nc {
 
 impl Nc {
     pub(crate) async fn connect(server: &TestServer) -> Self {
-        let stream = TcpStream::connect(server.tcp_addr).await.unwrap();
+        Self::connect_to(server.tcp_addr).await
+    }
+
+    /// Connects to any of the server's TCP doors.
+    pub(crate) async fn connect_to(addr: std::net::SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
         Self {
             stream,
             unread: String::new(),
@@ -53,10 +58,17 @@ impl Nc {
     /// Reads until `needle` arrives; returns everything up to and with it.
     pub(crate) async fn expect(&mut self, needle: &str) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
+        // Only what came since the last look (and a needle's length before
+        // it) is searched again: a backlog of megabytes stays linear.
+        let mut searched = 0;
         loop {
-            if let Some(at) = self.unread.find(needle) {
-                let rest = self.unread.split_off(at + needle.len());
+            if let Some(at) = self.unread[searched..].find(needle) {
+                let rest = self.unread.split_off(searched + at + needle.len());
                 return std::mem::replace(&mut self.unread, rest);
+            }
+            searched = self.unread.len().saturating_sub(needle.len());
+            while !self.unread.is_char_boundary(searched) {
+                searched -= 1;
             }
             let mut chunk = [0u8; 4096];
             let read = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))

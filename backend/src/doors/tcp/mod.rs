@@ -4,7 +4,7 @@
 //! connection caps and runs each in its own task ([`connection`]).
 
 mod connection;
-mod lines;
+pub(crate) mod lines;
 mod telnet;
 mod term;
 
