@@ -8,8 +8,9 @@
 //! deadline ([`eventually`]), and a timeout names what it was waiting for.
 //!
 //! The tests need Chromium, chromedriver (`CHROMEDRIVER`, default
-//! `/usr/bin/chromedriver`) and a release build of the web client in
-//! `frontend/dist`; `cargo xtask test` provides all three.
+//! `/usr/bin/chromedriver`), a release build of the web client in
+//! `frontend/dist`, and for the IRC client test irssi and tmux;
+//! `cargo xtask test` provides them all.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

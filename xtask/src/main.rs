@@ -21,7 +21,8 @@ usage: cargo xtask <task>
 
 tasks:
   setup [--browsers]     install what is missing: the wasm32 target, trunk,
-                         wasm-bindgen-cli, wasm-opt (and Chromium + chromedriver)
+                         wasm-bindgen-cli, wasm-opt (and Chromium + chromedriver,
+                         irssi + tmux)
   run [-- BACKEND ARGS]  setup, build the web client (release), run the server
                          at http://localhost:8080 (terminals: nc localhost 8001)
   bundle                 build the web client (release) into frontend/dist, each

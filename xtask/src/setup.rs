@@ -30,6 +30,10 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Debian's `fonts-noto-color-emoji`: without a color emoji font, reactions
 /// in the browser tests' screenshots are empty boxes.
 pub const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
+/// Debian's `irssi` and `tmux`: the end-to-end tests drive a real IRC client
+/// in a terminal that tmux holds for them.
+pub const IRSSI: &str = "/usr/bin/irssi";
+pub const TMUX: &str = "/usr/bin/tmux";
 
 pub fn setup(browsers: bool) -> Result<()> {
     rust_components()?;
@@ -39,6 +43,7 @@ pub fn setup(browsers: bool) -> Result<()> {
     wasm_opt()?;
     if browsers {
         chromium()?;
+        irc_client()?;
     }
     Ok(())
 }
@@ -231,11 +236,8 @@ fn wasm_opt() -> Result<()> {
 }
 
 fn chromium() -> Result<()> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER, EMOJI_FONT]
-        .into_iter()
-        .filter(|path| !Path::new(path).exists())
-        .collect();
-    if missing.is_empty() {
+    let paths = [CHROMIUM, CHROMEDRIVER, EMOJI_FONT];
+    if paths.iter().all(|path| Path::new(path).exists()) {
         for path in [CHROMIUM, CHROMEDRIVER] {
             let version =
                 installed(path).map_or_else(|| "(version unknown)".into(), |v| v.to_string());
@@ -243,7 +245,36 @@ fn chromium() -> Result<()> {
         }
         return Ok(());
     }
-    let packages = ["chromium", "chromium-driver", "fonts-noto-color-emoji"];
+    apt_install(
+        &paths,
+        &["chromium", "chromium-driver", "fonts-noto-color-emoji"],
+    )
+}
+
+fn irc_client() -> Result<()> {
+    let paths = [IRSSI, TMUX];
+    if paths.iter().all(|path| Path::new(path).exists()) {
+        // They say `irssi 1.4.3 (20221031 1403)` and `tmux 3.3a`: the
+        // version is only shown, never compared.
+        for (path, flag) in [(IRSSI, "--version"), (TMUX, "-V")] {
+            let version = cmd::probe(path, &[flag])
+                .and_then(|out| out.split_whitespace().nth(1).map(str::to_owned))
+                .unwrap_or_else(|| "(version unknown)".to_owned());
+            println!("{path} {version} ok");
+        }
+        return Ok(());
+    }
+    apt_install(&paths, &["irssi", "tmux"])
+}
+
+/// Installs Debian's `packages` with apt-get, which must leave every one of
+/// `paths` in place. apt-get only adds what is not installed yet.
+fn apt_install(paths: &[&str], packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = paths
+        .iter()
+        .copied()
+        .filter(|path| !Path::new(path).exists())
+        .collect();
     if !cmd::is_root() {
         bail!(
             "{} missing: install Debian's packages as root: \
@@ -264,7 +295,7 @@ fn chromium() -> Result<()> {
             .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    for path in [CHROMIUM, CHROMEDRIVER, EMOJI_FONT] {
+    for path in paths {
         if !Path::new(path).exists() {
             bail!(
                 "apt-get installed {}, but {path} is still missing",
