@@ -532,3 +532,22 @@ async fn a_datagram_user_replies_reacts_and_sees_a_web_users_reaction() {
     assert_eq!(theirs.target, Some(answer.seq));
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_irc_user_and_a_datagram_user_share_the_lobby() {
+    let server = TestServer::start().await;
+    let mut udp = UdpUser::hello(server.udp_addr, "dgram").await;
+    let mut irc = crate::tcp::Nc::connect_to(server.irc_addr).await;
+    irc.line("NICK ircy").await;
+    irc.line("USER ircy 0 * :Ircy").await;
+    irc.expect(":hubbub 366 ircy #lobby :End of /NAMES list\r\n")
+        .await;
+    irc.line("PRIVMSG #lobby :over IRC").await;
+    let heard = udp
+        .recv_until(|m| matches!(m, ServerMsg::Message(msg) if msg.nick == "ircy"))
+        .await;
+    assert!(matches!(heard, ServerMsg::Message(msg) if msg.text == "over IRC"));
+    udp.send(&say("u1", "over datagrams")).await;
+    irc.expect(":dgram!dgram@hubbub PRIVMSG #lobby :over datagrams\r\n")
+        .await;
+}
