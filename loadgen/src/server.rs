@@ -120,7 +120,8 @@ impl Server {
         let mut command = Command::new(&spec.bin);
         command
             .args(["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"])
-            .args(["--udp", "127.0.0.1:0", "--shutdown-grace-secs", "2"])
+            .args(["--udp", "127.0.0.1:0", "--irc", "127.0.0.1:0"])
+            .args(["--shutdown-grace-secs", "2"])
             .arg("--data-dir")
             .arg(data.path().join("data"))
             .args(["--log", &spec.log])

@@ -22,7 +22,14 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// The terminal and datagram doors on ports the system picks, so that tests
 /// running at once (and a server already on 8001) never collide.
-pub const OTHER_DOORS_ON_FREE_PORTS: [&str; 4] = ["--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0"];
+pub const OTHER_DOORS_ON_FREE_PORTS: [&str; 6] = [
+    "--tcp",
+    "127.0.0.1:0",
+    "--udp",
+    "127.0.0.1:0",
+    "--irc",
+    "127.0.0.1:0",
+];
 
 /// The `backend` binary, started in `dir`, with none of the caller's
 /// `HUBBUB_*` or `RUST_LOG` variables, and with backtraces on, so that a
