@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::ServerMsg;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, timeout};
+use tokio::time::Instant;
 
 use super::caps::Caps;
 use super::message::{MAX_CLIENT_TAGS, MAX_LINE};
@@ -23,6 +23,7 @@ use super::registration::Registration;
 use crate::config::Heartbeat;
 use crate::doors::driver::{Ask, End, Wire};
 use crate::doors::tcp::lines::{Line, LineReader};
+use crate::doors::tcp::socket::{close_with, write};
 use crate::guard::Permit;
 use crate::hub::Request;
 use crate::outbox::{CloseReason, Outgoing};
@@ -380,33 +381,11 @@ impl Wire for IrcWire {
             End::Close(reason) => reason.describe().to_owned(),
         };
         let line = format!("ERROR :Closing link: {why}\r\n");
-        if write(
-            &mut self.stream,
-            line.as_bytes(),
-            self.heartbeat.write_deadline,
-        )
-        .await
-        .is_err()
-        {
-            return;
-        }
-        let _ = timeout(self.heartbeat.write_deadline, self.stream.shutdown()).await;
-        let mut sink = [0u8; 1024];
-        let _ = timeout(self.heartbeat.close_grace, async {
-            while matches!(self.stream.read(&mut sink).await, Ok(n) if n > 0) {}
-        })
-        .await;
-    }
-}
-
-/// Writes under the write deadline; how the connection ends if that failed.
-async fn write(stream: &mut TcpStream, out: &[u8], deadline: Duration) -> Result<(), End> {
-    if out.is_empty() {
-        return Ok(());
-    }
-    match timeout(deadline, stream.write_all(out)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::Lost("connection lost")),
-        Err(_elapsed) => Err(End::Close(CloseReason::WriteTimeout)),
+        let Heartbeat {
+            write_deadline,
+            close_grace,
+            ..
+        } = *self.heartbeat;
+        close_with(&mut self.stream, &line, write_deadline, close_grace).await;
     }
 }

@@ -18,12 +18,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use shared::line::{self, EOL, Input};
 use shared::{Credentials, ErrorCode, MessageKind, Secret, ServerMsg};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, timeout};
+use tokio::time::Instant;
 
 use super::MAX_LINE_BYTES;
 use super::lines::{Line, LineReader};
+use super::socket::{close_with, write};
 use super::term::Term;
 use crate::config::Heartbeat;
 use crate::doors::driver::{Ask, End, Wire};
@@ -507,21 +508,7 @@ fn answers_hello(msg: &ServerMsg, registered: bool) -> bool {
     }
 }
 
-/// Writes under the write deadline; how the connection ends if that failed.
-async fn write(stream: &mut TcpStream, out: &[u8], deadline: Duration) -> Result<(), End> {
-    if out.is_empty() {
-        return Ok(());
-    }
-    match timeout(deadline, stream.write_all(out)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::Lost("connection lost")),
-        Err(_elapsed) => Err(End::Close(CloseReason::WriteTimeout)),
-    }
-}
-
-/// Says goodbye with one line, closes the writing side, and reads what the
-/// terminal still sends for a moment, so that unread input does not turn the
-/// close into a reset that loses the goodbye.
+/// Says goodbye with one line, and closes.
 async fn finish(stream: &mut TcpStream, end: End, deadline: Duration, close_grace: Duration) {
     let goodbye = match end {
         End::Close(CloseReason::WriteTimeout) | End::Lost(_) => return,
@@ -529,15 +516,7 @@ async fn finish(stream: &mut TcpStream, end: End, deadline: Duration, close_grac
         End::Close(CloseReason::Shutdown) => format!("{GOODBYE}{EOL}"),
         End::Close(reason) => format!("! closing: {}{EOL}", reason.describe()),
     };
-    if write(stream, goodbye.as_bytes(), deadline).await.is_err() {
-        return;
-    }
-    let _ = timeout(deadline, stream.shutdown()).await;
-    let mut sink = [0u8; 1024];
-    let _ = timeout(close_grace, async {
-        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-    })
-    .await;
+    close_with(stream, &goodbye, deadline, close_grace).await;
 }
 
 /// When to warn a quiet terminal and when to close it, for an idle limit

@@ -5,6 +5,7 @@
 
 mod connection;
 pub(crate) mod lines;
+pub(crate) mod socket;
 mod telnet;
 mod term;
 
