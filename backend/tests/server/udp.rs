@@ -271,6 +271,12 @@ impl Seen {
                 self.last_seq = m.seq;
                 self.texts.push((m.nick, m.text));
             }
+            // A reader that fell behind gets what it missed as history.
+            ServerMsg::History { messages, .. } => {
+                for m in messages {
+                    self.take(ServerMsg::Message(m));
+                }
+            }
             ServerMsg::Ack { id, .. } => {
                 assert!(self.acked.insert(id.clone()), "ack {id} twice");
             }
