@@ -29,6 +29,16 @@ pub enum CapRefusal {
     Total(u32),
 }
 
+impl CapRefusal {
+    /// The refusal's name in the metrics' `reason` label and the log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            CapRefusal::PerIp(_) => "per_ip",
+            CapRefusal::Total(_) => "total",
+        }
+    }
+}
+
 impl ConnectionCaps {
     pub fn new(max_per_ip: u32, max_total: u32) -> Self {
         Self {

@@ -17,14 +17,12 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::guard::{CapRefusal, ConnectionCaps, Permit};
-use crate::metrics;
 
 /// What the accept loops share.
 #[derive(Clone)]
@@ -94,11 +92,10 @@ impl Server {
 
 /// Tells a client over a cap why it is turned away, in HTTP, since that is
 /// what it is about to speak, then closes.
-async fn refuse(mut stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
-    let (status, reason, message) = match refusal {
+async fn refuse(stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
+    let (status, message) = match refusal {
         CapRefusal::PerIp(limit) => (
             "429 Too Many Requests",
-            "per_ip",
             format!(
                 "too many connections from {}: at most {limit} at a time\n",
                 peer.ip()
@@ -106,19 +103,12 @@ async fn refuse(mut stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
         ),
         CapRefusal::Total(limit) => (
             "503 Service Unavailable",
-            "total",
             format!("the server is full: at most {limit} connections; try again later\n"),
         ),
     };
-    ::metrics::counter!(metrics::REJECTED_CONNECTIONS, "reason" => reason).increment(1);
-    tracing::info!(door = "http", %peer, reason, "connection refused");
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nRetry-After: 10\r\n\r\n{message}",
         message.len()
     );
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await
-    })
-    .await;
+    crate::doors::tcp::socket::refuse(stream, peer, "http", refusal, response).await;
 }

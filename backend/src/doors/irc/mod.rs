@@ -15,9 +15,7 @@ mod render;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -80,22 +78,14 @@ impl Door {
 }
 
 /// Tells a client over a cap why it is turned away, as IRC's `ERROR`.
-async fn refuse(mut stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
-    let (reason, message) = match refusal {
-        CapRefusal::PerIp(limit) => (
-            "per_ip",
-            format!("ERROR :Too many connections from your address: at most {limit}\r\n"),
-        ),
-        CapRefusal::Total(limit) => (
-            "total",
-            format!("ERROR :The server is full: at most {limit} connections; try again later\r\n"),
-        ),
+async fn refuse(stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
+    let message = match refusal {
+        CapRefusal::PerIp(limit) => {
+            format!("ERROR :Too many connections from your address: at most {limit}\r\n")
+        }
+        CapRefusal::Total(limit) => {
+            format!("ERROR :The server is full: at most {limit} connections; try again later\r\n")
+        }
     };
-    ::metrics::counter!(crate::metrics::REJECTED_CONNECTIONS, "reason" => reason).increment(1);
-    tracing::info!(door = "irc", %peer, reason, "connection refused");
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        stream.write_all(message.as_bytes()).await?;
-        stream.shutdown().await
-    })
-    .await;
+    crate::doors::tcp::socket::refuse(stream, peer, "irc", refusal, message).await;
 }

@@ -13,9 +13,7 @@ pub use connection::TerminalLines;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -85,25 +83,15 @@ impl Door {
 }
 
 /// Tells a terminal over a cap why it is turned away, then closes.
-async fn refuse(mut stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
-    let (reason, message) = match refusal {
-        CapRefusal::PerIp(limit) => (
-            "per_ip",
-            format!(
-                "! too many connections from {}: at most {limit} at a time\r\n",
-                peer.ip()
-            ),
+async fn refuse(stream: TcpStream, peer: SocketAddr, refusal: CapRefusal) {
+    let message = match refusal {
+        CapRefusal::PerIp(limit) => format!(
+            "! too many connections from {}: at most {limit} at a time\r\n",
+            peer.ip()
         ),
-        CapRefusal::Total(limit) => (
-            "total",
-            format!("! the server is full: at most {limit} connections; try again later\r\n"),
-        ),
+        CapRefusal::Total(limit) => {
+            format!("! the server is full: at most {limit} connections; try again later\r\n")
+        }
     };
-    ::metrics::counter!(crate::metrics::REJECTED_CONNECTIONS, "reason" => reason).increment(1);
-    tracing::info!(door = "tcp", %peer, reason, "connection refused");
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        stream.write_all(message.as_bytes()).await?;
-        stream.shutdown().await
-    })
-    .await;
+    socket::refuse(stream, peer, "tcp", refusal, message).await;
 }

@@ -1,5 +1,6 @@
 //! Writing to a TCP client and closing it, for the doors that speak lines
-//! over TCP (the terminal's and IRC's).
+//! over TCP (the terminal's and IRC's); turning a client away over a
+//! connection cap, for those and the HTTP door.
 
 use std::time::Duration;
 
@@ -7,7 +8,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use std::net::SocketAddr;
+
 use crate::doors::driver::End;
+use crate::guard::CapRefusal;
 use crate::outbox::CloseReason;
 
 /// Writes under the write deadline; how the connection ends if that failed.
@@ -24,6 +28,25 @@ pub(crate) async fn write(
         Ok(Err(_)) => Err(End::Lost("connection lost")),
         Err(_elapsed) => Err(End::Close(CloseReason::WriteTimeout)),
     }
+}
+
+/// Turns away a client over a connection cap with `message` (the door's
+/// own words for `refusal`), counts it, and closes.
+pub(crate) async fn refuse(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    door: &'static str,
+    refusal: CapRefusal,
+    message: String,
+) {
+    let reason = refusal.reason();
+    ::metrics::counter!(crate::metrics::REJECTED_CONNECTIONS, "reason" => reason).increment(1);
+    tracing::info!(door, %peer, reason, "connection refused");
+    let _ = timeout(Duration::from_secs(2), async {
+        stream.write_all(message.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
 }
 
 /// Says goodbye with `line`, closes the writing side, and reads what the

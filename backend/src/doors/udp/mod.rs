@@ -244,10 +244,11 @@ impl Demux {
         let permit = match self.door.guards.caps.try_acquire(peer.ip()) {
             Ok(permit) => permit,
             Err(refusal) => {
-                let (reason, message) = match refusal {
-                    CapRefusal::PerIp(_) => ("per_ip", "too many connections from your address"),
-                    CapRefusal::Total(_) => ("total", "the server is full; try again later"),
+                let message = match refusal {
+                    CapRefusal::PerIp(_) => "too many connections from your address",
+                    CapRefusal::Total(_) => "the server is full; try again later",
                 };
+                let reason = refusal.reason();
                 ::metrics::counter!(crate::metrics::REJECTED_CONNECTIONS, "reason" => reason)
                     .increment(1);
                 tracing::info!(door = "udp", %peer, reason, "session refused");
