@@ -456,31 +456,23 @@ impl<W: Wire> Driver<W> {
 
     /// A signed-in `hello` that names no resume point, from a wire whose
     /// clients keep no history: it resumes where the account last read.
-    async fn resume_from_markers(&mut self, request: Request) -> Request {
-        let Request::Hello {
-            nick,
+    async fn resume_from_markers(&mut self, mut request: Request) -> Request {
+        if let Request::Hello {
             resume,
-            auth: Auth::SignedIn(signed_in, session),
-        } = request
-        else {
-            return request;
-        };
-        let resume = if resume.is_empty() && self.wire.resumes_from_markers() {
+            auth: Auth::SignedIn(signed_in, _),
+            ..
+        } = &mut request
+            && resume.is_empty()
+            && self.wire.resumes_from_markers()
+        {
             match self.recall.read_markers(signed_in.account).await {
-                Ok(markers) => markers,
+                Ok(markers) => *resume = markers,
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the read markers to resume from");
-                    resume
                 }
             }
-        } else {
-            resume
-        };
-        Request::Hello {
-            nick,
-            resume,
-            auth: Auth::SignedIn(signed_in, session),
         }
+        request
     }
 
     /// Leaves the hub, writes what it had queued if the reason allows, and

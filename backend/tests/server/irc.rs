@@ -312,11 +312,7 @@ async fn with_caps(server: &TestServer, nick: &str, caps: &str, password: Option
     irc.line(&format!("CAP REQ :{caps}")).await;
     irc.expect(&format!(" CAP * ACK :{caps}\r\n")).await;
     if let Some(password) = password {
-        irc.line("AUTHENTICATE PLAIN").await;
-        irc.expect("AUTHENTICATE +\r\n").await;
-        let payload =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{nick}\0{password}"));
-        irc.line(&format!("AUTHENTICATE {payload}")).await;
+        sasl_plain(&mut irc, nick, password).await;
         irc.expect(&format!(":hubbub 900 {nick} {nick}!{nick}@hubbub {nick} :"))
             .await;
         irc.expect(&format!(":hubbub 903 {nick} :")).await;
@@ -330,6 +326,16 @@ async fn with_caps(server: &TestServer, nick: &str, caps: &str, password: Option
     ))
     .await;
     irc
+}
+
+/// Offers `account`'s password by SASL `PLAIN`, as clients do: the
+/// mechanism, the server's go-ahead, then the payload.
+async fn sasl_plain(irc: &mut Nc, account: &str, password: &str) {
+    irc.line("AUTHENTICATE PLAIN").await;
+    irc.expect("AUTHENTICATE +\r\n").await;
+    let payload =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0{account}\0{password}"));
+    irc.line(&format!("AUTHENTICATE {payload}")).await;
 }
 
 /// The value of `tag` in a tagged line.
@@ -501,10 +507,7 @@ async fn sasl_signs_in_and_what_was_missed_is_replayed() {
     irc.line("CAP REQ :sasl").await;
     irc.line("NICK ada").await;
     irc.line("USER ada 0 * :Ada").await;
-    irc.line("AUTHENTICATE PLAIN").await;
-    irc.expect("AUTHENTICATE +\r\n").await;
-    let wrong = base64::engine::general_purpose::STANDARD.encode("\0ada\0not it");
-    irc.line(&format!("AUTHENTICATE {wrong}")).await;
+    sasl_plain(&mut irc, "ada", "not it").await;
     irc.expect(":hubbub 904 * :SASL authentication failed")
         .await;
     irc.line("AUTHENTICATE SCRAM-SHA-256").await;
@@ -527,10 +530,7 @@ async fn sasl_signs_in_and_what_was_missed_is_replayed() {
     ada.line("CAP REQ :sasl server-time").await;
     ada.line("NICK ada").await;
     ada.line("USER ada 0 * :Ada").await;
-    ada.line("AUTHENTICATE PLAIN").await;
-    ada.expect("AUTHENTICATE +\r\n").await;
-    let right = base64::engine::general_purpose::STANDARD.encode(format!("\0ada\0{PASSWORD}"));
-    ada.line(&format!("AUTHENTICATE {right}")).await;
+    sasl_plain(&mut ada, "ada", PASSWORD).await;
     ada.expect(":hubbub 903 ada :").await;
     ada.line("CAP END").await;
     let replay = ada.expect(" :and this too\r\n").await;

@@ -89,35 +89,23 @@ impl IrcWire {
                     return need_more();
                 };
                 // Several channels at once are several requests.
-                let rooms: Vec<&str> = names.split(',').filter(|n| !n.is_empty()).collect();
-                let mut lines = Vec::new();
-                let mut first = None;
-                for name in rooms {
-                    let room = name.strip_prefix('#').unwrap_or(name).to_owned();
-                    if first.is_none() {
-                        first = Some(room);
-                    } else {
-                        lines.push(room);
-                    }
-                }
-                let Some(room) = first else {
+                let mut rooms = rooms(names);
+                let Some(room) = rooms.next() else {
                     return need_more();
                 };
-                self.pending_joins.extend(lines);
+                self.pending_joins.extend(rooms);
                 Ask::Hub(Request::Join { room })
             }
             "PART" => {
                 let Some(names) = param(0) else {
                     return need_more();
                 };
-                let first = names.split(',').next().unwrap_or(names);
-                for name in names.split(',').skip(1) {
-                    self.pending_parts
-                        .push_back(name.strip_prefix('#').unwrap_or(name).to_owned());
-                }
-                Ask::Hub(Request::Leave {
-                    room: first.strip_prefix('#').unwrap_or(first).to_owned(),
-                })
+                let mut rooms = rooms(names);
+                let Some(room) = rooms.next() else {
+                    return need_more();
+                };
+                self.pending_parts.extend(rooms);
+                Ask::Hub(Request::Leave { room })
             }
             "PRIVMSG" | "NOTICE" => {
                 let (Some(target), Some(text)) = (param(0), param(1)) else {
@@ -157,7 +145,7 @@ impl IrcWire {
                 let Some(name) = param(0) else {
                     return need_more();
                 };
-                let room = name.strip_prefix('#').unwrap_or(name).to_owned();
+                let room = room_of_channel(name);
                 match param(1) {
                     Some(topic) => Ask::Hub(Request::Moderate {
                         room,
@@ -172,7 +160,7 @@ impl IrcWire {
                 let lines = match param(0) {
                     Some(names) => names
                         .split(',')
-                        .flat_map(|name| self.names_lines(name.strip_prefix('#').unwrap_or(name)))
+                        .flat_map(|name| self.names_lines(&room_of_channel(name)))
                         .collect(),
                     None => vec![Out::to("366", "* :End of /NAMES list")],
                 };
@@ -217,7 +205,7 @@ impl IrcWire {
                     return need_more();
                 };
                 Ask::Hub(Request::Moderate {
-                    room: name.strip_prefix('#').unwrap_or(name).to_owned(),
+                    room: room_of_channel(name),
                     action: Moderate::Kick {
                         nick: nick.to_owned(),
                         reason: param(2).filter(|r| !r.is_empty()).map(strip_formatting),
@@ -351,6 +339,20 @@ fn strip_formatting(text: &str) -> String {
         }
     }
     out
+}
+
+/// The room a channel name names: `#rust` (or a bare `rust`) is `rust`.
+fn room_of_channel(name: &str) -> String {
+    name.strip_prefix('#').unwrap_or(name).to_owned()
+}
+
+/// The rooms of a `JOIN`/`PART` list (`#a,#b`), in order, empty names
+/// skipped.
+fn rooms(names: &str) -> impl Iterator<Item = String> + '_ {
+    names
+        .split(',')
+        .filter(|name| !name.is_empty())
+        .map(room_of_channel)
 }
 
 /// `@+typing=active TAGMSG #room`: the client is typing there.

@@ -282,12 +282,8 @@ impl IrcWire {
         let from_me = irc_nick(&message.nick) == self.nick;
         let target = match direct_members(&message.room) {
             // A conversation: to me, or, for what I said, to the other one.
-            Some((a, b)) if from_me => {
-                let me = self.nick.to_lowercase();
-                irc_nick(if a == me { b } else { a })
-            }
-            Some(_) => self.nick.clone(),
-            None => format!("#{}", message.room),
+            Some(_) if !from_me => self.nick.clone(),
+            _ => self.target_of_room(&message.room),
         };
         let tags = self.tags(message, delivery);
         self.shown(message);
