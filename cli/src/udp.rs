@@ -201,16 +201,48 @@ async fn pump(socket: UdpSocket, mut endpoint: Endpoint, mut ends: TaskEnds) {
             endpoint.close(Instant::now(), "bye");
         }
     };
-    // Say goodbye with whatever the state machine still has (its `close`).
-    let now = Instant::now();
-    while endpoint.poll_transmit(now, &mut out) {
-        let _ = socket.send(&out).await;
+    // A goodbye of this side's own waits for the server's answer (a round
+    // trip, bounded by the state machine), since the program may exit as
+    // soon as it is told; the server's goodbye is told at once and answered
+    // meanwhile.
+    let ours = matches!(endpoint.closed(), Some(Closed::Local));
+    if ours {
+        linger(&socket, &mut endpoint, &mut buf, &mut out).await;
     }
-    let _ = timeout(
-        Duration::from_secs(1),
-        ends.incoming.send(Incoming::Closed(why)),
-    )
-    .await;
+    let told = ends.incoming.send(Incoming::Closed(why));
+    let _ = timeout(Duration::from_secs(1), told).await;
+    if !ours {
+        linger(&socket, &mut endpoint, &mut buf, &mut out).await;
+    }
+}
+
+/// Sends the state machine's `close` until it is finished: it repeats the
+/// `close` until the server answers, within a few retransmission timeouts,
+/// so that the server does not hold a session nobody uses until it expires.
+async fn linger(socket: &UdpSocket, endpoint: &mut Endpoint, buf: &mut [u8], out: &mut Vec<u8>) {
+    loop {
+        let now = Instant::now();
+        while endpoint.poll_transmit(now, out) {
+            let _ = socket.send(out).await;
+        }
+        if endpoint.is_finished() {
+            return;
+        }
+        let Some(wake) = endpoint.poll_timeout() else {
+            return;
+        };
+        tokio::select! {
+            received = socket.recv(buf) => match received {
+                Ok(len) if len <= MAX_DATAGRAM => {
+                    if take_in(socket, buf, len, endpoint) {
+                        return;
+                    }
+                }
+                Ok(_) | Err(_) => {}
+            },
+            () = tokio::time::sleep_until(wake.into()) => endpoint.handle_timeout(Instant::now()),
+        }
+    }
 }
 
 /// Hands the state machine the datagram in `buf` and every other one

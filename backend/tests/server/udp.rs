@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use cli::link::{Incoming, Link};
 use shared::udp::wire::{HELLO_LEN, SESSION_HEADER_LEN};
-use shared::udp::{Body, Header, MAX_DATAGRAM, Packet, SessionId, VERSION};
+use shared::udp::{Body, Config, Endpoint, Header, MAX_DATAGRAM, Packet, SessionId, VERSION};
 use shared::{ClientMsg, DEFAULT_ROOM, MessageKind, ServerMsg};
 use tokio::net::UdpSocket;
 
@@ -556,4 +556,117 @@ async fn an_irc_user_and_a_datagram_user_share_the_lobby() {
     udp.send(&say("u1", "over datagrams")).await;
     irc.expect(":dgram!dgram@hubbub PRIVMSG #lobby :over datagrams\r\n")
         .await;
+}
+
+/// Runs a client's state machine over `socket` until `done` holds: sends
+/// what it says to, except the datagrams `lose` picks, and hands it what
+/// arrives and its timeouts.
+async fn drive(
+    endpoint: &mut Endpoint,
+    socket: &UdpSocket,
+    mut lose: impl FnMut(&[u8]) -> bool,
+    mut done: impl FnMut(&mut Endpoint) -> bool,
+) {
+    let mut out = Vec::new();
+    let mut buf = vec![0; 2048];
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            while endpoint.poll_transmit(std::time::Instant::now(), &mut out) {
+                if !lose(&out) {
+                    socket.send(&out).await.unwrap();
+                }
+            }
+            if done(endpoint) {
+                return;
+            }
+            let wake = endpoint.poll_timeout();
+            tokio::select! {
+                len = socket.recv(&mut buf) => {
+                    endpoint.handle_datagram(std::time::Instant::now(), &buf[..len.unwrap()]);
+                }
+                () = async {
+                    match wake {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                } => endpoint.handle_timeout(std::time::Instant::now()),
+            }
+        }
+    })
+    .await
+    .expect("the session did not get there in time");
+}
+
+#[tokio::test]
+async fn a_goodbye_lost_on_the_way_is_said_again_and_the_user_leaves_at_once() {
+    // Heartbeats of 20 s: a session the server never hears close would
+    // stay a minute, far beyond the patience of this test.
+    let server = TestServer::start().await;
+    let mut web = Client::joined(&server, "watcher").await;
+
+    let mut probe = Probe::new(server.udp_addr).await;
+    let cookie = probe.cookie().await;
+    probe
+        .send_packet(Packet::Connect {
+            version: VERSION,
+            cookie: &cookie,
+        })
+        .await;
+    let Ok(Packet::Accept(session)) = Packet::decode(&probe.recv().await) else {
+        panic!("the cookie should open a session");
+    };
+    let mut endpoint = Endpoint::new(session, Config::default(), std::time::Instant::now(), 7);
+    let hello = ClientMsg::Hello {
+        nick: "leaver".into(),
+        resume: Default::default(),
+        auth: None,
+    };
+    endpoint.send(hello.to_json().as_bytes()).unwrap();
+    let mut welcomed = false;
+    drive(
+        &mut endpoint,
+        &probe.socket,
+        |_| false,
+        |endpoint| {
+            while let Some(message) = endpoint.recv() {
+                let text = String::from_utf8(message).unwrap();
+                welcomed |= matches!(ServerMsg::from_json(&text), Ok(ServerMsg::Welcome { .. }));
+            }
+            welcomed && endpoint.is_idle()
+        },
+    )
+    .await;
+    web.recv_until(|m| matches!(m, ServerMsg::UserJoined { nick, .. } if nick == "leaver"))
+        .await;
+
+    // The client says goodbye, and the network loses that first `close`.
+    endpoint.abort("bye");
+    let mut closes_lost = 0;
+    let mut closes_sent = 0;
+    drive(
+        &mut endpoint,
+        &probe.socket,
+        |datagram| {
+            let is_close = matches!(
+                Packet::decode(datagram),
+                Ok(Packet::Session {
+                    body: Body::Close(_),
+                    ..
+                })
+            );
+            closes_sent += usize::from(is_close);
+            let lose = is_close && closes_lost == 0;
+            closes_lost += usize::from(lose);
+            lose
+        },
+        |endpoint| endpoint.is_finished(),
+    )
+    .await;
+    assert_eq!(closes_lost, 1);
+    // Said again after a timeout, and then the server's answer finished the
+    // client's side: unanswered, it would have said it four times.
+    assert_eq!(closes_sent, 2);
+    web.recv_until(|m| matches!(m, ServerMsg::UserLeft { nick, .. } if nick == "leaver"))
+        .await;
+    assert_eq!(clients(&server).await, 1, "only the watcher is left");
 }

@@ -185,6 +185,10 @@ impl Wire for DatagramWire {
                 .goodbye(reason.describe(), &mut self.datagrams, self.deadline)
                 .await;
         }
+        // Whoever said `close`, it may be lost: the state machine repeats or
+        // answers it until the client shows it arrived, within a few
+        // retransmission timeouts.
+        self.link.linger(&mut self.datagrams).await;
     }
 }
 
@@ -294,9 +298,34 @@ impl Link {
                 }
             }
         }
-        // Out of time: say goodbye anyway, once.
+        // Out of time: say goodbye anyway.
         self.endpoint.abort(reason);
         self.flush().await;
+    }
+
+    /// After the session ended: sends the state machine's `close` and takes
+    /// in what the client still sends until the state machine is finished
+    /// (its own timers bound that).
+    async fn linger(&mut self, datagrams: &mut mpsc::Receiver<Vec<u8>>) {
+        loop {
+            self.flush().await;
+            if self.endpoint.is_finished() {
+                return;
+            }
+            // A state machine with no timer left has nothing more to say.
+            let Some(wake) = self.endpoint.poll_timeout() else {
+                return;
+            };
+            tokio::select! {
+                datagram = datagrams.recv() => match datagram {
+                    Some(datagram) => self.receive(&datagram, datagrams),
+                    None => return,
+                },
+                () = tokio::time::sleep_until(Instant::from_std(wake)) => {
+                    self.endpoint.handle_timeout(std::time::Instant::now());
+                }
+            }
+        }
     }
 }
 

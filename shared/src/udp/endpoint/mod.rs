@@ -10,7 +10,7 @@
 //!     send(message) for each message to send (Err(Full) = try again later)
 //!     while let Some(message) = recv() { deliver it }
 //!     while poll_transmit(now, &mut buf) { put buf on the wire }
-//!     if closed().is_some() { stop }
+//!     if is_finished() { stop }   (closed(): the session has ended)
 //! }
 //! ```
 //!
@@ -47,11 +47,22 @@
 //! datagram from the peer starts the count again.
 //!
 //! Closing: [`Endpoint::close`] stops taking messages, sends what is queued,
-//! and once all of it is acknowledged sends one `close`; if that takes longer
+//! and once all of it is acknowledged sends a `close`; if that takes longer
 //! than the expiry time (`missed_heartbeats × heartbeat`), the `close` goes
-//! out anyway. [`Endpoint::abort`] and protocol errors send one `close` at
+//! out anyway. [`Endpoint::abort`] and protocol errors send a `close` at
 //! once. A received `close` ends the session after the messages already
-//! complete; what this side had not yet sent is dropped.
+//! complete (what this side had not yet sent is dropped) and is answered
+//! with a `close`.
+//!
+//! A `close` is lost like any datagram, and a peer that never hears it would
+//! hold the session until it expires: so once its session has ended, an
+//! endpoint lingers (QUIC's closing state, RFC 9000 §10.2). The side that
+//! said `close` first sends it again after one, two and four retransmission
+//! timeouts until the peer's answer arrives; both sides answer whatever the
+//! peer still sends with their `close` again; after eight retransmission
+//! timeouts (at most the expiry time) the endpoint is finished whatever
+//! happened. [`Endpoint::closed`] tells that the session has ended,
+//! [`Endpoint::is_finished`] that its driver may let it go.
 //!
 //! Sequence numbers do not wrap: 2³² − 1 datagrams in one direction is beyond
 //! any chat session, so a session that gets there ends as
@@ -220,9 +231,49 @@ pub struct Endpoint {
     jitter: SplitMix64,
     last_sent: Instant,
     last_heard: Instant,
-    /// The reason of a `close` datagram still to be transmitted.
-    close_to_send: Option<String>,
+    /// Once the session has ended with a `close` said or answered: how that
+    /// `close` is repeated until the peer shows it arrived.
+    linger: Option<Linger>,
     stats: Stats,
+}
+
+/// How many times a `close` goes out at most: the first, three repeats on
+/// the timer (or answers to what the peer still sends).
+const CLOSE_SENDS: u32 = 4;
+
+/// A `close` said or answered, after the session ended.
+#[derive(Debug)]
+struct Linger {
+    reason: String,
+    /// This side said `close` first; otherwise it answers the peer's.
+    first: bool,
+    /// The `close` goes out at the next `poll_transmit`.
+    due: bool,
+    sent: u32,
+    /// When the first side repeats its `close` unless answered by then.
+    resend_at: Option<Instant>,
+    /// When the endpoint is finished, answered or not; set by the first send.
+    until: Option<Instant>,
+}
+
+impl Linger {
+    fn new(reason: &str, first: bool) -> Self {
+        Linger {
+            reason: truncate_reason(reason).to_owned(),
+            first,
+            due: true,
+            sent: 0,
+            resend_at: None,
+            until: None,
+        }
+    }
+
+    /// The peer sent something more: it has not heard the `close` yet.
+    fn answer(&mut self) {
+        if self.sent < CLOSE_SENDS {
+            self.due = true;
+        }
+    }
 }
 
 /// `t + d`, or `None` if that is past what `Instant` can hold (a timer that
@@ -249,7 +300,7 @@ impl Endpoint {
             jitter: SplitMix64::new(seed),
             last_sent: now,
             last_heard: now,
-            close_to_send: None,
+            linger: None,
             stats: Stats::default(),
         };
         endpoint.draw_heartbeat_interval();
@@ -299,6 +350,7 @@ impl Endpoint {
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
         if self.is_closed() {
             self.stats.dropped += 1;
+            self.linger_on(datagram);
             return;
         }
         let Ok(Packet::Session {
@@ -336,6 +388,7 @@ impl Endpoint {
             Body::Ack => return,
             Body::Close(reason) => {
                 self.end(Closed::ByPeer(reason.to_owned()));
+                self.linger = Some(Linger::new("closed", false));
                 return;
             }
         };
@@ -381,13 +434,8 @@ impl Endpoint {
     /// acknowledgement, a ping or a close.
     pub fn poll_transmit(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
         out.clear();
-        if let Some(reason) = self.close_to_send.take() {
-            self.encode(out, 0, Body::Close(&reason));
-            self.stats.datagrams_sent += 1;
-            return true;
-        }
         if self.is_closed() {
-            return false;
+            return self.transmit_close(now, out);
         }
         let header = Header {
             seq: 0,
@@ -435,10 +483,8 @@ impl Endpoint {
             && self.sender.is_drained()
         {
             let reason = std::mem::take(reason);
-            self.encode(out, 0, Body::Close(&reason));
-            self.end(Closed::Local);
-            self.stats.datagrams_sent += 1;
-            return true;
+            self.say_close(&reason, Closed::Local);
+            return self.transmit_close(now, out);
         }
         if self.ack_pending {
             self.encode(out, 0, Body::Ack);
@@ -446,6 +492,47 @@ impl Endpoint {
             return true;
         }
         false
+    }
+
+    /// The lingering `close`, if it is due now.
+    fn transmit_close(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+        let rto = self.rtt.rto();
+        let silence = self.silence_limit();
+        let Some(linger) = self.linger.as_mut().filter(|linger| linger.due) else {
+            return false;
+        };
+        linger.due = false;
+        linger.sent += 1;
+        linger.until = linger
+            .until
+            .or_else(|| later(now, rto.saturating_mul(8).min(silence)));
+        // One, two, then four timeouts after the first send.
+        linger.resend_at = (linger.first && linger.sent < CLOSE_SENDS)
+            .then(|| later(now, rto.saturating_mul(1 << (linger.sent - 1))))
+            .flatten();
+        let reason = linger.reason.clone();
+        self.encode(out, 0, Body::Close(&reason));
+        self.stats.datagrams_sent += 1;
+        true
+    }
+
+    /// A datagram after the end: the peer's answer to this side's `close`
+    /// finishes the endpoint; anything else from the peer means it has not
+    /// heard the `close`, which goes out again.
+    fn linger_on(&mut self, datagram: &[u8]) {
+        let Some(linger) = self.linger.as_mut() else {
+            return;
+        };
+        let Ok(Packet::Session { session, body, .. }) = Packet::decode(datagram) else {
+            return;
+        };
+        if session != self.session {
+            return;
+        }
+        match body {
+            Body::Close(_) if linger.first => self.linger = None,
+            _ => linger.answer(),
+        }
     }
 
     /// Encodes a session datagram carrying the current acknowledgement.
@@ -473,7 +560,10 @@ impl Endpoint {
         let drain = match self.state {
             State::Open => None,
             State::Closing { deadline, .. } => deadline,
-            State::Closed(_) => return None,
+            State::Closed(_) => {
+                let linger = self.linger.as_ref()?;
+                return [linger.resend_at, linger.until].into_iter().flatten().min();
+            }
         };
         [
             self.rto_deadline,
@@ -517,6 +607,14 @@ impl Endpoint {
     /// Runs the timers that are due: retransmission, heartbeat, expiry.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
+            if let Some(linger) = self.linger.as_mut() {
+                if linger.until.is_some_and(|until| now >= until) {
+                    self.linger = None;
+                } else if linger.resend_at.is_some_and(|at| now >= at) {
+                    linger.resend_at = None;
+                    linger.due = true;
+                }
+            }
             return;
         }
         if self.expiry().is_some_and(|expiry| now >= expiry) {
@@ -529,8 +627,8 @@ impl Endpoint {
         } = &mut self.state
             && now >= *deadline
         {
-            self.close_to_send = Some(std::mem::take(reason));
-            self.end(Closed::Local);
+            let reason = std::mem::take(reason);
+            self.say_close(&reason, Closed::Local);
             return;
         }
         if self.rto_deadline.is_some_and(|deadline| now >= deadline) {
@@ -563,19 +661,24 @@ impl Endpoint {
         }
     }
 
-    /// Ends the session at once, with one `close` datagram still to transmit.
+    /// Ends the session at once, with its `close` still to transmit.
     /// Does nothing once the session has ended.
     pub fn abort(&mut self, reason: &str) {
         if !self.is_closed() {
-            self.close_to_send = Some(truncate_reason(reason).to_owned());
-            self.end(Closed::Local);
+            self.say_close(reason, Closed::Local);
         }
     }
 
     /// The peer broke the protocol: tell it why and end.
     fn fail(&mut self, reason: String) {
-        self.close_to_send = Some(truncate_reason(&reason).to_owned());
-        self.end(Closed::Protocol(reason));
+        let said = reason.clone();
+        self.say_close(&said, Closed::Protocol(reason));
+    }
+
+    /// Ends the session as this side's decision, saying `close` first.
+    fn say_close(&mut self, reason: &str, closed: Closed) {
+        self.end(closed);
+        self.linger = Some(Linger::new(reason, true));
     }
 
     fn end(&mut self, closed: Closed) {
@@ -588,6 +691,13 @@ impl Endpoint {
 
     fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed(_))
+    }
+
+    /// The session has ended and its `close` needs nothing more: the driver
+    /// may drop the endpoint. Until then it keeps handing it datagrams and
+    /// timeouts and sending what `poll_transmit` gives.
+    pub fn is_finished(&self) -> bool {
+        self.is_closed() && self.linger.is_none()
     }
 
     /// Why the session ended, once it has.

@@ -700,9 +700,11 @@ fn a_message_longer_than_max_message_ends_the_session() {
     let out = transmit(&mut b, t0);
     assert_eq!(out.len(), 1);
     assert_eq!(parse(&out[0]).1, Body::Close(reason));
-    assert_eq!(b.poll_timeout(), None);
+    // The peer goes on: it has not heard the close, which goes out again.
     b.handle_datagram(t0, &data(3, true, b""));
-    assert!(transmit(&mut b, t0).is_empty());
+    let again = transmit(&mut b, t0);
+    assert_eq!(again.len(), 1);
+    assert_eq!(parse(&again[0]).1, Body::Close(reason));
     assert_eq!(b.recv(), None);
 }
 
@@ -766,8 +768,8 @@ fn close_drains_what_was_queued_then_says_close() {
     assert_eq!(close.len(), 1);
     assert_eq!(parse(&close[0]).1, Body::Close("good night"));
     assert_eq!(a.closed(), Some(&Closed::Local));
-    assert_eq!(a.poll_timeout(), None);
-    assert!(transmit(&mut a, t0).is_empty(), "one close only");
+    assert!(!a.is_finished(), "until the peer answers");
+    assert!(transmit(&mut a, t0).is_empty(), "one close at a time");
 
     deliver(&mut b, t0, &close);
     assert_eq!(b.closed(), Some(&Closed::ByPeer("good night".to_owned())));
@@ -776,7 +778,13 @@ fn close_drains_what_was_queued_then_says_close() {
         [vec![5; 3000]],
         "what was complete is still delivered"
     );
-    assert!(transmit(&mut b, t0).is_empty());
+    let answer = transmit(&mut b, t0);
+    assert_eq!(answer.len(), 1);
+    assert!(matches!(parse(&answer[0]).1, Body::Close(_)));
+    deliver(&mut a, t0, &answer);
+    assert!(a.is_finished());
+    assert_eq!(a.poll_timeout(), None);
+    assert!(transmit(&mut a, t0).is_empty());
 }
 
 #[test]
@@ -831,7 +839,71 @@ fn a_close_from_the_peer_delivers_what_was_complete_first() {
     b.handle_datagram(t0, &datagram(0, 0, 0, Body::Close("bye")));
     assert_eq!(b.closed(), Some(&Closed::ByPeer("bye".to_owned())));
     assert_eq!(received(&mut b), [b"whole".to_vec()]);
-    assert!(transmit(&mut b, t0).is_empty());
+    let answer = transmit(&mut b, t0);
+    assert_eq!(answer.len(), 1, "the close is answered, nothing else");
+    assert!(matches!(parse(&answer[0]).1, Body::Close(_)));
+}
+
+#[test]
+fn a_lost_close_is_sent_again_until_the_peer_answers() {
+    let t0 = Instant::now();
+    let (mut a, mut b, now) = warmed_up(Config::default(), t0);
+    let rto = a.stats().rto;
+    a.abort("bye");
+    let lost = transmit(&mut a, now);
+    assert_eq!(lost.len(), 1);
+    assert_eq!(a.poll_timeout(), Some(now + rto));
+    assert!(transmit(&mut a, now + rto - ms(1)).is_empty());
+
+    a.handle_timeout(now + rto);
+    let again = transmit(&mut a, now + rto);
+    assert_eq!(again.len(), 1);
+    assert_eq!(parse(&again[0]).1, Body::Close("bye"));
+    deliver(&mut b, now + rto, &again);
+    assert_eq!(b.closed(), Some(&Closed::ByPeer("bye".to_owned())));
+    deliver(&mut a, now + rto, &transmit(&mut b, now + rto));
+    assert!(a.is_finished());
+    assert_eq!(a.poll_timeout(), None);
+}
+
+#[test]
+fn an_unanswered_close_goes_out_four_times_then_the_endpoint_is_finished() {
+    let t0 = Instant::now();
+    let (mut a, _b, now) = warmed_up(Config::default(), t0);
+    let rto = a.stats().rto;
+    a.abort("bye");
+    let mut sent_at = Vec::new();
+    let mut at = now;
+    loop {
+        if !transmit(&mut a, at).is_empty() {
+            sent_at.push(at - now);
+        }
+        let Some(next) = a.poll_timeout() else { break };
+        at = next;
+        a.handle_timeout(at);
+    }
+    assert_eq!(sent_at, [Duration::ZERO, rto, rto * 3, rto * 7]);
+    assert_eq!(at - now, rto * 8);
+    assert!(a.is_finished());
+}
+
+#[test]
+fn the_answering_side_answers_every_repeat_for_a_bounded_time() {
+    let t0 = Instant::now();
+    let (_a, mut b, now) = warmed_up(Config::default(), t0);
+    let close = datagram(0, 0, 0, Body::Close("bye"));
+    b.handle_datagram(now, &close);
+    assert_eq!(transmit(&mut b, now).len(), 1);
+    // The answer was lost: the peer says close again, and again.
+    b.handle_datagram(now + ms(300), &close);
+    assert_eq!(transmit(&mut b, now + ms(300)).len(), 1);
+    b.handle_datagram(now + ms(900), &close);
+    assert_eq!(transmit(&mut b, now + ms(900)).len(), 1);
+    let until = b.poll_timeout().unwrap();
+    b.handle_timeout(until);
+    assert!(b.is_finished());
+    b.handle_datagram(until, &close);
+    assert!(transmit(&mut b, until).is_empty());
 }
 
 #[test]
