@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod data_dir;
 pub mod doors;
 pub mod files;
 pub mod guard;
@@ -27,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::Config;
+pub use data_dir::DataDirLock;
 
 /// The sockets the server listens on, bound by the caller. A door may listen
 /// on several addresses (a host name that resolves to IPv4 and IPv6); the
@@ -40,17 +42,33 @@ pub struct Listeners {
 
 /// Runs Hubbub until `shutdown` resolves, then closes every connection with a
 /// reason and returns once they are gone (or the grace period is over).
+/// Fails with a [`data_dir::LockError`] if another server holds the data
+/// directory.
 pub async fn run(
     config: Config,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
+    let lock = DataDirLock::take(&config.data_dir)?;
+    run_holding(lock, config, listeners, shutdown).await
+}
+
+/// [`run`] on a data directory the caller has locked already: the command
+/// line takes it before it binds a port, so that a second server says whose
+/// directory it is rather than which port is taken. The lock is held until
+/// this returns.
+pub async fn run_holding(
+    lock: DataDirLock,
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        lock.dir() == config.data_dir,
+        "the lock held is on {}, not on the data directory {}",
+        lock.dir().display(),
+        config.data_dir.display()
+    );
     anyhow::ensure!(
         !listeners.http.is_empty(),
         "the HTTP door has no address to listen on"

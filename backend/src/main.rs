@@ -96,6 +96,18 @@ async fn serve(settings: Settings) -> ExitCode {
     // supervisor (or a test) may send SIGTERM at any moment.
     let shutdown = shutdown_signal();
     let config = settings.config.clone();
+    // Before any port: a second server on the same data is the mistake to
+    // name, even when it would also collide on the ports.
+    let lock = match backend::DataDirLock::take(&config.data_dir) {
+        Ok(lock) => lock,
+        Err(error @ backend::data_dir::LockError::Held { .. }) => {
+            return fail(&error.to_string());
+        }
+        Err(error) => {
+            say(&mut std::io::stderr(), &format!("error: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
     let (http, address) =
         match address::bind_tcp("HTTP", &config.http, &settings.source("http")).await {
             Ok(bound) => bound,
@@ -164,7 +176,8 @@ async fn serve(settings: Settings) -> ExitCode {
     if let Some(path) = &settings.file {
         tracing::info!("configuration file: {}", path.display());
     }
-    match backend::run(
+    match backend::run_holding(
+        lock,
         config,
         Listeners {
             http,

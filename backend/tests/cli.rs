@@ -525,6 +525,43 @@ async fn sigterm_says_goodbye_exits_0_and_frees_the_port_at_once() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", out.stderr);
 }
 
+// ------------------------------------------------------------ the data directory
+
+#[test]
+fn a_second_server_on_the_same_data_is_refused_until_the_first_is_gone() {
+    let dir = workdir();
+    let start = |http: &str| {
+        let mut command = backend(dir.path());
+        command
+            .args(["--http", http])
+            .args(OTHER_DOORS_ON_FREE_PORTS);
+        command
+    };
+    let mut first = Running::start(start("127.0.0.1:0"));
+    let (addr, _) = first.http_door();
+    let data = std::fs::canonicalize(dir.path().join("data")).unwrap();
+    let refusal = format!(
+        "another Hubbub (pid {}) is using {}: stop it or choose another --data-dir",
+        first.pid(),
+        data.display()
+    );
+    assert_usage_error(&run(start("127.0.0.1:0")), &refusal);
+    // On the first one's port too, the data is what is named.
+    assert_usage_error(&run(start(&addr.to_string())), &refusal);
+
+    // A kill leaves the file but not the lock: the next one starts.
+    first.signal("KILL");
+    let out = first.finish();
+    assert!(!out.status.success());
+    assert!(dir.path().join("data/LOCK").is_file());
+    let mut next = Running::start(start("127.0.0.1:0"));
+    next.http_door();
+    next.signal("TERM");
+    let out = next.finish();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", out.stderr);
+    assert_no_panic(&out);
+}
+
 // ------------------------------------------------------------ secrets
 
 /// Sends `request` on a new connection and returns the whole answer.

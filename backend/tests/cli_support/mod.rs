@@ -149,6 +149,11 @@ impl Running {
         }
     }
 
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Sends a signal (`TERM`, `INT`) to the child's process only.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
