@@ -22,13 +22,7 @@ pub fn clean(raw: &str) -> String {
         .chars()
         .filter(|c| !c.is_control() && !is_invisible_format(*c))
         .collect();
-    // Leading dots would make a hidden file (or `..`) of a download; trailing
-    // dots and spaces are dropped by Windows anyway.
-    let trimmed = kept
-        .trim_matches(|c: char| c.is_whitespace())
-        .trim_start_matches('.')
-        .trim_end_matches(['.', ' '])
-        .trim();
+    let trimmed = trim_ends(&kept);
     let mut name = String::with_capacity(trimmed.len().min(MAX_NAME_BYTES));
     for c in trimmed.chars() {
         if name.len() + c.len_utf8() > MAX_NAME_BYTES {
@@ -36,11 +30,24 @@ pub fn clean(raw: &str) -> String {
         }
         name.push(c);
     }
+    // The cut can end the name on a space or a dot.
+    name.truncate(trim_ends(&name).len());
     if name.is_empty() {
         FALLBACK.to_owned()
     } else {
         name
     }
+}
+
+/// Without dots and whitespace at either end, in one pass: leading dots
+/// would make a hidden file (or `..`) of a download, trailing dots and
+/// spaces are dropped by Windows anyway, and trimming one kind after the
+/// other left ` . .x` as `.x`. What is left starts where the text did, once
+/// leading whitespace and dots are gone.
+fn trim_ends(text: &str) -> &str {
+    let is_trimmed = |c: char| c.is_whitespace() || c == '.';
+    text.trim_end_matches(is_trimmed)
+        .trim_start_matches(is_trimmed)
 }
 
 /// Bidirectional overrides and isolates: they make `gpj.exe` show as
@@ -74,6 +81,20 @@ mod tests {
         assert_eq!(clean(""), FALLBACK);
         assert_eq!(clean("\u{7}\u{0}"), FALLBACK);
         assert_eq!(clean("café ☕.png"), "café ☕.png");
+    }
+
+    #[test]
+    fn no_dot_or_space_is_left_at_either_end() {
+        // Found by the `file_name` fuzz target: dots and spaces taken off
+        // one kind at a time left a hidden file's name.
+        assert_eq!(clean(" . .x"), "x");
+        assert_eq!(clean(". \u{3000}.bashrc"), "bashrc");
+        assert_eq!(clean("x. \u{a0}."), "x");
+        // A cut at the limit that ends on a space or a dot.
+        let name = clean(&format!("{} b", "a".repeat(MAX_NAME_BYTES - 1)));
+        assert_eq!(name, "a".repeat(MAX_NAME_BYTES - 1));
+        let name = clean(&format!("{}.txt", "a".repeat(MAX_NAME_BYTES - 1)));
+        assert_eq!(name, "a".repeat(MAX_NAME_BYTES - 1));
     }
 
     #[test]
