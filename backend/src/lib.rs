@@ -8,6 +8,8 @@ pub mod config;
 pub mod data_dir;
 pub mod doors;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod http;
 pub mod hub;

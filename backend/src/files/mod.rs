@@ -17,7 +17,7 @@
 pub mod blobs;
 mod download;
 pub mod names;
-mod range;
+pub(crate) mod range;
 pub mod sniff;
 mod upload;
 

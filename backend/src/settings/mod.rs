@@ -249,6 +249,25 @@ pub fn load(
     Ok(settings)
 }
 
+/// The settings a configuration file's text gives over the defaults, with no
+/// environment or flags, checked as [`load`] checks them. The fuzz targets
+/// read arbitrary files with it and read back what [`Settings::render`]
+/// writes.
+#[doc(hidden)]
+pub fn from_file_text(name: &str, text: &str) -> Result<Settings, String> {
+    let mut settings = Settings {
+        config: Config::default(),
+        sources: vec![Source::Default; KEYS.len()],
+        file: Some(PathBuf::from(name)),
+        print_config: false,
+        warnings: Vec::new(),
+    };
+    let name: Arc<str> = Arc::from(name);
+    file::apply(text, &name, &mut settings.config, &mut settings.sources)?;
+    check(&settings)?;
+    Ok(settings)
+}
+
 fn flag<'a>(matches: &'a ArgMatches, id: &str) -> Option<&'a OsStr> {
     matches
         .try_get_one::<OsString>(id)

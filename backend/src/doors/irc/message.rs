@@ -14,7 +14,7 @@ pub(super) const MAX_CLIENT_TAGS: usize = 4096;
 
 /// One line from a client.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Message<'a> {
+pub struct Message<'a> {
     /// The tags as written, without the `@`; empty when none.
     pub tags: &'a str,
     /// The command, upper-cased (`PRIVMSG`), or a numeric as written.
@@ -24,7 +24,7 @@ pub(super) struct Message<'a> {
 
 /// Why a line is not a message.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Refused {
+pub enum Refused {
     /// Nothing but spaces (or tags): IRC ignores it.
     Empty,
     /// Over [`MAX_LINE`] bytes without its tags, or its tags over
@@ -33,7 +33,7 @@ pub(super) enum Refused {
 }
 
 /// Reads one line (without its CR LF).
-pub(super) fn parse(line: &str) -> Result<Message<'_>, Refused> {
+pub fn parse(line: &str) -> Result<Message<'_>, Refused> {
     let mut rest = line;
     let mut tags = "";
     if let Some(tagged) = rest.strip_prefix('@') {
@@ -80,7 +80,7 @@ pub(super) fn parse(line: &str) -> Result<Message<'_>, Refused> {
 
 impl Message<'_> {
     /// A tag's value, unescaped (`Some("")` for a tag without one).
-    pub(super) fn tag(&self, key: &str) -> Option<String> {
+    pub fn tag(&self, key: &str) -> Option<String> {
         self.tags.split(';').find_map(|tag| {
             let (name, value) = tag.split_once('=').unwrap_or((tag, ""));
             (name == key).then(|| unescape_tag(value))
@@ -89,7 +89,7 @@ impl Message<'_> {
 }
 
 /// A tag value as IRCv3 writes it: `;`, space, `\`, CR and LF escaped.
-pub(super) fn escape_tag(value: &str) -> String {
+pub fn escape_tag(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

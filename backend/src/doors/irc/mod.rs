@@ -9,7 +9,7 @@
 mod caps;
 mod commands;
 mod connection;
-mod message;
+pub(crate) mod message;
 mod registration;
 mod render;
 

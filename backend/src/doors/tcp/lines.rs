@@ -16,13 +16,13 @@ use super::telnet::TelnetFilter;
 
 /// One line from a terminal.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Line {
+pub enum Line {
     Text(String),
     TooLong,
     InvalidUtf8,
 }
 
-pub(crate) struct LineReader {
+pub struct LineReader {
     telnet: TelnetFilter,
     /// What one read holds once telnet's commands are removed.
     text: Vec<u8>,
@@ -34,7 +34,7 @@ pub(crate) struct LineReader {
 
 impl LineReader {
     /// A reader of lines of at most `max` bytes (line ending not counted).
-    pub(crate) fn new(max: usize) -> Self {
+    pub fn new(max: usize) -> Self {
         Self {
             telnet: TelnetFilter::default(),
             text: Vec::new(),
@@ -45,7 +45,7 @@ impl LineReader {
     }
 
     /// Takes bytes read from the socket; appends the lines they complete.
-    pub(crate) fn feed(&mut self, data: &[u8], out: &mut Vec<Line>) {
+    pub fn feed(&mut self, data: &[u8], out: &mut Vec<Line>) {
         let mut text = std::mem::take(&mut self.text);
         text.clear();
         self.telnet.filter(data, &mut text);

@@ -6,7 +6,7 @@
 mod connection;
 pub(crate) mod lines;
 pub(crate) mod socket;
-mod telnet;
+pub(crate) mod telnet;
 mod term;
 
 pub use connection::TerminalLines;

@@ -30,13 +30,13 @@ enum State {
 
 /// Removes telnet commands from a byte stream.
 #[derive(Debug, Default)]
-pub(super) struct TelnetFilter {
+pub struct TelnetFilter {
     state: State,
 }
 
 impl TelnetFilter {
     /// Appends to `out` the bytes of `data` that are not telnet commands.
-    pub(super) fn filter(&mut self, data: &[u8], out: &mut Vec<u8>) {
+    pub fn filter(&mut self, data: &[u8], out: &mut Vec<u8>) {
         for &byte in data {
             self.state = match (self.state, byte) {
                 (State::Text, IAC) => State::Command,
