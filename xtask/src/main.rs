@@ -5,10 +5,12 @@
 //! - `cargo xtask setup [--browsers]` installs missing tools (see `setup.rs`).
 //! - `cargo xtask run [-- BACKEND ARGS]` builds the web client and runs the server.
 //! - `cargo xtask bundle` builds the web client and precompresses it (see `bundle.rs`).
+//! - `cargo xtask fuzz [--seconds N] [TARGET…]` builds and runs the fuzz targets (see `fuzz.rs`).
 //! - `cargo xtask test` runs every check CI runs (`.ci/run` calls it).
 
 mod bundle;
 mod cmd;
+mod fuzz;
 mod setup;
 mod tasks;
 mod versions;
@@ -27,8 +29,12 @@ tasks:
                          at http://localhost:8080 (terminals: nc localhost 8001)
   bundle                 build the web client (release) into frontend/dist, each
                          file beside its zopfli gzip (what the server sends)
-  test                   setup --browsers, then fmt, clippy, tests, browser tests
-                         and end-to-end tests, stopping at the first failure";
+  fuzz [--seconds N] [TARGET…]
+                         build the fuzz targets in fuzz/ and run each (or the
+                         ones named) for N seconds (20) from its corpus
+  test                   setup --browsers, then fmt, clippy, tests, fuzzing,
+                         browser tests and end-to-end tests, stopping at the
+                         first failure";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,6 +70,16 @@ fn dispatch(args: &[String]) -> Result<()> {
             [] => bundle::build(),
             _ => bail!("unexpected arguments to bundle: {rest:?}\n\n{USAGE}"),
         },
+        "fuzz" => {
+            let (seconds, targets) = match rest {
+                [flag, n, targets @ ..] if flag == "--seconds" => match n.parse() {
+                    Ok(seconds) => (seconds, targets),
+                    Err(_) => bail!("--seconds takes a whole number, not {n:?}\n\n{USAGE}"),
+                },
+                targets => (fuzz::SMOKE_SECONDS, targets),
+            };
+            fuzz::run(seconds, targets)
+        }
         "test" => match rest {
             [] => tasks::test(),
             _ => bail!("unexpected arguments to test: {rest:?}\n\n{USAGE}"),

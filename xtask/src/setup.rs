@@ -23,6 +23,8 @@ use std::path::Path;
 pub const TRUNK_VERSION: &str = "0.22.1";
 pub const BINARYEN_NPM_VERSION: &str = "132.0.0";
 pub const WASM_OPT_MIN_VERSION: &str = "132";
+/// cargo-fuzz builds and runs the fuzz targets in fuzz/ (`cargo xtask fuzz`).
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Debian's packages `chromium` and `chromium-driver` install these.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -40,6 +42,7 @@ pub fn setup(browsers: bool) -> Result<()> {
     wasm_target()?;
     trunk()?;
     wasm_bindgen_cli()?;
+    cargo_fuzz()?;
     wasm_opt()?;
     if browsers {
         chromium()?;
@@ -160,6 +163,30 @@ fn wasm_bindgen_cli() -> Result<()> {
     }
     verify_exact("wasm-bindgen", &wanted)?;
     verify_exact("wasm-bindgen-test-runner", &wanted)
+}
+
+/// `cargo fuzz` builds the fuzz targets with libFuzzer. It is pinned like
+/// trunk: a newer one may pass other flags to rustc.
+fn cargo_fuzz() -> Result<()> {
+    let wanted = pinned(CARGO_FUZZ_VERSION)?;
+    // `cargo fuzz --version` says `cargo-fuzz 0.13.2`.
+    let found = cmd::probe("cargo", &["fuzz", "--version"]).and_then(|out| Version::find_in(&out));
+    if let Some(v) = found.as_ref().filter(|v| v.is_exactly(&wanted)) {
+        println!("cargo-fuzz {v} ok");
+        return Ok(());
+    }
+    println!(
+        "installing cargo-fuzz {wanted}{} with cargo install (about 2 minutes)",
+        found_note(found.as_ref())
+    );
+    cmd::run(cmd::new("cargo").args([
+        "install",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+        "--locked",
+    ]))?;
+    verify_exact("cargo-fuzz", &wanted)
 }
 
 /// trunk takes the wasm-bindgen version from `[tools]` in frontend/Trunk.toml

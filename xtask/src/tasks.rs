@@ -76,6 +76,7 @@ fn steps() -> Vec<Step> {
             ]),
         ),
         step("tests (native)", cargo(&["test", "--workspace"])),
+        step("fuzzing (smoke)", cargo(&["xtask", "fuzz"])),
         step("frontend release build", cargo(&["xtask", "bundle"])),
         step("browser tests (wasm32 frontend)", wasm_tests),
         step("end-to-end tests", e2e),
