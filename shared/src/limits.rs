@@ -33,6 +33,13 @@ pub const QUOTE_CHARS: usize = 80;
 /// text after JSON escaping (a control character becomes six bytes) plus the
 /// envelope; anything larger closes the connection with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Most frames one WebSocket message may arrive in. The message's bytes are
+/// bounded by [`MAX_FRAME_BYTES`], its frames by nothing else: without this,
+/// a message of 10,000 one-byte (or empty) continuation frames costs the
+/// server 10,000 frames parsed. Browsers send every message in one frame;
+/// a library that fragments cuts at a few KiB, so even a 64 KiB message in
+/// 512-byte pieces fits. One more closes the connection with 1009.
+pub const MAX_FRAGMENTS: usize = 128;
 
 /// The limits as the server announces them in its welcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -88,6 +88,8 @@ pub enum CloseReason {
     Slow,
     /// The client sent a message larger than the limit.
     TooLarge,
+    /// The client sent a message in more frames than the limit.
+    TooManyFragments,
     /// The client kept sending faster than the rate limit allows.
     Flooding,
     /// The client sent text that is not UTF-8.
@@ -116,6 +118,7 @@ impl CloseReason {
             CloseReason::Shutdown => "server shutting down",
             CloseReason::Slow => "slow: too far behind",
             CloseReason::TooLarge => "message too large",
+            CloseReason::TooManyFragments => "message sent in too many fragments",
             CloseReason::Flooding => "rate limit exceeded",
             CloseReason::InvalidUtf8 => "invalid UTF-8 in a text frame",
             CloseReason::ProtocolError => "protocol error",

@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 
+use super::fragments::TooManyFragments;
 use super::frames::{Frame, write_frames};
 use super::handshake::Socket;
 use super::liveness::{Due, Liveness};
@@ -222,7 +223,7 @@ fn close_code_of(reason: CloseReason) -> CloseCode {
     match reason {
         CloseReason::Shutdown => CloseCode::Away,
         CloseReason::Slow | CloseReason::Flooding => CloseCode::Policy,
-        CloseReason::TooLarge => CloseCode::Size,
+        CloseReason::TooLarge | CloseReason::TooManyFragments => CloseCode::Size,
         CloseReason::InvalidUtf8 => CloseCode::Invalid,
         CloseReason::ProtocolError => CloseCode::Protocol,
         CloseReason::Idle | CloseReason::WriteTimeout | CloseReason::SignedOut => CloseCode::Normal,
@@ -235,6 +236,9 @@ fn classify(error: tungstenite::Error) -> End {
         tungstenite::Error::Capacity(_) => End::Close(CloseReason::TooLarge),
         tungstenite::Error::Utf8(_) => End::Close(CloseReason::InvalidUtf8),
         tungstenite::Error::Protocol(_) => End::Close(CloseReason::ProtocolError),
+        tungstenite::Error::Io(error) if TooManyFragments::is(&error) => {
+            End::Close(CloseReason::TooManyFragments)
+        }
         _ => End::Lost("connection lost"),
     }
 }

@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::fragments::Fragments;
 use crate::http::error::ApiError;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -17,8 +18,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-/// An open WebSocket: tungstenite over the upgraded HTTP connection.
-pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
+/// An open WebSocket: tungstenite over the upgraded HTTP connection, whose
+/// reads count each message's fragments.
+pub(super) type Socket = WebSocketStream<Fragments<TokioIo<Upgraded>>>;
 
 /// A request to open a WebSocket that passed the protocol's checks.
 pub struct Handshake {
@@ -119,7 +121,7 @@ impl Handshake {
             // is left to tell.
             if let Ok(upgraded) = on_upgrade.await {
                 let socket = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
+                    Fragments::new(TokioIo::new(upgraded)),
                     Role::Server,
                     Some(config),
                 )
