@@ -1,5 +1,5 @@
 //! The limits that protect the server: Origin check, rate limits, connection
-//! caps, slow headers, and the WebSocket conformance points.
+//! caps, slow headers (the WebSocket rules are in `ws_conformance`).
 
 #![allow(
     clippy::unwrap_used,
@@ -168,110 +168,6 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
         .ok();
     // Meanwhile complete requests are served as ever.
     assert_eq!(http_get(server.addr, "/healthz", &[]).await.status, 200);
-    server.stop().await.unwrap();
-}
-
-/// A WebSocket spoken byte by byte, to send what a well-behaved client
-/// library never would.
-struct RawSocket {
-    stream: TcpStream,
-}
-
-impl RawSocket {
-    async fn open(server: &TestServer) -> Self {
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            server.addr
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        // Read the 101 response up to the blank line, byte by byte so that
-        // no frame after it is swallowed.
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            stream.read_exact(&mut byte).await.unwrap();
-            head.push(byte[0]);
-        }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
-        Self { stream }
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.unwrap();
-    }
-
-    /// Reads frames until a close frame and returns its code.
-    async fn close_code(&mut self) -> u16 {
-        loop {
-            let mut header = [0u8; 2];
-            tokio::time::timeout(PATIENCE, self.stream.read_exact(&mut header))
-                .await
-                .expect("no frame in time")
-                .expect("connection ended without a close frame");
-            let opcode = header[0] & 0x0F;
-            let mut len = u64::from(header[1] & 0x7F);
-            if len == 126 {
-                let mut ext = [0u8; 2];
-                self.stream.read_exact(&mut ext).await.unwrap();
-                len = u64::from(u16::from_be_bytes(ext));
-            } else if len == 127 {
-                let mut ext = [0u8; 8];
-                self.stream.read_exact(&mut ext).await.unwrap();
-                len = u64::from_be_bytes(ext);
-            }
-            let mut payload = vec![0u8; usize::try_from(len).unwrap()];
-            self.stream.read_exact(&mut payload).await.unwrap();
-            if opcode == 0x8 {
-                return u16::from_be_bytes([payload[0], payload[1]]);
-            }
-        }
-    }
-}
-
-/// A masked client frame (mask 0: payload unchanged).
-fn masked(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![
-        first_byte,
-        0x80 | u8::try_from(payload.len()).unwrap(),
-        0,
-        0,
-        0,
-        0,
-    ];
-    frame.extend_from_slice(payload);
-    frame
-}
-
-#[tokio::test]
-async fn an_unmasked_client_frame_is_a_protocol_error() {
-    let server = TestServer::start().await;
-    let mut raw = RawSocket::open(&server).await;
-    raw.send(&[0x81, 0x02, b'h', b'i']).await; // FIN + text, no mask bit
-    assert_eq!(raw.close_code().await, 1002);
-    server.stop().await.unwrap();
-}
-
-#[tokio::test]
-async fn a_fragmented_control_frame_is_a_protocol_error() {
-    let server = TestServer::start().await;
-    let mut raw = RawSocket::open(&server).await;
-    raw.send(&masked(0x09, b"ping")).await; // ping without FIN
-    assert_eq!(raw.close_code().await, 1002);
-    server.stop().await.unwrap();
-}
-
-#[tokio::test]
-async fn a_client_close_is_echoed() {
-    let server = TestServer::start().await;
-    let mut raw = RawSocket::open(&server).await;
-    raw.send(&masked(0x88, &1000u16.to_be_bytes())).await;
-    assert_eq!(raw.close_code().await, 1000);
     server.stop().await.unwrap();
 }
 

@@ -14,3 +14,4 @@ mod moderation;
 mod support;
 mod tcp;
 mod udp;
+mod ws_conformance;
