@@ -61,10 +61,16 @@ impl Blobs {
     pub fn open(data_dir: &Path, quota: u64) -> io::Result<Self> {
         let root = data_dir.join(DIR);
         let tmp = root.join(TMP);
+        let new_root = !root.exists();
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
         std::fs::create_dir_all(&tmp)?;
+        if new_root {
+            // Blobs are made durable below `files`: its own name in the data
+            // directory must survive a power cut as well.
+            std::fs::File::open(data_dir)?.sync_all()?;
+        }
         let used = used_bytes(&root)?;
         Ok(Self {
             root,
@@ -145,6 +151,7 @@ impl Blobs {
             return Err(KeepError::QuotaFull);
         }
         let dir = path.parent().unwrap_or(&self.root).to_owned();
+        let new_dir = !tokio::fs::try_exists(&dir).await?;
         tokio::fs::create_dir_all(&dir).await?;
         let Some(from) = temp.guard.0.clone() else {
             return Err(KeepError::Io(io::Error::other(
@@ -154,10 +161,20 @@ impl Blobs {
         // On failure the temporary file goes with `temp`.
         tokio::fs::rename(&from, &path).await?;
         temp.guard.0 = None;
-        // The rename is durable once its directory is synced.
-        tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
-            .await
-            .map_err(io::Error::other)??;
+        // The rename is durable once its directory is synced; a directory
+        // made for it, once the store's root is too (else a power cut could
+        // take the whole `<2 hex>` directory with the blob whose file row
+        // was committed).
+        let root = new_dir.then(|| self.root.clone());
+        tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&dir)?.sync_all()?;
+            match root {
+                Some(root) => std::fs::File::open(root)?.sync_all(),
+                None => Ok(()),
+            }
+        })
+        .await
+        .map_err(io::Error::other)??;
         *used += size;
         Ok(Kept {
             sha256,
