@@ -17,6 +17,7 @@
 //! paths (opening, closing, a client's message, a catch-up) are boxed when
 //! they run rather than sizing the task.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +26,11 @@ use shared::{Credentials, ErrorCode, ServerMsg};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::meter::Meter;
-use super::recall::Recall;
+use super::recall::{Recall, Settle};
 use crate::accounts::{Accounts, SignedIn};
 use crate::guard::{MessageRate, Verdict};
-use crate::hub::{Auth, Hub, Peer, Request, Session};
-use crate::outbox::{CloseReason, Inbox, KEPT_BATCH, Outgoing};
+use crate::hub::{Auth, Hub, Peer, QueueWait, Request, Session};
+use crate::outbox::{CloseReason, Inbox, KEPT_BATCH, Outgoing, SENDS_IN_FLIGHT};
 use crate::store::Store;
 
 /// Most events written in one batch; a client with more queued gets several
@@ -86,6 +87,13 @@ pub(crate) enum Ask<L> {
     Local(L),
     /// The client ends the connection, or broke its wire.
     End(End),
+}
+
+impl<L> Ask<L> {
+    /// A message the hub answers with an ack or an error.
+    fn awaits_answer(&self) -> bool {
+        matches!(self, Ask::Hub(request) if request.awaits_answer())
+    }
 }
 
 /// One end of an [`Ask::Range`].
@@ -207,6 +215,22 @@ pub(crate) struct Start<W> {
     pub presented: Option<SignedIn>,
 }
 
+/// The hub's answer to a catch-up step (never, if none is asked).
+async fn settled(settling: &mut Option<Settle>) -> bool {
+    match settling {
+        Some(settle) => settle.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Until the request that waits is in the hub's queue (never, if none waits).
+async fn queued<L>(waiting: &mut Option<Box<Waiting<L>>>) {
+    match waiting.as_mut().and_then(|waiting| waiting.queued.as_mut()) {
+        Some(queued) => queued.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Serves one connection until it ends.
 pub(crate) async fn serve<W: Wire>(start: Box<Start<W>>) {
     let Some(mut driver) = Box::pin(Driver::open(start)).await else {
@@ -221,7 +245,7 @@ pub(crate) async fn serve<W: Wire>(start: Box<Start<W>>) {
 /// What a connection holds while it serves. One struct rather than separate
 /// locals of `serve`: the compiler packs a struct's fields, while locals
 /// held across awaits leave gaps in the task's state.
-struct Driver<W> {
+struct Driver<W: Wire> {
     wire: W,
     session: Session,
     inbox: Inbox,
@@ -234,6 +258,26 @@ struct Driver<W> {
     /// The hub stopped queueing room events because the reader fell behind,
     /// and it has written what was queued: it reads the rest from the store.
     catching_up: bool,
+    /// A catch-up step's question whether the reader is level, while the
+    /// hub has not answered: meanwhile the connection writes what still
+    /// reaches it (acks, replies), which a full hub can take a while to.
+    settling: Option<Settle>,
+    /// The client's messages the hub holds unanswered: see
+    /// [`SENDS_IN_FLIGHT`].
+    in_flight: usize,
+    /// What the client asked that waits: behind a request the hub's queue
+    /// has no room for yet, or behind [`SENDS_IN_FLIGHT`] messages
+    /// unanswered. Meanwhile the connection reads nothing more (the client
+    /// is slowed, as TCP slows it) and goes on writing events, its own acks
+    /// among them, so that a sender above what the hub can take is held
+    /// back rather than closed as a slow reader.
+    waiting: Option<Box<Waiting<W::Local>>>,
+}
+
+struct Waiting<L> {
+    /// The request waiting for room in the hub's queue, if one is.
+    queued: Option<QueueWait>,
+    rest: VecDeque<Ask<L>>,
 }
 
 impl<W: Wire> Driver<W> {
@@ -272,6 +316,9 @@ impl<W: Wire> Driver<W> {
             accounts,
             batch: Vec::new(),
             catching_up: false,
+            settling: None,
+            in_flight: 0,
+            waiting: None,
         })
     }
 
@@ -283,7 +330,7 @@ impl<W: Wire> Driver<W> {
         let timer = sleep_until(self.wire.deadline().unwrap_or_else(Instant::now));
         tokio::pin!(timer);
         loop {
-            if self.catching_up && self.wire.ready() {
+            if self.catching_up && self.settling.is_none() && self.wire.ready() {
                 if let Err(end) = Box::pin(self.catch_up()).await {
                     return end;
                 }
@@ -301,7 +348,10 @@ impl<W: Wire> Driver<W> {
                 }
                 None => false,
             };
-            let take = !self.catching_up && self.wire.ready();
+            // While catching up only the client's own events arrive (the
+            // hub queues no room events for a reader behind): they are
+            // written as they come, so its acks never pile up.
+            let take = self.wire.ready();
             tokio::select! {
                 () = self.session.closer().closed() => {
                     return End::Close(self.session.closer().reason());
@@ -322,7 +372,21 @@ impl<W: Wire> Driver<W> {
                         return end;
                     }
                 }
-                input = self.wire.read() => {
+                level = settled(&mut self.settling), if self.settling.is_some() => {
+                    self.settling = None;
+                    if level {
+                        self.catching_up = false;
+                    }
+                }
+                () = queued(&mut self.waiting), if self.is_queueing() => {
+                    if let Some(waiting) = &mut self.waiting {
+                        waiting.queued = None;
+                    }
+                    if let Err(end) = Box::pin(self.resume()).await {
+                        return end;
+                    }
+                }
+                input = self.wire.read(), if self.waiting.is_none() && self.in_flight < SENDS_IN_FLIGHT => {
                     // Boxed: what a message asks for can take a few hundred
                     // bytes of state that an idle connection would carry.
                     if let Err(end) = Box::pin(self.on_input(input)).await {
@@ -351,27 +415,45 @@ impl<W: Wire> Driver<W> {
     async fn deliver(&mut self) -> Result<(), End> {
         self.recall.expand(&mut self.batch).await;
         self.meter.sent(&self.batch);
+        if self.in_flight > 0 {
+            let answers = self
+                .batch
+                .iter()
+                .filter(|event| {
+                    matches!(event.msg(), ServerMsg::Ack { .. } | ServerMsg::Error { .. })
+                })
+                .count();
+            self.in_flight = self.in_flight.saturating_sub(answers);
+        }
         let written = self.wire.write(&self.batch).await;
         self.batch.clear();
         self.batch.shrink_to(KEPT_BATCH);
         written?;
-        self.catching_up = self.inbox.needs_catch_up();
+        // Only a settled catch-up ends one: the events of a reader behind
+        // are its own, and written meanwhile.
+        self.catching_up |= self.inbox.needs_catch_up();
         let mut held = Vec::new();
         self.wire.held(&mut held);
         if !held.is_empty() {
             Box::pin(self.answer(held)).await?;
         }
+        if self.waiting.is_some() && !self.is_queueing() && self.in_flight < SENDS_IN_FLIGHT {
+            Box::pin(self.resume()).await?;
+        }
         Ok(())
     }
 
-    /// One step of catching up from the store (see [`Recall::settled`]).
+    /// A request waits for room in the hub's queue.
+    fn is_queueing(&self) -> bool {
+        self.waiting.as_ref().is_some_and(|w| w.queued.is_some())
+    }
+
+    /// One step of catching up from the store (see [`Recall::settle`]).
     async fn catch_up(&mut self) -> Result<(), End> {
         let pages = self.recall.missed().await;
         let wrote = !pages.is_empty();
         self.wire.write(&pages).await?;
-        if self.recall.settled(&self.session, wrote).await {
-            self.catching_up = false;
-        }
+        self.settling = Some(self.recall.settle(&self.session, wrote));
         Ok(())
     }
 
@@ -384,21 +466,52 @@ impl<W: Wire> Driver<W> {
         self.answer(asks).await
     }
 
-    /// Does what each message asks, in order, then writes the answers.
-    async fn answer(&mut self, asks: Vec<Ask<W::Local>>) -> Result<(), End> {
+    /// Does what each message asks, in order, then writes the answers. Once
+    /// a request waits for room in the hub, the rest wait behind it.
+    async fn answer(&mut self, asks: impl IntoIterator<Item = Ask<W::Local>>) -> Result<(), End> {
+        if let Some(waiting) = &mut self.waiting {
+            waiting.rest.extend(asks);
+            return Ok(());
+        }
+        let mut asks = asks.into_iter();
         let mut ended = Ok(());
-        for ask in asks {
-            if let Err(end) = self.ask(ask).await {
-                ended = Err(end);
+        while let Some(ask) = asks.next() {
+            if self.in_flight >= SENDS_IN_FLIGHT && ask.awaits_answer() {
+                let rest = std::iter::once(ask).chain(asks).collect();
+                self.waiting = Some(Box::new(Waiting { queued: None, rest }));
                 break;
+            }
+            match self.ask(ask).await {
+                Ok(None) => {}
+                Ok(Some(queued)) => {
+                    let rest = asks.collect();
+                    let queued = Some(queued);
+                    self.waiting = Some(Box::new(Waiting { queued, rest }));
+                    break;
+                }
+                Err(end) => {
+                    ended = Err(end);
+                    break;
+                }
             }
         }
         self.wire.flush().await?;
         ended
     }
 
-    /// Does what one message asks for, if the rate limit lets it through.
-    async fn ask(&mut self, ask: Ask<W::Local>) -> Result<(), End> {
+    /// The request that waited is in the hub's queue, or answers made room
+    /// for more messages: on with what the client asked after it.
+    async fn resume(&mut self) -> Result<(), End> {
+        let rest = match self.waiting.take() {
+            Some(waiting) => waiting.rest,
+            None => VecDeque::new(),
+        };
+        self.answer(rest).await
+    }
+
+    /// Does what one message asks for, if the rate limit lets it through;
+    /// gives back the wait of a request the hub has no room for yet.
+    async fn ask(&mut self, ask: Ask<W::Local>) -> Result<Option<QueueWait>, End> {
         if let Ask::End(end) = ask {
             return Err(end);
         }
@@ -408,7 +521,7 @@ impl<W: Wire> Driver<W> {
             Verdict::Refuse => {
                 metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
                 self.wire.reply(refusal(&ask));
-                return Ok(());
+                return Ok(None);
             }
             Verdict::Disconnect => return Err(End::Close(CloseReason::Flooding)),
         }
@@ -421,12 +534,15 @@ impl<W: Wire> Driver<W> {
                     Ok(request) => request,
                     Err(refusal) => {
                         self.wire.reply(refusal);
-                        return Ok(());
+                        return Ok(None);
                     }
                 };
                 let request = self.resume_from_markers(request).await;
                 self.recall.note(&request);
-                self.session.request(request).await;
+                if request.awaits_answer() {
+                    self.in_flight += 1;
+                }
+                return Ok(self.session.request_or_wait(request));
             }
             Ask::History {
                 room,
@@ -451,7 +567,7 @@ impl<W: Wire> Driver<W> {
             Ask::Local(local) => self.wire.answer(local),
             Ask::End(end) => return Err(end),
         }
-        Ok(())
+        Ok(None)
     }
 
     /// A signed-in `hello` that names no resume point, from a wire whose

@@ -23,6 +23,9 @@ use crate::incident::Incident;
 use crate::outbox::Outgoing;
 use crate::store::{AccountId, Store, StoreError};
 
+/// A catch-up step's question to the hub: see [`Recall::settle`].
+pub(super) type Settle = std::pin::Pin<Box<dyn Future<Output = bool> + Send>>;
+
 pub(super) struct Recall {
     store: Arc<dyn Store>,
     /// The rooms the client was told it is in.
@@ -129,20 +132,24 @@ impl Recall {
     }
 
     /// After a catch-up step wrote the pages of [`Recall::missed`] (`wrote`
-    /// says whether there were any): whether the reader is done, because
-    /// the hub agrees it has everything and sends it live messages again, or
-    /// because it is closing (the hub closes a reader that stays behind past
-    /// `max_lag`). A door repeats `missed`, write, `settled` until this says so.
-    pub(super) async fn settled(&self, session: &Session, wrote: bool) -> bool {
-        if session.catch_up(self.positions()).await || session.closer().is_closed() {
-            return true;
-        }
-        if !wrote {
-            // The store had nothing new yet (or could not be read): give it
-            // a moment rather than asking again at once.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
+    /// says whether there were any): resolves to whether the reader is done,
+    /// because the hub agrees it has everything and sends it live messages
+    /// again. A door repeats `missed`, write, `settle` until it is (or the
+    /// hub closes it: it closes a reader that stays behind past `max_lag`).
+    /// The wait is the door's to poll beside its other work.
+    pub(super) fn settle(&self, session: &Session, wrote: bool) -> Settle {
+        let level = session.catch_up(self.positions());
+        Box::pin(async move {
+            if level.await {
+                return true;
+            }
+            if !wrote {
+                // The store had nothing new yet (or could not be read): give
+                // it a moment rather than asking again at once.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            false
+        })
     }
 
     /// How far each of the client's rooms has been written.

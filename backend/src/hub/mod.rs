@@ -29,8 +29,10 @@ pub use room_set::RoomSet;
 pub use rooms::Rooms;
 
 use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use std::net::IpAddr;
 
@@ -215,6 +217,17 @@ pub enum Request {
     },
     /// A registration invite code (server operators).
     Invite,
+}
+
+impl Request {
+    /// Whether the hub answers it with exactly one ack or error: a message
+    /// posted with the client's id.
+    pub fn awaits_answer(&self) -> bool {
+        matches!(
+            self,
+            Request::Send { id: Some(_), .. } | Request::Direct { id: Some(_), .. }
+        )
+    }
 }
 
 /// Who a connection is, as the door knows it before the `hello`.
@@ -604,6 +617,26 @@ impl Session {
         self.enqueue(command)
     }
 
+    /// Hands a request to the hub now if its queue has room, as it almost
+    /// always has; otherwise gives back the wait for room, which owns what it
+    /// needs, so that the connection goes on writing (its own acks among the
+    /// events) while the hub catches up, and stops reading meanwhile.
+    pub fn request_or_wait(&self, request: Request) -> Option<QueueWait> {
+        let command = Command::Request {
+            id: self.id,
+            request,
+        };
+        match self.commands.try_send(command) {
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                let commands = self.commands.clone();
+                Some(QueueWait(Box::pin(async move {
+                    let _ = commands.send(command).await;
+                })))
+            }
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
+        }
+    }
+
     /// Queues a command now if there is room, or returns the wait for it.
     /// A closed queue means the hub has stopped, which only happens at
     /// shutdown, when the connection is closing anyway.
@@ -621,19 +654,25 @@ impl Session {
         }
     }
 
-    /// Tells the hub how far a reader that was behind has read; true when
-    /// that is everything, and live room events flow to it again.
-    pub async fn catch_up(&self, positions: HashMap<String, u64>) -> bool {
-        let (reply, answer) = oneshot::channel();
-        let asked = self
-            .commands
-            .send(Command::CatchUp {
-                id: self.id,
-                positions,
-                reply,
-            })
-            .await;
-        asked.is_ok() && answer.await.unwrap_or(false)
+    /// Tells the hub how far a reader that was behind has read; resolves to
+    /// true when that is everything, and live room events flow to it again.
+    /// The future owns what it needs, so that the connection goes on
+    /// writing the events that still reach it (its acks) while it waits for
+    /// room in the hub's queue and for the answer.
+    pub fn catch_up(&self, positions: HashMap<String, u64>) -> CatchUpWait {
+        let commands = self.commands.clone();
+        let id = self.id;
+        CatchUpWait(Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            let asked = commands
+                .send(Command::CatchUp {
+                    id,
+                    positions,
+                    reply,
+                })
+                .await;
+            asked.is_ok() && answer.await.unwrap_or(false)
+        }))
     }
 
     /// Leaves every room and frees the nickname. Once is enough: a second
@@ -644,6 +683,41 @@ impl Session {
         }
         self.disconnected = true;
         self.enqueue(Command::Disconnect { id: self.id }).await;
+    }
+}
+
+/// A request waiting for room in the hub's queue: done once it is queued
+/// (or the hub has stopped).
+pub struct QueueWait(Pin<Box<dyn Future<Output = ()> + Send>>);
+
+impl std::fmt::Debug for QueueWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("QueueWait")
+    }
+}
+
+impl Future for QueueWait {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+/// A reader's question whether it has caught up: see [`Session::catch_up`].
+pub struct CatchUpWait(Pin<Box<dyn Future<Output = bool> + Send>>);
+
+impl std::fmt::Debug for CatchUpWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatchUpWait")
+    }
+}
+
+impl Future for CatchUpWait {
+    type Output = bool;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        self.0.as_mut().poll(cx)
     }
 }
 

@@ -29,10 +29,11 @@ pub use encoding::Encoding;
 use encoding::Encodings;
 use queue::{Receiver, Refused, Sender};
 
-/// How many events may wait for one connection. gorilla's chat example uses
-/// 256 as well; at chat rates that is minutes of traffic for a person, and a
-/// fraction of a second for a stalled socket.
-pub const OUTBOX_CAPACITY: usize = 256;
+/// How many events may wait for one connection: room events may take 224
+/// places (gorilla's chat example queues 256; at chat rates that is minutes
+/// of traffic for a person, and a fraction of a second for a stalled
+/// socket), and [`UNICAST_HEADROOM`] is kept beside them.
+pub const OUTBOX_CAPACITY: usize = 224 + UNICAST_HEADROOM;
 /// Places a connection's batch keeps after a write. A burst grows it to
 /// dozens of events (8 bytes each), which an idle connection would otherwise
 /// hold for as long as it stays; growing it again costs a reallocation, next
@@ -41,8 +42,17 @@ pub const KEPT_BATCH: usize = 8;
 
 /// The part of each queue that room events leave free, for what concerns the
 /// client alone (its acks, errors, joins): a reader that falls behind the
-/// room still hears about its own messages.
-pub const UNICAST_HEADROOM: usize = 32;
+/// room still hears about its own messages. The connection driver keeps at
+/// most [`SENDS_IN_FLIGHT`] of its messages in the hub, so their answers
+/// always fit, with room to spare for the rest.
+pub const UNICAST_HEADROOM: usize = SENDS_IN_FLIGHT + 32;
+
+/// Messages of one connection the hub may hold unanswered (an ack or an
+/// error each): beyond it the connection reads nothing more until answers
+/// come, which slows a sender the hub cannot keep up with, as TCP would,
+/// instead of overflowing its queue with acks. 64 in flight at the commit
+/// pipeline's 10 ms p99 is over 6,000 messages a second from one connection.
+pub const SENDS_IN_FLIGHT: usize = 64;
 
 /// One event on its way to one or many connections.
 pub struct Outgoing {

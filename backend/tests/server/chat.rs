@@ -605,3 +605,89 @@ async fn shutdown_closes_websockets_with_1001_and_run_returns() {
     }
     stopping.await.unwrap().unwrap();
 }
+
+/// Posts `total` messages as fast as the connection takes them, never
+/// waiting for an ack, and counts the acks on the way: what a sender above
+/// the hub's throughput does. Returns how many were acknowledged before the
+/// server closed the connection, if it did, with the close frame's reason.
+fn blast(sender: Client, name: usize, total: usize) -> tokio::task::JoinHandle<(usize, String)> {
+    tokio::spawn(async move {
+        let (mut sink, mut stream) = sender.ws.split();
+        let writer = tokio::spawn(async move {
+            for i in 0..total {
+                let msg = ClientMsg::Send {
+                    id: format!("s{name}-{i}"),
+                    room: "lobby".into(),
+                    text: format!("blast {i}"),
+                    kind: MessageKind::Text,
+                    reply_to: None,
+                };
+                if sink.send(Message::text(msg.to_json())).await.is_err() {
+                    break;
+                }
+            }
+            sink
+        });
+        let mut acked = 0;
+        let mut closed = String::new();
+        while acked < total {
+            match tokio::time::timeout(PATIENCE, stream.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    acked += usize::from(text.starts_with(r#"{"type":"ack""#));
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    closed = frame.map_or_else(|| "no reason".to_owned(), |f| f.reason.to_string());
+                    break;
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_)) | None) => {
+                    closed = "the connection broke".to_owned();
+                    break;
+                }
+                Err(_) => {
+                    closed = format!("no ack in time after {acked}");
+                    break;
+                }
+            }
+        }
+        let _ = writer.await;
+        (acked, closed)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_above_what_the_hub_takes_are_slowed_not_disconnected() {
+    let server = TestServer::start_with(unthrottled).await;
+    // Readers make every message cost the hub a fan-out, so that the
+    // senders outrun it and its queue of requests fills.
+    let mut readers = Vec::new();
+    for i in 0..60 {
+        let mut reader = Client::joined(&server, &format!("reader{i}")).await;
+        readers.push(tokio::spawn(async move {
+            loop {
+                match reader.ws.next().await {
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        }));
+    }
+    let (senders, per_sender) = (4, 2500);
+    let mut blasts = Vec::new();
+    for i in 0..senders {
+        let sender = Client::joined(&server, &format!("sender{i}")).await;
+        blasts.push(blast(sender, i, per_sender));
+    }
+    for blast in blasts {
+        let (acked, closed) = blast.await.unwrap();
+        assert_eq!(
+            (acked, closed.as_str()),
+            (per_sender, ""),
+            "every message acknowledged and the sender still connected"
+        );
+    }
+    for reader in &readers {
+        reader.abort();
+    }
+    server.stop().await.unwrap();
+}
