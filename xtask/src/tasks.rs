@@ -191,12 +191,13 @@ mod tests {
                 "clippy (native)",
                 "clippy (wasm32 frontend)",
                 "tests (native)",
+                "fuzzing (smoke)",
                 "frontend release build",
                 "browser tests (wasm32 frontend)",
                 "end-to-end tests",
             ]
         );
-        for s in &steps[5..] {
+        for s in &steps[6..] {
             assert!(
                 s.cmd
                     .get_envs()
@@ -205,6 +206,7 @@ mod tests {
                 s.name
             );
         }
-        assert_eq!(cmd::display(&steps[4].cmd), "cargo xtask bundle");
+        assert_eq!(cmd::display(&steps[4].cmd), "cargo xtask fuzz");
+        assert_eq!(cmd::display(&steps[5].cmd), "cargo xtask bundle");
     }
 }
