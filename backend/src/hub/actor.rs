@@ -267,13 +267,22 @@ impl State {
         }
         client.outbox.set_live();
         client.behind_since = None;
-        // Arrivals, departures and renames were not queued for it while it
-        // was behind, and the store does not keep them: its online lists are
-        // put right instead.
+        // Arrivals, departures, renames and changes of a room's topic or
+        // slow mode were not queued for it while it was behind, and the
+        // store does not keep them: its online lists and room states are put
+        // right instead.
         let rooms: Vec<String> = client.rooms.iter().cloned().collect();
         for room in rooms {
             let members = self.members_of(&room);
-            self.tell(id, ServerMsg::Members { room, members });
+            let settings = self.room_settings(&room);
+            self.tell(
+                id,
+                ServerMsg::Members {
+                    room: room.clone(),
+                    members,
+                },
+            );
+            self.tell(id, ServerMsg::RoomState { room, settings });
         }
         true
     }

@@ -443,29 +443,55 @@ async fn a_reader_that_stalls_catches_up_from_history_without_delaying_others() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reader_that_caught_up_has_the_online_list_right() {
-    let server = TestServer::start_with(unthrottled).await;
+async fn a_reader_that_caught_up_has_the_online_list_and_the_topic_right() {
+    let server = TestServer::start_with(|config| {
+        unthrottled(config);
+        config.moderation.operators = vec!["ada".into()];
+    })
+    .await;
+    server.register("ada").await;
+    let mut ada = Client::member(&server, "ada").await;
     let alice = Client::joined(&server, "alice").await;
     let mut bob = Client::joined(&server, "bob").await;
     let mut sloth = Client::joined(&server, "sloth").await;
     flood_while_watching(alice, &mut bob, 3000).await;
-    // While the sloth is still behind, carol arrives, and bob and alice
-    // (whose flood has ended) go: the sloth is sent none of it, and the
-    // store does not keep it.
+    // While the sloth is still behind, carol arrives, bob and alice (whose
+    // flood has ended) go, and the topic changes: the sloth is sent none of
+    // it, and the store does not keep it.
     let _carol = Client::joined(&server, "carol").await;
     drop(bob);
+    ada.send(&ClientMsg::Topic {
+        room: "lobby".into(),
+        topic: "while you were away".into(),
+    })
+    .await;
+    ada.recv_until(
+        |m| matches!(m, ServerMsg::RoomState { settings, .. } if settings.topic == "while you were away"),
+    )
+    .await;
 
-    // Once it has caught up, the sloth's list is put right.
-    let members = loop {
+    // Once it has caught up, the sloth's list and the room's state are put
+    // right (the room state its join brought is still in its queue: the
+    // one that counts comes with the list).
+    let mut members = None;
+    let mut topic = None;
+    while topic.is_none() {
         match sloth.recv().await {
-            ServerMsg::Members { room, members } if room == "lobby" => break members,
+            ServerMsg::Members {
+                room,
+                members: list,
+            } if room == "lobby" => members = Some(list),
+            ServerMsg::RoomState { room, settings } if room == "lobby" && members.is_some() => {
+                topic = Some(settings.topic);
+            }
             ServerMsg::UserJoined { nick, .. } | ServerMsg::UserLeft { nick, .. } => {
                 panic!("{nick}'s arrival or departure reached a reader that was behind")
             }
             _ => {}
         }
-    };
-    assert_eq!(members, ["carol", "sloth"]);
+    }
+    assert_eq!(members.unwrap(), ["ada", "carol", "sloth"]);
+    assert_eq!(topic.unwrap(), "while you were away");
     server.stop().await.unwrap();
 }
 
