@@ -14,6 +14,13 @@ pub fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
+/// The workspace's target directory (`CARGO_TARGET_DIR` if it is set).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
 /// `$CARGO_HOME/bin`, where `cargo install` puts binaries.
 fn cargo_bin_dir() -> Option<PathBuf> {
     let home = std::env::var_os("CARGO_HOME")

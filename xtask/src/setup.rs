@@ -2,13 +2,23 @@
 //! only if it is missing or at the wrong version, so a second run takes about
 //! a second. One line per tool: `trunk 0.22.1 ok` or `installing …`.
 //!
+//! The tools `cargo install` compiles (trunk, wasm-bindgen-cli) are most of
+//! a first run's time, so they are built lean and out of the way: without
+//! the TLS stacks Hubbub never uses (trunk and the test runner only talk to
+//! localhost, and trunk never downloads), without the link-time optimization
+//! their manifests ask for (a single-threaded final step of minutes, for a
+//! tool that runs for seconds), both at once, and in the background
+//! ([`start`]) while `run` and `test` compile the workspace.
+//!
 //! Everything comes from package registries (crates.io, npm, Debian): nothing
 //! here downloads a prebuilt binary from anywhere else.
 
 use crate::cmd;
 use crate::versions::{self, Version};
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
 // Pinned tool versions: the one place to change them. They were checked
 // together on this project's machines (see shared/SETUP.md):
@@ -37,18 +47,152 @@ pub const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 pub const IRSSI: &str = "/usr/bin/irssi";
 pub const TMUX: &str = "/usr/bin/tmux";
 
+/// Installs everything and waits for it.
 pub fn setup(browsers: bool) -> Result<()> {
+    start(browsers)?.finish()
+}
+
+/// Installs what is quick at once and starts the `cargo install` builds;
+/// [`Builds::finish`] waits for them.
+pub fn start(browsers: bool) -> Result<Builds> {
     rust_components()?;
     wasm_target()?;
-    trunk()?;
-    wasm_bindgen_cli()?;
-    cargo_fuzz()?;
+    let mut builds = Builds::default();
+    if let Some(tool) = trunk()? {
+        builds.spawn(tool)?;
+    }
+    if let Some(tool) = wasm_bindgen_cli()? {
+        builds.spawn(tool)?;
+    }
     wasm_opt()?;
     if browsers {
+        if let Some(tool) = cargo_fuzz()? {
+            builds.spawn(tool)?;
+        }
         chromium()?;
         irc_client()?;
     }
-    Ok(())
+    Ok(builds)
+}
+
+/// A tool that `cargo install` is to build.
+struct CargoTool {
+    krate: &'static str,
+    version: String,
+    extra: &'static [&'static str],
+    /// Programs it installs, each checked at `version` afterwards.
+    programs: &'static [&'static str],
+}
+
+impl CargoTool {
+    fn command(&self, locked: bool) -> Command {
+        let mut install = cmd::new("cargo");
+        install
+            .args(["install", self.krate, "--version", &self.version])
+            .args(locked.then_some("--locked"))
+            .args(self.extra)
+            // Config overrides a manifest's profile: no fat LTO in one
+            // codegen unit, no debug info.
+            .env("CARGO_PROFILE_RELEASE_LTO", "off")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "false");
+        install
+    }
+
+    fn verify(&self) -> Result<()> {
+        let wanted = pinned(&self.version)?;
+        self.programs
+            .iter()
+            .try_for_each(|program| verify_exact(program, &wanted))
+    }
+}
+
+struct Build {
+    tool: CargoTool,
+    child: Child,
+    log: PathBuf,
+    started: Instant,
+}
+
+/// `cargo install` builds under way.
+#[derive(Default)]
+pub struct Builds {
+    running: Vec<Build>,
+}
+
+impl Builds {
+    fn spawn(&mut self, tool: CargoTool) -> Result<()> {
+        let dir = cmd::target_dir().join("tool-installs");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let log = dir.join(format!("{}.log", tool.krate));
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out.try_clone().context("duplicating the log file")?;
+        let mut install = tool.command(true);
+        println!(
+            "installing {} {} in the background: {} (log: {})",
+            tool.krate,
+            tool.version,
+            cmd::display(&install),
+            log.display()
+        );
+        let child = install
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("could not start `{}`", cmd::display(&install)))?;
+        self.running.push(Build {
+            tool,
+            child,
+            log,
+            started: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Waits for every build and checks what it installed.
+    pub fn finish(self) -> Result<()> {
+        for Build {
+            tool,
+            mut child,
+            log,
+            started,
+        } in self.running
+        {
+            let status = child
+                .wait()
+                .with_context(|| format!("waiting for cargo install {}", tool.krate))?;
+            if !status.success() {
+                show_tail(&log);
+                // Some releases' own lock files name a dependency version
+                // that is no longer in the registry (wasm-bindgen-cli 0.2.130
+                // does): a fresh resolve then works.
+                println!(
+                    "cargo install {} failed ({status}); retrying without --locked",
+                    tool.krate
+                );
+                cmd::run(&mut tool.command(false))?;
+            } else {
+                println!(
+                    "{} {} built in {} s",
+                    tool.krate,
+                    tool.version,
+                    started.elapsed().as_secs()
+                );
+            }
+            tool.verify()?;
+        }
+        Ok(())
+    }
+}
+
+fn show_tail(log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[lines.len().saturating_sub(30)..] {
+        println!("    {line}");
+    }
 }
 
 fn pinned(version: &str) -> Result<Version> {
@@ -65,10 +209,6 @@ fn found_note(found: Option<&Version>) -> String {
         Some(v) => format!(" (found {v})"),
         None => String::new(),
     }
-}
-
-fn cargo_install(args: &[&str]) -> Result<()> {
-    cmd::run(cmd::new("cargo").arg("install").args(args))
 }
 
 /// rustfmt and clippy ship with rustup's default profile, but not the minimal one.
@@ -109,29 +249,29 @@ fn wasm_target() -> Result<()> {
     cmd::run(cmd::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-fn trunk() -> Result<()> {
+/// trunk, if it is to be built.
+fn trunk() -> Result<Option<CargoTool>> {
     let wanted = pinned(TRUNK_VERSION)?;
     let found = installed("trunk");
     if let Some(v) = found.as_ref().filter(|v| v.is_exactly(&wanted)) {
         println!("trunk {v} ok");
-        return Ok(());
+        return Ok(None);
     }
     println!(
-        "installing trunk {wanted}{} with cargo install (about 10 minutes on 2 cores)",
+        "trunk {wanted} is to be built{}",
         found_note(found.as_ref())
     );
-    cargo_install(&[
-        "trunk",
-        "--version",
-        TRUNK_VERSION,
-        "--locked",
+    Ok(Some(CargoTool {
+        krate: "trunk",
+        version: TRUNK_VERSION.to_owned(),
         // trunk 0.22.1 asks for a newer rustc than it needs (shared/SETUP.md).
-        "--ignore-rust-version",
-    ])?;
-    verify_exact("trunk", &wanted)
+        extra: &["--no-default-features", "--ignore-rust-version"],
+        programs: &["trunk"],
+    }))
 }
 
-fn wasm_bindgen_cli() -> Result<()> {
+/// wasm-bindgen-cli at Cargo.lock's `wasm-bindgen`, if it is to be built.
+fn wasm_bindgen_cli() -> Result<Option<CargoTool>> {
     let lock_path = cmd::workspace_root().join("Cargo.lock");
     if !lock_path.exists() {
         println!("creating Cargo.lock");
@@ -148,45 +288,40 @@ fn wasm_bindgen_cli() -> Result<()> {
         && runner.as_ref().is_some_and(|r| r.is_exactly(&wanted))
     {
         println!("wasm-bindgen-cli {v} ok");
-        return Ok(());
+        return Ok(None);
     }
-    let version = wanted.to_string();
     println!(
-        "installing wasm-bindgen-cli {version}{} with cargo install (about 2 minutes)",
+        "wasm-bindgen-cli {wanted} is to be built{}",
         found_note(found.as_ref())
     );
-    if let Err(err) = cargo_install(&["wasm-bindgen-cli", "--version", &version, "--locked"]) {
-        // Some releases' own lock files name a dependency version that is no
-        // longer in the registry (0.2.130 does): fall back to a fresh resolve.
-        println!("{err:#}; retrying without --locked");
-        cargo_install(&["wasm-bindgen-cli", "--version", &version])?;
-    }
-    verify_exact("wasm-bindgen", &wanted)?;
-    verify_exact("wasm-bindgen-test-runner", &wanted)
+    Ok(Some(CargoTool {
+        krate: "wasm-bindgen-cli",
+        version: wanted.to_string(),
+        extra: &["--no-default-features"],
+        programs: &["wasm-bindgen", "wasm-bindgen-test-runner"],
+    }))
 }
 
 /// `cargo fuzz` builds the fuzz targets with libFuzzer. It is pinned like
 /// trunk: a newer one may pass other flags to rustc.
-fn cargo_fuzz() -> Result<()> {
+fn cargo_fuzz() -> Result<Option<CargoTool>> {
     let wanted = pinned(CARGO_FUZZ_VERSION)?;
     // `cargo fuzz --version` says `cargo-fuzz 0.13.2`.
     let found = cmd::probe("cargo", &["fuzz", "--version"]).and_then(|out| Version::find_in(&out));
     if let Some(v) = found.as_ref().filter(|v| v.is_exactly(&wanted)) {
         println!("cargo-fuzz {v} ok");
-        return Ok(());
+        return Ok(None);
     }
     println!(
-        "installing cargo-fuzz {wanted}{} with cargo install (about 2 minutes)",
+        "cargo-fuzz {wanted} is to be built{}",
         found_note(found.as_ref())
     );
-    cmd::run(cmd::new("cargo").args([
-        "install",
-        "cargo-fuzz",
-        "--version",
-        CARGO_FUZZ_VERSION,
-        "--locked",
-    ]))?;
-    verify_exact("cargo-fuzz", &wanted)
+    Ok(Some(CargoTool {
+        krate: "cargo-fuzz",
+        version: CARGO_FUZZ_VERSION.to_owned(),
+        extra: &[],
+        programs: &["cargo-fuzz"],
+    }))
 }
 
 /// trunk takes the wasm-bindgen version from `[tools]` in frontend/Trunk.toml

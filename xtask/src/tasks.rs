@@ -21,10 +21,13 @@ fn cargo(args: &[&str]) -> Command {
 
 /// `cargo xtask run [-- BACKEND ARGS]`: the whole product on one port.
 pub fn run(backend_args: &[String]) -> Result<()> {
-    setup::setup(false)?;
+    // The server compiles while trunk and wasm-bindgen-cli do, if they are
+    // being built; the web client's bundle needs them.
+    let tools = setup::start(false)?;
     cmd::run(&mut cargo(&["fetch"]))?;
-    bundle::build()?;
     cmd::run(&mut cargo(&["build", "--release", "--package", "backend"]))?;
+    tools.finish()?;
+    bundle::build()?;
     let url = versions::browse_url(backend_args, std::env::var("HUBBUB_HTTP").ok().as_deref());
     println!("\nHubbub is starting at {url} (Ctrl-C stops it)\n");
     cmd::run(
@@ -36,6 +39,12 @@ struct Step {
     name: &'static str,
     cmd: Command,
 }
+
+/// The first step that waits for trunk's and wasm-bindgen-cli's builds:
+/// the bundle needs them, and the tests before it measure time (timeouts,
+/// heartbeats) and should not share two cores with a compiler. fmt and
+/// clippy only compile, so they run beside the builds.
+const AFTER_TOOL_BUILDS: &str = "tests (native)";
 
 fn step(name: &'static str, cmd: Command) -> Step {
     Step { name, cmd }
@@ -96,21 +105,41 @@ pub fn test() -> Result<()> {
 
     println!("==> setup --browsers");
     let t = Instant::now();
-    let setup_result = setup::setup(true);
+    let setup_result = setup::start(true);
     let outcome = if setup_result.is_ok() {
         Outcome::Passed
     } else {
         Outcome::Failed
     };
     done.push(("setup", t.elapsed(), outcome));
-    if let Err(err) = setup_result {
-        summary(&done, started.elapsed());
-        return Err(err.context("step `setup` failed"));
-    }
+    let mut tools = match setup_result {
+        Ok(tools) => Some(tools),
+        Err(err) => {
+            summary(&done, started.elapsed());
+            return Err(err.context("step `setup` failed"));
+        }
+    };
 
     let mut steps = steps();
     let count = steps.len();
     for (i, Step { name, cmd }) in steps.iter_mut().enumerate() {
+        if *name == AFTER_TOOL_BUILDS
+            && let Some(tools) = tools.take()
+        {
+            println!("\n==> waiting for the tools' builds");
+            let t = Instant::now();
+            let built = tools.finish();
+            let outcome = if built.is_ok() {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            };
+            done.push(("tool builds (waited)", t.elapsed(), outcome));
+            if let Err(err) = built {
+                summary(&done, started.elapsed());
+                return Err(err.context("building the tools failed"));
+            }
+        }
         let shown = cmd::display(cmd);
         println!("\n==> [{}/{count}] {name}: {shown}", i + 1);
         let t = Instant::now();
@@ -184,6 +213,14 @@ mod tests {
     fn steps_run_in_the_documented_order_with_chromedriver_set() {
         let steps = steps();
         let names: Vec<&str> = steps.iter().map(|s| s.name).collect();
+        let waits = names.iter().position(|&name| name == AFTER_TOOL_BUILDS);
+        let bundles = names
+            .iter()
+            .position(|&name| name == "frontend release build");
+        assert!(
+            waits.is_some() && waits < bundles,
+            "the bundle needs the tools"
+        );
         assert_eq!(
             names,
             [
