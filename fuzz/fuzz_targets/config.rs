@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let settings = match from_file_text("hubbub.toml", text) {
         Ok(settings) => settings,
         Err(error) => {
-            assert!(!error.contains('\n'), "an error of more than one line: {error}");
+            assert!(
+                !error.contains('\n'),
+                "an error of more than one line: {error}"
+            );
             return;
         }
     };

@@ -20,7 +20,12 @@ fuzz_target!(|data: &[u8]| {
             assert!(!unended.starts_with('/') || unended.starts_with("//"));
         }
         PlainInput::Action(text) => {
-            assert_eq!(unended.strip_prefix("/me").map(|r| r.strip_prefix(' ').unwrap_or(r)), Some(text));
+            assert_eq!(
+                unended
+                    .strip_prefix("/me")
+                    .map(|r| r.strip_prefix(' ').unwrap_or(r)),
+                Some(text)
+            );
         }
         PlainInput::Nick(nick) => {
             assert_eq!(nick, nick.trim());
@@ -28,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
         }
         PlainInput::UnknownCommand(name) => {
             assert!(!name.contains(' '));
-            assert!(unended.strip_prefix('/').is_some_and(|r| r.starts_with(name)));
+            assert!(
+                unended
+                    .strip_prefix('/')
+                    .is_some_and(|r| r.starts_with(name))
+            );
         }
     }
 });

@@ -40,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(in_pieces, at_once);
     for line in &at_once {
         if let Line::Text(text) = line {
-            assert!(text.len() <= max, "{} bytes over a limit of {max}", text.len());
+            assert!(
+                text.len() <= max,
+                "{} bytes over a limit of {max}",
+                text.len()
+            );
             assert!(!text.contains('\n'));
         }
     }

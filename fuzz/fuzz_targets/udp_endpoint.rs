@@ -81,8 +81,15 @@ fn transmit(endpoint: &mut Endpoint, now: Instant) -> Vec<Vec<u8>> {
     let mut sent = Vec::new();
     let mut out = Vec::new();
     while endpoint.poll_transmit(now, &mut out) {
-        assert!(out.len() <= MAX_DATAGRAM, "a datagram of {} bytes", out.len());
-        assert!(Packet::decode(&out).is_ok(), "sent what does not decode: {out:?}");
+        assert!(
+            out.len() <= MAX_DATAGRAM,
+            "a datagram of {} bytes",
+            out.len()
+        );
+        assert!(
+            Packet::decode(&out).is_ok(),
+            "sent what does not decode: {out:?}"
+        );
         sent.push(out.clone());
         assert!(sent.len() < SPIN, "endless transmission");
     }
@@ -102,7 +109,10 @@ fn run_timers(endpoint: &mut Endpoint, now: Instant) -> Vec<Vec<u8>> {
             _ => return sent,
         }
     }
-    panic!("a timer stays due at {now:?}: {:?}", endpoint.poll_timeout());
+    panic!(
+        "a timer stays due at {now:?}: {:?}",
+        endpoint.poll_timeout()
+    );
 }
 
 fn check_received(peer: &mut Peer) {
@@ -215,7 +225,11 @@ fuzz_target!(|script: Script| {
 
         drop(run_timers(&mut stranger, now));
         while let Some(got) = stranger.recv() {
-            assert!(got.len() <= config.max_message, "a message of {} bytes", got.len());
+            assert!(
+                got.len() <= config.max_message,
+                "a message of {} bytes",
+                got.len()
+            );
         }
     }
 });
