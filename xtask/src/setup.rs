@@ -17,7 +17,7 @@ use crate::cmd;
 use crate::versions::{self, Version};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 // Pinned tool versions: the one place to change them. They were checked
@@ -109,7 +109,10 @@ impl CargoTool {
 
 struct Build {
     tool: CargoTool,
-    child: Child,
+    /// The build, on its own thread: `cargo install --locked`, then, if
+    /// that fails, a fresh resolve, both in the background. True if the
+    /// first worked.
+    thread: std::thread::JoinHandle<Result<bool>>,
     log: PathBuf,
     started: Instant,
 }
@@ -125,26 +128,28 @@ impl Builds {
         let dir = cmd::target_dir().join("tool-installs");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let log = dir.join(format!("{}.log", tool.krate));
-        let out =
-            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let err = out.try_clone().context("duplicating the log file")?;
-        let mut install = tool.command(true);
         println!(
             "installing {} {} in the background: {} (log: {})",
             tool.krate,
             tool.version,
-            cmd::display(&install),
+            cmd::display(&tool.command(true)),
             log.display()
         );
-        let child = install
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .with_context(|| format!("could not start `{}`", cmd::display(&install)))?;
+        let (locked, unlocked) = (tool.command(true), tool.command(false));
+        let to = log.clone();
+        let thread = std::thread::spawn(move || {
+            if logged(locked, &to, false)? {
+                return Ok(true);
+            }
+            // Some releases' own lock files name a dependency version that
+            // is no longer in the registry (wasm-bindgen-cli 0.2.130 does):
+            // a fresh resolve then works.
+            logged(unlocked, &to, true)?;
+            Ok(false)
+        });
         self.running.push(Build {
             tool,
-            child,
+            thread,
             log,
             started: Instant::now(),
         });
@@ -155,35 +160,67 @@ impl Builds {
     pub fn finish(self) -> Result<()> {
         for Build {
             tool,
-            mut child,
+            thread,
             log,
             started,
         } in self.running
         {
-            let status = child
-                .wait()
-                .with_context(|| format!("waiting for cargo install {}", tool.krate))?;
-            if !status.success() {
-                show_tail(&log);
-                // Some releases' own lock files name a dependency version
-                // that is no longer in the registry (wasm-bindgen-cli 0.2.130
-                // does): a fresh resolve then works.
-                println!(
-                    "cargo install {} failed ({status}); retrying without --locked",
-                    tool.krate
-                );
-                cmd::run(&mut tool.command(false))?;
-            } else {
-                println!(
+            let outcome = thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("the thread building {} panicked", tool.krate))?;
+            match outcome {
+                Ok(true) => println!(
                     "{} {} built in {} s",
                     tool.krate,
                     tool.version,
                     started.elapsed().as_secs()
-                );
+                ),
+                Ok(false) => println!(
+                    "{} {} built in {} s, without --locked (its lock file names a \
+                     version the registry no longer has)",
+                    tool.krate,
+                    tool.version,
+                    started.elapsed().as_secs()
+                ),
+                Err(err) => {
+                    show_tail(&log);
+                    return Err(err.context(format!(
+                        "cargo install {} failed (log: {})",
+                        tool.krate,
+                        log.display()
+                    )));
+                }
             }
             tool.verify()?;
         }
         Ok(())
+    }
+}
+
+/// Runs `install` with its output in `log` (appended to, if `append`):
+/// whether it succeeded; a failure is an error when it was the last try.
+fn logged(mut install: Command, log: &Path, append: bool) -> Result<bool> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(log)
+        .with_context(|| format!("opening {}", log.display()))?;
+    let err = out.try_clone().context("duplicating the log file")?;
+    let shown = cmd::display(&install);
+    let status = install
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if status.success() {
+        Ok(true)
+    } else if append {
+        bail!("`{shown}` failed ({status})")
+    } else {
+        Ok(false)
     }
 }
 
