@@ -58,6 +58,20 @@ impl Probe {
         buf
     }
 
+    /// A cookie, then a session opened with it.
+    async fn open_session(&mut self) -> SessionId {
+        let cookie = self.cookie().await;
+        self.send_packet(Packet::Connect {
+            version: VERSION,
+            cookie: &cookie,
+        })
+        .await;
+        match Packet::decode(&self.recv().await) {
+            Ok(Packet::Accept(session)) => session,
+            other => panic!("the cookie should open a session, got {other:?}"),
+        }
+    }
+
     async fn cookie(&mut self) -> [u8; 32] {
         self.send_packet(Packet::Hello { version: VERSION }).await;
         let reply = self.recv().await;
@@ -454,16 +468,7 @@ async fn a_client_that_falls_silent_expires_and_leaves_the_room() {
     // A client opens a session and says hello, then vanishes without a
     // goodbye: it never acknowledges anything again.
     let mut probe = Probe::new(server.udp_addr).await;
-    let cookie = probe.cookie().await;
-    probe
-        .send_packet(Packet::Connect {
-            version: VERSION,
-            cookie: &cookie,
-        })
-        .await;
-    let Ok(Packet::Accept(session)) = Packet::decode(&probe.recv().await) else {
-        panic!("the cookie should open a session");
-    };
+    let session = probe.open_session().await;
     let hello = ClientMsg::Hello {
         nick: "ghost".into(),
         resume: Default::default(),
@@ -605,16 +610,7 @@ async fn a_goodbye_lost_on_the_way_is_said_again_and_the_user_leaves_at_once() {
     let mut web = Client::joined(&server, "watcher").await;
 
     let mut probe = Probe::new(server.udp_addr).await;
-    let cookie = probe.cookie().await;
-    probe
-        .send_packet(Packet::Connect {
-            version: VERSION,
-            cookie: &cookie,
-        })
-        .await;
-    let Ok(Packet::Accept(session)) = Packet::decode(&probe.recv().await) else {
-        panic!("the cookie should open a session");
-    };
+    let session = probe.open_session().await;
     let mut endpoint = Endpoint::new(session, Config::default(), std::time::Instant::now(), 7);
     let hello = ClientMsg::Hello {
         nick: "leaver".into(),
