@@ -15,6 +15,7 @@ mod payload;
 mod pin;
 mod procfs;
 mod server;
+mod soak;
 mod tally;
 
 use std::net::SocketAddr;
@@ -35,6 +36,8 @@ use crate::server::ServerSpec;
 const MAX_CLIENTS: usize = 20_000;
 const MAX_RATE: f64 = 10_000_000.0;
 const MAX_SECONDS: u64 = 3_600;
+/// A soak of `MAX_SECONDS` also needs its setup and its drain.
+const MAX_SOAK_EXTRA: u64 = 900;
 
 #[derive(Parser)]
 #[command(
@@ -179,6 +182,38 @@ enum Scenario {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// Mixed traffic for a long time: web, terminal and datagram users in
+    /// many rooms, sending now and then, leaving and resuming, uploading,
+    /// with a few slow readers; a row of the server's memory, descriptors,
+    /// deliveries, loss, p99 and CPU every `--report-secs`.
+    Soak {
+        #[arg(long, default_value_t = 3_600.0)]
+        seconds: f64,
+        /// Web users (WebSocket; half `hubbub.v2`, half `hubbub.v1`).
+        #[arg(long, default_value_t = 2_000)]
+        web: usize,
+        /// Terminal users (the line protocol on the terminal door).
+        #[arg(long, default_value_t = 500)]
+        terminal: usize,
+        /// Datagram users (UDP sessions, as `hubbub` chats).
+        #[arg(long, default_value_t = 200)]
+        datagram: usize,
+        #[arg(long, default_value_t = 20)]
+        rooms: usize,
+        /// Messages a second from all users together.
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+        /// Percent of the users that leave and come back each minute.
+        #[arg(long, default_value_t = 5.0)]
+        churn_percent: f64,
+        #[arg(long, default_value_t = 6.0)]
+        uploads_per_minute: f64,
+        #[arg(long, default_value_t = 5)]
+        slow_readers: usize,
+        /// Seconds between two rows.
+        #[arg(long, default_value_t = 300)]
+        report_secs: u64,
+    },
     /// Messages a second acknowledged after commit: senders alone in their
     /// rooms, each waiting for its ack before the next.
     Ingest {
@@ -234,14 +269,15 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli, pinning: Option<Pinning>) -> anyhow::Result<()> {
     let global = cli.global;
-    let default_seconds = match cli.scenario {
-        Scenario::Sweep { .. } => 900,
-        _ => 60,
+    let (default_seconds, cap) = match cli.scenario {
+        Scenario::Sweep { .. } => (900, MAX_SECONDS),
+        Scenario::Soak { seconds, .. } => (
+            (seconds.max(0.0) as u64).saturating_add(600),
+            MAX_SECONDS + MAX_SOAK_EXTRA,
+        ),
+        _ => (60, MAX_SECONDS),
     };
-    let max_seconds = global
-        .max_seconds
-        .unwrap_or(default_seconds)
-        .min(MAX_SECONDS);
+    let max_seconds = global.max_seconds.unwrap_or(default_seconds).min(cap);
     let deadline = Instant::now() + Duration::from_secs(max_seconds);
     let spec = ServerSpec {
         bin: match global.server_bin {
@@ -399,6 +435,40 @@ async fn scenario(
             };
             let report = fanout::run(spec, plan, deadline).await?;
             Ok(("rooms", vec![report.line()], serde_json::to_value(&report)?))
+        }
+        Scenario::Soak {
+            seconds,
+            web,
+            terminal,
+            datagram,
+            rooms,
+            rate,
+            churn_percent,
+            uploads_per_minute,
+            slow_readers,
+            report_secs,
+        } => {
+            check_clients(web + terminal + datagram + slow_readers)?;
+            check_rate(rate)?;
+            check_seconds(seconds)?;
+            anyhow::ensure!(
+                (0.0..=100.0).contains(&churn_percent),
+                "--churn-percent is between 0 and 100"
+            );
+            let plan = soak::Plan {
+                seconds,
+                web,
+                terminal,
+                datagram,
+                rooms,
+                rate,
+                churn_percent,
+                uploads_per_minute,
+                slow_readers,
+                report_secs,
+            };
+            let report = soak::run(spec, plan, deadline).await?;
+            Ok(("soak", report.lines(), serde_json::to_value(&report)?))
         }
         Scenario::Ingest { senders, seconds } => {
             check_clients(senders)?;

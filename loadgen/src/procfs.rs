@@ -63,6 +63,15 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// Open file descriptors (sockets, files, the store's), from `fd/`.
+    pub fn fd_count(self) -> anyhow::Result<u64> {
+        let path = self.path("fd");
+        let entries = std::fs::read_dir(&path).with_context(|| format!("cannot read {path}"))?;
+        Ok(entries.count() as u64)
+    }
+}
+
 /// CPU time used by a process over a stretch of time.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuMeter {
@@ -103,5 +112,6 @@ mod tests {
         assert!(Proc::Me.rss_kib().unwrap() > 0);
         let me = Proc::Pid(std::process::id());
         assert!(me.rss_kib().unwrap() > 0);
+        assert!(me.fd_count().unwrap() >= 3);
     }
 }

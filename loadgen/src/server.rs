@@ -20,6 +20,16 @@ use crate::procfs::Proc;
 
 /// The line the server logs once its HTTP door is bound; the address follows.
 const LISTENING: &str = "HTTP door listening on ";
+/// The same for the terminal and the datagram doors, which the soak reaches.
+const TERMINAL_LISTENING: &str = "terminal door listening on ";
+const DATAGRAM_LISTENING: &str = "datagram door listening on ";
+
+/// The addresses of the doors besides HTTP, as the server logged them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Doors {
+    pub terminal: Option<SocketAddr>,
+    pub datagram: Option<SocketAddr>,
+}
 
 /// Only the server's start-up lines and its warnings: the per-connection
 /// lines would cost the server time in every scenario that connects
@@ -82,6 +92,7 @@ pub struct Server {
     pid: Option<u32>,
     child: Option<Child>,
     log: Arc<Mutex<LogTail>>,
+    doors: Arc<Mutex<Doors>>,
     _data: Option<TempDir>,
 }
 
@@ -108,6 +119,7 @@ impl Server {
                 pid: spec.attach_pid,
                 child: None,
                 log: Arc::default(),
+                doors: Arc::default(),
                 _data: None,
             });
         }
@@ -150,12 +162,13 @@ impl Server {
             .with_context(|| format!("cannot start the server {}", spec.bin.display()))?;
         let pid = child.id();
         let log = Arc::new(Mutex::new(LogTail::default()));
+        let doors = Arc::new(Mutex::new(Doors::default()));
         let (found, address) = tokio::sync::oneshot::channel();
         if let Some(stdout) = child.stdout.take() {
-            watch(stdout, Arc::clone(&log), Some(found));
+            watch(stdout, Arc::clone(&log), Arc::clone(&doors), Some(found));
         }
         if let Some(stderr) = child.stderr.take() {
-            watch(stderr, Arc::clone(&log), None);
+            watch(stderr, Arc::clone(&log), Arc::clone(&doors), None);
         }
         let addr = match tokio::time::timeout(Duration::from_secs(15), address).await {
             Ok(Ok(addr)) => addr,
@@ -180,8 +193,28 @@ impl Server {
             pid: Some(pid),
             child: Some(child),
             log,
+            doors,
             _data: Some(data),
         })
+    }
+
+    /// The terminal and datagram doors of a started server, once it has
+    /// logged both (it binds them with the HTTP door, so they follow it
+    /// closely).
+    pub async fn doors(&self) -> anyhow::Result<(SocketAddr, SocketAddr)> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let doors = self.doors.lock().map(|doors| *doors).unwrap_or_default();
+            if let (Some(terminal), Some(datagram)) = (doors.terminal, doors.datagram) {
+                crate::client::ensure_loopback(terminal)?;
+                crate::client::ensure_loopback(datagram)?;
+                return Ok((terminal, datagram));
+            }
+            if Instant::now() > deadline {
+                bail!("the server did not say where its terminal and datagram doors listen");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The server process, if it is known.
@@ -257,15 +290,21 @@ fn spawn_on(mut command: Command, cpu: Option<usize>) -> anyhow::Result<Child> {
 fn watch(
     output: impl Read + Send + 'static,
     log: Arc<Mutex<LogTail>>,
+    doors: Arc<Mutex<Doors>>,
     mut found: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) {
     std::thread::spawn(move || {
         for line in BufReader::new(output).lines() {
             let Ok(line) = line else { break };
-            if let Some(addr) = line
-                .split_once(LISTENING)
-                .and_then(|(_, rest)| rest.split([';', ' ']).next())
-                .and_then(|addr| addr.parse().ok())
+            let terminal = address_after(&line, TERMINAL_LISTENING);
+            let datagram = address_after(&line, DATAGRAM_LISTENING);
+            if (terminal.is_some() || datagram.is_some())
+                && let Ok(mut doors) = doors.lock()
+            {
+                doors.terminal = doors.terminal.or(terminal);
+                doors.datagram = doors.datagram.or(datagram);
+            }
+            if let Some(addr) = address_after(&line, LISTENING)
                 && let Some(found) = found.take()
             {
                 let _ = found.send(addr);
@@ -275,4 +314,11 @@ fn watch(
             }
         }
     });
+}
+
+/// The address a log line gives after `marker`.
+fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
+    line.split_once(marker)
+        .and_then(|(_, rest)| rest.split([';', ' ']).next())
+        .and_then(|addr| addr.parse().ok())
 }
