@@ -7,6 +7,7 @@ pub use crate::doors::irc::message::{
 };
 pub use crate::doors::tcp::lines::{Line, LineReader};
 pub use crate::doors::tcp::telnet::TelnetFilter;
+pub use crate::doors::ws::fragments::stop_in as ws_fragments_stop;
 pub use crate::files::range::{Part, part as range_part};
 
 use std::convert::Infallible;

@@ -109,6 +109,22 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Fragments<S> {
     }
 }
 
+/// Where reading the client's bytes, handed over in `pieces`, stops: the
+/// offset of the first byte of the frame that takes a message past the
+/// limit. For the fuzz target, which checks that it does not depend on how
+/// the bytes are cut.
+pub fn stop_in<'a>(pieces: impl IntoIterator<Item = &'a [u8]>) -> Option<usize> {
+    let mut scan = Scan::default();
+    let mut offset = 0;
+    for piece in pieces {
+        if let Some(at) = scan.follow(piece) {
+            return Some(offset + at);
+        }
+        offset += piece.len();
+    }
+    None
+}
+
 /// Where the bytes read so far leave the client's frames (RFC 6455 §5.2).
 #[derive(Debug, Default)]
 struct Scan {

@@ -9,7 +9,7 @@
 //! events as lines of text. Both kinds meet in the same rooms.
 
 mod connection;
-mod fragments;
+pub(crate) mod fragments;
 mod frames;
 mod handshake;
 mod liveness;
