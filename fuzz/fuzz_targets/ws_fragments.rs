@@ -21,6 +21,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, single, "cut every byte");
     if let Some(at) = whole {
         assert!(at < bytes.len());
-        assert_eq!(bytes[at] & 0x0F, 0, "stopped at a frame that is not a continuation");
+        assert_eq!(
+            bytes[at] & 0x0F,
+            0,
+            "stopped at a frame that is not a continuation"
+        );
     }
 });
