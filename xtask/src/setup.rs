@@ -4,11 +4,11 @@
 //!
 //! The tools `cargo install` compiles (trunk, wasm-bindgen-cli) are most of
 //! a first run's time, so they are built lean and out of the way: without
-//! the TLS stacks Hubbub never uses (trunk and the test runner only talk to
-//! localhost, and trunk never downloads), without the link-time optimization
-//! their manifests ask for (a single-threaded final step of minutes, for a
-//! tool that runs for seconds), both at once, and in the background
-//! ([`start`]) while `run` and `test` compile the workspace.
+//! the features Hubbub never uses (the test runner's TLS stack: it only
+//! talks to chromedriver on localhost; trunk's update check), without the
+//! link-time optimization their manifests ask for (a single-threaded final
+//! step of minutes, for a tool that runs for seconds), at once, and in the
+//! background ([`start`]) while `run` and `test` compile the workspace.
 //!
 //! Everything comes from package registries (crates.io, npm, Debian): nothing
 //! here downloads a prebuilt binary from anywhere else.
@@ -301,8 +301,15 @@ fn trunk() -> Result<Option<CargoTool>> {
     Ok(Some(CargoTool {
         krate: "trunk",
         version: TRUNK_VERSION.to_owned(),
-        // trunk 0.22.1 asks for a newer rustc than it needs (shared/SETUP.md).
-        extra: &["--no-default-features", "--ignore-rust-version"],
+        // trunk 0.22.1 refuses to build without one TLS stack; rustls is the
+        // one that needs no system library. Its update check is left out.
+        // It asks for a newer rustc than it needs (shared/SETUP.md).
+        extra: &[
+            "--no-default-features",
+            "--features",
+            "rustls",
+            "--ignore-rust-version",
+        ],
         programs: &["trunk"],
     }))
 }
