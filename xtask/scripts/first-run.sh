@@ -5,7 +5,8 @@
 # stops when the web client's page answers; then the server is stopped with
 # Ctrl-C. Prints the wall time to the page and the CPU time (user + system)
 # of every process the run started, which the machine's other load does not
-# change much. Everything it makes is under one temporary folder, removed at
+# change much. A wasm-opt already installed system-wide (npm's global
+# binaryen in /usr/bin) is found and used. Everything it makes is under one temporary folder, removed at
 # the end unless KEEP=1.
 #
 #   xtask/scripts/first-run.sh            # the branch checked out now
@@ -18,7 +19,13 @@ port=${PORT:-18080}
 git clone --quiet "$repo" "$work/clone"
 git -C "$work/clone" checkout --quiet "${REV:-HEAD}"
 export CARGO_HOME="$work/cargo" NPM_CONFIG_PREFIX="$work/npm"
-export PATH="$CARGO_HOME/bin:$NPM_CONFIG_PREFIX/bin:$rustup_bin:/usr/local/bin:/usr/bin:/bin"
+# rustup's own directory may hold tools installed since (wasm-bindgen):
+# only its proxies come along.
+mkdir -p "$work/rustup-bin"
+for proxy in rustup cargo rustc rustdoc rustfmt cargo-fmt cargo-clippy clippy-driver; do
+    ln -s "$rustup_bin/$proxy" "$work/rustup-bin/$proxy"
+done
+export PATH="$CARGO_HOME/bin:$NPM_CONFIG_PREFIX/bin:$work/rustup-bin:/usr/local/bin:/usr/bin:/bin"
 cd "$work/clone"
 echo "first run of $(git rev-parse --short HEAD) in $work (log: $work/run.log)"
 started=$(date +%s)
