@@ -31,7 +31,7 @@ tasks:
                          file beside its zopfli gzip (what the server sends)
   fuzz [--seconds N] [TARGET…]
                          build the fuzz targets in fuzz/ and run each (or the
-                         ones named) for N seconds (20) from its corpus
+                         ones named) for N seconds (10) from its corpus
   test                   setup --browsers, then fmt, clippy, tests, fuzzing,
                          browser tests and end-to-end tests, stopping at the
                          first failure";
