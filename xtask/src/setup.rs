@@ -18,7 +18,7 @@ use crate::versions::{self, Version};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 // Pinned tool versions: the one place to change them. They were checked
 // together on this project's machines (see shared/SETUP.md):
@@ -110,11 +110,11 @@ impl CargoTool {
 struct Build {
     tool: CargoTool,
     /// The build, on its own thread: `cargo install --locked`, then, if
-    /// that fails, a fresh resolve, both in the background. True if the
-    /// first worked.
-    thread: std::thread::JoinHandle<Result<bool>>,
+    /// that fails, a fresh resolve, both in the background. Whether the
+    /// first worked, and how long the build took (not how long it was
+    /// waited for: the builds are waited for one after another).
+    thread: std::thread::JoinHandle<Result<(bool, Duration)>>,
     log: PathBuf,
-    started: Instant,
 }
 
 /// `cargo install` builds under way.
@@ -138,49 +138,39 @@ impl Builds {
         let (locked, unlocked) = (tool.command(true), tool.command(false));
         let to = log.clone();
         let thread = std::thread::spawn(move || {
+            let started = Instant::now();
             if logged(locked, &to, false)? {
-                return Ok(true);
+                return Ok((true, started.elapsed()));
             }
             // Some releases' own lock files name a dependency version that
             // is no longer in the registry (wasm-bindgen-cli 0.2.130 does):
             // a fresh resolve then works.
             logged(unlocked, &to, true)?;
-            Ok(false)
+            Ok((false, started.elapsed()))
         });
-        self.running.push(Build {
-            tool,
-            thread,
-            log,
-            started: Instant::now(),
-        });
+        self.running.push(Build { tool, thread, log });
         Ok(())
     }
 
     /// Waits for every build and checks what it installed.
     pub fn finish(self) -> Result<()> {
-        for Build {
-            tool,
-            thread,
-            log,
-            started,
-        } in self.running
-        {
+        for Build { tool, thread, log } in self.running {
             let outcome = thread
                 .join()
                 .map_err(|_| anyhow::anyhow!("the thread building {} panicked", tool.krate))?;
             match outcome {
-                Ok(true) => println!(
+                Ok((true, took)) => println!(
                     "{} {} built in {} s",
                     tool.krate,
                     tool.version,
-                    started.elapsed().as_secs()
+                    took.as_secs()
                 ),
-                Ok(false) => println!(
+                Ok((false, took)) => println!(
                     "{} {} built in {} s, without --locked (its lock file names a \
                      version the registry no longer has)",
                     tool.krate,
                     tool.version,
-                    started.elapsed().as_secs()
+                    took.as_secs()
                 ),
                 Err(err) => {
                     show_tail(&log);
