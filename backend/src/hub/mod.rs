@@ -32,7 +32,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 
 use std::net::IpAddr;
 
@@ -629,9 +628,9 @@ impl Session {
         match self.commands.try_send(command) {
             Err(mpsc::error::TrySendError::Full(command)) => {
                 let commands = self.commands.clone();
-                Some(QueueWait(Box::pin(async move {
+                Some(Box::pin(async move {
                     let _ = commands.send(command).await;
-                })))
+                }))
             }
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
         }
@@ -662,7 +661,7 @@ impl Session {
     pub fn catch_up(&self, positions: HashMap<String, u64>) -> CatchUpWait {
         let commands = self.commands.clone();
         let id = self.id;
-        CatchUpWait(Box::pin(async move {
+        Box::pin(async move {
             let (reply, answer) = oneshot::channel();
             let asked = commands
                 .send(Command::CatchUp {
@@ -672,7 +671,7 @@ impl Session {
                 })
                 .await;
             asked.is_ok() && answer.await.unwrap_or(false)
-        }))
+        })
     }
 
     /// Leaves every room and frees the nickname. Once is enough: a second
@@ -687,39 +686,12 @@ impl Session {
 }
 
 /// A request waiting for room in the hub's queue: done once it is queued
-/// (or the hub has stopped).
-pub struct QueueWait(Pin<Box<dyn Future<Output = ()> + Send>>);
-
-impl std::fmt::Debug for QueueWait {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("QueueWait")
-    }
-}
-
-impl Future for QueueWait {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.as_mut().poll(cx)
-    }
-}
+/// (or the hub has stopped). It owns what it needs (a clone of the queue's
+/// sender), so a connection keeps it beside its other work.
+pub type QueueWait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A reader's question whether it has caught up: see [`Session::catch_up`].
-pub struct CatchUpWait(Pin<Box<dyn Future<Output = bool> + Send>>);
-
-impl std::fmt::Debug for CatchUpWait {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CatchUpWait")
-    }
-}
-
-impl Future for CatchUpWait {
-    type Output = bool;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        self.0.as_mut().poll(cx)
-    }
-}
+pub type CatchUpWait = Pin<Box<dyn Future<Output = bool> + Send>>;
 
 impl Drop for Session {
     fn drop(&mut self) {
